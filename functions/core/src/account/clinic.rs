@@ -1,0 +1,198 @@
+//! Clinics and their staff: sign-up creates a clinic and its first admin in one transaction.
+
+use jiff::Timestamp;
+
+use super::fields::{ClinicName, Email, PersonName};
+use super::password::{Password, PasswordHash};
+use crate::context::Ctx;
+use crate::error::CoreError;
+use crate::ids::{ClinicId, ClinicUserId};
+use crate::keys;
+use crate::store::{Condition, Item, StoreError, WriteOp};
+
+/// What a member of staff may do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    /// Manages staff and settings, and does everything a clinician does.
+    Admin,
+    /// Works with patient records.
+    Clinician,
+}
+
+impl Role {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Role::Admin => "admin",
+            Role::Clinician => "clinician",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Result<Self, CoreError> {
+        match raw {
+            "admin" => Ok(Role::Admin),
+            "clinician" => Ok(Role::Clinician),
+            _ => Err(CoreError::invalid(
+                "role",
+                "invalid_role",
+                "The role is admin or clinician.",
+            )),
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Clinic {
+    pub id: ClinicId,
+    pub name: String,
+    pub created_at: Timestamp,
+}
+
+#[derive(Debug, Clone)]
+pub struct ClinicUser {
+    pub id: ClinicUserId,
+    pub clinic_id: ClinicId,
+    pub name: String,
+    pub email: String,
+    pub role: Role,
+    pub created_at: Timestamp,
+    pub(crate) password_hash: PasswordHash,
+}
+
+/// Raw sign-up input, as typed.
+#[derive(Debug)]
+pub struct ClinicSignUp<'a> {
+    pub clinic_name: &'a str,
+    pub name: &'a str,
+    pub email: &'a str,
+    pub password: &'a str,
+}
+
+/// Creates a clinic and its admin. Fails with `email_taken` if the email already belongs to staff anywhere.
+pub async fn sign_up(
+    ctx: &Ctx,
+    input: ClinicSignUp<'_>,
+) -> Result<(Clinic, ClinicUser), CoreError> {
+    let clinic_name = ClinicName::parse(input.clinic_name)?;
+    let name = PersonName::parse(input.name)?;
+    let email = Email::parse(input.email)?;
+    let local_part = email.as_str().split('@').next().unwrap_or_default();
+    let password = Password::parse_new(
+        input.password,
+        &[local_part, name.as_str(), clinic_name.as_str()],
+    )?;
+    let password_hash = hash_off_thread(password).await?;
+    let now = ctx.clock.now();
+    let clinic = Clinic {
+        id: ClinicId::generate(),
+        name: clinic_name.as_str().to_owned(),
+        created_at: now,
+    };
+    let admin = ClinicUser {
+        id: ClinicUserId::generate(),
+        clinic_id: clinic.id,
+        name: name.as_str().to_owned(),
+        email: email.as_str().to_owned(),
+        role: Role::Admin,
+        created_at: now,
+        password_hash,
+    };
+    let ops = vec![
+        WriteOp::Put {
+            item: Item::new(keys::email(&email))
+                .with_s("clinic_id", clinic.id.to_string())
+                .with_s("user_id", admin.id.to_string()),
+            condition: Condition::NotExists,
+        },
+        WriteOp::Put {
+            item: Item::new(keys::clinic(clinic.id))
+                .with_s("name", &clinic.name)
+                .with_n("created_at", now.as_millisecond()),
+            condition: Condition::NotExists,
+        },
+        WriteOp::Put {
+            item: user_item(&admin),
+            condition: Condition::NotExists,
+        },
+    ];
+    match ctx.store.transact(ops).await {
+        Ok(()) => Ok((clinic, admin)),
+        Err(StoreError::TransactionCanceled { index: 0 }) => Err(CoreError::Conflict {
+            code: "email_taken",
+            message: "An account with this email already exists. Sign in instead.".into(),
+        }),
+        Err(other) => Err(other.into()),
+    }
+}
+
+/// Hashes on a blocking thread: argon2 is deliberately slow and must not stall the async runtime.
+pub(crate) async fn hash_off_thread(password: Password) -> Result<PasswordHash, CoreError> {
+    tokio::task::spawn_blocking(move || password.hash())
+        .await
+        .map_err(|e| CoreError::Internal(format!("hashing task failed: {e}")))?
+}
+
+fn user_item(user: &ClinicUser) -> Item {
+    Item::new(keys::clinic_user(user.clinic_id, user.id))
+        .with_s("name", &user.name)
+        .with_s("email", &user.email)
+        .with_s("role", user.role.as_str())
+        .with_s("password_hash", user.password_hash.as_str())
+        .with_n("created_at", user.created_at.as_millisecond())
+}
+
+pub async fn get_clinic(ctx: &Ctx, id: ClinicId) -> Result<Clinic, CoreError> {
+    let item = ctx
+        .store
+        .get(&keys::clinic(id))
+        .await?
+        .ok_or(CoreError::NotFound)?;
+    Ok(Clinic {
+        id,
+        name: item.require_s("name")?.to_owned(),
+        created_at: millis(item.require_n("created_at")?)?,
+    })
+}
+
+pub async fn get_user(
+    ctx: &Ctx,
+    clinic_id: ClinicId,
+    user_id: ClinicUserId,
+) -> Result<ClinicUser, CoreError> {
+    let item = ctx
+        .store
+        .get(&keys::clinic_user(clinic_id, user_id))
+        .await?
+        .ok_or(CoreError::NotFound)?;
+    Ok(ClinicUser {
+        id: user_id,
+        clinic_id,
+        name: item.require_s("name")?.to_owned(),
+        email: item.require_s("email")?.to_owned(),
+        role: Role::parse(item.require_s("role")?)?,
+        created_at: millis(item.require_n("created_at")?)?,
+        password_hash: PasswordHash::from_stored(item.require_s("password_hash")?.to_owned()),
+    })
+}
+
+/// The staff member an email belongs to, if any.
+pub async fn find_user_by_email(ctx: &Ctx, email: &Email) -> Result<Option<ClinicUser>, CoreError> {
+    let Some(index) = ctx.store.get(&keys::email(email)).await? else {
+        return Ok(None);
+    };
+    let corrupt = || CoreError::Store(StoreError::Corrupt("email index".into()));
+    let clinic_id = index
+        .require_s("clinic_id")?
+        .parse()
+        .map_err(|_| corrupt())?;
+    let user_id = index.require_s("user_id")?.parse().map_err(|_| corrupt())?;
+    match get_user(ctx, clinic_id, user_id).await {
+        Ok(user) => Ok(Some(user)),
+        Err(CoreError::NotFound) => Ok(None),
+        Err(other) => Err(other),
+    }
+}
+
+pub(crate) fn millis(ms: i64) -> Result<Timestamp, CoreError> {
+    Timestamp::from_millisecond(ms)
+        .map_err(|e| CoreError::Store(StoreError::Corrupt(format!("timestamp: {e}"))))
+}

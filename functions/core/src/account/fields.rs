@@ -1,0 +1,329 @@
+//! Parsed account fields: a value of these types is valid by construction ("parse, don't validate").
+
+use std::fmt;
+
+use jiff::civil::Date;
+use unicode_normalization::UnicodeNormalization;
+
+use crate::error::CoreError;
+
+/// A person's or clinic's display name: trimmed, NFC-normalised, 1..=max characters, no control characters.
+fn display_text(
+    field: &'static str,
+    code: &'static str,
+    raw: &str,
+    max: usize,
+) -> Result<String, CoreError> {
+    let text: String = raw.trim().nfc().collect();
+    let length = text.chars().count();
+    if length == 0 {
+        return Err(CoreError::invalid(
+            field,
+            code,
+            format!("Enter a {}.", field.replace('_', " ")),
+        ));
+    }
+    if length > max {
+        return Err(CoreError::invalid(
+            field,
+            code,
+            format!(
+                "The {} can be at most {max} characters long.",
+                field.replace('_', " ")
+            ),
+        ));
+    }
+    if text.chars().any(char::is_control) {
+        return Err(CoreError::invalid(
+            field,
+            code,
+            format!(
+                "The {} contains characters that are not allowed.",
+                field.replace('_', " ")
+            ),
+        ));
+    }
+    Ok(text)
+}
+
+/// A person's name (staff member or patient).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PersonName(String);
+
+impl PersonName {
+    pub const MAX_CHARS: usize = 100;
+
+    pub fn parse(raw: &str) -> Result<Self, CoreError> {
+        display_text("name", "invalid_name", raw, Self::MAX_CHARS).map(Self)
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A clinic's name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClinicName(String);
+
+impl ClinicName {
+    pub const MAX_CHARS: usize = 120;
+
+    pub fn parse(raw: &str) -> Result<Self, CoreError> {
+        display_text("clinic_name", "invalid_clinic_name", raw, Self::MAX_CHARS).map(Self)
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// An email address, normalised to lower case. Checks the shape only; delivery proves the rest.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Email(String);
+
+impl Email {
+    pub const MAX_LEN: usize = 254;
+
+    pub fn parse(raw: &str) -> Result<Self, CoreError> {
+        let invalid = || {
+            CoreError::invalid(
+                "email",
+                "invalid_email",
+                "Enter a valid email address, like name@example.org.",
+            )
+        };
+        let email = raw.trim().to_lowercase();
+        if email.len() > Self::MAX_LEN {
+            return Err(CoreError::invalid(
+                "email",
+                "invalid_email",
+                format!(
+                    "An email address can be at most {} characters long.",
+                    Self::MAX_LEN
+                ),
+            ));
+        }
+        let (local, domain) = email.rsplit_once('@').ok_or_else(invalid)?;
+        let local_ok = !local.is_empty()
+            && local.len() <= 64
+            && !local.starts_with('.')
+            && !local.ends_with('.')
+            && !local.contains("..")
+            && local
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "!#$%&'*+/=?^_`{|}~.-".contains(c));
+        let labels: Vec<&str> = domain.split('.').collect();
+        let domain_ok = labels.len() >= 2
+            && labels.iter().all(|label| {
+                !label.is_empty()
+                    && label.len() <= 63
+                    && !label.starts_with('-')
+                    && !label.ends_with('-')
+                    && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+            })
+            && labels
+                .last()
+                .is_some_and(|tld| tld.len() >= 2 && tld.chars().all(|c| c.is_ascii_alphabetic()));
+        if local_ok && domain_ok {
+            Ok(Self(email))
+        } else {
+            Err(invalid())
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for Email {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// A personal account's username: 3–32 of `a-z 0-9 . _ -`, starting with a letter or digit; case-insensitive.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Username(String);
+
+impl Username {
+    pub const MIN_LEN: usize = 3;
+    pub const MAX_LEN: usize = 32;
+
+    pub fn parse(raw: &str) -> Result<Self, CoreError> {
+        let name = raw.trim().to_lowercase();
+        let well_formed = (Self::MIN_LEN..=Self::MAX_LEN).contains(&name.len())
+            && name
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "._-".contains(c))
+            && name.starts_with(|c: char| c.is_ascii_alphanumeric());
+        if well_formed {
+            Ok(Self(name))
+        } else {
+            Err(CoreError::invalid(
+                "username",
+                "invalid_username",
+                format!(
+                    "A username has {} to {} characters: letters, digits, dot, dash or underscore, starting with a letter or digit.",
+                    Self::MIN_LEN,
+                    Self::MAX_LEN
+                ),
+            ))
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A phone number in E.164 form: `+` and 8 to 15 digits, the first not zero.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Phone(String);
+
+impl Phone {
+    pub fn parse(raw: &str) -> Result<Self, CoreError> {
+        let compact: String = raw
+            .chars()
+            .filter(|c| !matches!(c, ' ' | '-' | '(' | ')'))
+            .collect();
+        let digits = compact.strip_prefix('+').unwrap_or("");
+        let valid = (8..=15).contains(&digits.len())
+            && digits.chars().all(|c| c.is_ascii_digit())
+            && !digits.starts_with('0');
+        if valid {
+            Ok(Self(compact))
+        } else {
+            Err(CoreError::invalid(
+                "phone",
+                "invalid_phone",
+                "Enter the phone number in international form, like +44 7700 900123.",
+            ))
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A date of birth: a real calendar date, not in the future, not before 1900.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DateOfBirth(Date);
+
+impl DateOfBirth {
+    pub fn parse(raw: &str, today: Date) -> Result<Self, CoreError> {
+        let invalid =
+            |message: &str| CoreError::invalid("date_of_birth", "invalid_date_of_birth", message);
+        if raw.len() != 10 {
+            return Err(invalid("Enter the date of birth as YYYY-MM-DD."));
+        }
+        let date: Date = raw
+            .parse()
+            .map_err(|_| invalid("Enter the date of birth as YYYY-MM-DD."))?;
+        if date > today || date.year() < 1900 {
+            return Err(invalid("Enter a date of birth between 1900 and today."));
+        }
+        Ok(Self(date))
+    }
+
+    pub fn date(&self) -> Date {
+        self.0
+    }
+}
+
+impl fmt::Display for DateOfBirth {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn code(err: CoreError) -> &'static str {
+        match err {
+            CoreError::InvalidInput { code, .. } => code,
+            other => panic!("expected invalid input, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn emails_are_normalised_and_checked() {
+        assert_eq!(
+            Email::parse("  Ana.Lopez@Example.ORG ").map(|e| e.0).ok(),
+            Some("ana.lopez@example.org".into())
+        );
+        for bad in [
+            "",
+            "no-at-sign",
+            "a@b",
+            "a@@b.org",
+            "a b@c.org",
+            "a@-b.org",
+            ".a@b.org",
+            "a..b@c.org",
+            "a@b.c0m",
+        ] {
+            assert_eq!(
+                Email::parse(bad).map_err(code).err(),
+                Some("invalid_email"),
+                "{bad:?}"
+            );
+        }
+        let long = format!("{}@example.org", "a".repeat(250));
+        assert!(Email::parse(&long).is_err());
+    }
+
+    #[test]
+    fn usernames_are_case_insensitive_and_restricted() {
+        assert_eq!(
+            Username::parse("Ana_L").map(|u| u.0).ok(),
+            Some("ana_l".into())
+        );
+        for bad in ["ab", "_ana", "ana lopez", "ana@x", &"a".repeat(33), "ñandú"] {
+            assert!(Username::parse(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn names_are_trimmed_and_bounded() {
+        assert_eq!(
+            PersonName::parse("  Ana López ").map(|n| n.0).ok(),
+            Some("Ana López".into())
+        );
+        assert!(PersonName::parse("   ").is_err());
+        assert!(PersonName::parse(&"x".repeat(101)).is_err());
+        assert!(PersonName::parse("Ana\u{0007}").is_err());
+        assert!(ClinicName::parse(&"x".repeat(120)).is_ok());
+    }
+
+    #[test]
+    fn phones_must_be_e164() {
+        assert_eq!(
+            Phone::parse("+44 7700 900123").map(|p| p.0).ok(),
+            Some("+447700900123".into())
+        );
+        for bad in [
+            "07700900123",
+            "+0123456789",
+            "+12",
+            "+44 7700 9001234567",
+            "+44abc",
+        ] {
+            assert!(Phone::parse(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn dates_of_birth_are_real_past_dates() {
+        let today = Date::constant(2026, 11, 25);
+        assert!(DateOfBirth::parse("1980-02-29", today).is_err());
+        assert!(DateOfBirth::parse("1984-02-29", today).is_ok());
+        assert!(DateOfBirth::parse("2026-11-26", today).is_err());
+        assert!(DateOfBirth::parse("1899-12-31", today).is_err());
+        assert!(DateOfBirth::parse("12/01/1990", today).is_err());
+    }
+}

@@ -1,0 +1,10 @@
+//! Accounts: clinic staff (who sign in with an email) and personal accounts (who sign in with a username).
+
+pub mod clinic;
+pub mod fields;
+pub mod password;
+pub mod personal;
+pub mod signin;
+
+pub use fields::{DateOfBirth, Email, PersonName, Phone, Username};
+pub use password::{Password, PasswordHash};

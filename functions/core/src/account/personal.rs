@@ -1,0 +1,152 @@
+//! Personal (patient) accounts: sign-up with a username unique across glucolink.
+
+use jiff::Timestamp;
+use jiff::civil::Date;
+
+use super::clinic::{hash_off_thread, millis};
+use super::fields::{DateOfBirth, Email, PersonName, Phone, Username};
+use super::password::{Password, PasswordHash};
+use crate::context::Ctx;
+use crate::error::CoreError;
+use crate::ids::PersonId;
+use crate::keys;
+use crate::store::{Condition, Item, StoreError, WriteOp};
+
+#[derive(Debug, Clone)]
+pub struct Person {
+    pub id: PersonId,
+    pub username: String,
+    pub name: String,
+    pub date_of_birth: Option<Date>,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    pub created_at: Timestamp,
+    pub(crate) password_hash: PasswordHash,
+}
+
+/// Raw sign-up input, as typed.
+#[derive(Debug, Default)]
+pub struct PersonalSignUp<'a> {
+    pub username: &'a str,
+    pub password: &'a str,
+    pub name: &'a str,
+    pub date_of_birth: Option<&'a str>,
+    pub email: Option<&'a str>,
+    pub phone: Option<&'a str>,
+}
+
+/// Creates a personal account. Fails with `username_taken` if the username is in use.
+pub async fn sign_up(ctx: &Ctx, input: PersonalSignUp<'_>) -> Result<Person, CoreError> {
+    let username = Username::parse(input.username)?;
+    let name = PersonName::parse(input.name)?;
+    let today = jiff::tz::TimeZone::UTC.to_datetime(ctx.clock.now()).date();
+    let date_of_birth = input
+        .date_of_birth
+        .filter(|s| !s.trim().is_empty())
+        .map(|s| DateOfBirth::parse(s.trim(), today))
+        .transpose()?;
+    let email = input
+        .email
+        .filter(|s| !s.trim().is_empty())
+        .map(Email::parse)
+        .transpose()?;
+    let phone = input
+        .phone
+        .filter(|s| !s.trim().is_empty())
+        .map(Phone::parse)
+        .transpose()?;
+    let local_part = email
+        .as_ref()
+        .and_then(|e| e.as_str().split('@').next())
+        .unwrap_or_default();
+    let password = Password::parse_new(
+        input.password,
+        &[username.as_str(), name.as_str(), local_part],
+    )?;
+    let password_hash = hash_off_thread(password).await?;
+    let person = Person {
+        id: PersonId::generate(),
+        username: username.as_str().to_owned(),
+        name: name.as_str().to_owned(),
+        date_of_birth: date_of_birth.map(|d| d.date()),
+        email: email.map(|e| e.as_str().to_owned()),
+        phone: phone.map(|p| p.as_str().to_owned()),
+        created_at: ctx.clock.now(),
+        password_hash,
+    };
+    let ops = vec![
+        WriteOp::Put {
+            item: Item::new(keys::username(&username)).with_s("person_id", person.id.to_string()),
+            condition: Condition::NotExists,
+        },
+        WriteOp::Put {
+            item: person_item(&person),
+            condition: Condition::NotExists,
+        },
+    ];
+    match ctx.store.transact(ops).await {
+        Ok(()) => Ok(person),
+        Err(StoreError::TransactionCanceled { index: 0 }) => Err(CoreError::Conflict {
+            code: "username_taken",
+            message: "This username is taken. Choose another.".into(),
+        }),
+        Err(other) => Err(other.into()),
+    }
+}
+
+fn person_item(person: &Person) -> Item {
+    let mut item = Item::new(keys::person(person.id))
+        .with_s("username", &person.username)
+        .with_s("name", &person.name)
+        .with_s("password_hash", person.password_hash.as_str())
+        .with_n("created_at", person.created_at.as_millisecond());
+    if let Some(dob) = person.date_of_birth {
+        item = item.with_s("date_of_birth", dob.to_string());
+    }
+    if let Some(email) = &person.email {
+        item = item.with_s("email", email);
+    }
+    if let Some(phone) = &person.phone {
+        item = item.with_s("phone", phone);
+    }
+    item
+}
+
+pub async fn get(ctx: &Ctx, id: PersonId) -> Result<Person, CoreError> {
+    let item = ctx
+        .store
+        .get(&keys::person(id))
+        .await?
+        .ok_or(CoreError::NotFound)?;
+    let date_of_birth = item
+        .s("date_of_birth")
+        .map(|s| s.parse::<Date>())
+        .transpose()
+        .map_err(|e| CoreError::Store(StoreError::Corrupt(format!("date_of_birth: {e}"))))?;
+    Ok(Person {
+        id,
+        username: item.require_s("username")?.to_owned(),
+        name: item.require_s("name")?.to_owned(),
+        date_of_birth,
+        email: item.s("email").map(str::to_owned),
+        phone: item.s("phone").map(str::to_owned),
+        created_at: millis(item.require_n("created_at")?)?,
+        password_hash: PasswordHash::from_stored(item.require_s("password_hash")?.to_owned()),
+    })
+}
+
+/// The person a username belongs to, if any.
+pub async fn find_by_username(ctx: &Ctx, username: &Username) -> Result<Option<Person>, CoreError> {
+    let Some(index) = ctx.store.get(&keys::username(username)).await? else {
+        return Ok(None);
+    };
+    let id = index
+        .require_s("person_id")?
+        .parse()
+        .map_err(|_| CoreError::Store(StoreError::Corrupt("username index".into())))?;
+    match get(ctx, id).await {
+        Ok(person) => Ok(Some(person)),
+        Err(CoreError::NotFound) => Ok(None),
+        Err(other) => Err(other),
+    }
+}

@@ -1,0 +1,18 @@
+//! glucolink's domain: accounts, sessions and (later) clinics, patients, links, data and reports.
+//!
+//! Architecture invariant: this crate never does I/O itself and knows nothing of HTTP or AWS.
+//! Everything it needs from the outside world comes through the ports in [`store`] and [`clock`].
+
+pub mod account;
+pub mod clock;
+pub mod context;
+pub mod error;
+pub mod ids;
+pub mod keys;
+pub mod random;
+pub mod session;
+pub mod store;
+pub mod throttle;
+
+pub use context::Ctx;
+pub use error::CoreError;

@@ -1,0 +1,71 @@
+//! Fixed-window attempt counters: sign-in lockout per account and per source address.
+//!
+//! A window opens at the first failure and lasts `window_seconds`; once `max` failures are counted in it,
+//! further attempts are refused until it closes. Subjects are stored hashed, so the table holds no list of
+//! tried usernames or addresses.
+
+use crate::context::Ctx;
+use crate::error::CoreError;
+use crate::keys;
+use crate::random::sha256_hex;
+
+/// One kind of limit.
+#[derive(Debug, Clone, Copy)]
+pub struct Limit {
+    pub scope: &'static str,
+    pub max: i64,
+    pub window_seconds: i64,
+}
+
+/// Failed sign-ins per account (email or username, whether or not it exists): 5 per 15 minutes.
+pub const SIGN_IN_PER_ACCOUNT: Limit = Limit {
+    scope: "signin-account",
+    max: 5,
+    window_seconds: 15 * 60,
+};
+
+/// Failed sign-ins per source address: 50 per 15 minutes (password spraying across accounts).
+pub const SIGN_IN_PER_SOURCE: Limit = Limit {
+    scope: "signin-source",
+    max: 50,
+    window_seconds: 15 * 60,
+};
+
+const COUNT: &str = "count";
+
+/// Refuses with `TooManyAttempts` while the subject's window is full.
+pub async fn check(ctx: &Ctx, limit: Limit, subject: &str) -> Result<(), CoreError> {
+    let key = keys::throttle(limit.scope, &sha256_hex(subject));
+    let Some(item) = ctx.store.get(&key).await? else {
+        return Ok(());
+    };
+    if item.n(COUNT).unwrap_or(0) < limit.max {
+        return Ok(());
+    }
+    let now = ctx.clock.epoch_seconds();
+    let retry_after_seconds = item
+        .expires_at
+        .map_or(limit.window_seconds, |at| (at - now).max(1));
+    Err(CoreError::TooManyAttempts {
+        retry_after_seconds,
+    })
+}
+
+/// Counts one failure; returns the count in the current window.
+pub async fn record_failure(ctx: &Ctx, limit: Limit, subject: &str) -> Result<i64, CoreError> {
+    let key = keys::throttle(limit.scope, &sha256_hex(subject));
+    let expires_at = ctx.clock.epoch_seconds() + limit.window_seconds;
+    Ok(ctx
+        .store
+        .increment(&key, COUNT, 1, Some(expires_at))
+        .await?)
+}
+
+/// Clears the subject's window (after a successful sign-in).
+pub async fn reset(ctx: &Ctx, limit: Limit, subject: &str) -> Result<(), CoreError> {
+    let key = keys::throttle(limit.scope, &sha256_hex(subject));
+    Ok(ctx
+        .store
+        .delete(&key, crate::store::Condition::None)
+        .await?)
+}
