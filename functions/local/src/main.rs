@@ -1,1 +1,111 @@
-fn main() {}
+//! The `glucolink` command. `glucolink serve` (the default) runs the whole product locally.
+
+use std::net::{Ipv4Addr, SocketAddr};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use glucolink_local::server::{self, LocalServer};
+use glucolink_local::site::Site;
+use glucolink_local::{demo, local_app};
+
+#[derive(Parser)]
+#[command(
+    name = "glucolink",
+    version,
+    about = "glucolink: clinics see their patients' diabetes device data, with consent."
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the site and the API on 127.0.0.1 with the embedded store and demo data.
+    Serve(ServeArgs),
+}
+
+#[derive(clap::Args, Default)]
+struct ServeArgs {
+    /// TCP port on 127.0.0.1.
+    #[arg(long, default_value_t = 8080)]
+    port: u16,
+    /// Directory for the embedded store (created if needed).
+    #[arg(long, default_value = ".data")]
+    data_dir: PathBuf,
+    /// Directory of the static site (default: this source tree's `site/`).
+    #[arg(long)]
+    site_dir: Option<PathBuf>,
+    /// Do not create demo data.
+    #[arg(long)]
+    no_demo: bool,
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "glucolink=info,warn".into()),
+        )
+        .init();
+    let cli = Cli::parse();
+    match cli.command {
+        Some(Command::Serve(args)) => serve(args).await,
+        None => {
+            serve(ServeArgs {
+                port: 8080,
+                data_dir: ".data".into(),
+                ..ServeArgs::default()
+            })
+            .await
+        }
+    }
+}
+
+async fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    let app = local_app(&args.data_dir).with_context(|| {
+        format!(
+            "opening the embedded store in {} (is another glucolink server using it?)",
+            args.data_dir.display()
+        )
+    })?;
+    if !args.no_demo {
+        let created = demo::ensure(&app.ctx).await.context("creating demo data")?;
+        if created {
+            println!("Created demo data in {}", args.data_dir.display());
+        }
+    }
+    let site_dir = args.site_dir.unwrap_or_else(Site::source_tree_dir);
+    let address = SocketAddr::from((Ipv4Addr::LOCALHOST, args.port));
+    let listener = tokio::net::TcpListener::bind(address)
+        .await
+        .with_context(|| {
+            format!(
+                "binding {address} (is another server using port {}?)",
+                args.port
+            )
+        })?;
+    println!("glucolink is running at http://{address}/");
+    if !args.no_demo {
+        println!("Demo logins:");
+        for login in demo::logins() {
+            println!("  {:<52} {}  /  {}", login.who, login.login, login.password);
+        }
+    }
+    println!("Press Ctrl+C to stop.");
+    let server = Arc::new(LocalServer {
+        app,
+        site: Site::new(site_dir),
+    });
+    tokio::select! {
+        () = server::run(listener, server) => Ok(()),
+        signal = tokio::signal::ctrl_c() => {
+            signal.context("waiting for Ctrl+C")?;
+            println!("Stopped.");
+            Ok(())
+        }
+    }
+}

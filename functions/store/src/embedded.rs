@@ -27,6 +27,15 @@ const GSI1: TableDefinition<(&str, &str, &str, &str), ()> = TableDefinition::new
 /// Upper bound for prefix ranges: keys are built from ASCII, so this sorts after any continuation.
 const AFTER_PREFIX: &str = "\u{10FFFF}";
 
+/// One entry of a range over [`ITEMS`], as redb yields it.
+type RangeEntry<'a> = Result<
+    (
+        redb::AccessGuard<'a, (&'static str, &'static str)>,
+        redb::AccessGuard<'a, &'static [u8]>,
+    ),
+    redb::StorageError,
+>;
+
 /// What the file holds for one item besides its key.
 #[derive(Serialize, Deserialize)]
 struct Stored {
@@ -390,14 +399,7 @@ fn query_primary(
     };
     let range = items.range::<(&str, &str)>((low, high)).map_err(db_error)?;
     let mut page = Page::default();
-    let mut visit = |entry: Result<
-        (
-            redb::AccessGuard<'_, (&str, &str)>,
-            redb::AccessGuard<'_, &[u8]>,
-        ),
-        redb::StorageError,
-    >|
-     -> Result<bool, StoreError> {
+    let mut visit = |entry: RangeEntry<'_>| -> Result<bool, StoreError> {
         let (key, value) = entry.map_err(db_error)?;
         let (pk, sk) = key.value();
         if !sk.starts_with(query.sk_prefix.as_str()) {

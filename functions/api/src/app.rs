@@ -1,0 +1,124 @@
+//! The application: one `App` serves every route, for the local server and for each Lambda alike.
+//!
+//! A request flows: route match → CSRF check (state-changing methods) → handler (parses input into
+//! domain types, calls `glucolink_core`) → `Reply` → response with the common headers and the `csrf`
+//! cookie when the client has none yet.
+
+use bytes::Bytes;
+use glucolink_core::Ctx;
+use http::{Method, Request, Response, StatusCode};
+
+use crate::error::ApiError;
+use crate::handlers;
+use crate::routes::{self, Match, PathParams, RouteId};
+use crate::security;
+use crate::wire::Reply;
+
+/// Deployment-dependent settings.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Mark cookies `Secure` (always in the cloud; off for the local server on plain http://127.0.0.1).
+    pub secure_cookies: bool,
+    /// Serve the local-only routes (the dev outbox).
+    pub local_routes: bool,
+}
+
+impl Config {
+    /// The cloud deployment: secure cookies, no local-only routes.
+    pub fn cloud() -> Self {
+        Self {
+            secure_cookies: true,
+            local_routes: false,
+        }
+    }
+
+    /// The local server on http://127.0.0.1.
+    pub fn local() -> Self {
+        Self {
+            secure_cookies: false,
+            local_routes: true,
+        }
+    }
+}
+
+/// Everything a handler can reach.
+#[derive(Clone)]
+pub struct App {
+    pub ctx: Ctx,
+    pub config: Config,
+}
+
+impl App {
+    pub fn new(ctx: Ctx, config: Config) -> Self {
+        Self { ctx, config }
+    }
+
+    /// Serves any API request by the route table.
+    pub async fn handle(&self, request: Request<Bytes>) -> Response<Bytes> {
+        let found = routes::find(
+            request.method(),
+            request.uri().path(),
+            self.config.local_routes,
+        );
+        match found {
+            Match::Found(id, params) => self.run(id, params, request).await,
+            Match::WrongMethod { .. } => self.finish(&request, Err(ApiError::method_not_allowed())),
+            Match::NotFound => self.finish(&request, Err(ApiError::not_found())),
+        }
+    }
+
+    /// Serves one route only (a Lambda's job); any other path is not found.
+    pub async fn handle_route(&self, id: RouteId, request: Request<Bytes>) -> Response<Bytes> {
+        let route = id.route();
+        match routes::match_path(route.path, request.uri().path()) {
+            Some(params) if request.method().as_str() == route.method => {
+                self.run(id, params, request).await
+            }
+            Some(_) => self.finish(&request, Err(ApiError::method_not_allowed())),
+            None => self.finish(&request, Err(ApiError::not_found())),
+        }
+    }
+
+    async fn run(
+        &self,
+        id: RouteId,
+        params: PathParams,
+        request: Request<Bytes>,
+    ) -> Response<Bytes> {
+        let outcome = if changes_state(request.method()) && !security::csrf_ok(&request) {
+            Err(ApiError::csrf())
+        } else {
+            handlers::dispatch(self, id, &params, &request).await
+        };
+        self.finish(&request, outcome)
+    }
+
+    /// Builds the response and hands out a CSRF token to clients that have none.
+    fn finish(
+        &self,
+        request: &Request<Bytes>,
+        outcome: Result<Reply, ApiError>,
+    ) -> Response<Bytes> {
+        let (mut reply, retry_after) = match outcome {
+            Ok(reply) => (reply, None),
+            Err(error) => {
+                if error.status == StatusCode::INTERNAL_SERVER_ERROR {
+                    tracing::error!(path = %request.uri().path(), "request failed");
+                }
+                (Reply::from_error(&error), error.retry_after_seconds)
+            }
+        };
+        if crate::wire::cookie(request, security::CSRF_COOKIE).is_none() {
+            match security::new_csrf_cookie(&self.config) {
+                Ok(cookie) => reply.set_cookies.push(cookie),
+                Err(error) => tracing::error!(%error, "could not mint a CSRF token"),
+            }
+        }
+        reply.into_response(retry_after)
+    }
+}
+
+/// Methods that change state must carry the CSRF header.
+fn changes_state(method: &Method) -> bool {
+    !matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS)
+}

@@ -1,0 +1,218 @@
+//! Sign-up, sign-in, sign-out and "who am I" for clinic staff and personal accounts.
+
+use bytes::Bytes;
+use glucolink_core::account::clinic::{self, ClinicSignUp, ClinicUser};
+use glucolink_core::account::personal::{self, Person, PersonalSignUp};
+use glucolink_core::account::signin;
+use glucolink_core::session::{self, Principal};
+use http::{Request, StatusCode};
+use serde::{Deserialize, Serialize};
+
+use crate::app::App;
+use crate::error::ApiError;
+use crate::security::{clear_session_cookie, optional_session, require_session, session_cookie};
+use crate::wire::{Reply, json_body, source_ip};
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ClinicSignUpBody {
+    clinic_name: String,
+    name: String,
+    email: String,
+    password: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ClinicSignInBody {
+    email: String,
+    password: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PersonalSignUpBody {
+    username: String,
+    password: String,
+    name: String,
+    date_of_birth: Option<String>,
+    email: Option<String>,
+    phone: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PersonalSignInBody {
+    username: String,
+    password: String,
+}
+
+/// What `/api/me` and the sign-in answers say about a member of clinic staff.
+#[derive(Serialize)]
+struct ClinicUserView {
+    kind: &'static str,
+    clinic_id: String,
+    clinic_name: String,
+    user_id: String,
+    name: String,
+    email: String,
+    role: &'static str,
+}
+
+/// What `/api/me` and the sign-in answers say about a personal account.
+#[derive(Serialize)]
+struct PersonView {
+    kind: &'static str,
+    person_id: String,
+    username: String,
+    name: String,
+    date_of_birth: Option<String>,
+    email: Option<String>,
+    phone: Option<String>,
+}
+
+fn clinic_user_view(user: &ClinicUser, clinic_name: String) -> ClinicUserView {
+    ClinicUserView {
+        kind: "clinic_user",
+        clinic_id: user.clinic_id.to_string(),
+        clinic_name,
+        user_id: user.id.to_string(),
+        name: user.name.clone(),
+        email: user.email.clone(),
+        role: user.role.as_str(),
+    }
+}
+
+fn person_view(person: &Person) -> PersonView {
+    PersonView {
+        kind: "person",
+        person_id: person.id.to_string(),
+        username: person.username.clone(),
+        name: person.name.clone(),
+        date_of_birth: person.date_of_birth.map(|d| d.to_string()),
+        email: person.email.clone(),
+        phone: person.phone.clone(),
+    }
+}
+
+pub async fn clinic_sign_up(app: &App, request: &Request<Bytes>) -> Result<Reply, ApiError> {
+    let body: ClinicSignUpBody = json_body(request)?;
+    let (clinic, admin) = clinic::sign_up(
+        &app.ctx,
+        ClinicSignUp {
+            clinic_name: &body.clinic_name,
+            name: &body.name,
+            email: &body.email,
+            password: &body.password,
+        },
+    )
+    .await?;
+    let new_session = session::start(
+        &app.ctx,
+        Principal::ClinicUser {
+            clinic_id: clinic.id,
+            user_id: admin.id,
+        },
+    )
+    .await?;
+    Ok(
+        Reply::json(StatusCode::CREATED, &clinic_user_view(&admin, clinic.name))
+            .with_cookie(session_cookie(&app.config, &new_session)),
+    )
+}
+
+pub async fn clinic_sign_in(app: &App, request: &Request<Bytes>) -> Result<Reply, ApiError> {
+    let body: ClinicSignInBody = json_body(request)?;
+    let (user, new_session) =
+        signin::clinic_user(&app.ctx, &body.email, &body.password, &source_ip(request)).await?;
+    end_previous_session(app, request).await?;
+    let clinic = clinic::get_clinic(&app.ctx, user.clinic_id).await?;
+    Ok(
+        Reply::json(StatusCode::OK, &clinic_user_view(&user, clinic.name))
+            .with_cookie(session_cookie(&app.config, &new_session)),
+    )
+}
+
+pub async fn personal_sign_up(app: &App, request: &Request<Bytes>) -> Result<Reply, ApiError> {
+    let body: PersonalSignUpBody = json_body(request)?;
+    let person = personal::sign_up(
+        &app.ctx,
+        PersonalSignUp {
+            username: &body.username,
+            password: &body.password,
+            name: &body.name,
+            date_of_birth: body.date_of_birth.as_deref(),
+            email: body.email.as_deref(),
+            phone: body.phone.as_deref(),
+        },
+    )
+    .await?;
+    let new_session = session::start(
+        &app.ctx,
+        Principal::Person {
+            person_id: person.id,
+        },
+    )
+    .await?;
+    Ok(Reply::json(StatusCode::CREATED, &person_view(&person))
+        .with_cookie(session_cookie(&app.config, &new_session)))
+}
+
+pub async fn personal_sign_in(app: &App, request: &Request<Bytes>) -> Result<Reply, ApiError> {
+    let body: PersonalSignInBody = json_body(request)?;
+    let (person, new_session) = signin::person(
+        &app.ctx,
+        &body.username,
+        &body.password,
+        &source_ip(request),
+    )
+    .await?;
+    end_previous_session(app, request).await?;
+    Ok(Reply::json(StatusCode::OK, &person_view(&person))
+        .with_cookie(session_cookie(&app.config, &new_session)))
+}
+
+/// Ends the caller's session; with `?everywhere=true`, every session of the same account.
+/// Without a valid session it still answers 204 and clears the cookie: signing out is idempotent.
+pub async fn sign_out(app: &App, request: &Request<Bytes>) -> Result<Reply, ApiError> {
+    let everywhere = request
+        .uri()
+        .query()
+        .unwrap_or("")
+        .split('&')
+        .any(|pair| pair == "everywhere=true");
+    if let Some(current) = optional_session(app, request).await? {
+        if everywhere {
+            session::end_all(&app.ctx, &current.principal).await?;
+        } else {
+            session::end(&app.ctx, &current).await?;
+        }
+    }
+    Ok(Reply::no_content().with_cookie(clear_session_cookie(&app.config)))
+}
+
+pub async fn me(app: &App, request: &Request<Bytes>) -> Result<Reply, ApiError> {
+    let current = require_session(app, request).await?;
+    match current.principal {
+        Principal::ClinicUser { clinic_id, user_id } => {
+            let user = clinic::get_user(&app.ctx, clinic_id, user_id).await?;
+            let clinic = clinic::get_clinic(&app.ctx, clinic_id).await?;
+            Ok(Reply::json(
+                StatusCode::OK,
+                &clinic_user_view(&user, clinic.name),
+            ))
+        }
+        Principal::Person { person_id } => {
+            let person = personal::get(&app.ctx, person_id).await?;
+            Ok(Reply::json(StatusCode::OK, &person_view(&person)))
+        }
+    }
+}
+
+/// A new sign-in replaces the session the browser had, so two accounts never mix in one browser.
+async fn end_previous_session(app: &App, request: &Request<Bytes>) -> Result<(), ApiError> {
+    if let Some(previous) = optional_session(app, request).await? {
+        session::end(&app.ctx, &previous).await?;
+    }
+    Ok(())
+}

@@ -1,0 +1,196 @@
+//! The route table: the one list of every HTTP route. The router, the Lambdas (one per route),
+//! `template.yaml` and `docs/openapi.yaml` all follow it; `tests/integration/route_sync.rs` checks that.
+
+use http::Method;
+
+/// Every user action, one per route. A Lambda binary is named after [`RouteId::lambda_name`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum RouteId {
+    ClinicSignUp,
+    ClinicSignIn,
+    PersonalSignUp,
+    PersonalSignIn,
+    SignOut,
+    Me,
+}
+
+/// One entry of the table.
+#[derive(Debug, Clone, Copy)]
+pub struct Route {
+    pub id: RouteId,
+    pub method: &'static str,
+    /// A path template; `{name}` segments are parameters.
+    pub path: &'static str,
+    /// Whether the route exists only in the local server (never deployed).
+    pub local_only: bool,
+}
+
+/// The table. Add a route here, then its handler in [`crate::app`], its Lambda in `functions/lambdas`,
+/// its entry in `template.yaml` and in `docs/openapi.yaml`.
+pub const ROUTES: &[Route] = &[
+    Route {
+        id: RouteId::ClinicSignUp,
+        method: "POST",
+        path: "/api/clinic/signup",
+        local_only: false,
+    },
+    Route {
+        id: RouteId::ClinicSignIn,
+        method: "POST",
+        path: "/api/clinic/signin",
+        local_only: false,
+    },
+    Route {
+        id: RouteId::PersonalSignUp,
+        method: "POST",
+        path: "/api/personal/signup",
+        local_only: false,
+    },
+    Route {
+        id: RouteId::PersonalSignIn,
+        method: "POST",
+        path: "/api/personal/signin",
+        local_only: false,
+    },
+    Route {
+        id: RouteId::SignOut,
+        method: "POST",
+        path: "/api/signout",
+        local_only: false,
+    },
+    Route {
+        id: RouteId::Me,
+        method: "GET",
+        path: "/api/me",
+        local_only: false,
+    },
+];
+
+impl RouteId {
+    /// The route's table entry.
+    pub fn route(self) -> &'static Route {
+        // Every RouteId has exactly one entry; the unit test below keeps it so.
+        ROUTES.iter().find(|r| r.id == self).unwrap_or(&ROUTES[0])
+    }
+
+    /// The name of this route's Lambda binary and template resource stem, e.g. `clinic-signup`.
+    pub fn lambda_name(self) -> &'static str {
+        match self {
+            RouteId::ClinicSignUp => "clinic-signup",
+            RouteId::ClinicSignIn => "clinic-signin",
+            RouteId::PersonalSignUp => "personal-signup",
+            RouteId::PersonalSignIn => "personal-signin",
+            RouteId::SignOut => "signout",
+            RouteId::Me => "me",
+        }
+    }
+}
+
+/// Path parameters captured by a match, in template order.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct PathParams(pub Vec<(&'static str, String)>);
+
+impl PathParams {
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.0
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// What the router found for a method and path.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Match {
+    Found(RouteId, PathParams),
+    /// The path exists, but not with this method; `allow` lists the methods it has.
+    WrongMethod {
+        allow: Vec<&'static str>,
+    },
+    NotFound,
+}
+
+/// Matches a request against the table. `include_local` adds the local-only routes.
+pub fn find(method: &Method, path: &str, include_local: bool) -> Match {
+    let mut allow = Vec::new();
+    for route in ROUTES.iter().filter(|r| include_local || !r.local_only) {
+        if let Some(params) = match_path(route.path, path) {
+            if route.method == method.as_str() {
+                return Match::Found(route.id, params);
+            }
+            allow.push(route.method);
+        }
+    }
+    if allow.is_empty() {
+        Match::NotFound
+    } else {
+        Match::WrongMethod { allow }
+    }
+}
+
+/// Matches one template against a concrete path, capturing `{name}` segments.
+pub fn match_path(template: &'static str, path: &str) -> Option<PathParams> {
+    let path = path
+        .strip_suffix('/')
+        .filter(|p| !p.is_empty())
+        .unwrap_or(path);
+    let mut params = Vec::new();
+    let mut want = template.split('/');
+    let mut have = path.split('/');
+    loop {
+        match (want.next(), have.next()) {
+            (None, None) => return Some(PathParams(params)),
+            (Some(w), Some(h)) => {
+                if let Some(name) = w.strip_prefix('{').and_then(|w| w.strip_suffix('}')) {
+                    if h.is_empty() {
+                        return None;
+                    }
+                    params.push((name, h.to_owned()));
+                } else if w != h {
+                    return None;
+                }
+            }
+            _ => return None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_route_id_has_exactly_one_entry_and_a_unique_lambda_name() {
+        let mut names = std::collections::HashSet::new();
+        for route in ROUTES {
+            assert_eq!(ROUTES.iter().filter(|r| r.id == route.id).count(), 1);
+            assert_eq!(route.id.route().path, route.path);
+            assert!(names.insert(route.id.lambda_name()), "{:?}", route.id);
+        }
+    }
+
+    #[test]
+    fn finds_routes_and_tells_wrong_methods_from_unknown_paths() {
+        assert_eq!(
+            find(&Method::GET, "/api/me", false),
+            Match::Found(RouteId::Me, PathParams::default())
+        );
+        assert_eq!(
+            find(&Method::POST, "/api/me", false),
+            Match::WrongMethod { allow: vec!["GET"] }
+        );
+        assert_eq!(find(&Method::GET, "/api/nothing", false), Match::NotFound);
+        assert_eq!(find(&Method::GET, "/api/me/extra", false), Match::NotFound);
+    }
+
+    #[test]
+    fn captures_path_parameters() {
+        let params = match_path(
+            "/api/clinic/patients/{patient_id}",
+            "/api/clinic/patients/01ABC",
+        )
+        .expect("match");
+        assert_eq!(params.get("patient_id"), Some("01ABC"));
+        assert!(match_path("/api/clinic/patients/{patient_id}", "/api/clinic/patients/").is_none());
+    }
+}

@@ -1,0 +1,132 @@
+//! Cookies that carry trust: the HttpOnly `session` cookie and the double-submit `csrf` cookie.
+//!
+//! CSRF: every response to a client without a `csrf` cookie sets one (readable by the page's script);
+//! every state-changing request must echo its value in `X-CSRF-Token`. A cross-site page can neither
+//! read the cookie nor set the header, so it cannot forge the pair. Session cookies are also
+//! `SameSite=Strict`, a second, independent barrier.
+
+use bytes::Bytes;
+use glucolink_core::CoreError;
+use glucolink_core::random::token_256;
+use glucolink_core::session::{self, NewSession, Session};
+use http::Request;
+
+use crate::app::{App, Config};
+use crate::wire::cookie;
+
+pub const SESSION_COOKIE: &str = "session";
+pub const CSRF_COOKIE: &str = "csrf";
+pub const CSRF_HEADER: &str = "x-csrf-token";
+
+/// Whether the request's CSRF header matches its CSRF cookie (compared in constant time).
+pub fn csrf_ok(request: &Request<Bytes>) -> bool {
+    let Some(expected) = cookie(request, CSRF_COOKIE).filter(|c| !c.is_empty()) else {
+        return false;
+    };
+    let Some(sent) = request
+        .headers()
+        .get(CSRF_HEADER)
+        .and_then(|v| v.to_str().ok())
+    else {
+        return false;
+    };
+    constant_time_eq(expected.as_bytes(), sent.as_bytes())
+}
+
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// A fresh `csrf` cookie (readable by script, so not HttpOnly).
+pub fn new_csrf_cookie(config: &Config) -> Result<String, CoreError> {
+    Ok(format!(
+        "{CSRF_COOKIE}={}; Path=/; SameSite=Strict{}",
+        token_256()?,
+        secure(config)
+    ))
+}
+
+/// The cookie that hands a new session to the browser.
+pub fn session_cookie(config: &Config, session: &NewSession) -> String {
+    format!(
+        "{SESSION_COOKIE}={}; Path=/; HttpOnly; SameSite=Strict; Max-Age={}{}",
+        session.token,
+        session.max_age_seconds,
+        secure(config)
+    )
+}
+
+/// The cookie that makes the browser forget its session.
+pub fn clear_session_cookie(config: &Config) -> String {
+    format!(
+        "{SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0{}",
+        secure(config)
+    )
+}
+
+fn secure(config: &Config) -> &'static str {
+    if config.secure_cookies {
+        "; Secure"
+    } else {
+        ""
+    }
+}
+
+/// The caller's valid session, or `Unauthenticated`.
+pub async fn require_session(app: &App, request: &Request<Bytes>) -> Result<Session, CoreError> {
+    let token = cookie(request, SESSION_COOKIE).ok_or(CoreError::Unauthenticated)?;
+    session::authenticate(&app.ctx, token).await
+}
+
+/// The caller's session if there is a valid one; `None` for none, expired or forged.
+pub async fn optional_session(
+    app: &App,
+    request: &Request<Bytes>,
+) -> Result<Option<Session>, CoreError> {
+    match require_session(app, request).await {
+        Ok(session) => Ok(Some(session)),
+        Err(CoreError::Unauthenticated) => Ok(None),
+        Err(other) => Err(other),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use http::header::COOKIE;
+
+    fn request(cookie: Option<&str>, header: Option<&str>) -> Request<Bytes> {
+        let mut builder = Request::builder().method("POST");
+        if let Some(c) = cookie {
+            builder = builder.header(COOKIE, c);
+        }
+        if let Some(h) = header {
+            builder = builder.header(CSRF_HEADER, h);
+        }
+        builder.body(Bytes::new()).expect("request")
+    }
+
+    #[test]
+    fn csrf_needs_a_matching_cookie_and_header() {
+        assert!(csrf_ok(&request(Some("csrf=abc"), Some("abc"))));
+        assert!(!csrf_ok(&request(Some("csrf=abc"), Some("abd"))));
+        assert!(!csrf_ok(&request(Some("csrf=abc"), None)));
+        assert!(!csrf_ok(&request(None, Some("abc"))));
+        assert!(!csrf_ok(&request(Some("csrf="), Some(""))));
+    }
+
+    #[test]
+    fn cookies_are_secure_in_the_cloud_only() {
+        let session = NewSession {
+            token: "t".into(),
+            max_age_seconds: 60,
+        };
+        let cloud = session_cookie(&Config::cloud(), &session);
+        assert!(
+            cloud.contains("HttpOnly")
+                && cloud.contains("SameSite=Strict")
+                && cloud.ends_with("; Secure")
+        );
+        assert!(!session_cookie(&Config::local(), &session).contains("Secure"));
+    }
+}

@@ -1,0 +1,230 @@
+//! Reading requests and writing responses: JSON bodies, cookies, the source address, security headers.
+
+use bytes::Bytes;
+use http::header::{CACHE_CONTROL, CONTENT_TYPE, COOKIE, HeaderValue, SET_COOKIE};
+use http::{Request, Response, StatusCode};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::error::ApiError;
+
+/// The client's network address, put into the request's extensions by the adapter (local server or Lambda).
+#[derive(Debug, Clone)]
+pub struct SourceIp(pub String);
+
+/// Largest JSON body any route accepts.
+pub const MAX_JSON_BODY_BYTES: usize = 16 * 1024;
+
+/// The request's source address, or a fixed placeholder where the adapter gave none.
+pub fn source_ip<B>(request: &Request<B>) -> String {
+    request
+        .extensions()
+        .get::<SourceIp>()
+        .map_or_else(|| "unknown".to_owned(), |ip| ip.0.clone())
+}
+
+/// The value of one cookie, if the request carries it.
+pub fn cookie<'a, B>(request: &'a Request<B>, name: &str) -> Option<&'a str> {
+    request
+        .headers()
+        .get_all(COOKIE)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|header| header.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(key, _)| *key == name)
+        .map(|(_, value)| value)
+}
+
+/// Parses a JSON body into `T`, refusing wrong content types, malformed JSON, missing, unknown and
+/// mistyped fields with distinct codes. `T` should use `#[serde(deny_unknown_fields)]`.
+pub fn json_body<T: DeserializeOwned>(request: &Request<Bytes>) -> Result<T, ApiError> {
+    let content_type = request
+        .headers()
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let essence = content_type.split(';').next().unwrap_or("").trim();
+    if !essence.eq_ignore_ascii_case("application/json") {
+        return Err(ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            "Send the body as JSON with Content-Type: application/json.",
+        ));
+    }
+    let body = request.body();
+    if body.len() > MAX_JSON_BODY_BYTES {
+        return Err(ApiError::body_too_large(MAX_JSON_BODY_BYTES));
+    }
+    serde_json::from_slice(body).map_err(json_error)
+}
+
+/// Turns serde's error into a client-facing one with a stable code.
+fn json_error(error: serde_json::Error) -> ApiError {
+    use serde_json::error::Category;
+    let text = error.to_string();
+    // serde's messages end with " at line L column C"; clients need only the first part.
+    let detail = text.split(" at line ").next().unwrap_or(&text).to_owned();
+    match error.classify() {
+        Category::Syntax | Category::Eof | Category::Io => {
+            ApiError::bad_request("malformed_json", "The request body is not valid JSON.")
+        }
+        Category::Data if detail.starts_with("missing field") => ApiError::bad_request(
+            "missing_field",
+            format!("A required field is missing: {}.", field_name(&detail)),
+        ),
+        Category::Data if detail.starts_with("unknown field") => ApiError::bad_request(
+            "unknown_field",
+            format!("This field is not accepted: {}.", field_name(&detail)),
+        ),
+        Category::Data => ApiError::bad_request(
+            "invalid_type",
+            format!("A field has the wrong type ({detail})."),
+        ),
+    }
+}
+
+/// The backquoted name in serde's "missing field `x`" / "unknown field `x`, expected …".
+fn field_name(detail: &str) -> &str {
+    detail.split('`').nth(1).unwrap_or("?")
+}
+
+/// A response under construction; the app adds cookies and common headers before it leaves.
+pub struct Reply {
+    pub status: StatusCode,
+    pub body: Option<serde_json::Value>,
+    pub set_cookies: Vec<String>,
+}
+
+impl Reply {
+    pub fn json(status: StatusCode, body: &impl Serialize) -> Self {
+        Self {
+            status,
+            body: Some(serde_json::to_value(body).unwrap_or(serde_json::Value::Null)),
+            set_cookies: Vec::new(),
+        }
+    }
+
+    pub fn no_content() -> Self {
+        Self {
+            status: StatusCode::NO_CONTENT,
+            body: None,
+            set_cookies: Vec::new(),
+        }
+    }
+
+    pub fn with_cookie(mut self, cookie: String) -> Self {
+        self.set_cookies.push(cookie);
+        self
+    }
+
+    pub fn from_error(error: &ApiError) -> Self {
+        let mut reply = Self {
+            status: error.status,
+            body: Some(error.body()),
+            set_cookies: Vec::new(),
+        };
+        if error.status == StatusCode::NO_CONTENT {
+            reply.body = None;
+        }
+        reply
+    }
+
+    /// The finished HTTP response, with the headers every API answer carries.
+    pub fn into_response(self, retry_after_seconds: Option<i64>) -> Response<Bytes> {
+        let mut response = Response::new(match &self.body {
+            Some(body) => Bytes::from(serde_json::to_vec(body).unwrap_or_default()),
+            None => Bytes::new(),
+        });
+        *response.status_mut() = self.status;
+        let headers = response.headers_mut();
+        if self.body.is_some() {
+            headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        }
+        headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        headers.insert(
+            "x-content-type-options",
+            HeaderValue::from_static("nosniff"),
+        );
+        if let Some(seconds) = retry_after_seconds
+            && let Ok(value) = HeaderValue::from_str(&seconds.to_string())
+        {
+            headers.insert(http::header::RETRY_AFTER, value);
+        }
+        for cookie in self.set_cookies {
+            if let Ok(value) = HeaderValue::from_str(&cookie) {
+                headers.append(SET_COOKIE, value);
+            }
+        }
+        response
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde::Deserialize;
+
+    #[derive(Debug, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Body {
+        name: String,
+        age: u8,
+    }
+
+    fn json_request(body: &str) -> Request<Bytes> {
+        Request::builder()
+            .header(CONTENT_TYPE, "application/json; charset=utf-8")
+            .body(Bytes::from(body.to_owned()))
+            .expect("request")
+    }
+
+    fn code_of(body: &str) -> &'static str {
+        json_body::<Body>(&json_request(body))
+            .expect_err("refused")
+            .code
+    }
+
+    #[test]
+    fn json_faults_each_get_their_own_code() {
+        assert_eq!(code_of("{\"name\":"), "malformed_json");
+        assert_eq!(code_of("not json"), "malformed_json");
+        assert_eq!(code_of("{\"name\":\"a\"}"), "missing_field");
+        assert_eq!(
+            code_of("{\"name\":\"a\",\"age\":1,\"admin\":true}"),
+            "unknown_field"
+        );
+        assert_eq!(code_of("{\"name\":5,\"age\":1}"), "invalid_type");
+        assert!(json_body::<Body>(&json_request("{\"name\":\"a\",\"age\":1}")).is_ok());
+    }
+
+    #[test]
+    fn missing_field_message_names_the_field() {
+        let error = json_body::<Body>(&json_request("{\"name\":\"a\"}")).expect_err("refused");
+        assert!(error.message.contains("age"), "{}", error.message);
+    }
+
+    #[test]
+    fn other_content_types_are_refused() {
+        let request = Request::builder()
+            .header(CONTENT_TYPE, "text/plain")
+            .body(Bytes::from_static(b"{}"))
+            .expect("request");
+        assert_eq!(
+            json_body::<Body>(&request).expect_err("refused").status,
+            StatusCode::UNSUPPORTED_MEDIA_TYPE
+        );
+    }
+
+    #[test]
+    fn reads_one_cookie_among_many() {
+        let request = Request::builder()
+            .header(COOKIE, "a=1; session=abc; csrf=xyz")
+            .body(())
+            .expect("request");
+        assert_eq!(cookie(&request, "session"), Some("abc"));
+        assert_eq!(cookie(&request, "csrf"), Some("xyz"));
+        assert_eq!(cookie(&request, "nope"), None);
+    }
+}

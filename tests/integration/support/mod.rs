@@ -1,0 +1,3 @@
+//! Test helpers shared by the feature modules.
+
+pub mod stores;
