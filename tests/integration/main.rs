@@ -1,8 +1,13 @@
 //! glucolink's integration tests: one binary (it links once), one module per feature.
 //!
-//! DynamoDB tests need the moto server that `infra/test` starts; its URL comes in
-//! `GLUCOLINK_TEST_DYNAMODB_URL`.
+//! API tests talk HTTP to the real local server, started in-process on a random port with a fresh store
+//! (`support::app::spawn_app`). DynamoDB tests need the moto server that `infra/test` starts; its URL comes
+//! in `GLUCOLINK_TEST_DYNAMODB_URL`.
 
 mod support;
 
+mod accounts;
+mod bad_input;
+mod route_sync;
+mod site;
 mod store_conformance;

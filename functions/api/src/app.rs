@@ -63,7 +63,7 @@ impl App {
         match found {
             Match::Found(id, params) => self.run(id, params, request).await,
             Match::WrongMethod { .. } => self.finish(&request, Err(ApiError::method_not_allowed())),
-            Match::NotFound => self.finish(&request, Err(ApiError::not_found())),
+            Match::NotFound => self.finish(&request, Err(ApiError::no_such_route())),
         }
     }
 
@@ -75,7 +75,7 @@ impl App {
                 self.run(id, params, request).await
             }
             Some(_) => self.finish(&request, Err(ApiError::method_not_allowed())),
-            None => self.finish(&request, Err(ApiError::not_found())),
+            None => self.finish(&request, Err(ApiError::no_such_route())),
         }
     }
 

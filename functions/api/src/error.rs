@@ -51,6 +51,15 @@ impl ApiError {
         Self::new(StatusCode::NOT_FOUND, "not_found", "Not found.")
     }
 
+    /// No route has this path (distinct from `not_found`, which says a record does not exist).
+    pub fn no_such_route() -> Self {
+        Self::new(
+            StatusCode::NOT_FOUND,
+            "no_such_route",
+            "There is no API route at this path.",
+        )
+    }
+
     pub fn method_not_allowed() -> Self {
         Self::new(
             StatusCode::METHOD_NOT_ALLOWED,

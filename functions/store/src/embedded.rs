@@ -114,6 +114,25 @@ impl EmbeddedStore {
         .await
     }
 
+    /// Every item in key order, expired ones included: for backups, and for tests that prove a refused
+    /// request changed nothing.
+    pub async fn dump(&self) -> Result<Vec<Item>, StoreError> {
+        let db = self.db.clone();
+        tokio::task::spawn_blocking(move || {
+            let txn = db.begin_read().map_err(db_error)?;
+            let items = txn.open_table(ITEMS).map_err(db_error)?;
+            let mut all = Vec::new();
+            for entry in items.iter().map_err(db_error)? {
+                let (key, value) = entry.map_err(db_error)?;
+                let (pk, sk) = key.value();
+                all.push(decode(pk, sk, value.value())?);
+            }
+            Ok(all)
+        })
+        .await
+        .map_err(db_error)?
+    }
+
     /// Runs `work` in one write transaction on the blocking pool; commits only if it succeeds.
     async fn write<T, F>(&self, work: F) -> Result<T, StoreError>
     where

@@ -1,0 +1,370 @@
+//! Every input path refuses bad input with a clear 4xx JSON error and leaves the store exactly as it was.
+
+use reqwest::Method;
+use serde_json::{Value, json};
+
+use crate::support::app::{TestApp, assert_error, spawn_app};
+use crate::support::people::{clinic_sign_up, personal_sign_up, signed_in_clinic};
+
+/// Sends `body` as JSON to `path` and asserts the error and that nothing stored changed.
+async fn refused(app: &TestApp, path: &str, body: Value, status: u16, code: &str) {
+    let before = app.stored().await;
+    assert_error(app.user.post(path, &body).await, status, code).await;
+    assert_eq!(
+        app.stored().await,
+        before,
+        "{path} {code} changed the store"
+    );
+}
+
+fn with(mut body: Value, field: &str, value: Value) -> Value {
+    body[field] = value;
+    body
+}
+
+fn without(mut body: Value, field: &str) -> Value {
+    body.as_object_mut().expect("object").remove(field);
+    body
+}
+
+#[tokio::test]
+async fn clinic_sign_up_refuses_each_kind_of_bad_input() {
+    let app = spawn_app().await;
+    let good = clinic_sign_up("good@clinic.example");
+    let path = "/api/clinic/signup";
+    refused(
+        &app,
+        path,
+        without(good.clone(), "email"),
+        400,
+        "missing_field",
+    )
+    .await;
+    refused(
+        &app,
+        path,
+        with(good.clone(), "is_admin", json!(true)),
+        400,
+        "unknown_field",
+    )
+    .await;
+    refused(
+        &app,
+        path,
+        with(good.clone(), "email", json!(42)),
+        400,
+        "invalid_type",
+    )
+    .await;
+    refused(
+        &app,
+        path,
+        with(good.clone(), "email", json!("not-an-email")),
+        400,
+        "invalid_email",
+    )
+    .await;
+    refused(
+        &app,
+        path,
+        with(
+            good.clone(),
+            "email",
+            json!(format!("{}@x.example", "a".repeat(260))),
+        ),
+        400,
+        "invalid_email",
+    )
+    .await;
+    refused(
+        &app,
+        path,
+        with(good.clone(), "password", json!("short")),
+        400,
+        "weak_password",
+    )
+    .await;
+    refused(
+        &app,
+        path,
+        with(good.clone(), "password", json!("passwordpassword")),
+        400,
+        "weak_password",
+    )
+    .await;
+    refused(
+        &app,
+        path,
+        with(good.clone(), "password", json!("x".repeat(300))),
+        400,
+        "weak_password",
+    )
+    .await;
+    refused(
+        &app,
+        path,
+        with(good.clone(), "name", json!("n".repeat(101))),
+        400,
+        "invalid_name",
+    )
+    .await;
+    refused(
+        &app,
+        path,
+        with(good.clone(), "name", json!("   ")),
+        400,
+        "invalid_name",
+    )
+    .await;
+    refused(
+        &app,
+        path,
+        with(good.clone(), "clinic_name", json!("c".repeat(121))),
+        400,
+        "invalid_clinic_name",
+    )
+    .await;
+    refused(
+        &app,
+        path,
+        with(good.clone(), "clinic_name", json!("Bad\u{0007}Name")),
+        400,
+        "invalid_clinic_name",
+    )
+    .await;
+    refused(&app, path, json!([1, 2, 3]), 400, "invalid_type").await;
+}
+
+#[tokio::test]
+async fn personal_sign_up_refuses_each_kind_of_bad_input() {
+    let app = spawn_app().await;
+    let good = personal_sign_up("good.user");
+    let path = "/api/personal/signup";
+    refused(
+        &app,
+        path,
+        without(good.clone(), "username"),
+        400,
+        "missing_field",
+    )
+    .await;
+    refused(
+        &app,
+        path,
+        with(good.clone(), "role", json!("admin")),
+        400,
+        "unknown_field",
+    )
+    .await;
+    refused(
+        &app,
+        path,
+        with(good.clone(), "date_of_birth", json!(19900615)),
+        400,
+        "invalid_type",
+    )
+    .await;
+    refused(
+        &app,
+        path,
+        with(good.clone(), "username", json!("a b")),
+        400,
+        "invalid_username",
+    )
+    .await;
+    refused(
+        &app,
+        path,
+        with(good.clone(), "username", json!("u".repeat(33))),
+        400,
+        "invalid_username",
+    )
+    .await;
+    refused(
+        &app,
+        path,
+        with(good.clone(), "date_of_birth", json!("2999-01-01")),
+        400,
+        "invalid_date_of_birth",
+    )
+    .await;
+    refused(
+        &app,
+        path,
+        with(good.clone(), "date_of_birth", json!("15/06/1990")),
+        400,
+        "invalid_date_of_birth",
+    )
+    .await;
+    refused(
+        &app,
+        path,
+        with(good.clone(), "phone", json!("12345")),
+        400,
+        "invalid_phone",
+    )
+    .await;
+    refused(
+        &app,
+        path,
+        with(good.clone(), "email", json!("nobody@")),
+        400,
+        "invalid_email",
+    )
+    .await;
+    refused(
+        &app,
+        path,
+        with(good.clone(), "password", json!("good.user is great")),
+        400,
+        "weak_password",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn sign_in_refuses_malformed_requests_without_touching_the_store() {
+    let app = spawn_app().await;
+    refused(
+        &app,
+        "/api/clinic/signin",
+        json!({"email": "a@b.example"}),
+        400,
+        "missing_field",
+    )
+    .await;
+    refused(
+        &app,
+        "/api/clinic/signin",
+        json!({"email": "a@b.example", "password": 1}),
+        400,
+        "invalid_type",
+    )
+    .await;
+    refused(
+        &app,
+        "/api/clinic/signin",
+        json!({"email": "no-at-sign", "password": "whatever it is"}),
+        400,
+        "invalid_email",
+    )
+    .await;
+    refused(
+        &app,
+        "/api/personal/signin",
+        json!({"username": "x", "password": "p", "remember": true}),
+        400,
+        "unknown_field",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn malformed_json_wrong_content_type_and_oversize_bodies_are_refused() {
+    let app = spawn_app().await;
+    let before = app.stored().await;
+    for path in [
+        "/api/clinic/signup",
+        "/api/personal/signup",
+        "/api/clinic/signin",
+        "/api/personal/signin",
+    ] {
+        let response = app
+            .user
+            .post_raw(path, "application/json", b"{\"password\": ".to_vec())
+            .await;
+        assert_error(response, 400, "malformed_json").await;
+        let response = app.user.post_raw(path, "text/plain", b"{}".to_vec()).await;
+        assert_error(response, 415, "unsupported_media_type").await;
+        let huge = format!("{{\"name\": \"{}\"}}", "x".repeat(20 * 1024));
+        let response = app
+            .user
+            .post_raw(path, "application/json", huge.into_bytes())
+            .await;
+        assert_error(response, 413, "body_too_large").await;
+    }
+    assert_eq!(app.stored().await, before);
+}
+
+#[tokio::test]
+async fn state_changing_requests_need_the_csrf_token() {
+    let app = spawn_app().await;
+    let body = clinic_sign_up("csrf@clinic.example");
+    let before = app.stored().await;
+
+    // No CSRF cookie and no header at all.
+    let response = app
+        .user
+        .client
+        .post(format!("{}/api/clinic/signup", app.base))
+        .json(&body)
+        .send()
+        .await
+        .expect("send");
+    assert_error(response, 403, "csrf").await;
+
+    // Cookie present, header missing.
+    app.user.csrf().await;
+    let response = app
+        .user
+        .client
+        .post(format!("{}/api/clinic/signup", app.base))
+        .json(&body)
+        .send()
+        .await
+        .expect("send");
+    assert_error(response, 403, "csrf").await;
+
+    // Header that does not match the cookie (what a cross-site page would have to guess).
+    let response = app
+        .user
+        .client
+        .post(format!("{}/api/clinic/signup", app.base))
+        .header("X-CSRF-Token", "guessed-token")
+        .json(&body)
+        .send()
+        .await
+        .expect("send");
+    assert_error(response, 403, "csrf").await;
+    assert_eq!(app.stored().await, before);
+}
+
+#[tokio::test]
+async fn sign_out_needs_the_csrf_token_and_keeps_the_session_without_it() {
+    let app = spawn_app().await;
+    signed_in_clinic(&app.user, "keep@clinic.example").await;
+    let before = app.stored().await;
+    let response = app
+        .user
+        .client
+        .post(format!("{}/api/signout", app.base))
+        .send()
+        .await
+        .expect("send");
+    assert_error(response, 403, "csrf").await;
+    assert_eq!(app.stored().await, before);
+    assert_eq!(app.user.get("/api/me").await.status().as_u16(), 200);
+}
+
+#[tokio::test]
+async fn unknown_routes_and_wrong_methods_get_json_errors() {
+    let app = spawn_app().await;
+    assert_error(
+        app.user.get("/api/nothing-here").await,
+        404,
+        "no_such_route",
+    )
+    .await;
+    assert_error(
+        app.user.get("/api/clinic/signup").await,
+        405,
+        "method_not_allowed",
+    )
+    .await;
+    assert_error(
+        app.user.send(Method::DELETE, "/api/me", None).await,
+        405,
+        "method_not_allowed",
+    )
+    .await;
+}

@@ -1,0 +1,196 @@
+//! `spawn_app()`: the real local server on a random port with a fresh store and a clock the test moves,
+//! and `Browser`: an HTTP client with its own cookie jar that speaks the CSRF protocol like the site does.
+
+use std::sync::Arc;
+
+use glucolink_api::{App, Config};
+use glucolink_core::Ctx;
+use glucolink_core::clock::{Clock, FixedClock};
+use glucolink_core::store::{Item, Store};
+use glucolink_local::server::{self, LocalServer};
+use glucolink_local::site::Site;
+use glucolink_store::EmbeddedStore;
+use jiff::{SignedDuration, Timestamp};
+use reqwest::cookie::{CookieStore, Jar};
+use reqwest::{Method, Response};
+use serde_json::Value;
+
+pub struct TestApp {
+    pub base: String,
+    pub clock: Arc<FixedClock>,
+    /// Set when the app runs on the embedded store, so tests can compare its whole content.
+    pub embedded: Option<EmbeddedStore>,
+    /// The default browser; tests that need a second one call [`TestApp::browser`].
+    pub user: Browser,
+}
+
+/// The app on a fresh embedded store.
+pub async fn spawn_app() -> TestApp {
+    let clock = Arc::new(FixedClock::new(Timestamp::now()));
+    let path = super::stores::temp_dir("app").join("glucolink.redb");
+    let embedded = EmbeddedStore::open(&path, clock.clone()).expect("open embedded store");
+    spawn_with(Arc::new(embedded.clone()), clock, Some(embedded)).await
+}
+
+/// The app on a fresh DynamoDB table in moto.
+pub async fn spawn_app_on_dynamodb() -> TestApp {
+    let clock = Arc::new(FixedClock::new(Timestamp::now()));
+    let store = super::stores::dynamodb(clock.clone()).await;
+    spawn_with(store, clock, None).await
+}
+
+async fn spawn_with(
+    store: Arc<dyn Store>,
+    clock: Arc<FixedClock>,
+    embedded: Option<EmbeddedStore>,
+) -> TestApp {
+    let clock_port: Arc<dyn Clock> = clock.clone();
+    let app = App::new(Ctx::new(store, clock_port), Config::local());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind a free port");
+    let base = format!("http://{}", listener.local_addr().expect("address"));
+    let local = Arc::new(LocalServer {
+        app,
+        site: Site::new(Site::source_tree_dir()),
+    });
+    tokio::spawn(server::run(listener, local));
+    TestApp {
+        user: Browser::new(&base),
+        base,
+        clock,
+        embedded,
+    }
+}
+
+impl TestApp {
+    /// A second, independent browser (own cookies).
+    pub fn browser(&self) -> Browser {
+        Browser::new(&self.base)
+    }
+
+    pub fn advance(&self, by: SignedDuration) {
+        self.clock.advance(by);
+    }
+
+    /// Every stored item (embedded store only).
+    pub async fn stored(&self) -> Vec<Item> {
+        self.embedded
+            .as_ref()
+            .expect("stored() needs the embedded store")
+            .dump()
+            .await
+            .expect("dump store")
+    }
+}
+
+pub struct Browser {
+    pub base: String,
+    pub jar: Arc<Jar>,
+    pub client: reqwest::Client,
+}
+
+impl Browser {
+    pub fn new(base: &str) -> Self {
+        let jar = Arc::new(Jar::default());
+        let client = reqwest::Client::builder()
+            .cookie_provider(jar.clone())
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .expect("client");
+        Self {
+            base: base.to_owned(),
+            jar,
+            client,
+        }
+    }
+
+    /// The value of a cookie the browser holds for the site.
+    pub fn cookie(&self, name: &str) -> Option<String> {
+        let url = self.base.parse().expect("url");
+        let header = self.jar.cookies(&url)?;
+        header
+            .to_str()
+            .ok()?
+            .split(';')
+            .filter_map(|pair| pair.trim().split_once('='))
+            .find(|(key, _)| *key == name)
+            .map(|(_, value)| value.to_owned())
+    }
+
+    /// Puts a cookie into the jar, as a forger or a replaying attacker would.
+    pub fn set_cookie(&self, name: &str, value: &str) {
+        let url = self.base.parse().expect("url");
+        self.jar
+            .add_cookie_str(&format!("{name}={value}; Path=/"), &url);
+    }
+
+    /// The CSRF token, fetching one first the way the site does.
+    pub async fn csrf(&self) -> String {
+        if self.cookie("csrf").is_none() {
+            self.get("/api/me").await;
+        }
+        self.cookie("csrf")
+            .expect("the API hands out a csrf cookie")
+    }
+
+    pub async fn get(&self, path: &str) -> Response {
+        self.client
+            .get(format!("{}{path}", self.base))
+            .send()
+            .await
+            .expect("GET")
+    }
+
+    /// A state-changing request with the CSRF header and a JSON body, as the site sends it.
+    pub async fn send(&self, method: Method, path: &str, body: Option<&Value>) -> Response {
+        let token = self.csrf().await;
+        let mut request = self
+            .client
+            .request(method, format!("{}{path}", self.base))
+            .header("X-CSRF-Token", token);
+        if let Some(body) = body {
+            request = request.json(body);
+        }
+        request.send().await.expect("request")
+    }
+
+    pub async fn post(&self, path: &str, body: &Value) -> Response {
+        self.send(Method::POST, path, Some(body)).await
+    }
+
+    /// A raw POST with a chosen content type and body, and the right CSRF header.
+    pub async fn post_raw(&self, path: &str, content_type: &str, body: Vec<u8>) -> Response {
+        let token = self.csrf().await;
+        self.client
+            .post(format!("{}{path}", self.base))
+            .header("X-CSRF-Token", token)
+            .header("Content-Type", content_type)
+            .body(body)
+            .send()
+            .await
+            .expect("POST")
+    }
+}
+
+/// Reads an answer's status and JSON body (Null for an empty body).
+pub async fn status_and_json(response: Response) -> (u16, Value) {
+    let status = response.status().as_u16();
+    let text = response.text().await.expect("body");
+    let json = if text.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_str(&text).unwrap_or_else(|_| panic!("not JSON: {text}"))
+    };
+    (status, json)
+}
+
+/// Asserts a JSON error answer with this status and code; returns its message.
+pub async fn assert_error(response: Response, status: u16, code: &str) -> String {
+    let (got, body) = status_and_json(response).await;
+    assert_eq!(got, status, "status for {code}: {body}");
+    assert_eq!(body["error"]["code"], code, "{body}");
+    let message = body["error"]["message"].as_str().unwrap_or("").to_owned();
+    assert!(!message.is_empty(), "error without a message: {body}");
+    message
+}
