@@ -35,7 +35,11 @@ fn report(label: &str, mut samples: Vec<Duration>) {
 }
 
 async fn csrf(client: &reqwest::Client, base: &str) -> String {
-    let response = client.get(format!("{base}/api/me")).send().await.expect("me");
+    let response = client
+        .get(format!("{base}/api/me"))
+        .send()
+        .await
+        .expect("me");
     response
         .cookies()
         .find(|c| c.name() == "csrf")
@@ -50,7 +54,9 @@ async fn main() {
     let clock = Arc::new(SystemClock);
     let store = EmbeddedStore::open(&dir.join("bench.redb"), clock.clone()).expect("store");
     let app = App::new(Ctx::new(Arc::new(store), clock), Config::local());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
     let base = format!("http://{}", listener.local_addr().expect("addr"));
     tokio::spawn(server::run(
         listener,
@@ -88,7 +94,9 @@ async fn main() {
     .expect("personal signup");
     assert_eq!(made.status().as_u16(), 201);
 
-    println!("glucolink sign-in benchmark ({ROUNDS} rounds each, sequential, local server, embedded store)");
+    println!(
+        "glucolink sign-in benchmark ({ROUNDS} rounds each, sequential, local server, embedded store)"
+    );
     for (label, path, body) in [
         (
             "POST /api/clinic/signin",
@@ -121,7 +129,11 @@ async fn main() {
     let mut samples = Vec::with_capacity(ROUNDS);
     for _ in 0..ROUNDS {
         let started = Instant::now();
-        let response = client.get(format!("{base}/api/me")).send().await.expect("me");
+        let response = client
+            .get(format!("{base}/api/me"))
+            .send()
+            .await
+            .expect("me");
         assert_eq!(response.status().as_u16(), 200);
         response.bytes().await.expect("body");
         samples.push(started.elapsed());

@@ -35,7 +35,8 @@ pub async fn run(route: RouteId) -> Result<(), lambda_http::Error> {
     .await
 }
 
-async fn answer(app: &App, route: RouteId, request: Request) -> Response<Body> {
+/// Adapts one API Gateway request to the shared `App` and its answer back.
+pub async fn answer(app: &App, route: RouteId, request: Request) -> Response<Body> {
     let source = match request.request_context_ref() {
         Some(RequestContext::ApiGatewayV2(context)) => context.http.source_ip.clone(),
         _ => None,
@@ -58,4 +59,145 @@ async fn answer(app: &App, route: RouteId, request: Request) -> Response<Body> {
         Ok(text) => Body::Text(text),
         Err(binary) => Body::Binary(binary.into_bytes()),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use glucolink_store::EmbeddedStore;
+    use serde_json::{Value, json};
+
+    fn app() -> App {
+        let dir = std::env::temp_dir().join(format!("glucolink-lambda-{}", ulid::Ulid::new()));
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        let clock = Arc::new(SystemClock);
+        let store = EmbeddedStore::open(&dir.join("t.redb"), clock.clone()).expect("store");
+        App::new(Ctx::new(Arc::new(store), clock), Config::cloud())
+    }
+
+    /// An API Gateway HTTP API (payload 2.0) event, as API Gateway sends it.
+    fn event(
+        method: &str,
+        path: &str,
+        cookies: &[&str],
+        headers: Value,
+        body: Option<&str>,
+    ) -> Request {
+        let event = json!({
+            "version": "2.0",
+            "routeKey": format!("{method} {path}"),
+            "rawPath": path,
+            "rawQueryString": "",
+            "cookies": cookies,
+            "headers": headers,
+            "requestContext": {
+                "accountId": "123456789012",
+                "apiId": "api",
+                "domainName": "example.execute-api.eu-west-1.amazonaws.com",
+                "domainPrefix": "example",
+                "http": {
+                    "method": method,
+                    "path": path,
+                    "protocol": "HTTP/1.1",
+                    "sourceIp": "203.0.113.7",
+                    "userAgent": "test"
+                },
+                "requestId": "id",
+                "routeKey": format!("{method} {path}"),
+                "stage": "$default",
+                "time": "26/Nov/2026:12:00:00 +0000",
+                "timeEpoch": 1_795_000_000_000_i64
+            },
+            "body": body,
+            "isBase64Encoded": false
+        });
+        lambda_http::request::from_str(&event.to_string()).expect("valid event")
+    }
+
+    fn set_cookies(response: &Response<Body>) -> Vec<String> {
+        response
+            .headers()
+            .get_all("set-cookie")
+            .iter()
+            .filter_map(|v| v.to_str().ok().map(str::to_owned))
+            .collect()
+    }
+
+    fn json_of(response: &Response<Body>) -> Value {
+        match response.body() {
+            Body::Text(text) => serde_json::from_str(text).expect("json"),
+            other => panic!("expected a text body, got {other:?}"),
+        }
+    }
+
+    #[tokio::test]
+    async fn answers_an_api_gateway_event_with_json_and_secure_cookies() {
+        let app = app();
+        let response = answer(
+            &app,
+            RouteId::Me,
+            event("GET", "/api/me", &[], json!({}), None),
+        )
+        .await;
+        assert_eq!(response.status().as_u16(), 401);
+        assert_eq!(json_of(&response)["error"]["code"], "unauthenticated");
+        let cookies = set_cookies(&response);
+        assert!(
+            cookies
+                .iter()
+                .any(|c| c.starts_with("csrf=") && c.contains("; Secure")),
+            "{cookies:?}"
+        );
+    }
+
+    #[tokio::test]
+    async fn signs_up_through_the_event_and_the_session_works_on_the_next_event() {
+        let app = app();
+        let body = json!({
+            "clinic_name": "Event Clinic",
+            "name": "Eve Nt",
+            "email": "eve@event.example",
+            "password": "granite willow harbor 64"
+        })
+        .to_string();
+        let response = answer(
+            &app,
+            RouteId::ClinicSignUp,
+            event(
+                "POST",
+                "/api/clinic/signup",
+                &["csrf=tok"],
+                json!({"content-type": "application/json", "x-csrf-token": "tok"}),
+                Some(&body),
+            ),
+        )
+        .await;
+        assert_eq!(response.status().as_u16(), 201, "{:?}", response.body());
+        let session = set_cookies(&response)
+            .into_iter()
+            .find(|c| c.starts_with("session="))
+            .expect("session cookie");
+        let pair = session.split(';').next().expect("pair").to_owned();
+        let response = answer(
+            &app,
+            RouteId::Me,
+            event("GET", "/api/me", &[&pair], json!({}), None),
+        )
+        .await;
+        assert_eq!(response.status().as_u16(), 200);
+        assert_eq!(json_of(&response)["email"], "eve@event.example");
+    }
+
+    #[tokio::test]
+    async fn a_lambda_serves_only_its_own_route() {
+        let app = app();
+        let response = answer(
+            &app,
+            RouteId::Me,
+            event("GET", "/api/other", &[], json!({}), None),
+        )
+        .await;
+        assert_eq!(response.status().as_u16(), 404);
+        assert_eq!(json_of(&response)["error"]["code"], "no_such_route");
+    }
 }
