@@ -53,11 +53,14 @@ async fn main() {
     std::fs::create_dir_all(&dir).expect("temp dir");
     let clock = Arc::new(SystemClock);
     let store = EmbeddedStore::open(&dir.join("bench.redb"), clock.clone()).expect("store");
-    let app = App::new(Ctx::new(Arc::new(store), clock), Config::local());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");
     let base = format!("http://{}", listener.local_addr().expect("addr"));
+    let app = App::new(
+        Ctx::new(Arc::new(store), clock),
+        Config::local(base.clone()),
+    );
     tokio::spawn(server::run(
         listener,
         Arc::new(LocalServer {

@@ -8,6 +8,8 @@ mod support;
 
 mod accounts;
 mod bad_input;
+mod linking;
+mod patients;
 mod route_sync;
 mod site;
 mod store_conformance;

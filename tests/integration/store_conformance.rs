@@ -47,6 +47,7 @@ conformance!(
     concurrent_creates_of_one_key_have_exactly_one_winner,
     oversize_items_and_reserved_names_are_refused,
     malformed_cursor_is_refused,
+    batch_get_returns_live_items_in_key_order,
 );
 
 fn now() -> i64 {
@@ -538,6 +539,38 @@ async fn malformed_cursor_is_refused(store: Arc<dyn Store>) {
     query.cursor = Some("not-a-cursor!".into());
     assert!(matches!(
         store.query(&query).await,
+        Err(StoreError::Invalid(_))
+    ));
+}
+
+async fn batch_get_returns_live_items_in_key_order(store: Arc<dyn Store>) {
+    for sk in ["a", "b", "c"] {
+        store
+            .put(sample("BATCH", sk), Condition::None)
+            .await
+            .expect("put");
+    }
+    let expired = sample("BATCH", "old").expiring_at(now() - 1);
+    store.put(expired, Condition::None).await.expect("put");
+    let keys: Vec<Key> = ["c", "missing", "a", "old", "b"]
+        .into_iter()
+        .map(|sk| Key::new("BATCH", sk))
+        .collect();
+    let found = store.batch_get(&keys).await.expect("batch get");
+    let found_keys: Vec<&str> = found.iter().map(|i| i.key.sk.as_str()).collect();
+    assert_eq!(found_keys, vec!["c", "a", "b"]);
+    assert_eq!(found[0], sample("BATCH", "c"));
+    assert!(store.batch_get(&[]).await.expect("empty").is_empty());
+    let twice = vec![Key::new("BATCH", "a"), Key::new("BATCH", "a")];
+    assert!(matches!(
+        store.batch_get(&twice).await,
+        Err(StoreError::Invalid(_))
+    ));
+    let many: Vec<Key> = (0..101)
+        .map(|i| Key::new("BATCH", format!("k{i}")))
+        .collect();
+    assert!(matches!(
+        store.batch_get(&many).await,
         Err(StoreError::Invalid(_))
     ));
 }

@@ -21,22 +21,27 @@ pub struct Config {
     pub secure_cookies: bool,
     /// Serve the local-only routes (the dev outbox).
     pub local_routes: bool,
+    /// The site's public origin (`https://…`), for links in messages; when absent, taken from the
+    /// request's `Host` header.
+    pub site_url: Option<String>,
 }
 
 impl Config {
     /// The cloud deployment: secure cookies, no local-only routes.
-    pub fn cloud() -> Self {
+    pub fn cloud(site_url: Option<String>) -> Self {
         Self {
             secure_cookies: true,
             local_routes: false,
+            site_url,
         }
     }
 
     /// The local server on http://127.0.0.1.
-    pub fn local() -> Self {
+    pub fn local(site_url: String) -> Self {
         Self {
             secure_cookies: false,
             local_routes: true,
+            site_url: Some(site_url),
         }
     }
 }

@@ -5,6 +5,7 @@
 //! (503 when the store is unreachable): no detail of the cause leaves the server.
 
 use glucolink_core::CoreError;
+use glucolink_core::error::CodeProblem;
 use glucolink_core::store::StoreError;
 use http::StatusCode;
 use serde_json::{Value, json};
@@ -123,6 +124,14 @@ impl From<CoreError> for ApiError {
             CoreError::NotFound => ApiError::not_found(),
             CoreError::Conflict { code, message } => {
                 ApiError::new(StatusCode::CONFLICT, code, message)
+            }
+            CoreError::Code(problem) => {
+                let status = match problem {
+                    CodeProblem::NotFound => StatusCode::NOT_FOUND,
+                    CodeProblem::Used => StatusCode::CONFLICT,
+                    CodeProblem::Expired | CodeProblem::Cancelled => StatusCode::GONE,
+                };
+                ApiError::new(status, problem.code(), problem.to_string()).with_field("code")
             }
             CoreError::Store(StoreError::Unavailable(detail)) => {
                 tracing::error!(%detail, "store unavailable");

@@ -12,6 +12,20 @@ pub enum RouteId {
     PersonalSignIn,
     SignOut,
     Me,
+    ListPatients,
+    CreatePatient,
+    PatientProfile,
+    LinkWithCredentials,
+    GenerateLinkCode,
+    CancelLinkCode,
+    Unlink,
+    ClinicAudit,
+    PreviewLinkCode,
+    AcceptLink,
+    DeclineLink,
+    Sharing,
+    RevokeClinic,
+    PersonalAudit,
 }
 
 /// One entry of the table.
@@ -64,6 +78,90 @@ pub const ROUTES: &[Route] = &[
         path: "/api/me",
         local_only: false,
     },
+    Route {
+        id: RouteId::ListPatients,
+        method: "GET",
+        path: "/api/clinic/patients",
+        local_only: false,
+    },
+    Route {
+        id: RouteId::CreatePatient,
+        method: "POST",
+        path: "/api/clinic/patients",
+        local_only: false,
+    },
+    Route {
+        id: RouteId::PatientProfile,
+        method: "GET",
+        path: "/api/clinic/patients/{patient_id}",
+        local_only: false,
+    },
+    Route {
+        id: RouteId::LinkWithCredentials,
+        method: "POST",
+        path: "/api/clinic/patients/{patient_id}/link/credentials",
+        local_only: false,
+    },
+    Route {
+        id: RouteId::GenerateLinkCode,
+        method: "POST",
+        path: "/api/clinic/patients/{patient_id}/link/code",
+        local_only: false,
+    },
+    Route {
+        id: RouteId::CancelLinkCode,
+        method: "DELETE",
+        path: "/api/clinic/patients/{patient_id}/link/code",
+        local_only: false,
+    },
+    Route {
+        id: RouteId::Unlink,
+        method: "DELETE",
+        path: "/api/clinic/patients/{patient_id}/link",
+        local_only: false,
+    },
+    Route {
+        id: RouteId::ClinicAudit,
+        method: "GET",
+        path: "/api/clinic/audit",
+        local_only: false,
+    },
+    Route {
+        id: RouteId::PreviewLinkCode,
+        method: "POST",
+        path: "/api/personal/sharing/lookup",
+        local_only: false,
+    },
+    Route {
+        id: RouteId::AcceptLink,
+        method: "POST",
+        path: "/api/personal/sharing/accept",
+        local_only: false,
+    },
+    Route {
+        id: RouteId::DeclineLink,
+        method: "POST",
+        path: "/api/personal/sharing/decline",
+        local_only: false,
+    },
+    Route {
+        id: RouteId::Sharing,
+        method: "GET",
+        path: "/api/personal/sharing",
+        local_only: false,
+    },
+    Route {
+        id: RouteId::RevokeClinic,
+        method: "DELETE",
+        path: "/api/personal/sharing/{clinic_id}",
+        local_only: false,
+    },
+    Route {
+        id: RouteId::PersonalAudit,
+        method: "GET",
+        path: "/api/personal/audit",
+        local_only: false,
+    },
 ];
 
 impl RouteId {
@@ -82,6 +180,20 @@ impl RouteId {
             RouteId::PersonalSignIn => "personal-signin",
             RouteId::SignOut => "signout",
             RouteId::Me => "me",
+            RouteId::ListPatients => "clinic-patients-list",
+            RouteId::CreatePatient => "clinic-patients-create",
+            RouteId::PatientProfile => "clinic-patient-profile",
+            RouteId::LinkWithCredentials => "clinic-link-credentials",
+            RouteId::GenerateLinkCode => "clinic-link-code-create",
+            RouteId::CancelLinkCode => "clinic-link-code-cancel",
+            RouteId::Unlink => "clinic-unlink",
+            RouteId::ClinicAudit => "clinic-audit",
+            RouteId::PreviewLinkCode => "personal-sharing-lookup",
+            RouteId::AcceptLink => "personal-sharing-accept",
+            RouteId::DeclineLink => "personal-sharing-decline",
+            RouteId::Sharing => "personal-sharing",
+            RouteId::RevokeClinic => "personal-sharing-revoke",
+            RouteId::PersonalAudit => "personal-audit",
         }
     }
 }

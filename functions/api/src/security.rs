@@ -7,8 +7,10 @@
 
 use bytes::Bytes;
 use glucolink_core::CoreError;
+use glucolink_core::account::clinic::Staff;
+use glucolink_core::account::personal::{self, Person};
 use glucolink_core::random::token_256;
-use glucolink_core::session::{self, NewSession, Session};
+use glucolink_core::session::{self, NewSession, Principal, Session};
 use http::Request;
 
 use crate::app::{App, Config};
@@ -90,6 +92,27 @@ pub async fn optional_session(
     }
 }
 
+/// The signed-in member of clinic staff; a personal account gets `forbidden`.
+pub async fn require_staff(app: &App, request: &Request<Bytes>) -> Result<Staff, CoreError> {
+    match require_session(app, request).await?.principal {
+        Principal::ClinicUser { clinic_id, user_id } => {
+            Staff::load(&app.ctx, clinic_id, user_id).await
+        }
+        Principal::Person { .. } => Err(CoreError::Forbidden),
+    }
+}
+
+/// The signed-in personal account; clinic staff get `forbidden`.
+pub async fn require_person(app: &App, request: &Request<Bytes>) -> Result<Person, CoreError> {
+    match require_session(app, request).await?.principal {
+        Principal::Person { person_id } => match personal::get(&app.ctx, person_id).await {
+            Err(CoreError::NotFound) => Err(CoreError::Unauthenticated),
+            other => other,
+        },
+        Principal::ClinicUser { .. } => Err(CoreError::Forbidden),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -121,12 +144,15 @@ mod tests {
             token: "t".into(),
             max_age_seconds: 60,
         };
-        let cloud = session_cookie(&Config::cloud(), &session);
+        let cloud = session_cookie(&Config::cloud(None), &session);
         assert!(
             cloud.contains("HttpOnly")
                 && cloud.contains("SameSite=Strict")
                 && cloud.ends_with("; Secure")
         );
-        assert!(!session_cookie(&Config::local(), &session).contains("Secure"));
+        assert!(
+            !session_cookie(&Config::local("http://127.0.0.1:8080".into()), &session)
+                .contains("Secure")
+        );
     }
 }

@@ -23,6 +23,13 @@ pub fn source_ip<B>(request: &Request<B>) -> String {
         .map_or_else(|| "unknown".to_owned(), |ip| ip.0.clone())
 }
 
+/// The value of one query parameter, percent-decoded, if present.
+pub fn query_param<B>(request: &Request<B>, name: &str) -> Option<String> {
+    form_urlencoded::parse(request.uri().query().unwrap_or("").as_bytes())
+        .find(|(key, _)| key == name)
+        .map(|(_, value)| value.into_owned())
+}
+
 /// The value of one cookie, if the request carries it.
 pub fn cookie<'a, B>(request: &'a Request<B>, name: &str) -> Option<&'a str> {
     request

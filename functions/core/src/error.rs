@@ -28,6 +28,9 @@ pub enum CoreError {
     /// A uniqueness rule was broken (email or username already in use).
     #[error("{message}")]
     Conflict { code: &'static str, message: String },
+    /// A link code that cannot be used, with the reason (each has its own message).
+    #[error("{0}")]
+    Code(CodeProblem),
     #[error("storage: {0}")]
     Store(#[from] StoreError),
     #[error("internal: {0}")]
@@ -40,6 +43,34 @@ impl CoreError {
             field,
             code,
             message: message.into(),
+        }
+    }
+}
+
+/// Why a well-formed link code cannot be used. Messages never say which clinic owns another code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum CodeProblem {
+    #[error(
+        "We do not recognise this code. Check it and try again, or ask your clinic for a new one."
+    )]
+    NotFound,
+    #[error("This code has expired. Ask your clinic for a new one.")]
+    Expired,
+    #[error("This code has already been used. If you did not use it, contact your clinic.")]
+    Used,
+    #[error(
+        "This code was cancelled or replaced by a newer one. Ask your clinic for the current code."
+    )]
+    Cancelled,
+}
+
+impl CodeProblem {
+    pub fn code(&self) -> &'static str {
+        match self {
+            CodeProblem::NotFound => "code_not_found",
+            CodeProblem::Expired => "code_expired",
+            CodeProblem::Used => "code_used",
+            CodeProblem::Cancelled => "code_cancelled",
         }
     }
 }

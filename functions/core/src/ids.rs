@@ -45,3 +45,7 @@ ulid_id!(
     /// A personal (patient) account.
     PersonId
 );
+ulid_id!(
+    /// A patient record in a clinic.
+    PatientId
+);

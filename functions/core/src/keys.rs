@@ -10,9 +10,15 @@
 //! | session | `SESSION#<sha256(token)>` | `META` |
 //! | a principal's sessions | `SESSIONS#<principal>` | `<sha256(token)>` |
 //! | attempt counter | `THROTTLE#<scope>#<sha256(subject)>` | `META` |
+//! | patient record | `CLINIC#<id>` | `PATIENT#<id>` (gsi1: `PATIENTS#<clinic>` / `<folded name>#<id>`) |
+//! | search token → record | `CLINIC#<id>` | `FIND#<token>#<patient id>` |
+//! | link code | `CODE#<sha256(code)>` | `META` |
+//! | link, person side | `PERSON#<id>` | `LINK#<clinic id>` |
+//! | request a person previewed | `PERSON#<id>` | `PENDING#<sha256(code)>` |
+//! | audit event | `PERSON#<id>` or `CLINIC#<id>` | `AUDIT#<ulid>` |
 
 use crate::account::{Email, Username};
-use crate::ids::{ClinicId, ClinicUserId, PersonId};
+use crate::ids::{ClinicId, ClinicUserId, PatientId, PersonId};
 use crate::store::Key;
 
 pub const META: &str = "META";
@@ -51,4 +57,56 @@ pub fn principal_session(principal: &str, token_hash: &str) -> Key {
 
 pub fn throttle(scope: &str, subject_hash: &str) -> Key {
     Key::new(format!("THROTTLE#{scope}#{subject_hash}"), META)
+}
+
+pub fn clinic_pk(clinic: ClinicId) -> String {
+    format!("CLINIC#{clinic}")
+}
+
+pub fn person_pk(person: PersonId) -> String {
+    format!("PERSON#{person}")
+}
+
+pub fn patient(clinic: ClinicId, patient: PatientId) -> Key {
+    Key::new(clinic_pk(clinic), format!("PATIENT#{patient}"))
+}
+
+/// The secondary-index key that lists a clinic's records sorted by name.
+pub fn patient_by_name(clinic: ClinicId, folded_name: &str, patient: PatientId) -> Key {
+    Key::new(
+        patients_by_name_pk(clinic),
+        format!("{folded_name}#{patient}"),
+    )
+}
+
+pub fn patients_by_name_pk(clinic: ClinicId) -> String {
+    format!("PATIENTS#{clinic}")
+}
+
+pub const FIND_PREFIX: &str = "FIND#";
+
+pub fn patient_search_token(clinic: ClinicId, token: &str, patient: PatientId) -> Key {
+    Key::new(clinic_pk(clinic), format!("{FIND_PREFIX}{token}#{patient}"))
+}
+
+pub fn link_code(code_hash: &str) -> Key {
+    Key::new(format!("CODE#{code_hash}"), META)
+}
+
+pub const LINK_PREFIX: &str = "LINK#";
+
+pub fn person_link(person: PersonId, clinic: ClinicId) -> Key {
+    Key::new(person_pk(person), format!("{LINK_PREFIX}{clinic}"))
+}
+
+pub const PENDING_PREFIX: &str = "PENDING#";
+
+pub fn person_pending(person: PersonId, code_hash: &str) -> Key {
+    Key::new(person_pk(person), format!("{PENDING_PREFIX}{code_hash}"))
+}
+
+pub const AUDIT_PREFIX: &str = "AUDIT#";
+
+pub fn audit(pk: String, event: ulid::Ulid) -> Key {
+    Key::new(pk, format!("{AUDIT_PREFIX}{event}"))
 }

@@ -4,11 +4,14 @@
 //! Everything it needs from the outside world comes through the ports in [`store`] and [`clock`].
 
 pub mod account;
+pub mod audit;
 pub mod clock;
 pub mod context;
 pub mod error;
 pub mod ids;
 pub mod keys;
+pub mod link;
+pub mod patient;
 pub mod random;
 pub mod session;
 pub mod store;

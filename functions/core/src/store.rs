@@ -18,6 +18,9 @@ pub const RESERVED_ATTRIBUTES: [&str; 5] = ["pk", "sk", "ttl", "gsi1pk", "gsi1sk
 /// DynamoDB's item size limit, enforced by every store so that both behave alike.
 pub const MAX_ITEM_BYTES: usize = 400 * 1024;
 
+/// Most keys one batch read may name (DynamoDB's BatchGetItem limit).
+pub const MAX_BATCH_GET_KEYS: usize = 100;
+
 /// Most operations one transaction may hold (DynamoDB's limit).
 pub const MAX_TRANSACTION_OPS: usize = 100;
 
@@ -299,6 +302,10 @@ pub trait Store: Send + Sync {
     /// The item, unless it is absent or expired.
     async fn get(&self, key: &Key) -> Result<Option<Item>, StoreError>;
 
+    /// The live items among `keys` (at most [`MAX_BATCH_GET_KEYS`], no duplicates), in the order of
+    /// `keys`; absent and expired ones are left out. One round trip where the store allows it.
+    async fn batch_get(&self, keys: &[Key]) -> Result<Vec<Item>, StoreError>;
+
     /// Writes the whole item if the condition holds.
     async fn put(&self, item: Item, condition: Condition) -> Result<(), StoreError>;
 
@@ -322,6 +329,23 @@ pub trait Store: Send + Sync {
 
     /// All of the writes or none: if any condition fails, nothing is written and the error names it.
     async fn transact(&self, ops: Vec<WriteOp>) -> Result<(), StoreError>;
+}
+
+/// Checks the rules every store enforces on a batch read before running it.
+pub fn validate_batch_get(keys: &[Key]) -> Result<(), StoreError> {
+    if keys.len() > MAX_BATCH_GET_KEYS {
+        return Err(StoreError::Invalid(format!(
+            "a batch read names at most {MAX_BATCH_GET_KEYS} keys, not {}",
+            keys.len()
+        )));
+    }
+    let distinct: std::collections::HashSet<&Key> = keys.iter().collect();
+    if distinct.len() != keys.len() {
+        return Err(StoreError::Invalid(
+            "a batch read names one key twice".into(),
+        ));
+    }
+    Ok(())
 }
 
 /// Checks the rules every store enforces on a transaction before running it.

@@ -31,6 +31,21 @@ pub const SIGN_IN_PER_SOURCE: Limit = Limit {
     window_seconds: 15 * 60,
 };
 
+/// Unknown link codes entered per personal account: 10 per hour (codes have 50 bits; this keeps guessing
+/// hopeless while forgiving typos).
+pub const CODE_PER_ACCOUNT: Limit = Limit {
+    scope: "code-account",
+    max: 10,
+    window_seconds: 3600,
+};
+
+/// Unknown link codes entered per source address: 30 per hour.
+pub const CODE_PER_SOURCE: Limit = Limit {
+    scope: "code-source",
+    max: 30,
+    window_seconds: 3600,
+};
+
 const COUNT: &str = "count";
 
 /// Refuses with `TooManyAttempts` while the subject's window is full.

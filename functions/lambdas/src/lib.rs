@@ -27,7 +27,8 @@ pub async fn run(route: RouteId) -> Result<(), lambda_http::Error> {
         .init();
     let clock = Arc::new(SystemClock);
     let store = DynamoStore::from_env(clock.clone()).await?;
-    let app = App::new(Ctx::new(Arc::new(store), clock), Config::cloud());
+    let site_url = std::env::var("SITE_URL").ok().filter(|url| !url.is_empty());
+    let app = App::new(Ctx::new(Arc::new(store), clock), Config::cloud(site_url));
     lambda_http::run(service_fn(move |request: Request| {
         let app = app.clone();
         async move { Ok::<_, Infallible>(answer(&app, route, request).await) }
@@ -72,7 +73,7 @@ mod tests {
         std::fs::create_dir_all(&dir).expect("temp dir");
         let clock = Arc::new(SystemClock);
         let store = EmbeddedStore::open(&dir.join("t.redb"), clock.clone()).expect("store");
-        App::new(Ctx::new(Arc::new(store), clock), Config::cloud())
+        App::new(Ctx::new(Arc::new(store), clock), Config::cloud(None))
     }
 
     /// An API Gateway HTTP API (payload 2.0) event, as API Gateway sends it.

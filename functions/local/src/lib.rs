@@ -16,12 +16,15 @@ use glucolink_core::clock::SystemClock;
 use glucolink_core::store::StoreError;
 use glucolink_store::EmbeddedStore;
 
-/// The app over the embedded store in `data_dir` (created if needed).
-pub fn local_app(data_dir: &Path) -> Result<App, StoreError> {
+/// The app over the embedded store in `data_dir` (created if needed), reachable at `site_url`.
+pub fn local_app(data_dir: &Path, site_url: String) -> Result<App, StoreError> {
     std::fs::create_dir_all(data_dir).map_err(|e| {
         StoreError::Unavailable(format!("cannot create {}: {e}", data_dir.display()))
     })?;
     let clock = Arc::new(SystemClock);
     let store = EmbeddedStore::open(&data_dir.join("glucolink.redb"), clock.clone())?;
-    Ok(App::new(Ctx::new(Arc::new(store), clock), Config::local()))
+    Ok(App::new(
+        Ctx::new(Arc::new(store), clock),
+        Config::local(site_url),
+    ))
 }

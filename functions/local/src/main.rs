@@ -66,7 +66,8 @@ async fn main() -> anyhow::Result<()> {
 }
 
 async fn serve(args: ServeArgs) -> anyhow::Result<()> {
-    let app = local_app(&args.data_dir).with_context(|| {
+    let address = SocketAddr::from((Ipv4Addr::LOCALHOST, args.port));
+    let app = local_app(&args.data_dir, format!("http://{address}")).with_context(|| {
         format!(
             "opening the embedded store in {} (is another glucolink server using it?)",
             args.data_dir.display()
@@ -79,7 +80,6 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         }
     }
     let site_dir = args.site_dir.unwrap_or_else(Site::source_tree_dir);
-    let address = SocketAddr::from((Ipv4Addr::LOCALHOST, args.port));
     let listener = tokio::net::TcpListener::bind(address)
         .await
         .with_context(|| {

@@ -14,13 +14,13 @@ use aws_sdk_dynamodb::error::{DisplayErrorContext, SdkError};
 use aws_sdk_dynamodb::primitives::Blob;
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, AttributeValue, BillingMode, ConditionCheck, Delete, GlobalSecondaryIndex,
-    KeySchemaElement, KeyType, Projection, ProjectionType, Put, ReturnValue, ScalarAttributeType,
-    TimeToLiveSpecification, TransactWriteItem,
+    KeySchemaElement, KeyType, KeysAndAttributes, Projection, ProjectionType, Put, ReturnValue,
+    ScalarAttributeType, TimeToLiveSpecification, TransactWriteItem,
 };
 use glucolink_core::clock::Clock;
 use glucolink_core::store::{
     Condition, Direction, Index, Item, Key, Page, Query, Store, StoreError, Value, WriteOp,
-    validate_transaction,
+    validate_batch_get, validate_transaction,
 };
 
 use crate::cursor;
@@ -308,6 +308,55 @@ impl Store for DynamoStore {
             Some(map) => Ok(Some(from_map(map)?).filter(|item| !item.is_expired(now))),
             None => Ok(None),
         }
+    }
+
+    async fn batch_get(&self, keys: &[Key]) -> Result<Vec<Item>, StoreError> {
+        validate_batch_get(keys)?;
+        if keys.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut pending: Vec<AttributeMap> = keys.iter().map(key_map).collect();
+        let mut found: HashMap<Key, Item> = HashMap::with_capacity(keys.len());
+        // DynamoDB may return part of a batch as unprocessed under load: ask again, with backoff.
+        for attempt in 0..8u32 {
+            let request = KeysAndAttributes::builder()
+                .set_keys(Some(pending.clone()))
+                .consistent_read(true)
+                .build()
+                .map_err(|e| StoreError::Invalid(e.to_string()))?;
+            let output = self
+                .client
+                .batch_get_item()
+                .request_items(&self.table, request)
+                .send()
+                .await
+                .map_err(unavailable)?;
+            for map in output
+                .responses
+                .and_then(|mut tables| tables.remove(&self.table))
+                .unwrap_or_default()
+            {
+                let item = from_map(map)?;
+                found.insert(item.key.clone(), item);
+            }
+            pending = output
+                .unprocessed_keys
+                .and_then(|mut tables| tables.remove(&self.table))
+                .map(|rest| rest.keys)
+                .unwrap_or_default();
+            if pending.is_empty() {
+                let now = self.clock.epoch_seconds();
+                return Ok(keys
+                    .iter()
+                    .filter_map(|key| found.remove(key))
+                    .filter(|item| !item.is_expired(now))
+                    .collect());
+            }
+            tokio::time::sleep(Duration::from_millis(25 << attempt)).await;
+        }
+        Err(StoreError::Unavailable(
+            "batch read still unprocessed after retries".into(),
+        ))
     }
 
     async fn put(&self, item: Item, condition: Condition) -> Result<(), StoreError> {

@@ -12,7 +12,7 @@ use async_trait::async_trait;
 use glucolink_core::clock::Clock;
 use glucolink_core::store::{
     Condition, Direction, Index, Item, Key, Page, Query, Store, StoreError, Value, WriteOp,
-    validate_transaction,
+    validate_batch_get, validate_transaction,
 };
 use redb::{Database, ReadableDatabase, ReadableTable, Table, TableDefinition};
 use serde::{Deserialize, Serialize};
@@ -263,6 +263,26 @@ impl Store for EmbeddedStore {
             let txn = db.begin_read().map_err(db_error)?;
             let items = txn.open_table(ITEMS).map_err(db_error)?;
             load_live(&items, &key, now)
+        })
+        .await
+        .map_err(db_error)?
+    }
+
+    async fn batch_get(&self, keys: &[Key]) -> Result<Vec<Item>, StoreError> {
+        validate_batch_get(keys)?;
+        let db = self.db.clone();
+        let keys = keys.to_vec();
+        let now = self.clock.epoch_seconds();
+        tokio::task::spawn_blocking(move || {
+            let txn = db.begin_read().map_err(db_error)?;
+            let items = txn.open_table(ITEMS).map_err(db_error)?;
+            let mut found = Vec::with_capacity(keys.len());
+            for key in &keys {
+                if let Some(item) = load_live(&items, key, now)? {
+                    found.push(item);
+                }
+            }
+            Ok(found)
         })
         .await
         .map_err(db_error)?

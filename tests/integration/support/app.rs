@@ -45,11 +45,11 @@ async fn spawn_with(
     embedded: Option<EmbeddedStore>,
 ) -> TestApp {
     let clock_port: Arc<dyn Clock> = clock.clone();
-    let app = App::new(Ctx::new(store, clock_port), Config::local());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind a free port");
     let base = format!("http://{}", listener.local_addr().expect("address"));
+    let app = App::new(Ctx::new(store, clock_port), Config::local(base.clone()));
     let local = Arc::new(LocalServer {
         app,
         site: Site::new(Site::source_tree_dir()),
@@ -67,6 +67,10 @@ impl TestApp {
     /// A second, independent browser (own cookies).
     pub fn browser(&self) -> Browser {
         Browser::new(&self.base)
+    }
+
+    pub fn clock_now(&self) -> Timestamp {
+        glucolink_core::clock::Clock::now(self.clock.as_ref())
     }
 
     pub fn advance(&self, by: SignedDuration) {

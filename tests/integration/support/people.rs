@@ -50,3 +50,83 @@ pub async fn signed_in_person(browser: &Browser, username: &str) -> Value {
     assert_eq!(status, 201, "{body}");
     body
 }
+
+/// Creates a patient record as the signed-in clinic; returns its id.
+pub async fn create_patient(
+    clinic: &Browser,
+    name: &str,
+    date_of_birth: &str,
+    mrn: Option<&str>,
+) -> String {
+    let mut body = json!({"name": name, "date_of_birth": date_of_birth});
+    if let Some(mrn) = mrn {
+        body["mrn"] = json!(mrn);
+    }
+    let (status, created) = status_and_json(clinic.post("/api/clinic/patients", &body).await).await;
+    assert_eq!(status, 201, "{created}");
+    created["patient_id"]
+        .as_str()
+        .expect("patient_id")
+        .to_owned()
+}
+
+/// Generates a unique code for a record; returns the answer (`code`, `expires_at`, `accept_url`).
+pub async fn generate_code(clinic: &Browser, patient_id: &str) -> Value {
+    let path = format!("/api/clinic/patients/{patient_id}/link/code");
+    let (status, body) =
+        status_and_json(clinic.send(reqwest::Method::POST, &path, None).await).await;
+    assert_eq!(status, 201, "{body}");
+    body
+}
+
+/// A clinic, a patient with a personal account, and the record linked to it through a unique code.
+pub struct Linked {
+    pub clinic: Browser,
+    pub patient: Browser,
+    pub patient_id: String,
+    pub person_id: String,
+    pub clinic_id: String,
+}
+
+pub async fn linked_patient(app: &super::app::TestApp, tag: &str) -> Linked {
+    let clinic = app.browser();
+    let clinic_view = signed_in_clinic(&clinic, &format!("{tag}@clinic.example")).await;
+    let patient = app.browser();
+    let person = signed_in_person(&patient, &format!("{tag}.patient")).await;
+    let patient_id = create_patient(&clinic, "Jordan Example", "1990-06-15", None).await;
+    let code = generate_code(&clinic, &patient_id).await;
+    let (status, body) = status_and_json(
+        patient
+            .post(
+                "/api/personal/sharing/accept",
+                &json!({"code": code["code"]}),
+            )
+            .await,
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    Linked {
+        clinic,
+        patient,
+        patient_id,
+        person_id: person["person_id"].as_str().expect("person_id").to_owned(),
+        clinic_id: clinic_view["clinic_id"]
+            .as_str()
+            .expect("clinic_id")
+            .to_owned(),
+    }
+}
+
+/// Signs an existing clinic user in again (after a session expired).
+pub async fn sign_in_clinic(browser: &Browser, email: &str) {
+    let body = json!({"email": email, "password": CLINIC_PASSWORD});
+    let response = browser.post("/api/clinic/signin", &body).await;
+    assert_eq!(response.status().as_u16(), 200);
+}
+
+/// Signs an existing personal account in again.
+pub async fn sign_in_person(browser: &Browser, username: &str) {
+    let body = json!({"username": username, "password": PERSON_PASSWORD});
+    let response = browser.post("/api/personal/signin", &body).await;
+    assert_eq!(response.status().as_u16(), 200);
+}

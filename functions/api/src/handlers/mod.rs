@@ -1,6 +1,9 @@
 //! Handlers, one module per feature. `dispatch` maps each route to its handler: the only `match` on routes.
 
 mod accounts;
+mod linking;
+mod patients;
+mod sharing;
 
 use bytes::Bytes;
 use http::Request;
@@ -13,7 +16,7 @@ use crate::wire::Reply;
 pub async fn dispatch(
     app: &App,
     id: RouteId,
-    _params: &PathParams,
+    params: &PathParams,
     request: &Request<Bytes>,
 ) -> Result<Reply, ApiError> {
     match id {
@@ -23,5 +26,19 @@ pub async fn dispatch(
         RouteId::PersonalSignIn => accounts::personal_sign_in(app, request).await,
         RouteId::SignOut => accounts::sign_out(app, request).await,
         RouteId::Me => accounts::me(app, request).await,
+        RouteId::ListPatients => patients::list(app, request).await,
+        RouteId::CreatePatient => patients::create(app, request).await,
+        RouteId::PatientProfile => patients::profile(app, request, params).await,
+        RouteId::ClinicAudit => patients::clinic_audit(app, request).await,
+        RouteId::LinkWithCredentials => linking::with_credentials(app, request, params).await,
+        RouteId::GenerateLinkCode => linking::generate_code(app, request, params).await,
+        RouteId::CancelLinkCode => linking::cancel_code(app, request, params).await,
+        RouteId::Unlink => linking::unlink(app, request, params).await,
+        RouteId::PreviewLinkCode => sharing::preview(app, request).await,
+        RouteId::AcceptLink => sharing::accept(app, request).await,
+        RouteId::DeclineLink => sharing::decline(app, request).await,
+        RouteId::Sharing => sharing::list(app, request).await,
+        RouteId::RevokeClinic => sharing::revoke(app, request, params).await,
+        RouteId::PersonalAudit => sharing::audit_log(app, request).await,
     }
 }

@@ -45,7 +45,12 @@ pub struct Clinic {
     pub id: ClinicId,
     pub name: String,
     pub created_at: Timestamp,
+    /// Data older than this many days counts as old on every screen of the clinic.
+    pub freshness_days: i64,
 }
+
+/// The default freshness threshold of a new clinic.
+pub const DEFAULT_FRESHNESS_DAYS: i64 = 7;
 
 #[derive(Debug, Clone)]
 pub struct ClinicUser {
@@ -86,6 +91,7 @@ pub async fn sign_up(
         id: ClinicId::generate(),
         name: clinic_name.as_str().to_owned(),
         created_at: now,
+        freshness_days: DEFAULT_FRESHNESS_DAYS,
     };
     let admin = ClinicUser {
         id: ClinicUserId::generate(),
@@ -106,7 +112,8 @@ pub async fn sign_up(
         WriteOp::Put {
             item: Item::new(keys::clinic(clinic.id))
                 .with_s("name", &clinic.name)
-                .with_n("created_at", now.as_millisecond()),
+                .with_n("created_at", now.as_millisecond())
+                .with_n("freshness_days", clinic.freshness_days),
             condition: Condition::NotExists,
         },
         WriteOp::Put {
@@ -150,6 +157,7 @@ pub async fn get_clinic(ctx: &Ctx, id: ClinicId) -> Result<Clinic, CoreError> {
         id,
         name: item.require_s("name")?.to_owned(),
         created_at: millis(item.require_n("created_at")?)?,
+        freshness_days: item.n("freshness_days").unwrap_or(DEFAULT_FRESHNESS_DAYS),
     })
 }
 
@@ -195,4 +203,50 @@ pub async fn find_user_by_email(ctx: &Ctx, email: &Email) -> Result<Option<Clini
 pub(crate) fn millis(ms: i64) -> Result<Timestamp, CoreError> {
     Timestamp::from_millisecond(ms)
         .map_err(|e| CoreError::Store(StoreError::Corrupt(format!("timestamp: {e}"))))
+}
+
+/// A signed-in member of staff with their clinic: what clinic-side operations act as.
+#[derive(Debug, Clone)]
+pub struct Staff {
+    pub clinic: Clinic,
+    pub user: ClinicUser,
+}
+
+impl Staff {
+    /// Loads the member of staff a session names (two reads).
+    pub async fn load(
+        ctx: &Ctx,
+        clinic_id: ClinicId,
+        user_id: ClinicUserId,
+    ) -> Result<Self, CoreError> {
+        let user = get_user(ctx, clinic_id, user_id)
+            .await
+            .map_err(|e| match e {
+                // A removed member of staff whose session somehow survived: treat as signed out.
+                CoreError::NotFound => CoreError::Unauthenticated,
+                other => other,
+            })?;
+        let clinic = get_clinic(ctx, clinic_id).await?;
+        Ok(Self { clinic, user })
+    }
+
+    pub fn actor(&self) -> crate::audit::Actor {
+        crate::audit::Actor {
+            kind: "clinic_user",
+            id: self.user.id.to_string(),
+            name: format!("{} ({})", self.user.name, self.clinic.name),
+        }
+    }
+
+    pub fn clinic_ref(&self) -> (ClinicId, String) {
+        (self.clinic.id, self.clinic.name.clone())
+    }
+
+    pub fn require_admin(&self) -> Result<(), CoreError> {
+        if self.user.role == Role::Admin {
+            Ok(())
+        } else {
+            Err(CoreError::Forbidden)
+        }
+    }
 }

@@ -150,3 +150,13 @@ pub async fn find_by_username(ctx: &Ctx, username: &Username) -> Result<Option<P
         Err(other) => Err(other),
     }
 }
+
+impl Person {
+    pub fn actor(&self) -> crate::audit::Actor {
+        crate::audit::Actor {
+            kind: "person",
+            id: self.id.to_string(),
+            name: self.name.clone(),
+        }
+    }
+}

@@ -1,0 +1,246 @@
+//! The clinic's patient records: list and search, create, the Patient Profile, and the clinic's audit log.
+
+use bytes::Bytes;
+use glucolink_core::account::clinic::Staff;
+use glucolink_core::account::personal;
+use glucolink_core::audit::{self, NewEvent};
+use glucolink_core::ids::PatientId;
+use glucolink_core::link;
+use glucolink_core::patient::{
+    self, DataTimes, Freshness, LinkState, NewPatient, PatientRecord, fold,
+};
+use glucolink_core::{CoreError, Ctx};
+use http::{Request, StatusCode};
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
+
+use crate::app::App;
+use crate::error::ApiError;
+use crate::routes::PathParams;
+use crate::security::require_staff;
+use crate::wire::{Reply, json_body, query_param};
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NewPatientBody {
+    name: String,
+    date_of_birth: String,
+    mrn: Option<String>,
+}
+
+#[derive(Serialize)]
+struct LinkView {
+    status: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    code_expires_at: Option<Timestamp>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    since: Option<Timestamp>,
+}
+
+/// One row of the patient list (and the top of the profile).
+#[derive(Serialize)]
+pub(crate) struct PatientSummary {
+    patient_id: String,
+    name: String,
+    date_of_birth: String,
+    mrn: Option<String>,
+    link: LinkView,
+    last_upload_at: Option<Timestamp>,
+    last_reading_at: Option<Timestamp>,
+    freshness: &'static str,
+}
+
+pub(crate) fn summary(
+    record: &PatientRecord,
+    times: DataTimes,
+    now: Timestamp,
+    freshness_days: i64,
+) -> PatientSummary {
+    let (code_expires_at, since) = match &record.link {
+        LinkState::NotLinked => (None, None),
+        LinkState::Pending { expires_at } => (Some(*expires_at), None),
+        LinkState::Linked { since, .. } => (None, Some(*since)),
+    };
+    PatientSummary {
+        patient_id: record.id.to_string(),
+        name: record.name.clone(),
+        date_of_birth: record.date_of_birth.to_string(),
+        mrn: record.mrn.clone(),
+        link: LinkView {
+            status: record.link.status(),
+            code_expires_at,
+            since,
+        },
+        last_upload_at: times.last_upload_at,
+        last_reading_at: times.last_reading_at,
+        freshness: Freshness::of(times.last_reading_at, now, freshness_days).as_str(),
+    }
+}
+
+/// Data times of the linked records among `records` (one batch read).
+async fn times_of(ctx: &Ctx, records: &[PatientRecord]) -> Result<Vec<DataTimes>, CoreError> {
+    let people: Vec<_> = records
+        .iter()
+        .filter_map(|r| match r.link {
+            LinkState::Linked { person_id, .. } => Some(person_id),
+            _ => None,
+        })
+        .collect();
+    let times = patient::data_times(ctx, &people).await?;
+    Ok(records
+        .iter()
+        .map(|r| match r.link {
+            LinkState::Linked { person_id, .. } => {
+                times.get(&person_id).copied().unwrap_or_default()
+            }
+            _ => DataTimes::default(),
+        })
+        .collect())
+}
+
+pub async fn list(app: &App, request: &Request<Bytes>) -> Result<Reply, ApiError> {
+    let staff = require_staff(app, request).await?;
+    let query = query_param(request, "q").filter(|q| !q.trim().is_empty());
+    let (records, next_cursor, more) = match query {
+        Some(q) => {
+            let folded = patient::parse_search(&q)?;
+            let (records, more) = patient::search(&app.ctx, staff.clinic.id, &folded).await?;
+            (records, None, more)
+        }
+        None => {
+            let cursor = query_param(request, "cursor");
+            let (records, next) = patient::list(&app.ctx, staff.clinic.id, cursor).await?;
+            (records, next, false)
+        }
+    };
+    let times = times_of(&app.ctx, &records).await?;
+    let now = app.ctx.clock.now();
+    let patients: Vec<PatientSummary> = records
+        .iter()
+        .zip(times)
+        .map(|(record, times)| summary(record, times, now, staff.clinic.freshness_days))
+        .collect();
+    Ok(Reply::json(
+        StatusCode::OK,
+        &serde_json::json!({
+            "patients": patients,
+            "next_cursor": next_cursor,
+            "more_matches": more,
+            "freshness_days": staff.clinic.freshness_days,
+        }),
+    ))
+}
+
+pub async fn create(app: &App, request: &Request<Bytes>) -> Result<Reply, ApiError> {
+    let staff = require_staff(app, request).await?;
+    let body: NewPatientBody = json_body(request)?;
+    let record = patient::create(
+        &app.ctx,
+        (staff.clinic.id, &staff.clinic.name),
+        &staff.actor(),
+        NewPatient {
+            name: &body.name,
+            date_of_birth: &body.date_of_birth,
+            mrn: body.mrn.as_deref(),
+        },
+    )
+    .await?;
+    let now = app.ctx.clock.now();
+    let mut view = serde_json::to_value(summary(
+        &record,
+        DataTimes::default(),
+        now,
+        staff.clinic.freshness_days,
+    ))
+    .map_err(|e| CoreError::Internal(e.to_string()))?;
+    view["patient_id"] = serde_json::json!(record.id.to_string());
+    Ok(Reply::json(StatusCode::CREATED, &view))
+}
+
+/// The record a path names, within the caller's clinic.
+pub(crate) fn patient_id(params: &PathParams) -> Result<PatientId, ApiError> {
+    params
+        .get("patient_id")
+        .and_then(|id| id.parse().ok())
+        .ok_or_else(ApiError::not_found)
+}
+
+#[derive(Serialize)]
+struct LinkedAccount {
+    person_id: String,
+    name: String,
+    username: String,
+    date_of_birth: Option<String>,
+    /// Fields where the personal account differs from the record: check the right account is linked.
+    mismatches: Vec<&'static str>,
+}
+
+pub async fn profile(
+    app: &App,
+    request: &Request<Bytes>,
+    params: &PathParams,
+) -> Result<Reply, ApiError> {
+    let staff = require_staff(app, request).await?;
+    let record = patient::get(&app.ctx, staff.clinic.id, patient_id(params)?).await?;
+    let now = app.ctx.clock.now();
+    let mut linked_account = None;
+    let mut times = DataTimes::default();
+    if let LinkState::Linked { person_id, .. } = record.link
+        && link::clinic_may_read(&app.ctx, staff.clinic.id, person_id).await?
+    {
+        let person = personal::get(&app.ctx, person_id).await?;
+        times = patient::data_times(&app.ctx, &[person_id])
+            .await?
+            .remove(&person_id)
+            .unwrap_or_default();
+        let mut mismatches = Vec::new();
+        if fold(&person.name) != fold(&record.name) {
+            mismatches.push("name");
+        }
+        if person.date_of_birth != Some(record.date_of_birth) {
+            mismatches.push("date_of_birth");
+        }
+        audit::record(&app.ctx, viewed(&staff, &record, person_id)).await?;
+        linked_account = Some(LinkedAccount {
+            person_id: person_id.to_string(),
+            name: person.name,
+            username: person.username,
+            date_of_birth: person.date_of_birth.map(|d| d.to_string()),
+            mismatches,
+        });
+    }
+    let mut view = serde_json::to_value(summary(&record, times, now, staff.clinic.freshness_days))
+        .map_err(|e| CoreError::Internal(e.to_string()))?;
+    view["linked_account"] = serde_json::to_value(linked_account).unwrap_or_default();
+    view["upload_request"] = match &record.upload_request {
+        Some(request) => serde_json::json!({"at": request.at, "channel": request.channel}),
+        None => serde_json::Value::Null,
+    };
+    view["freshness_days"] = serde_json::json!(staff.clinic.freshness_days);
+    Ok(Reply::json(StatusCode::OK, &view))
+}
+
+fn viewed(
+    staff: &Staff,
+    record: &PatientRecord,
+    person_id: glucolink_core::ids::PersonId,
+) -> NewEvent {
+    NewEvent {
+        actor: staff.actor(),
+        action: "profile_viewed",
+        clinic: Some(staff.clinic_ref()),
+        patient_id: Some(record.id),
+        person_id: Some(person_id),
+        detail: format!(
+            "{} opened the Patient Profile of {}.",
+            staff.user.name, record.name
+        ),
+    }
+}
+
+pub async fn clinic_audit(app: &App, request: &Request<Bytes>) -> Result<Reply, ApiError> {
+    let staff = require_staff(app, request).await?;
+    staff.require_admin()?;
+    let page = audit::for_clinic(&app.ctx, staff.clinic.id, query_param(request, "cursor")).await?;
+    Ok(Reply::json(StatusCode::OK, &page))
+}

@@ -1,0 +1,525 @@
+//! Patient records of a clinic: create, read, list by name, and search by a prefix of a name word, the
+//! MRN or the date of birth.
+//!
+//! A record lives in its clinic's partition, so a clinic can only ever address its own records. It is
+//! listed by name through the secondary index, and found through small `FIND#<token>#<id>` items written
+//! in the same transaction as the record. Updates are optimistic: every write of a record checks the
+//! `version` it read.
+
+use std::collections::{BTreeSet, HashMap};
+
+use jiff::Timestamp;
+use jiff::civil::Date;
+use unicode_normalization::UnicodeNormalization;
+use unicode_normalization::char::is_combining_mark;
+
+use crate::account::clinic::millis;
+use crate::account::fields::{DateOfBirth, PersonName};
+use crate::audit::{Actor, NewEvent};
+use crate::context::Ctx;
+use crate::error::CoreError;
+use crate::ids::{ClinicId, PatientId, PersonId};
+use crate::keys;
+use crate::store::{Condition, Index, Item, Key, Query, StoreError, WriteOp};
+
+/// A medical record number: 1–32 letters, digits, `-`, `/` or `.`, as the clinic's system writes it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Mrn(String);
+
+impl Mrn {
+    pub const MAX_LEN: usize = 32;
+
+    pub fn parse(raw: &str) -> Result<Self, CoreError> {
+        let mrn = raw.trim();
+        let valid = !mrn.is_empty()
+            && mrn.len() <= Self::MAX_LEN
+            && mrn
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "-/.".contains(c));
+        if valid {
+            Ok(Self(mrn.to_owned()))
+        } else {
+            Err(CoreError::invalid(
+                "mrn",
+                "invalid_mrn",
+                format!(
+                    "An MRN has 1 to {} letters, digits, dashes, slashes or dots.",
+                    Self::MAX_LEN
+                ),
+            ))
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// Lower case, accents removed, runs of white space made one space: how names are compared and searched.
+pub fn fold(text: &str) -> String {
+    let folded: String = text
+        .nfkd()
+        .filter(|c| !is_combining_mark(*c))
+        .flat_map(char::to_lowercase)
+        .collect();
+    folded.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// Where a record stands with the patient's personal account.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LinkState {
+    NotLinked,
+    /// A unique code is out and not yet answered.
+    Pending {
+        expires_at: Timestamp,
+    },
+    Linked {
+        person_id: PersonId,
+        since: Timestamp,
+    },
+}
+
+impl LinkState {
+    pub fn status(&self) -> &'static str {
+        match self {
+            LinkState::NotLinked => "not_linked",
+            LinkState::Pending { .. } => "pending",
+            LinkState::Linked { .. } => "linked",
+        }
+    }
+}
+
+/// The last "Upload now" request sent to the patient.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UploadRequest {
+    pub at: Timestamp,
+    pub channel: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct PatientRecord {
+    pub id: PatientId,
+    pub clinic_id: ClinicId,
+    pub name: String,
+    pub date_of_birth: Date,
+    pub mrn: Option<String>,
+    pub created_at: Timestamp,
+    pub link: LinkState,
+    pub upload_request: Option<UploadRequest>,
+    /// The digest of the pending code, if one is out (to retire it when replaced or cancelled).
+    pub(crate) code_hash: Option<String>,
+    pub(crate) version: i64,
+}
+
+/// Raw input for a new record, as typed.
+#[derive(Debug, Default)]
+pub struct NewPatient<'a> {
+    pub name: &'a str,
+    pub date_of_birth: &'a str,
+    pub mrn: Option<&'a str>,
+}
+
+/// Most results a search returns; a clinic with more matches narrows its search.
+pub const SEARCH_LIMIT: usize = 50;
+/// Records per page of the list.
+pub const PAGE_SIZE: usize = 50;
+
+/// Creates a record. Fails with `mrn_taken` if another record of the clinic has the same MRN.
+pub async fn create(
+    ctx: &Ctx,
+    clinic: (ClinicId, &str),
+    actor: &Actor,
+    input: NewPatient<'_>,
+) -> Result<PatientRecord, CoreError> {
+    let (clinic_id, clinic_name) = clinic;
+    let name = PersonName::parse(input.name)?;
+    let today = jiff::tz::TimeZone::UTC.to_datetime(ctx.clock.now()).date();
+    let date_of_birth = DateOfBirth::parse(input.date_of_birth.trim(), today)?;
+    let mrn = input
+        .mrn
+        .filter(|m| !m.trim().is_empty())
+        .map(Mrn::parse)
+        .transpose()?;
+    let record = PatientRecord {
+        id: PatientId::generate(),
+        clinic_id,
+        name: name.as_str().to_owned(),
+        date_of_birth: date_of_birth.date(),
+        mrn: mrn.as_ref().map(|m| m.as_str().to_owned()),
+        created_at: ctx.clock.now(),
+        link: LinkState::NotLinked,
+        upload_request: None,
+        code_hash: None,
+        version: 1,
+    };
+    let mut ops = Vec::new();
+    if let Some(mrn) = &mrn {
+        ops.push(WriteOp::Put {
+            item: Item::new(mrn_key(clinic_id, mrn)).with_s("patient_id", record.id.to_string()),
+            condition: Condition::NotExists,
+        });
+    }
+    ops.push(WriteOp::Put {
+        item: record_item(&record),
+        condition: Condition::NotExists,
+    });
+    for token in search_tokens(&record) {
+        ops.push(WriteOp::Put {
+            item: Item::new(keys::patient_search_token(clinic_id, &token, record.id)),
+            condition: Condition::None,
+        });
+    }
+    ops.extend(
+        NewEvent {
+            actor: actor.clone(),
+            action: "patient_created",
+            clinic: Some((clinic_id, clinic_name.to_owned())),
+            patient_id: Some(record.id),
+            person_id: None,
+            detail: format!("Created the record of {}.", record.name),
+        }
+        .ops(ctx.clock.now()),
+    );
+    match ctx.store.transact(ops).await {
+        Ok(()) => Ok(record),
+        Err(StoreError::TransactionCanceled { index: 0 }) if mrn.is_some() => {
+            Err(CoreError::Conflict {
+                code: "mrn_taken",
+                message: "Another patient record of this clinic has this MRN.".into(),
+            })
+        }
+        Err(other) => Err(other.into()),
+    }
+}
+
+fn mrn_key(clinic: ClinicId, mrn: &Mrn) -> Key {
+    Key::new(
+        keys::clinic_pk(clinic),
+        format!("MRN#{}", fold(mrn.as_str())),
+    )
+}
+
+/// Each word of the name, the whole name, the MRN and the date of birth, folded.
+fn search_tokens(record: &PatientRecord) -> BTreeSet<String> {
+    let name = fold(&record.name);
+    let mut tokens: BTreeSet<String> = name.split(' ').take(10).map(str::to_owned).collect();
+    tokens.insert(name);
+    if let Some(mrn) = &record.mrn {
+        tokens.insert(fold(mrn));
+    }
+    tokens.insert(record.date_of_birth.to_string());
+    tokens.retain(|t| !t.is_empty());
+    tokens
+}
+
+/// The stored form of a record.
+pub(crate) fn record_item(record: &PatientRecord) -> Item {
+    let mut item = Item::new(keys::patient(record.clinic_id, record.id))
+        .with_s("name", &record.name)
+        .with_s("date_of_birth", record.date_of_birth.to_string())
+        .with_n("created_at", record.created_at.as_millisecond())
+        .with_n("version", record.version)
+        .with_s("link", record.link.status())
+        .indexed(keys::patient_by_name(
+            record.clinic_id,
+            &fold(&record.name),
+            record.id,
+        ));
+    if let Some(mrn) = &record.mrn {
+        item = item.with_s("mrn", mrn);
+    }
+    match &record.link {
+        LinkState::NotLinked => {}
+        LinkState::Pending { expires_at } => {
+            item = item.with_n("code_expires_at", expires_at.as_millisecond());
+        }
+        LinkState::Linked { person_id, since } => {
+            item = item
+                .with_s("person_id", person_id.to_string())
+                .with_n("linked_at", since.as_millisecond());
+        }
+    }
+    if let Some(hash) = &record.code_hash {
+        item = item.with_s("code_hash", hash);
+    }
+    if let Some(request) = &record.upload_request {
+        item = item
+            .with_n("upload_request_at", request.at.as_millisecond())
+            .with_s("upload_request_channel", &request.channel);
+    }
+    item
+}
+
+/// Reads a record back; a pending code past its expiry reads as not linked.
+pub(crate) fn from_item(
+    clinic_id: ClinicId,
+    item: &Item,
+    now: Timestamp,
+) -> Result<PatientRecord, CoreError> {
+    let corrupt = |what: &str| CoreError::Store(StoreError::Corrupt(format!("patient {what}")));
+    let id: PatientId = item
+        .key
+        .sk
+        .strip_prefix("PATIENT#")
+        .and_then(|id| id.parse().ok())
+        .ok_or_else(|| corrupt("id"))?;
+    let link = match item.require_s("link")? {
+        "not_linked" => LinkState::NotLinked,
+        "pending" => {
+            let expires_at = millis(item.require_n("code_expires_at")?)?;
+            if expires_at > now {
+                LinkState::Pending { expires_at }
+            } else {
+                LinkState::NotLinked
+            }
+        }
+        "linked" => LinkState::Linked {
+            person_id: item
+                .require_s("person_id")?
+                .parse()
+                .map_err(|_| corrupt("person_id"))?,
+            since: millis(item.require_n("linked_at")?)?,
+        },
+        _ => return Err(corrupt("link")),
+    };
+    let upload_request = match (
+        item.n("upload_request_at"),
+        item.s("upload_request_channel"),
+    ) {
+        (Some(at), Some(channel)) => Some(UploadRequest {
+            at: millis(at)?,
+            channel: channel.to_owned(),
+        }),
+        _ => None,
+    };
+    Ok(PatientRecord {
+        id,
+        clinic_id,
+        name: item.require_s("name")?.to_owned(),
+        date_of_birth: item
+            .require_s("date_of_birth")?
+            .parse()
+            .map_err(|_| corrupt("date_of_birth"))?,
+        mrn: item.s("mrn").map(str::to_owned),
+        created_at: millis(item.require_n("created_at")?)?,
+        link,
+        upload_request,
+        code_hash: item.s("code_hash").map(str::to_owned),
+        version: item.require_n("version")?,
+    })
+}
+
+/// The write that stores a changed record and bumps its version; inside a transaction it fails if
+/// another write reached the record since it was read.
+pub(crate) fn update_op(record: &mut PatientRecord) -> WriteOp {
+    let read_version = record.version;
+    record.version += 1;
+    WriteOp::Put {
+        item: record_item(record),
+        condition: Condition::Equals("version".into(), crate::store::Value::N(read_version)),
+    }
+}
+
+/// A record of this clinic; another clinic's id is simply not found.
+pub async fn get(
+    ctx: &Ctx,
+    clinic_id: ClinicId,
+    patient_id: PatientId,
+) -> Result<PatientRecord, CoreError> {
+    let item = ctx
+        .store
+        .get(&keys::patient(clinic_id, patient_id))
+        .await?
+        .ok_or(CoreError::NotFound)?;
+    from_item(clinic_id, &item, ctx.clock.now())
+}
+
+/// A page of the clinic's records, sorted by name.
+pub async fn list(
+    ctx: &Ctx,
+    clinic_id: ClinicId,
+    cursor: Option<String>,
+) -> Result<(Vec<PatientRecord>, Option<String>), CoreError> {
+    let mut query = Query::prefix(keys::patients_by_name_pk(clinic_id), "");
+    query.index = Index::Gsi1;
+    query.limit = PAGE_SIZE;
+    query.cursor = cursor;
+    let page = ctx.store.query(&query).await.map_err(invalid_cursor)?;
+    let now = ctx.clock.now();
+    let records = page
+        .items
+        .iter()
+        .map(|item| from_item(clinic_id, item, now))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok((records, page.cursor))
+}
+
+fn invalid_cursor(error: StoreError) -> CoreError {
+    match error {
+        StoreError::Invalid(_) => {
+            CoreError::invalid("cursor", "invalid_cursor", "The page cursor is not valid.")
+        }
+        other => other.into(),
+    }
+}
+
+/// A search query, folded: 1 to 100 characters.
+pub fn parse_search(raw: &str) -> Result<String, CoreError> {
+    let folded = fold(raw);
+    if folded.is_empty() || folded.chars().count() > 100 {
+        return Err(CoreError::invalid(
+            "q",
+            "invalid_search",
+            "Search by 1 to 100 characters of a name, an MRN or a date of birth (YYYY-MM-DD).",
+        ));
+    }
+    Ok(folded)
+}
+
+/// Records with a name word, the whole name, the MRN or the date of birth starting with `query`
+/// (already folded by [`parse_search`]), sorted by name; at most [`SEARCH_LIMIT`], and whether more matched.
+pub async fn search(
+    ctx: &Ctx,
+    clinic_id: ClinicId,
+    query: &str,
+) -> Result<(Vec<PatientRecord>, bool), CoreError> {
+    let mut ids: Vec<PatientId> = Vec::new();
+    let mut more = false;
+    let mut find = Query::prefix(
+        keys::clinic_pk(clinic_id),
+        format!("{}{query}", keys::FIND_PREFIX),
+    );
+    find.limit = 200;
+    'pages: loop {
+        let page = ctx.store.query(&find).await?;
+        for item in &page.items {
+            let id = item
+                .key
+                .sk
+                .rsplit('#')
+                .next()
+                .and_then(|id| id.parse::<PatientId>().ok());
+            if let Some(id) = id
+                && !ids.contains(&id)
+            {
+                if ids.len() == SEARCH_LIMIT {
+                    more = true;
+                    break 'pages;
+                }
+                ids.push(id);
+            }
+        }
+        match page.cursor {
+            Some(cursor) => find.cursor = Some(cursor),
+            None => break,
+        }
+    }
+    let keys: Vec<Key> = ids.iter().map(|id| keys::patient(clinic_id, *id)).collect();
+    let now = ctx.clock.now();
+    let mut records = ctx
+        .store
+        .batch_get(&keys)
+        .await?
+        .iter()
+        .map(|item| from_item(clinic_id, item, now))
+        .collect::<Result<Vec<_>, _>>()?;
+    records.sort_by_key(|r| (fold(&r.name), r.id));
+    Ok((records, more))
+}
+
+/// When a person last uploaded and what their newest reading is, for a set of people (one batch read).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct DataTimes {
+    pub last_upload_at: Option<Timestamp>,
+    pub last_reading_at: Option<Timestamp>,
+}
+
+pub async fn data_times(
+    ctx: &Ctx,
+    people: &[PersonId],
+) -> Result<HashMap<PersonId, DataTimes>, CoreError> {
+    let mut unique: Vec<PersonId> = people.to_vec();
+    unique.sort_unstable();
+    unique.dedup();
+    let mut times = HashMap::new();
+    for chunk in unique.chunks(crate::store::MAX_BATCH_GET_KEYS) {
+        let keys: Vec<Key> = chunk.iter().map(|p| keys::person(*p)).collect();
+        for item in ctx.store.batch_get(&keys).await? {
+            let Some(person) = item
+                .key
+                .pk
+                .strip_prefix("PERSON#")
+                .and_then(|id| id.parse::<PersonId>().ok())
+            else {
+                continue;
+            };
+            times.insert(
+                person,
+                DataTimes {
+                    last_upload_at: item.n("last_upload_at").map(millis).transpose()?,
+                    last_reading_at: item.n("last_reading_at").map(millis).transpose()?,
+                },
+            );
+        }
+    }
+    Ok(times)
+}
+
+/// How fresh a record's data is: the one rule the list, the profile and every other screen use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Freshness {
+    /// No reading at all.
+    None,
+    /// The newest reading is older than the clinic's threshold.
+    Old,
+    Recent,
+}
+
+impl Freshness {
+    pub fn of(last_reading_at: Option<Timestamp>, now: Timestamp, threshold_days: i64) -> Self {
+        match last_reading_at {
+            None => Freshness::None,
+            Some(at) if now.as_second() - at.as_second() > threshold_days * 86_400 => {
+                Freshness::Old
+            }
+            Some(_) => Freshness::Recent,
+        }
+    }
+
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Freshness::None => "none",
+            Freshness::Old => "old",
+            Freshness::Recent => "recent",
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn folding_ignores_case_accents_and_spacing() {
+        assert_eq!(fold("  José   ÁLVAREZ "), "jose alvarez");
+        assert_eq!(fold("Zoë"), "zoe");
+    }
+
+    #[test]
+    fn mrns_are_short_plain_identifiers() {
+        assert!(Mrn::parse("MRN-0042/7").is_ok());
+        for bad in ["", "   ", "has space", "semi;colon", &"9".repeat(33)] {
+            assert!(Mrn::parse(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn freshness_boundary_is_inclusive_of_the_threshold() {
+        let now = Timestamp::from_second(100 * 86_400).expect("ts");
+        let exactly = Timestamp::from_second(93 * 86_400).expect("ts");
+        let older = Timestamp::from_second(93 * 86_400 - 1).expect("ts");
+        assert_eq!(Freshness::of(None, now, 7), Freshness::None);
+        assert_eq!(Freshness::of(Some(exactly), now, 7), Freshness::Recent);
+        assert_eq!(Freshness::of(Some(older), now, 7), Freshness::Old);
+    }
+}

@@ -1,0 +1,309 @@
+//! Patient records through the HTTP API: create, list, search, profile, freshness, clinic isolation.
+
+use glucolink_core::store::{Condition, Key, Value};
+use jiff::{SignedDuration, Timestamp};
+use serde_json::{Value as Json, json};
+
+use crate::support::app::{TestApp, assert_error, spawn_app, status_and_json};
+use crate::support::people::{create_patient, linked_patient, signed_in_clinic, signed_in_person};
+
+async fn list(app_browser: &crate::support::app::Browser, query: &str) -> Json {
+    let (status, body) = status_and_json(
+        app_browser
+            .get(&format!("/api/clinic/patients{query}"))
+            .await,
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    body
+}
+
+fn names(body: &Json) -> Vec<String> {
+    body["patients"]
+        .as_array()
+        .expect("patients")
+        .iter()
+        .map(|p| p["name"].as_str().unwrap_or_default().to_owned())
+        .collect()
+}
+
+#[tokio::test]
+async fn a_clinic_creates_records_and_lists_them_by_name_with_link_status() {
+    let app = spawn_app().await;
+    signed_in_clinic(&app.user, "list@clinic.example").await;
+    create_patient(&app.user, "Zoë Walker", "1975-01-02", Some("MRN-3")).await;
+    create_patient(&app.user, "adam Brown", "1980-03-04", None).await;
+    create_patient(&app.user, "Maria López", "1990-05-06", Some("MRN-1")).await;
+    let body = list(&app.user, "").await;
+    assert_eq!(
+        names(&body),
+        vec!["adam Brown", "Maria López", "Zoë Walker"]
+    );
+    let first = &body["patients"][0];
+    assert_eq!(first["link"]["status"], "not_linked");
+    assert_eq!(first["freshness"], "none");
+    assert_eq!(first["last_upload_at"], Json::Null);
+    assert_eq!(body["freshness_days"], 7);
+}
+
+#[tokio::test]
+async fn search_finds_records_by_name_word_mrn_or_date_of_birth_ignoring_case_and_accents() {
+    let app = spawn_app().await;
+    signed_in_clinic(&app.user, "search@clinic.example").await;
+    create_patient(&app.user, "José Álvarez", "1961-07-08", Some("AB-100")).await;
+    create_patient(&app.user, "Josephine Alder", "1999-12-31", Some("CD-200")).await;
+    create_patient(&app.user, "Sam Other", "1961-07-09", None).await;
+    assert_eq!(
+        names(&list(&app.user, "?q=jos").await),
+        vec!["José Álvarez", "Josephine Alder"]
+    );
+    assert_eq!(
+        names(&list(&app.user, "?q=ALVA").await),
+        vec!["José Álvarez"]
+    );
+    assert_eq!(
+        names(&list(&app.user, "?q=jose%20alv").await),
+        vec!["José Álvarez"]
+    );
+    assert_eq!(
+        names(&list(&app.user, "?q=cd-2").await),
+        vec!["Josephine Alder"]
+    );
+    assert_eq!(
+        names(&list(&app.user, "?q=1961-07").await),
+        vec!["José Álvarez", "Sam Other"]
+    );
+    assert!(names(&list(&app.user, "?q=nobody").await).is_empty());
+}
+
+#[tokio::test]
+async fn the_list_pages_through_many_records() {
+    let app = spawn_app().await;
+    signed_in_clinic(&app.user, "pages@clinic.example").await;
+    for i in 0..55 {
+        create_patient(&app.user, &format!("Patient {i:03}"), "1970-01-01", None).await;
+    }
+    let first = list(&app.user, "").await;
+    assert_eq!(first["patients"].as_array().map(Vec::len), Some(50));
+    let cursor = first["next_cursor"].as_str().expect("more pages");
+    let second = list(&app.user, &format!("?cursor={cursor}")).await;
+    assert_eq!(
+        names(&second),
+        (50..55)
+            .map(|i| format!("Patient {i:03}"))
+            .collect::<Vec<_>>()
+    );
+    assert_error(
+        app.user.get("/api/clinic/patients?cursor=garbage").await,
+        400,
+        "invalid_cursor",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn the_same_mrn_twice_in_one_clinic_is_a_conflict_but_not_across_clinics() {
+    let app = spawn_app().await;
+    signed_in_clinic(&app.user, "mrn@clinic.example").await;
+    create_patient(&app.user, "First Person", "1970-01-01", Some("X-1")).await;
+    let before = app.stored().await;
+    let response = app
+        .user
+        .post(
+            "/api/clinic/patients",
+            &json!({"name": "Second Person", "date_of_birth": "1971-01-01", "mrn": "x-1"}),
+        )
+        .await;
+    assert_error(response, 409, "mrn_taken").await;
+    assert_eq!(app.stored().await, before);
+    let other = app.browser();
+    signed_in_clinic(&other, "mrn@other.example").await;
+    create_patient(&other, "Third Person", "1972-01-01", Some("X-1")).await;
+}
+
+#[tokio::test]
+async fn creating_a_record_refuses_bad_input_and_stores_nothing() {
+    let app = spawn_app().await;
+    signed_in_clinic(&app.user, "bad@clinic.example").await;
+    let cases = [
+        (json!({"date_of_birth": "1970-01-01"}), 400, "missing_field"),
+        (
+            json!({"name": "A B", "date_of_birth": "1970-01-01", "ssn": "1"}),
+            400,
+            "unknown_field",
+        ),
+        (
+            json!({"name": "A B", "date_of_birth": 1970}),
+            400,
+            "invalid_type",
+        ),
+        (
+            json!({"name": "", "date_of_birth": "1970-01-01"}),
+            400,
+            "invalid_name",
+        ),
+        (
+            json!({"name": "n".repeat(101), "date_of_birth": "1970-01-01"}),
+            400,
+            "invalid_name",
+        ),
+        (
+            json!({"name": "A B", "date_of_birth": "01/01/1970"}),
+            400,
+            "invalid_date_of_birth",
+        ),
+        (
+            json!({"name": "A B", "date_of_birth": "2999-01-01"}),
+            400,
+            "invalid_date_of_birth",
+        ),
+        (
+            json!({"name": "A B", "date_of_birth": "1970-01-01", "mrn": "has space"}),
+            400,
+            "invalid_mrn",
+        ),
+        (
+            json!({"name": "A B", "date_of_birth": "1970-01-01", "mrn": "9".repeat(33)}),
+            400,
+            "invalid_mrn",
+        ),
+    ];
+    for (body, status, code) in cases {
+        let before = app.stored().await;
+        assert_error(
+            app.user.post("/api/clinic/patients", &body).await,
+            status,
+            code,
+        )
+        .await;
+        assert_eq!(app.stored().await, before, "{code}");
+    }
+    assert_error(
+        app.user
+            .get(&format!("/api/clinic/patients?q={}", "a".repeat(101)))
+            .await,
+        400,
+        "invalid_search",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn a_clinic_can_never_see_search_or_touch_another_clinics_records() {
+    let app = spawn_app().await;
+    let linked = linked_patient(&app, "owner").await;
+    let intruder = app.browser();
+    signed_in_clinic(&intruder, "intruder@clinic.example").await;
+    let before = app.stored().await;
+    let id = &linked.patient_id;
+    assert_error(
+        intruder.get(&format!("/api/clinic/patients/{id}")).await,
+        404,
+        "not_found",
+    )
+    .await;
+    for (method, path) in [
+        (
+            reqwest::Method::POST,
+            format!("/api/clinic/patients/{id}/link/code"),
+        ),
+        (
+            reqwest::Method::DELETE,
+            format!("/api/clinic/patients/{id}/link/code"),
+        ),
+        (
+            reqwest::Method::DELETE,
+            format!("/api/clinic/patients/{id}/link"),
+        ),
+    ] {
+        assert_error(intruder.send(method, &path, None).await, 404, "not_found").await;
+    }
+    let response = intruder
+        .post(
+            &format!("/api/clinic/patients/{id}/link/credentials"),
+            &json!({"username": "owner.patient", "password": "pebble lantern orchid 58", "consent": true}),
+        )
+        .await;
+    assert_error(response, 404, "not_found").await;
+    assert!(names(&list(&intruder, "?q=jordan").await).is_empty());
+    assert!(names(&list(&intruder, "").await).is_empty());
+    assert_eq!(app.stored().await, before, "nothing stored changed");
+}
+
+#[tokio::test]
+async fn personal_accounts_cannot_use_clinic_routes_and_signed_out_callers_are_refused() {
+    let app = spawn_app().await;
+    signed_in_person(&app.user, "not.staff").await;
+    assert_error(app.user.get("/api/clinic/patients").await, 403, "forbidden").await;
+    let response = app
+        .user
+        .post(
+            "/api/clinic/patients",
+            &json!({"name": "A B", "date_of_birth": "1970-01-01"}),
+        )
+        .await;
+    assert_error(response, 403, "forbidden").await;
+    assert_error(
+        app.browser().get("/api/clinic/patients").await,
+        401,
+        "unauthenticated",
+    )
+    .await;
+    let clinic = app.browser();
+    signed_in_clinic(&clinic, "staff.only@clinic.example").await;
+    assert_error(clinic.get("/api/personal/sharing").await, 403, "forbidden").await;
+}
+
+/// Sets when the person last uploaded and their newest reading (what the upload feature records).
+async fn set_data_times(app: &TestApp, person_id: &str, upload: Timestamp, reading: Timestamp) {
+    let store = app.embedded.as_ref().expect("embedded");
+    let key = Key::new(format!("PERSON#{person_id}"), "META");
+    let item = glucolink_core::store::Store::get(store, &key)
+        .await
+        .expect("get")
+        .expect("person");
+    let item = item
+        .with("last_upload_at", Value::N(upload.as_millisecond()))
+        .with("last_reading_at", Value::N(reading.as_millisecond()));
+    glucolink_core::store::Store::put(store, item, Condition::Exists)
+        .await
+        .expect("put");
+}
+
+#[tokio::test]
+async fn freshness_follows_the_newest_reading_against_the_clinics_threshold() {
+    let app = spawn_app().await;
+    let linked = linked_patient(&app, "fresh").await;
+    let now = app.clock_now();
+    let row = |body: Json| body["patients"][0].clone();
+    assert_eq!(row(list(&linked.clinic, "").await)["freshness"], "none");
+
+    set_data_times(
+        &app,
+        &linked.person_id,
+        now,
+        now - SignedDuration::from_hours(24 * 3),
+    )
+    .await;
+    let recent = row(list(&linked.clinic, "").await);
+    assert_eq!(recent["freshness"], "recent");
+    assert_eq!(recent["link"]["status"], "linked");
+    assert!(recent["last_upload_at"].is_string() && recent["last_reading_at"].is_string());
+
+    set_data_times(
+        &app,
+        &linked.person_id,
+        now,
+        now - SignedDuration::from_hours(24 * 8),
+    )
+    .await;
+    assert_eq!(row(list(&linked.clinic, "").await)["freshness"], "old");
+    let (_, profile) = status_and_json(
+        linked
+            .clinic
+            .get(&format!("/api/clinic/patients/{}", linked.patient_id))
+            .await,
+    )
+    .await;
+    assert_eq!(profile["freshness"], "old", "list and profile agree");
+}
