@@ -60,6 +60,10 @@ function clearErrors(form) {
 }
 
 function showError(form, error) {
+  if (error.code === "unauthenticated") {
+    location.assign(signInPathFor(location.pathname) + `?next=${encodeURIComponent(location.pathname + location.search)}`);
+    return;
+  }
   const input = error.field && form.elements.namedItem(error.field);
   const slot = input && form.querySelector(`#${input.id}-error`);
   if (input && slot) {
@@ -71,19 +75,24 @@ function showError(form, error) {
   alert.textContent = error.message;
 }
 
-/** Wires a form to an API call: collects its fields, shows errors beside them, then moves on. */
+/**
+ * Wires a form to an API call: collects its fields (checkboxes as booleans), shows errors beside them,
+ * then moves on. `path` may be a function of nothing, for paths known only later.
+ */
 function apiForm(form, path, after) {
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
     clearErrors(form);
     const body = {};
-    for (const [name, value] of new FormData(form)) {
-      if (value !== "" || form.elements.namedItem(name).required) body[name] = value;
+    for (const input of form.elements) {
+      if (!input.name) continue;
+      if (input.type === "checkbox") body[input.name] = input.checked;
+      else if (input.value !== "" || input.required) body[input.name] = input.value;
     }
     const button = form.querySelector("button[type=submit]");
     button.disabled = true;
     try {
-      const result = await api("POST", path, body);
+      const result = await api("POST", typeof path === "function" ? path() : path, body);
       after(result);
     } catch (error) {
       showError(form, error instanceof ApiError ? error : new ApiError(0, null));
@@ -104,15 +113,45 @@ async function whoAmI(kind, signInPath) {
     return me;
   } catch (error) {
     if (error instanceof ApiError && error.status === 401) {
-      location.replace(`${signInPath}?next=${encodeURIComponent(location.pathname)}`);
+      location.replace(`${signInPath}?next=${encodeURIComponent(location.pathname + location.search)}`);
       return null;
     }
     throw error;
   }
 }
 
-function fill(data) {
-  for (const slot of document.querySelectorAll("[data-fill]")) {
+function signInPathFor(path) {
+  return path.startsWith("/clinic") ? "/clinic/signin" : "/personal/signin";
+}
+
+/** Builds an element: el("a", {href: "/x"}, "text", child). Text is always set as text, never as HTML. */
+function el(tag, attributes = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [key, value] of Object.entries(attributes)) {
+    if (key === "className") node.className = value;
+    else if (key.startsWith("on")) node.addEventListener(key.slice(2), value);
+    else node.setAttribute(key, value);
+  }
+  for (const child of children) node.append(child instanceof Node ? child : document.createTextNode(String(child)));
+  return node;
+}
+
+/** A time as people read it, in their own time zone; "—" for none. */
+function when(iso) {
+  if (!iso) return "—";
+  return new Date(iso).toLocaleString(undefined, { dateStyle: "medium", timeStyle: "short" });
+}
+
+const LINK_TEXT = { linked: "Linked", pending: "Pending code", not_linked: "Not linked" };
+const FRESHNESS_TEXT = { recent: "Recent data", old: "Old data", none: "No data" };
+
+function badge(kind, text) {
+  return el("span", { className: `badge ${kind}` }, text);
+}
+
+function fill(data, root = document) {
+  for (const slot of root.querySelectorAll("[data-fill]")) {
+    if (!(slot.dataset.fill in data)) continue;
     const value = data[slot.dataset.fill];
     slot.textContent = value === null || value === undefined || value === "" ? "—" : value;
   }
@@ -127,24 +166,229 @@ function wireSignOut(target) {
   });
 }
 
+/** Shows the elements whose data-when lists the state, hides the others. */
+function showWhen(state) {
+  for (const node of document.querySelectorAll("[data-when]")) {
+    node.hidden = !node.dataset.when.split(" ").includes(state);
+  }
+}
+
+async function clinicHome() {
+  const me = await whoAmI("clinic_user", "/clinic/signin");
+  if (!me) return;
+  fill(me);
+  wireSignOut("/clinic/signin");
+  const rows = document.querySelector("[data-patient-rows]");
+  const more = document.querySelector("[data-more]");
+  const empty = document.querySelector("[data-list-empty]");
+  const listError = document.querySelector("[data-list-error]");
+  let cursor = null;
+  let query = "";
+  async function load(append) {
+    const params = new URLSearchParams();
+    if (query) params.set("q", query);
+    if (append && cursor) params.set("cursor", cursor);
+    listError.textContent = "";
+    try {
+      const page = await api("GET", `/api/clinic/patients?${params}`);
+      if (!append) rows.replaceChildren();
+      for (const p of page.patients) {
+        rows.append(
+          el("tr", {},
+            el("td", {}, el("a", { href: `/clinic/patient?id=${encodeURIComponent(p.patient_id)}` }, p.name)),
+            el("td", {}, p.date_of_birth),
+            el("td", {}, p.mrn || "—"),
+            el("td", {}, badge(p.link.status, LINK_TEXT[p.link.status])),
+            el("td", {}, p.link.status === "linked" ? badge(p.freshness, FRESHNESS_TEXT[p.freshness]) : "—",
+              p.last_reading_at ? el("div", { className: "hint" }, `Newest reading ${when(p.last_reading_at)}`) : ""),
+          ),
+        );
+      }
+      cursor = page.next_cursor;
+      more.hidden = !cursor;
+      empty.hidden = rows.children.length > 0;
+    } catch (error) {
+      listError.textContent = error.message;
+    }
+  }
+  document.querySelector("[data-search]").addEventListener("submit", (event) => {
+    event.preventDefault();
+    query = event.target.elements.namedItem("q").value.trim();
+    load(false);
+  });
+  more.addEventListener("click", () => load(true));
+  apiForm(document.querySelector("[data-add-patient]"), "/api/clinic/patients", (created) =>
+    location.assign(`/clinic/patient?id=${encodeURIComponent(created.patient_id)}`),
+  );
+  await load(false);
+}
+
+async function clinicPatient() {
+  const me = await whoAmI("clinic_user", "/clinic/signin");
+  if (!me) return;
+  fill({ name: me.name });
+  wireSignOut("/clinic/signin");
+  const id = new URLSearchParams(location.search).get("id") || "";
+  const base = `/api/clinic/patients/${encodeURIComponent(id)}`;
+  const pageError = document.querySelector("[data-page-error]");
+  async function run(action) {
+    pageError.textContent = "";
+    try {
+      await action();
+    } catch (error) {
+      pageError.textContent = error.message;
+    }
+  }
+  async function render() {
+    const p = await api("GET", base);
+    const account = p.linked_account || {};
+    fill({
+      name: p.name,
+      date_of_birth: p.date_of_birth,
+      mrn: p.mrn,
+      link_text: LINK_TEXT[p.link.status],
+      last_upload_text: when(p.last_upload_at),
+      last_reading_text: when(p.last_reading_at),
+      code_expires_text: when(p.link.code_expires_at),
+      account_name: account.name,
+      account_username: account.username,
+      account_date_of_birth: account.date_of_birth,
+      mismatch_text: (account.mismatches || []).map((m) => m.replaceAll("_", " ")).join(" and "),
+      stale_heading: p.freshness === "none" ? "No data yet." : `Data is old (newest reading ${when(p.last_reading_at)}).`,
+      what_the_clinic_sees: "The clinic will see your uploaded pump, meter and CGM data and the reports made from it, until you stop sharing on your Data Sharing page.",
+    });
+    showWhen(p.link.status);
+    document.querySelector("[data-mismatch]").hidden = !(account.mismatches && account.mismatches.length);
+    document.querySelector("[data-stale]").hidden = p.freshness === "recent";
+  }
+  apiForm(document.querySelector("[data-credentials]"), () => `${base}/link/credentials`, () => render());
+  document.querySelector("[data-generate-code]").addEventListener("click", () =>
+    run(async () => {
+      const issued = await api("POST", `${base}/link/code`);
+      await render();
+      fill({ code: issued.code, accept_url: issued.accept_url, code_expires_text: when(issued.expires_at) });
+      document.querySelector("[data-code-panel]").hidden = false;
+    }),
+  );
+  document.querySelector("[data-cancel-code]").addEventListener("click", () =>
+    run(async () => {
+      await api("DELETE", `${base}/link/code`);
+      document.querySelector("[data-code-panel]").hidden = true;
+      await render();
+    }),
+  );
+  document.querySelector("[data-unlink]").addEventListener("click", () =>
+    run(async () => {
+      if (!confirm("Unlink this record? The clinic stops seeing the patient's data.")) return;
+      await api("DELETE", `${base}/link`);
+      await render();
+    }),
+  );
+  await run(render);
+}
+
+async function personalSharing() {
+  const me = await whoAmI("person", "/personal/signin");
+  if (!me) return;
+  wireSignOut("/personal/signin");
+  const status = document.querySelector("[data-status]");
+  const requestCard = document.querySelector("[data-request]");
+  const requestError = document.querySelector("[data-request-error]");
+  let current = null;
+  async function refresh() {
+    const sharing = await api("GET", "/api/personal/sharing");
+    const clinics = document.querySelector("[data-clinics]");
+    clinics.replaceChildren(
+      ...sharing.clinics.map((c) =>
+        el("li", {},
+          el("span", {}, `${c.clinic_name} — since ${when(c.since)}`),
+          el("button", { type: "button", className: "secondary", "aria-label": `Stop sharing with ${c.clinic_name}`, onclick: () => revoke(c) }, "Stop sharing"),
+        ),
+      ),
+    );
+    document.querySelector("[data-no-clinics]").hidden = sharing.clinics.length > 0;
+    const pending = document.querySelector("[data-pending]");
+    pending.replaceChildren(
+      ...sharing.pending.map((r) =>
+        el("li", {},
+          el("span", {}, `${r.clinic_name} — for ${r.patient_name}, until ${when(r.expires_at)}`),
+          el("span", {},
+            el("button", { type: "button", "aria-label": `Accept the request of ${r.clinic_name}`, onclick: () => answer("accept", { request_id: r.request_id }, r.clinic_name) }, "Accept"),
+            " ",
+            el("button", { type: "button", className: "secondary", "aria-label": `Decline the request of ${r.clinic_name}`, onclick: () => answer("decline", { request_id: r.request_id }, r.clinic_name) }, "Decline"),
+          ),
+        ),
+      ),
+    );
+    document.querySelector("[data-pending-section]").hidden = sharing.pending.length === 0;
+  }
+  async function revoke(clinic) {
+    if (!confirm(`Stop sharing your data with ${clinic.clinic_name}?`)) return;
+    await api("DELETE", `/api/personal/sharing/${encodeURIComponent(clinic.clinic_id)}`);
+    status.textContent = `You no longer share your data with ${clinic.clinic_name}.`;
+    await refresh();
+  }
+  async function answer(verb, body, clinicName) {
+    requestError.textContent = "";
+    try {
+      await api("POST", `/api/personal/sharing/${verb}`, body);
+      requestCard.hidden = true;
+      status.textContent = verb === "accept" ? `You now share your data with ${clinicName}.` : `You declined the request of ${clinicName}.`;
+      await refresh();
+    } catch (error) {
+      requestError.textContent = error.message;
+      status.textContent = error.message;
+    }
+  }
+  const form = document.querySelector("[data-lookup]");
+  apiForm(form, "/api/personal/sharing/lookup", (request) => {
+    current = request;
+    fill({ ...request, expires_text: when(request.expires_at) }, requestCard);
+    requestCard.hidden = false;
+    requestCard.querySelector("button").focus();
+    refresh();
+  });
+  document.querySelector("[data-accept]").addEventListener("click", () => answer("accept", { request_id: current.request_id }, current.clinic_name));
+  document.querySelector("[data-decline]").addEventListener("click", () => answer("decline", { request_id: current.request_id }, current.clinic_name));
+  await refresh();
+  const code = new URLSearchParams(location.search).get("code");
+  if (code) {
+    form.elements.namedItem("code").value = code;
+    form.requestSubmit();
+  }
+}
+
+async function personalHome() {
+  const me = await whoAmI("person", "/personal/signin");
+  if (!me) return;
+  fill(me);
+  wireSignOut("/personal/signin");
+  const log = await api("GET", "/api/personal/audit");
+  document.querySelector("[data-activity]").replaceChildren(
+    ...log.events.slice(0, 20).map((e) => el("li", {}, el("span", {}, e.detail), el("time", { datetime: e.at }, when(e.at)))),
+  );
+  document.querySelector("[data-no-activity]").hidden = log.events.length > 0;
+}
+
 const pages = {
   "clinic-signup": () => apiForm(document.querySelector("form"), "/api/clinic/signup", () => location.assign("/clinic/")),
   "clinic-signin": () => apiForm(document.querySelector("form"), "/api/clinic/signin", () => location.assign(nextPath("/clinic/"))),
   "personal-signup": () => apiForm(document.querySelector("form"), "/api/personal/signup", () => location.assign(nextPath("/personal/"))),
   "personal-signin": () => apiForm(document.querySelector("form"), "/api/personal/signin", () => location.assign(nextPath("/personal/"))),
-  "clinic-home": async () => {
-    const me = await whoAmI("clinic_user", "/clinic/signin");
-    if (!me) return;
-    fill(me);
-    wireSignOut("/clinic/signin");
-  },
-  "personal-home": async () => {
-    const me = await whoAmI("person", "/personal/signin");
-    if (!me) return;
-    fill(me);
-    wireSignOut("/personal/signin");
-  },
+  "clinic-home": clinicHome,
+  "clinic-patient": clinicPatient,
+  "personal-sharing": personalSharing,
+  "personal-home": personalHome,
 };
+
+// A sign-in page passes ?next on to its sign-up link, so a patient who follows a code link and has
+// no account yet comes back to the request after signing up.
+const next = new URLSearchParams(location.search).get("next");
+if (next) {
+  for (const link of document.querySelectorAll('a[href="/personal/signup"], a[href="/personal/signin"]')) {
+    link.href = `${link.getAttribute("href")}?next=${encodeURIComponent(next)}`;
+  }
+}
 
 const page = pages[document.body.dataset.page];
 if (page) page();

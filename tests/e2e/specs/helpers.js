@@ -25,4 +25,45 @@ async function expectAccessible(page) {
   expect(violations, `accessibility violations on ${page.url()}`).toEqual([]);
 }
 
-module.exports = { unique, expectAccessible };
+const CLINIC_PASSWORD = "meadow copper falcon 73";
+const PERSON_PASSWORD = "saffron tide lantern 29";
+
+/** Registers a new clinic through the site; the page ends on the clinic's patient list. */
+async function registerClinic(page, clinicName = "Lakeside Diabetes Service") {
+  const email = `${unique("staff")}@clinic.example`;
+  await page.goto("/clinic/signup");
+  await page.getByLabel("Clinic name").fill(clinicName);
+  await page.getByLabel("Your name").fill("Robin Tester");
+  await page.getByLabel("Your work email").fill(email);
+  await page.getByLabel("Password").fill(CLINIC_PASSWORD);
+  await page.getByRole("button", { name: "Register clinic" }).click();
+  await expect(page.getByRole("heading", { name: "Patients" })).toBeVisible();
+  return email;
+}
+
+/** Fills the personal sign-up form the page is on. */
+async function fillPersonalSignUp(page, username, name = "Morgan Sample", dateOfBirth = "1979-03-08") {
+  await page.getByLabel("Your name").fill(name);
+  await page.getByLabel("Username").fill(username);
+  await page.getByLabel("Password").fill(PERSON_PASSWORD);
+  await page.getByLabel("Date of birth (optional)").fill(dateOfBirth);
+  await page.getByRole("button", { name: "Create account" }).click();
+}
+
+/** Adds a patient record from the clinic's list page; the page ends on its Patient Profile. */
+async function addPatient(page, name, dateOfBirth) {
+  await page.getByLabel("Name", { exact: true }).fill(name);
+  await page.getByLabel("Date of birth", { exact: true }).fill(dateOfBirth);
+  await page.getByRole("button", { name: "Add patient" }).click();
+  await expect(page.getByRole("heading", { name: "Patient Profile" })).toBeVisible();
+}
+
+module.exports = {
+  unique,
+  expectAccessible,
+  registerClinic,
+  fillPersonalSignUp,
+  addPatient,
+  CLINIC_PASSWORD,
+  PERSON_PASSWORD,
+};

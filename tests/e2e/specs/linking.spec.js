@@ -1,0 +1,78 @@
+// The seed's flow in the real website: a clinic links a patient record to the patient's personal
+// account with a unique code or with the patient's credentials, and the patient revokes it.
+const { test, expect } = require("@playwright/test");
+const { unique, expectAccessible, registerClinic, fillPersonalSignUp, addPatient, PERSON_PASSWORD } = require("./helpers");
+
+test("a unique code links the record once the patient accepts on the Data Sharing page", async ({ browser }) => {
+  const clinic = await (await browser.newContext()).newPage();
+  await registerClinic(clinic);
+  await addPatient(clinic, "Morgan Sample", "1979-03-08");
+  await expect(clinic.locator("dd", { hasText: "Not linked" })).toBeVisible();
+  await expect(clinic.getByRole("heading", { name: "Link to Personal" })).toBeVisible();
+  await expectAccessible(clinic);
+  await clinic.getByRole("button", { name: "Generate a unique code" }).click();
+  await expect(clinic.locator(".code")).toHaveText(/^[0-9A-Z]{5}-[0-9A-Z]{5}$/);
+  const acceptUrl = (await clinic.locator(".url").textContent()).trim();
+  await expect(clinic.locator("dd", { hasText: "Pending code" })).toBeVisible();
+
+  // The patient follows the link while signed out, has no account yet, signs up and comes back.
+  const patient = await (await browser.newContext()).newPage();
+  await patient.goto(acceptUrl);
+  await expect(patient).toHaveURL(/\/personal\/signin\?next=/);
+  await patient.getByRole("link", { name: "Create a personal account" }).click();
+  await fillPersonalSignUp(patient, unique("pat"));
+  await expect(patient.getByRole("heading", { name: "Data Sharing" })).toBeVisible();
+  await expect(patient.getByRole("heading", { name: "Lakeside Diabetes Service asks to see your data" })).toBeVisible();
+  await expectAccessible(patient);
+  await patient.getByRole("button", { name: "Accept", exact: true }).click();
+  await expect(patient.getByRole("status")).toHaveText("You now share your data with Lakeside Diabetes Service.");
+  await expect(patient.getByRole("button", { name: "Stop sharing with Lakeside Diabetes Service" })).toBeVisible();
+
+  await clinic.reload();
+  await expect(clinic.locator("dd", { hasText: "Linked" })).toBeVisible();
+  await expect(clinic.getByRole("heading", { name: "Linked personal account" })).toBeVisible();
+  await expect(clinic.getByText("No data yet.")).toBeVisible();
+  await clinic.getByRole("link", { name: "All patients" }).click();
+  await expect(clinic.getByRole("row", { name: /Morgan Sample/ })).toContainText("Linked");
+});
+
+test("a wrong code is explained and the patient can type the code by hand", async ({ page }) => {
+  await page.goto("/personal/signup");
+  await fillPersonalSignUp(page, unique("typo"));
+  await expect(page.getByRole("heading", { name: /Hello/ })).toBeVisible();
+  await page.getByRole("link", { name: "Data Sharing" }).first().click();
+  await page.getByLabel("Unique code").fill("zzzzz zzzzz");
+  await page.getByRole("button", { name: "Review request" }).click();
+  await expect(page.locator("#code-error")).toContainText("We do not recognise this code");
+});
+
+test("the patient's credentials on the clinic's screen link the record; the patient then revokes it", async ({ browser }) => {
+  const username = unique("cred");
+  const patient = await (await browser.newContext()).newPage();
+  await patient.goto("/personal/signup");
+  await fillPersonalSignUp(patient, username, "Riley Credential", "1983-09-09");
+  await expect(patient.getByRole("heading", { name: /Hello/ })).toBeVisible();
+
+  const clinic = await (await browser.newContext()).newPage();
+  await registerClinic(clinic, "Hillside Clinic");
+  await addPatient(clinic, "Riley Credential", "1983-09-09");
+  await clinic.getByLabel("Patient’s username").fill(username);
+  await clinic.getByLabel("Patient’s password").fill(PERSON_PASSWORD);
+  await clinic.getByRole("button", { name: "Link to Personal" }).click();
+  await expect(clinic.locator("#consent-error")).toContainText("must confirm");
+  await clinic.getByLabel("I am the patient and I agree to share my data with this clinic").check();
+  await clinic.getByRole("button", { name: "Link to Personal" }).click();
+  await expect(clinic.getByRole("heading", { name: "Linked personal account" })).toBeVisible();
+  await expect(clinic.locator("dd", { hasText: username })).toBeVisible();
+
+  await patient.goto("/personal/sharing");
+  patient.once("dialog", (dialog) => dialog.accept());
+  await patient.getByRole("button", { name: "Stop sharing with Hillside Clinic" }).click();
+  await expect(patient.getByRole("status")).toHaveText("You no longer share your data with Hillside Clinic.");
+  await expect(patient.getByText("You do not share your data with any clinic.")).toBeVisible();
+
+  await clinic.reload();
+  await expect(clinic.locator("dd", { hasText: "Not linked" })).toBeVisible();
+  await patient.goto("/personal/");
+  await expect(patient.getByText("Riley Credential stopped sharing their data with Hillside Clinic.")).toBeVisible();
+});
