@@ -231,6 +231,9 @@ async function clinicPatient() {
   const id = new URLSearchParams(location.search).get("id") || "";
   const base = `/api/clinic/patients/${encodeURIComponent(id)}`;
   const pageError = document.querySelector("[data-page-error]");
+  const pageStatus = (text) => {
+    document.querySelector("[data-page-status]").textContent = text;
+  };
   async function run(action) {
     pageError.textContent = "";
     try {
@@ -256,20 +259,59 @@ async function clinicPatient() {
       mismatch_text: (account.mismatches || []).map((m) => m.replaceAll("_", " ")).join(" and "),
       stale_heading: p.freshness === "none" ? "No data yet." : `Data is old (newest reading ${when(p.last_reading_at)}).`,
       what_the_clinic_sees: "The clinic will see your uploaded pump, meter and CGM data and the reports made from it, until you stop sharing on your Data Sharing page.",
+      upload_request_text: p.upload_request
+        ? `Last asked ${when(p.upload_request.at)} by ${p.upload_request.channel === "sms" ? "SMS Text" : "Email"}.`
+        : "Not asked yet.",
     });
     showWhen(p.link.status);
     document.querySelector("[data-mismatch]").hidden = !(account.mismatches && account.mismatches.length);
     document.querySelector("[data-stale]").hidden = p.freshness === "recent";
   }
   apiForm(document.querySelector("[data-credentials]"), () => `${base}/link/credentials`, () => render());
+  let shownCode = null;
+  function showCode(issued) {
+    shownCode = issued.code;
+    fill({ code: issued.code, accept_url: issued.accept_url, code_expires_text: when(issued.expires_at) });
+    document.querySelector("[data-print]").href = `${base}/link/code/print?code=${encodeURIComponent(issued.code)}`;
+    document.querySelector("[data-code-panel]").hidden = false;
+  }
   document.querySelector("[data-generate-code]").addEventListener("click", () =>
     run(async () => {
       const issued = await api("POST", `${base}/link/code`);
       await render();
-      fill({ code: issued.code, accept_url: issued.accept_url, code_expires_text: when(issued.expires_at) });
-      document.querySelector("[data-code-panel]").hidden = false;
+      showCode(issued);
     }),
   );
+  for (const form of document.querySelectorAll("[data-send]")) {
+    form.addEventListener("submit", async (event) => {
+      event.preventDefault();
+      clearErrors(form);
+      const channel = form.dataset.send;
+      const input = form.elements.namedItem("to");
+      try {
+        const sent = await api("POST", `${base}/link/code/send`, { channel, to: input.value, code: shownCode || undefined });
+        showCode(sent);
+        form.querySelector("[data-form-error]").textContent = "";
+        pageStatus(`The code was sent by ${channel === "sms" ? "SMS Text" : "Email"} to ${input.value}.`);
+      } catch (error) {
+        showError(form, error);
+      }
+    });
+  }
+  const uploadForm = document.querySelector("[data-upload-request]");
+  uploadForm.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    clearErrors(uploadForm);
+    const channel = uploadForm.elements.namedItem("channel").value;
+    const to = uploadForm.elements.namedItem("to").value.trim();
+    try {
+      await api("POST", `${base}/upload-request`, to ? { channel, to } : { channel });
+      await render();
+      pageStatus("The patient was asked to Upload now.");
+    } catch (error) {
+      showError(uploadForm, error);
+    }
+  });
   document.querySelector("[data-cancel-code]").addEventListener("click", () =>
     run(async () => {
       await api("DELETE", `${base}/link/code`);
@@ -358,6 +400,35 @@ async function personalSharing() {
   }
 }
 
+/** Wraps the links of a plain-text message in anchors, building text nodes only. */
+function linkified(text) {
+  const parts = text.split(/(https?:\/\/[^\s)]+)/);
+  return parts.map((part, i) => {
+    if (i % 2 === 0) return document.createTextNode(part);
+    const href = part.replace(/[.,]$/, "");
+    return el("a", { href }, part);
+  });
+}
+
+async function devOutbox() {
+  try {
+    const { messages } = await api("GET", "/api/dev/outbox");
+    document.querySelector("[data-messages]").replaceChildren(
+      ...messages.map((m) =>
+        el("article", { className: "card" },
+          el("h2", {}, m.subject || `SMS Text to ${m.to}`),
+          el("p", {}, `${m.channel === "sms" ? "SMS Text" : "Email"} to ${m.to}, ${when(m.at)}`),
+          el("div", { className: "outbox-message" }, ...linkified(m.text)),
+        ),
+      ),
+    );
+    document.querySelector("[data-no-messages]").hidden = messages.length > 0;
+  } catch (error) {
+    document.querySelector("[data-outbox-error]").textContent =
+      error.status === 404 ? "The outbox exists only on the local server." : error.message;
+  }
+}
+
 async function personalHome() {
   const me = await whoAmI("person", "/personal/signin");
   if (!me) return;
@@ -379,6 +450,7 @@ const pages = {
   "clinic-patient": clinicPatient,
   "personal-sharing": personalSharing,
   "personal-home": personalHome,
+  "dev-outbox": devOutbox,
 };
 
 // A sign-in page passes ?next on to its sign-up link, so a patient who follows a code link and has

@@ -57,10 +57,12 @@ async fn main() {
         .await
         .expect("bind");
     let base = format!("http://{}", listener.local_addr().expect("addr"));
-    let app = App::new(
-        Ctx::new(Arc::new(store), clock),
-        Config::local(base.clone()),
-    );
+    let store: Arc<dyn glucolink_core::store::Store> = Arc::new(store);
+    let outbox = Arc::new(glucolink_notify::OutboxNotifier::new(
+        store.clone(),
+        clock.clone(),
+    ));
+    let app = App::new(Ctx::new(store, clock, outbox), Config::local(base.clone()));
     tokio::spawn(server::run(
         listener,
         Arc::new(LocalServer {

@@ -9,6 +9,7 @@ mod support;
 mod accounts;
 mod bad_input;
 mod linking;
+mod messaging;
 mod patients;
 mod route_sync;
 mod site;

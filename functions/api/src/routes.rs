@@ -26,6 +26,10 @@ pub enum RouteId {
     Sharing,
     RevokeClinic,
     PersonalAudit,
+    SendLinkCode,
+    PrintLinkCode,
+    RequestUpload,
+    DevOutbox,
 }
 
 /// One entry of the table.
@@ -162,6 +166,30 @@ pub const ROUTES: &[Route] = &[
         path: "/api/personal/audit",
         local_only: false,
     },
+    Route {
+        id: RouteId::SendLinkCode,
+        method: "POST",
+        path: "/api/clinic/patients/{patient_id}/link/code/send",
+        local_only: false,
+    },
+    Route {
+        id: RouteId::PrintLinkCode,
+        method: "GET",
+        path: "/api/clinic/patients/{patient_id}/link/code/print",
+        local_only: false,
+    },
+    Route {
+        id: RouteId::RequestUpload,
+        method: "POST",
+        path: "/api/clinic/patients/{patient_id}/upload-request",
+        local_only: false,
+    },
+    Route {
+        id: RouteId::DevOutbox,
+        method: "GET",
+        path: "/api/dev/outbox",
+        local_only: true,
+    },
 ];
 
 impl RouteId {
@@ -194,6 +222,10 @@ impl RouteId {
             RouteId::Sharing => "personal-sharing",
             RouteId::RevokeClinic => "personal-sharing-revoke",
             RouteId::PersonalAudit => "personal-audit",
+            RouteId::SendLinkCode => "clinic-link-code-send",
+            RouteId::PrintLinkCode => "clinic-link-code-print",
+            RouteId::RequestUpload => "clinic-upload-request",
+            RouteId::DevOutbox => "dev-outbox",
         }
     }
 }

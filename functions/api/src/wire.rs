@@ -96,10 +96,20 @@ fn field_name(detail: &str) -> &str {
     detail.split('`').nth(1).unwrap_or("?")
 }
 
+/// What a reply carries.
+pub enum Payload {
+    Json(serde_json::Value),
+    /// A whole HTML page (the printable code page), served with its own CSP.
+    Html(String),
+}
+
+/// The CSP of HTML pages the API serves: the site's stylesheet, inline SVG, nothing else.
+pub const HTML_CONTENT_SECURITY_POLICY: &str = "default-src 'none'; style-src 'self'; img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'; form-action 'none'";
+
 /// A response under construction; the app adds cookies and common headers before it leaves.
 pub struct Reply {
     pub status: StatusCode,
-    pub body: Option<serde_json::Value>,
+    pub body: Option<Payload>,
     pub set_cookies: Vec<String>,
 }
 
@@ -107,9 +117,24 @@ impl Reply {
     pub fn json(status: StatusCode, body: &impl Serialize) -> Self {
         Self {
             status,
-            body: Some(serde_json::to_value(body).unwrap_or(serde_json::Value::Null)),
+            body: Some(Payload::Json(
+                serde_json::to_value(body).unwrap_or(serde_json::Value::Null),
+            )),
             set_cookies: Vec::new(),
         }
+    }
+
+    pub fn html(status: StatusCode, page: String) -> Self {
+        Self {
+            status,
+            body: Some(Payload::Html(page)),
+            set_cookies: Vec::new(),
+        }
+    }
+
+    /// 202: the request was handed on (a message to deliver), with a JSON body.
+    pub fn accepted(body: &impl Serialize) -> Self {
+        Self::json(StatusCode::ACCEPTED, body)
     }
 
     pub fn no_content() -> Self {
@@ -128,7 +153,7 @@ impl Reply {
     pub fn from_error(error: &ApiError) -> Self {
         let mut reply = Self {
             status: error.status,
-            body: Some(error.body()),
+            body: Some(Payload::Json(error.body())),
             set_cookies: Vec::new(),
         };
         if error.status == StatusCode::NO_CONTENT {
@@ -139,14 +164,29 @@ impl Reply {
 
     /// The finished HTTP response, with the headers every API answer carries.
     pub fn into_response(self, retry_after_seconds: Option<i64>) -> Response<Bytes> {
-        let mut response = Response::new(match &self.body {
-            Some(body) => Bytes::from(serde_json::to_vec(body).unwrap_or_default()),
-            None => Bytes::new(),
-        });
+        let (bytes, content_type) = match &self.body {
+            Some(Payload::Json(body)) => (
+                Bytes::from(serde_json::to_vec(body).unwrap_or_default()),
+                Some("application/json"),
+            ),
+            Some(Payload::Html(page)) => (
+                Bytes::from(page.clone().into_bytes()),
+                Some("text/html; charset=utf-8"),
+            ),
+            None => (Bytes::new(), None),
+        };
+        let mut response = Response::new(bytes);
         *response.status_mut() = self.status;
         let headers = response.headers_mut();
-        if self.body.is_some() {
-            headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        if let Some(content_type) = content_type {
+            headers.insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
+        }
+        if matches!(self.body, Some(Payload::Html(_))) {
+            headers.insert(
+                "content-security-policy",
+                HeaderValue::from_static(HTML_CONTENT_SECURITY_POLICY),
+            );
+            headers.insert("x-frame-options", HeaderValue::from_static("DENY"));
         }
         headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
         headers.insert(

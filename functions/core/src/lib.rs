@@ -11,6 +11,8 @@ pub mod error;
 pub mod ids;
 pub mod keys;
 pub mod link;
+pub mod messages;
+pub mod notify;
 pub mod patient;
 pub mod random;
 pub mod session;

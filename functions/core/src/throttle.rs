@@ -46,6 +46,13 @@ pub const CODE_PER_SOURCE: Limit = Limit {
     window_seconds: 3600,
 };
 
+/// Messages (email, SMS) a clinic sends: 200 per hour, so a stolen staff session cannot spam.
+pub const MESSAGES_PER_CLINIC: Limit = Limit {
+    scope: "messages-clinic",
+    max: 200,
+    window_seconds: 3600,
+};
+
 const COUNT: &str = "count";
 
 /// Refuses with `TooManyAttempts` while the subject's window is full.
@@ -83,4 +90,12 @@ pub async fn reset(ctx: &Ctx, limit: Limit, subject: &str) -> Result<(), CoreErr
         .store
         .delete(&key, crate::store::Condition::None)
         .await?)
+}
+
+/// Spends one unit of an allowance (for actions that are limited whether or not they succeed):
+/// refuses with `TooManyAttempts` once the window is full.
+pub async fn spend(ctx: &Ctx, limit: Limit, subject: &str) -> Result<(), CoreError> {
+    check(ctx, limit, subject).await?;
+    record_failure(ctx, limit, subject).await?;
+    Ok(())
 }

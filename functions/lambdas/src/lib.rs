@@ -12,6 +12,7 @@ use glucolink_api::wire::SourceIp;
 use glucolink_api::{App, Config, RouteId};
 use glucolink_core::Ctx;
 use glucolink_core::clock::SystemClock;
+use glucolink_notify::CloudNotifier;
 use glucolink_store::DynamoStore;
 use lambda_http::request::RequestContext;
 use lambda_http::{Body, Request, RequestExt, Response, service_fn};
@@ -26,9 +27,13 @@ pub async fn run(route: RouteId) -> Result<(), lambda_http::Error> {
         .with_ansi(false)
         .init();
     let clock = Arc::new(SystemClock);
-    let store = DynamoStore::from_env(clock.clone()).await?;
+    // Loading the configuration reads the environment only; credentials are fetched on first use.
+    let config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+    let store = DynamoStore::from_config(&config, clock.clone())?;
+    let notifier = CloudNotifier::from_config(&config)?;
     let site_url = std::env::var("SITE_URL").ok().filter(|url| !url.is_empty());
-    let app = App::new(Ctx::new(Arc::new(store), clock), Config::cloud(site_url));
+    let ctx = Ctx::new(Arc::new(store), clock, Arc::new(notifier));
+    let app = App::new(ctx, Config::cloud(site_url));
     lambda_http::run(service_fn(move |request: Request| {
         let app = app.clone();
         async move { Ok::<_, Infallible>(answer(&app, route, request).await) }
@@ -72,8 +77,13 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("glucolink-lambda-{}", ulid::Ulid::new()));
         std::fs::create_dir_all(&dir).expect("temp dir");
         let clock = Arc::new(SystemClock);
-        let store = EmbeddedStore::open(&dir.join("t.redb"), clock.clone()).expect("store");
-        App::new(Ctx::new(Arc::new(store), clock), Config::cloud(None))
+        let store: Arc<dyn glucolink_core::store::Store> =
+            Arc::new(EmbeddedStore::open(&dir.join("t.redb"), clock.clone()).expect("store"));
+        let outbox = Arc::new(glucolink_notify::OutboxNotifier::new(
+            store.clone(),
+            clock.clone(),
+        ));
+        App::new(Ctx::new(store, clock, outbox), Config::cloud(None))
     }
 
     /// An API Gateway HTTP API (payload 2.0) event, as API Gateway sends it.

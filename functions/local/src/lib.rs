@@ -13,7 +13,8 @@ use std::sync::Arc;
 use glucolink_api::{App, Config};
 use glucolink_core::Ctx;
 use glucolink_core::clock::SystemClock;
-use glucolink_core::store::StoreError;
+use glucolink_core::store::{Store, StoreError};
+use glucolink_notify::OutboxNotifier;
 use glucolink_store::EmbeddedStore;
 
 /// The app over the embedded store in `data_dir` (created if needed), reachable at `site_url`.
@@ -22,9 +23,13 @@ pub fn local_app(data_dir: &Path, site_url: String) -> Result<App, StoreError> {
         StoreError::Unavailable(format!("cannot create {}: {e}", data_dir.display()))
     })?;
     let clock = Arc::new(SystemClock);
-    let store = EmbeddedStore::open(&data_dir.join("glucolink.redb"), clock.clone())?;
+    let store: Arc<dyn Store> = Arc::new(EmbeddedStore::open(
+        &data_dir.join("glucolink.redb"),
+        clock.clone(),
+    )?);
+    let outbox = Arc::new(OutboxNotifier::new(store.clone(), clock.clone()));
     Ok(App::new(
-        Ctx::new(Arc::new(store), clock),
+        Ctx::new(store, clock, outbox),
         Config::local(site_url),
     ))
 }

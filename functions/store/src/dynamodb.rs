@@ -172,12 +172,14 @@ impl DynamoStore {
         }
     }
 
-    /// From the standard AWS environment and `TABLE_NAME`. Makes no network call.
-    pub async fn from_env(clock: Arc<dyn Clock>) -> Result<Self, StoreError> {
+    /// From a loaded AWS configuration and `TABLE_NAME`. Makes no network call.
+    pub fn from_config(
+        config: &aws_config::SdkConfig,
+        clock: Arc<dyn Clock>,
+    ) -> Result<Self, StoreError> {
         let table = std::env::var("TABLE_NAME")
             .map_err(|_| StoreError::Invalid("TABLE_NAME is not set".into()))?;
-        let config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
-        Ok(Self::new(Client::new(&config), table, clock))
+        Ok(Self::new(Client::new(config), table, clock))
     }
 
     pub fn table_name(&self) -> &str {

@@ -12,12 +12,21 @@ test("a unique code links the record once the patient accepts on the Data Sharin
   await expectAccessible(clinic);
   await clinic.getByRole("button", { name: "Generate a unique code" }).click();
   await expect(clinic.locator(".code")).toHaveText(/^[0-9A-Z]{5}-[0-9A-Z]{5}$/);
-  const acceptUrl = (await clinic.locator(".url").textContent()).trim();
+  const code = (await clinic.locator(".code").textContent()).trim();
   await expect(clinic.locator("dd", { hasText: "Pending code" })).toBeVisible();
+  const email = `${unique("patient")}@example.net`;
+  await clinic.getByLabel("Patient’s email").fill(email);
+  await clinic.getByRole("button", { name: "Send by Email" }).click();
+  await expect(clinic.getByRole("status")).toHaveText(`The code was sent by Email to ${email}.`);
+  await expect(clinic.locator(".code")).toHaveText(code);
 
-  // The patient follows the link while signed out, has no account yet, signs up and comes back.
+  // The patient opens the email (the local outbox) and follows its link while signed out, has no
+  // account yet, signs up and comes back to the request.
   const patient = await (await browser.newContext()).newPage();
-  await patient.goto(acceptUrl);
+  await patient.goto("/dev/outbox");
+  const message = patient.locator("article", { hasText: email });
+  await expect(message).toContainText(code);
+  await message.getByRole("link", { name: /personal\/sharing\?code=/ }).click();
   await expect(patient).toHaveURL(/\/personal\/signin\?next=/);
   await patient.getByRole("link", { name: "Create a personal account" }).click();
   await fillPersonalSignUp(patient, unique("pat"));
@@ -34,6 +43,42 @@ test("a unique code links the record once the patient accepts on the Data Sharin
   await expect(clinic.getByText("No data yet.")).toBeVisible();
   await clinic.getByRole("link", { name: "All patients" }).click();
   await expect(clinic.getByRole("row", { name: /Morgan Sample/ })).toContainText("Linked");
+});
+
+test("the clinic prints the code and asks a linked patient to Upload now", async ({ browser }) => {
+  const username = unique("print");
+  const patient = await (await browser.newContext()).newPage();
+  await patient.goto("/personal/signup");
+  await fillPersonalSignUp(patient, username, "Avery Print", "1970-02-02");
+  await expect(patient.getByRole("heading", { name: /Hello/ })).toBeVisible();
+
+  const context = await browser.newContext();
+  const clinic = await context.newPage();
+  await registerClinic(clinic, "Printers Row Clinic");
+  await addPatient(clinic, "Avery Print", "1970-02-02");
+  await clinic.getByRole("button", { name: "Generate a unique code" }).click();
+  await expect(clinic.locator(".code")).toHaveText(/^[0-9A-Z]{5}-[0-9A-Z]{5}$/);
+  const code = (await clinic.locator(".code").textContent()).trim();
+  const [printed] = await Promise.all([context.waitForEvent("page"), clinic.getByRole("link", { name: "Print" }).click()]);
+  await printed.waitForLoadState();
+  await expect(printed.locator(".code-large")).toHaveText(code);
+  await expect(printed.getByRole("img", { name: /QR code/ })).toBeVisible();
+  await expect(printed.getByText("adjunct")).toBeVisible();
+  await expectAccessible(printed);
+
+  await patient.goto(`/personal/sharing?code=${code}`);
+  await patient.getByRole("button", { name: "Accept", exact: true }).click();
+  await expect(patient.getByRole("status")).toHaveText("You now share your data with Printers Row Clinic.");
+
+  await clinic.reload();
+  await expect(clinic.getByText("No data yet.")).toBeVisible();
+  await clinic.getByLabel("Send to (optional)").fill(`${username}@example.net`);
+  await clinic.getByRole("button", { name: "Ask to Upload now" }).click();
+  await expect(clinic.getByRole("status")).toHaveText("The patient was asked to Upload now.");
+  await expect(clinic.getByText(/Last asked .* by Email\./)).toBeVisible();
+  await expectAccessible(clinic);
+  await patient.goto("/dev/outbox");
+  await expect(patient.locator("article", { hasText: `${username}@example.net` })).toContainText("Upload now");
 });
 
 test("a wrong code is explained and the patient can type the code by hand", async ({ page }) => {

@@ -39,17 +39,43 @@ pub async fn spawn_app_on_dynamodb() -> TestApp {
     spawn_with(store, clock, None).await
 }
 
+/// The cloud configuration against moto: DynamoDB, and email and SMS through SES v2 and SNS.
+pub async fn spawn_app_on_cloud_services() -> TestApp {
+    let clock = Arc::new(FixedClock::new(Timestamp::now()));
+    let store = super::stores::dynamodb(clock.clone()).await;
+    let notifier = Arc::new(super::messages::cloud_notifier().await);
+    spawn_with_notifier(store, clock, None, Some(notifier)).await
+}
+
 async fn spawn_with(
     store: Arc<dyn Store>,
     clock: Arc<FixedClock>,
     embedded: Option<EmbeddedStore>,
+) -> TestApp {
+    spawn_with_notifier(store, clock, embedded, None).await
+}
+
+async fn spawn_with_notifier(
+    store: Arc<dyn Store>,
+    clock: Arc<FixedClock>,
+    embedded: Option<EmbeddedStore>,
+    notifier: Option<Arc<dyn glucolink_core::notify::Notifier>>,
 ) -> TestApp {
     let clock_port: Arc<dyn Clock> = clock.clone();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind a free port");
     let base = format!("http://{}", listener.local_addr().expect("address"));
-    let app = App::new(Ctx::new(store, clock_port), Config::local(base.clone()));
+    let notifier = notifier.unwrap_or_else(|| {
+        Arc::new(glucolink_notify::OutboxNotifier::new(
+            store.clone(),
+            clock_port.clone(),
+        ))
+    });
+    let app = App::new(
+        Ctx::new(store, clock_port, notifier),
+        Config::local(base.clone()),
+    );
     let local = Arc::new(LocalServer {
         app,
         site: Site::new(Site::source_tree_dir()),

@@ -1,5 +1,6 @@
 //! Test helpers shared by the feature modules.
 
 pub mod app;
+pub mod messages;
 pub mod people;
 pub mod stores;

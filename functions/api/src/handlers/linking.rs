@@ -8,11 +8,13 @@ use http::{Request, StatusCode};
 use serde::Deserialize;
 
 use super::patients::{patient_id, summary};
+use super::print;
 use crate::app::App;
 use crate::error::ApiError;
 use crate::routes::PathParams;
 use crate::security::require_staff;
-use crate::wire::{Reply, json_body, source_ip};
+use crate::wire::{Reply, json_body, query_param, source_ip};
+use glucolink_core::notify::Recipient;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -55,6 +57,98 @@ pub async fn with_credentials(
     Ok(Reply::json(StatusCode::OK, &view))
 }
 
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SendBody {
+    channel: String,
+    to: String,
+    /// The code on the clinic's screen; without it (or when it is no longer pending) a new code is sent.
+    code: Option<String>,
+}
+
+pub async fn send_code(
+    app: &App,
+    request: &Request<Bytes>,
+    params: &PathParams,
+) -> Result<Reply, ApiError> {
+    let staff = require_staff(app, request).await?;
+    let patient_id = patient_id(params)?;
+    let body: SendBody = json_body(request)?;
+    let to = Recipient::parse(&body.channel, &body.to)?;
+    let site = site_url(app, request);
+    let issued = link::share_code(
+        &app.ctx,
+        &staff,
+        patient_id,
+        to,
+        body.code.as_deref(),
+        &site,
+    )
+    .await?;
+    Ok(Reply::accepted(&serde_json::json!({
+        "channel": body.channel,
+        "code": issued.code.to_string(),
+        "expires_at": issued.expires_at,
+        "accept_url": link::accept_url(&site, &issued.code),
+    })))
+}
+
+pub async fn print_code(
+    app: &App,
+    request: &Request<Bytes>,
+    params: &PathParams,
+) -> Result<Reply, ApiError> {
+    let staff = require_staff(app, request).await?;
+    let shown = query_param(request, "code").ok_or_else(|| {
+        ApiError::bad_request(
+            "missing_field",
+            "Give the code to print: ?code=XXXXX-XXXXX.",
+        )
+        .with_field("code")
+    })?;
+    let (record, issued) =
+        link::printable_code(&app.ctx, &staff, patient_id(params)?, &shown).await?;
+    let url = link::accept_url(&site_url(app, request), &issued.code);
+    let page = print::code_page(
+        &staff.clinic.name,
+        &record.name,
+        &issued.code.to_string(),
+        &url,
+        issued.expires_at,
+    )?;
+    Ok(Reply::html(StatusCode::OK, page))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct UploadRequestBody {
+    channel: String,
+    to: Option<String>,
+}
+
+pub async fn request_upload(
+    app: &App,
+    request: &Request<Bytes>,
+    params: &PathParams,
+) -> Result<Reply, ApiError> {
+    let staff = require_staff(app, request).await?;
+    let patient_id = patient_id(params)?;
+    let body: UploadRequestBody = json_body(request)?;
+    let site = site_url(app, request);
+    let sent = link::request_upload(
+        &app.ctx,
+        &staff,
+        patient_id,
+        &body.channel,
+        body.to.as_deref(),
+        &site,
+    )
+    .await?;
+    Ok(Reply::accepted(
+        &serde_json::json!({"at": sent.at, "channel": sent.channel}),
+    ))
+}
+
 /// The site's origin for links in messages: configured, or the origin the request came to.
 pub(crate) fn site_url(app: &App, request: &Request<Bytes>) -> String {
     if let Some(url) = &app.config.site_url {
@@ -66,11 +160,6 @@ pub(crate) fn site_url(app: &App, request: &Request<Bytes>) -> String {
         .and_then(|h| h.to_str().ok())
         .unwrap_or("localhost");
     format!("https://{host}")
-}
-
-/// The link a patient follows to accept: the Data Sharing page with the code filled in.
-pub(crate) fn accept_url(site: &str, code: &link::code::LinkCode) -> String {
-    format!("{site}/personal/sharing?code={code}")
 }
 
 pub async fn generate_code(
@@ -85,7 +174,7 @@ pub async fn generate_code(
         &serde_json::json!({
             "code": issued.code.to_string(),
             "expires_at": issued.expires_at,
-            "accept_url": accept_url(&site_url(app, request), &issued.code),
+            "accept_url": link::accept_url(&site_url(app, request), &issued.code),
         }),
     ))
 }

@@ -2,7 +2,9 @@
 
 mod accounts;
 mod linking;
+mod outbox;
 mod patients;
+pub mod print;
 mod sharing;
 
 use bytes::Bytes;
@@ -40,5 +42,9 @@ pub async fn dispatch(
         RouteId::Sharing => sharing::list(app, request).await,
         RouteId::RevokeClinic => sharing::revoke(app, request, params).await,
         RouteId::PersonalAudit => sharing::audit_log(app, request).await,
+        RouteId::SendLinkCode => linking::send_code(app, request, params).await,
+        RouteId::PrintLinkCode => linking::print_code(app, request, params).await,
+        RouteId::RequestUpload => linking::request_upload(app, request, params).await,
+        RouteId::DevOutbox => outbox::list(app, request).await,
     }
 }

@@ -13,16 +13,18 @@ use jiff::Timestamp;
 use serde::Serialize;
 
 use crate::account::clinic::{Staff, millis};
-use crate::account::personal::Person;
+use crate::account::personal::{self, Person};
 use crate::account::signin;
-use crate::audit::NewEvent;
+use crate::audit::{self, NewEvent};
 use crate::context::Ctx;
 use crate::error::{CodeProblem, CoreError};
 use crate::ids::{ClinicId, PatientId, PersonId};
 use crate::keys;
-use crate::patient::{self, LinkState, PatientRecord};
+use crate::messages;
+use crate::notify::Recipient;
+use crate::patient::{self, LinkState, PatientRecord, UploadRequest};
 use crate::store::{Condition, Item, Query, StoreError, Value, WriteOp};
-use crate::throttle::{self, CODE_PER_ACCOUNT, CODE_PER_SOURCE};
+use crate::throttle::{self, CODE_PER_ACCOUNT, CODE_PER_SOURCE, MESSAGES_PER_CLINIC};
 use code::LinkCode;
 
 /// How long a code stays valid.
@@ -678,6 +680,214 @@ pub async fn clinic_may_read(
         .get(&keys::person_link(person, clinic_id))
         .await?
         .is_some())
+}
+
+/// The link a patient follows to accept: the Data Sharing page with the code filled in.
+pub fn accept_url(site_url: &str, code: &LinkCode) -> String {
+    format!(
+        "{}/personal/sharing?code={code}",
+        site_url.trim_end_matches('/')
+    )
+}
+
+/// The record's pending code, if `shown` is it (what the clinic has on screen).
+async fn shown_code(
+    ctx: &Ctx,
+    staff: &Staff,
+    patient_id: PatientId,
+    shown: &str,
+) -> Result<(PatientRecord, IssuedCode), CoreError> {
+    let record = patient::get(ctx, staff.clinic.id, patient_id).await?;
+    let code = LinkCode::parse(shown)?;
+    match (&record.link, &record.code_hash) {
+        (LinkState::Pending { expires_at }, Some(hash)) if *hash == code.hash() => {
+            let expires_at = *expires_at;
+            Ok((record, IssuedCode { code, expires_at }))
+        }
+        _ => Err(CoreError::Conflict {
+            code: "no_pending_code",
+            message:
+                "This code is no longer the record's pending code. Generate a unique code first."
+                    .into(),
+        }),
+    }
+}
+
+/// Shares a code with the patient by email or SMS: the code on the clinic's screen (`shown`) if it is
+/// still the pending one, else a new code. Returns the code that was sent.
+pub async fn share_code(
+    ctx: &Ctx,
+    staff: &Staff,
+    patient_id: PatientId,
+    to: Recipient,
+    shown: Option<&str>,
+    site_url: &str,
+) -> Result<IssuedCode, CoreError> {
+    // Check everything the request says before anything is spent or written.
+    let shown = match shown {
+        Some(shown) => Some(shown_code(ctx, staff, patient_id, shown).await?.1),
+        None => None,
+    };
+    throttle::spend(ctx, MESSAGES_PER_CLINIC, &staff.clinic.id.to_string()).await?;
+    let issued = match shown {
+        Some(issued) => issued,
+        None => generate_code(ctx, staff, patient_id).await?,
+    };
+    let channel = match &to {
+        Recipient::Email(_) => "email",
+        Recipient::Sms(_) => "SMS",
+    };
+    let message = messages::link_code(
+        to,
+        &staff.clinic.name,
+        &issued.code.to_string(),
+        &accept_url(site_url, &issued.code),
+        issued.expires_at,
+    );
+    let recipient = mask(message.recipient());
+    ctx.notifier.send(message).await?;
+    audit::record(
+        ctx,
+        NewEvent {
+            actor: staff.actor(),
+            action: "link_code_sent",
+            clinic: Some(staff.clinic_ref()),
+            patient_id: Some(patient_id),
+            person_id: None,
+            detail: format!("Sent the unique code by {channel} to {recipient}."),
+        },
+    )
+    .await?;
+    Ok(issued)
+}
+
+/// What the printable page needs: the record and its pending code (only the one on the clinic's screen).
+pub async fn printable_code(
+    ctx: &Ctx,
+    staff: &Staff,
+    patient_id: PatientId,
+    shown: &str,
+) -> Result<(PatientRecord, IssuedCode), CoreError> {
+    let (record, issued) = shown_code(ctx, staff, patient_id, shown).await?;
+    audit::record(
+        ctx,
+        NewEvent {
+            actor: staff.actor(),
+            action: "link_code_printed",
+            clinic: Some(staff.clinic_ref()),
+            patient_id: Some(patient_id),
+            person_id: None,
+            detail: format!("Printed the unique code for {}.", record.name),
+        },
+    )
+    .await?;
+    Ok((record, issued))
+}
+
+/// Asks the linked patient to Upload now, by email or SMS, to `to` or to the account's own address.
+pub async fn request_upload(
+    ctx: &Ctx,
+    staff: &Staff,
+    patient_id: PatientId,
+    channel: &str,
+    to: Option<&str>,
+    site_url: &str,
+) -> Result<UploadRequest, CoreError> {
+    Recipient::check_channel(channel)?;
+    let typed = match to.map(str::trim).filter(|t| !t.is_empty()) {
+        Some(to) => Some(Recipient::parse(channel, to)?),
+        None => None,
+    };
+    let record = patient::get(ctx, staff.clinic.id, patient_id).await?;
+    let LinkState::Linked { person_id, .. } = record.link else {
+        return Err(CoreError::Conflict {
+            code: "not_linked",
+            message: "Link this record to the patient's personal account first.".into(),
+        });
+    };
+    if !clinic_may_read(ctx, staff.clinic.id, person_id).await? {
+        return Err(CoreError::Conflict {
+            code: "not_linked",
+            message: "The patient no longer shares their data with this clinic.".into(),
+        });
+    }
+    let recipient = match typed {
+        Some(recipient) => recipient,
+        None => {
+            let person = personal::get(ctx, person_id).await?;
+            let own = match channel {
+                "email" => person.email,
+                "sms" => person.phone,
+                _ => None,
+            };
+            let Some(own) = own else {
+                return Err(CoreError::invalid(
+                    "to",
+                    "no_contact",
+                    "The patient's account has no address for this channel. Enter one.",
+                ));
+            };
+            Recipient::parse(channel, &own)?
+        }
+    };
+    throttle::spend(ctx, MESSAGES_PER_CLINIC, &staff.clinic.id.to_string()).await?;
+    let message = messages::upload_now(
+        recipient,
+        &staff.clinic.name,
+        &format!("{}/personal/", site_url.trim_end_matches('/')),
+    );
+    let channel_name = message.channel().to_owned();
+    let recipient = mask(message.recipient());
+    ctx.notifier.send(message).await?;
+    let now = ctx.clock.now();
+    let request = UploadRequest {
+        at: now,
+        channel: channel_name.clone(),
+    };
+    for _ in 0..RETRIES {
+        let mut record = patient::get(ctx, staff.clinic.id, patient_id).await?;
+        record.upload_request = Some(request.clone());
+        let mut ops = vec![patient::update_op(&mut record)];
+        ops.extend(
+            NewEvent {
+                actor: staff.actor(),
+                action: "upload_requested",
+                clinic: Some(staff.clinic_ref()),
+                patient_id: Some(patient_id),
+                person_id: Some(person_id),
+                detail: format!(
+                    "Asked {} to Upload now by {channel_name} ({recipient}).",
+                    record.name
+                ),
+            }
+            .ops(now),
+        );
+        match ctx.store.transact(ops).await {
+            Ok(()) => return Ok(request),
+            Err(StoreError::TransactionCanceled { .. }) => continue,
+            Err(other) => return Err(other.into()),
+        }
+    }
+    Err(busy())
+}
+
+/// An address or number with most of it hidden, for logs: `j***@example.net`, `+44*******123`.
+fn mask(recipient: &str) -> String {
+    match recipient.split_once('@') {
+        Some((local, domain)) => {
+            let first: String = local.chars().take(1).collect();
+            format!("{first}***@{domain}")
+        }
+        None => {
+            let chars: Vec<char> = recipient.chars().collect();
+            let keep_end = chars.len().saturating_sub(3);
+            chars
+                .iter()
+                .enumerate()
+                .map(|(i, c)| if i < 3 || i >= keep_end { *c } else { '*' })
+                .collect()
+        }
+    }
 }
 
 fn already_linked_record() -> CoreError {

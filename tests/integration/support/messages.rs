@@ -1,0 +1,96 @@
+//! Reading what was sent: the local outbox over HTTP, and SES/SNS in moto through its data endpoint.
+
+use glucolink_notify::CloudNotifier;
+use serde_json::Value;
+
+use super::app::{Browser, status_and_json};
+use super::stores::dynamodb_url;
+
+pub const SENDER: &str = "no-reply@glucolink.example";
+
+fn sdk_config() -> aws_config::SdkConfig {
+    aws_config::SdkConfig::builder()
+        .behavior_version(aws_config::BehaviorVersion::latest())
+        .endpoint_url(dynamodb_url())
+        .region(aws_config::Region::new("us-east-1"))
+        .credentials_provider(aws_sdk_sesv2::config::SharedCredentialsProvider::new(
+            aws_sdk_sesv2::config::Credentials::new("test", "test", None, None, "tests"),
+        ))
+        .build()
+}
+
+/// A notifier for SES v2 and SNS in moto, with the sender identity verified as SES requires.
+pub async fn cloud_notifier() -> CloudNotifier {
+    let config = sdk_config();
+    let ses = aws_sdk_sesv2::Client::new(&config);
+    // Creating an existing identity again is refused; either way it exists afterwards.
+    let _ = ses
+        .create_email_identity()
+        .email_identity(SENDER)
+        .send()
+        .await;
+    CloudNotifier::new(
+        ses,
+        aws_sdk_sns::Client::new(&config),
+        SENDER.to_owned(),
+        None,
+    )
+}
+
+/// What moto recorded: `ses.Message` and `sns.SMS` lists.
+pub async fn moto_sent() -> Value {
+    reqwest::get(format!("{}/moto-api/data.json", dynamodb_url()))
+        .await
+        .expect("moto data")
+        .json()
+        .await
+        .expect("json")
+}
+
+/// Emails SES accepted for one recipient (subjects and HTML bodies).
+pub async fn ses_messages_to(recipient: &str) -> Vec<Value> {
+    moto_sent().await["ses"]["Message"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|m| {
+            m["destinations"]["ToAddresses"]
+                .as_array()
+                .is_some_and(|to| to.iter().any(|t| t == recipient))
+        })
+        .collect()
+}
+
+/// SMS texts SNS accepted for one number.
+pub async fn sms_to(number: &str) -> Vec<String> {
+    moto_sent().await["sns"]["SMS"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|m| m["phone_number"] == number)
+        .filter_map(|m| m["message"].as_str().map(str::to_owned))
+        .collect()
+}
+
+/// The local outbox's messages to one recipient, newest first.
+pub async fn outbox_to(browser: &Browser, recipient: &str) -> Vec<Value> {
+    let (status, body) = status_and_json(browser.get("/api/dev/outbox").await).await;
+    assert_eq!(status, 200, "{body}");
+    body["messages"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|m| m["to"] == recipient)
+        .collect()
+}
+
+/// The first `http…` link in a text.
+pub fn first_link(text: &str) -> String {
+    text.split_whitespace()
+        .find(|word| word.starts_with("http"))
+        .map(|word| word.trim_end_matches(['.', ')', ',']).to_owned())
+        .expect("a link in the message")
+}
