@@ -400,6 +400,110 @@ async function personalSharing() {
   }
 }
 
+async function clinicStaff() {
+  const me = await whoAmI("clinic_user", "/clinic/signin");
+  if (!me) return;
+  wireSignOut("/clinic/signin");
+  const isAdmin = me.role === "admin";
+  for (const node of document.querySelectorAll("[data-admin-only]")) node.hidden = !isAdmin;
+  const pageError = document.querySelector("[data-page-error]");
+  const status = (text) => {
+    document.querySelector("[data-page-status]").textContent = text;
+  };
+  async function refresh() {
+    const list = await api("GET", "/api/clinic/staff");
+    document.querySelector("[data-staff]").replaceChildren(
+      ...list.staff.map((member) =>
+        el("li", {},
+          el("span", {}, `${member.name} — ${member.email} — ${member.role}`),
+          isAdmin && member.user_id !== me.user_id
+            ? el("button", { type: "button", className: "secondary", "aria-label": `Remove ${member.name}`, onclick: () => remove(member) }, "Remove")
+            : "",
+        ),
+      ),
+    );
+    document.querySelector("[data-invitations]").replaceChildren(
+      ...list.invitations.map((i) => el("li", {}, `${i.email} — ${i.role} — until ${when(i.expires_at)}`)),
+    );
+    document.querySelector("[data-no-invitations]").hidden = list.invitations.length > 0;
+    if (isAdmin) {
+      const log = await api("GET", "/api/clinic/audit");
+      document.querySelector("[data-audit]").replaceChildren(
+        ...log.events.map((e) => el("li", {}, el("span", {}, `${e.actor.name}: ${e.detail}`), el("time", { datetime: e.at }, when(e.at)))),
+      );
+      const patients = await api("GET", "/api/clinic/patients");
+      document.querySelector("#freshness_days").value = patients.freshness_days;
+    }
+  }
+  async function remove(member) {
+    if (!confirm(`Remove ${member.name}? Their sessions end at once.`)) return;
+    pageError.textContent = "";
+    try {
+      await api("DELETE", `/api/clinic/staff/${encodeURIComponent(member.user_id)}`);
+      status(`${member.name} was removed.`);
+      await refresh();
+    } catch (error) {
+      pageError.textContent = error.message;
+    }
+  }
+  const invite = document.querySelector("[data-invite]");
+  invite.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    clearErrors(invite);
+    const email = invite.elements.namedItem("email").value;
+    try {
+      await api("POST", "/api/clinic/staff/invitations", { email, role: invite.elements.namedItem("role").value });
+      status(`An invitation was sent to ${email}.`);
+      invite.reset();
+      await refresh();
+    } catch (error) {
+      showError(invite, error);
+    }
+  });
+  const settings = document.querySelector("[data-settings]");
+  settings.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    clearErrors(settings);
+    try {
+      const days = Number(settings.elements.namedItem("freshness_days").value);
+      await api("PUT", "/api/clinic/settings", { freshness_days: Number.isInteger(days) ? days : 0 });
+      status(`Data older than ${days} days now counts as old.`);
+      await refresh();
+    } catch (error) {
+      showError(settings, error);
+    }
+  });
+  await refresh();
+}
+
+async function clinicJoin() {
+  const token = new URLSearchParams(location.search).get("token") || "";
+  const pageError = document.querySelector("[data-page-error]");
+  try {
+    const invitation = await api("POST", "/api/clinic/staff/invitations/lookup", { token });
+    fill(invitation);
+    document.querySelector("[data-invitation]").hidden = false;
+  } catch (error) {
+    pageError.textContent = error.message;
+    return;
+  }
+  const form = document.querySelector("[data-join]");
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    clearErrors(form);
+    try {
+      await api("POST", "/api/clinic/staff/invitations/accept", {
+        token,
+        name: form.elements.namedItem("name").value,
+        password: form.elements.namedItem("password").value,
+      });
+      location.assign("/clinic/");
+    } catch (error) {
+      showError(form, error);
+    }
+  });
+}
+
 /** Wraps the links of a plain-text message in anchors, building text nodes only. */
 function linkified(text) {
   const parts = text.split(/(https?:\/\/[^\s)]+)/);
@@ -451,6 +555,8 @@ const pages = {
   "personal-sharing": personalSharing,
   "personal-home": personalHome,
   "dev-outbox": devOutbox,
+  "clinic-staff": clinicStaff,
+  "clinic-join": clinicJoin,
 };
 
 // A sign-in page passes ?next on to its sign-up link, so a patient who follows a code link and has

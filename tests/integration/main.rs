@@ -13,4 +13,5 @@ mod messaging;
 mod patients;
 mod route_sync;
 mod site;
+mod staff;
 mod store_conformance;

@@ -125,6 +125,7 @@ impl From<CoreError> for ApiError {
             CoreError::Conflict { code, message } => {
                 ApiError::new(StatusCode::CONFLICT, code, message)
             }
+            CoreError::Gone { code, message } => ApiError::new(StatusCode::GONE, code, message),
             CoreError::Code(problem) => {
                 let status = match problem {
                     CodeProblem::NotFound => StatusCode::NOT_FOUND,

@@ -30,6 +30,12 @@ pub enum RouteId {
     PrintLinkCode,
     RequestUpload,
     DevOutbox,
+    InviteStaff,
+    ListStaff,
+    RemoveStaff,
+    PreviewInvitation,
+    AcceptInvitation,
+    UpdateClinicSettings,
 }
 
 /// One entry of the table.
@@ -190,6 +196,42 @@ pub const ROUTES: &[Route] = &[
         path: "/api/dev/outbox",
         local_only: true,
     },
+    Route {
+        id: RouteId::InviteStaff,
+        method: "POST",
+        path: "/api/clinic/staff/invitations",
+        local_only: false,
+    },
+    Route {
+        id: RouteId::ListStaff,
+        method: "GET",
+        path: "/api/clinic/staff",
+        local_only: false,
+    },
+    Route {
+        id: RouteId::RemoveStaff,
+        method: "DELETE",
+        path: "/api/clinic/staff/{user_id}",
+        local_only: false,
+    },
+    Route {
+        id: RouteId::PreviewInvitation,
+        method: "POST",
+        path: "/api/clinic/staff/invitations/lookup",
+        local_only: false,
+    },
+    Route {
+        id: RouteId::AcceptInvitation,
+        method: "POST",
+        path: "/api/clinic/staff/invitations/accept",
+        local_only: false,
+    },
+    Route {
+        id: RouteId::UpdateClinicSettings,
+        method: "PUT",
+        path: "/api/clinic/settings",
+        local_only: false,
+    },
 ];
 
 impl RouteId {
@@ -226,6 +268,12 @@ impl RouteId {
             RouteId::PrintLinkCode => "clinic-link-code-print",
             RouteId::RequestUpload => "clinic-upload-request",
             RouteId::DevOutbox => "dev-outbox",
+            RouteId::InviteStaff => "clinic-staff-invite",
+            RouteId::ListStaff => "clinic-staff-list",
+            RouteId::RemoveStaff => "clinic-staff-remove",
+            RouteId::PreviewInvitation => "clinic-invitation-lookup",
+            RouteId::AcceptInvitation => "clinic-invitation-accept",
+            RouteId::UpdateClinicSettings => "clinic-settings-update",
         }
     }
 }

@@ -28,6 +28,9 @@ pub enum CoreError {
     /// A uniqueness rule was broken (email or username already in use).
     #[error("{message}")]
     Conflict { code: &'static str, message: String },
+    /// Something that existed and no longer works (an expired or used link).
+    #[error("{message}")]
+    Gone { code: &'static str, message: String },
     /// A link code that cannot be used, with the reason (each has its own message).
     #[error("{0}")]
     Code(CodeProblem),

@@ -6,6 +6,7 @@ mod outbox;
 mod patients;
 pub mod print;
 mod sharing;
+mod staff;
 
 use bytes::Bytes;
 use http::Request;
@@ -46,5 +47,11 @@ pub async fn dispatch(
         RouteId::PrintLinkCode => linking::print_code(app, request, params).await,
         RouteId::RequestUpload => linking::request_upload(app, request, params).await,
         RouteId::DevOutbox => outbox::list(app, request).await,
+        RouteId::InviteStaff => staff::invite(app, request).await,
+        RouteId::ListStaff => staff::list(app, request).await,
+        RouteId::RemoveStaff => staff::remove(app, request, params).await,
+        RouteId::PreviewInvitation => staff::preview_invitation(app, request).await,
+        RouteId::AcceptInvitation => staff::accept_invitation(app, request).await,
+        RouteId::UpdateClinicSettings => staff::update_settings(app, request).await,
     }
 }

@@ -138,7 +138,7 @@ pub(crate) async fn hash_off_thread(password: Password) -> Result<PasswordHash, 
         .map_err(|e| CoreError::Internal(format!("hashing task failed: {e}")))?
 }
 
-fn user_item(user: &ClinicUser) -> Item {
+pub(crate) fn user_item(user: &ClinicUser) -> Item {
     Item::new(keys::clinic_user(user.clinic_id, user.id))
         .with_s("name", &user.name)
         .with_s("email", &user.email)

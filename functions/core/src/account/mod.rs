@@ -5,6 +5,7 @@ pub mod fields;
 pub mod password;
 pub mod personal;
 pub mod signin;
+pub mod staff;
 
 pub use fields::{DateOfBirth, Email, PersonName, Phone, Username};
 pub use password::{Password, PasswordHash};

@@ -1,0 +1,109 @@
+//! Clinic staff and settings: invite, list, remove, accept an invitation; the freshness threshold.
+
+use bytes::Bytes;
+use glucolink_core::account::staff;
+use glucolink_core::ids::ClinicUserId;
+use http::{Request, StatusCode};
+use serde::Deserialize;
+
+use super::linking::site_url;
+use crate::app::App;
+use crate::error::ApiError;
+use crate::routes::PathParams;
+use crate::security::{require_staff, session_cookie};
+use crate::wire::{Reply, json_body};
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct InviteBody {
+    email: String,
+    role: String,
+}
+
+pub async fn invite(app: &App, request: &Request<Bytes>) -> Result<Reply, ApiError> {
+    let admin = require_staff(app, request).await?;
+    let body: InviteBody = json_body(request)?;
+    let invitation = staff::invite(
+        &app.ctx,
+        &admin,
+        &body.email,
+        &body.role,
+        &site_url(app, request),
+    )
+    .await?;
+    Ok(Reply::json(StatusCode::CREATED, &invitation))
+}
+
+pub async fn list(app: &App, request: &Request<Bytes>) -> Result<Reply, ApiError> {
+    let member = require_staff(app, request).await?;
+    let list = staff::list(&app.ctx, member.clinic.id).await?;
+    Ok(Reply::json(StatusCode::OK, &list))
+}
+
+pub async fn remove(
+    app: &App,
+    request: &Request<Bytes>,
+    params: &PathParams,
+) -> Result<Reply, ApiError> {
+    let admin = require_staff(app, request).await?;
+    let user_id: ClinicUserId = params
+        .get("user_id")
+        .and_then(|id| id.parse().ok())
+        .ok_or_else(ApiError::not_found)?;
+    staff::remove(&app.ctx, &admin, user_id).await?;
+    Ok(Reply::no_content())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TokenBody {
+    token: String,
+}
+
+pub async fn preview_invitation(app: &App, request: &Request<Bytes>) -> Result<Reply, ApiError> {
+    let body: TokenBody = json_body(request)?;
+    let invitation = staff::preview(&app.ctx, &body.token).await?;
+    Ok(Reply::json(StatusCode::OK, &invitation))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AcceptBody {
+    token: String,
+    name: String,
+    password: String,
+}
+
+pub async fn accept_invitation(app: &App, request: &Request<Bytes>) -> Result<Reply, ApiError> {
+    let body: AcceptBody = json_body(request)?;
+    let (user, new_session) =
+        staff::accept(&app.ctx, &body.token, &body.name, &body.password).await?;
+    Ok(Reply::json(
+        StatusCode::CREATED,
+        &serde_json::json!({
+            "kind": "clinic_user",
+            "clinic_id": user.clinic_id.to_string(),
+            "user_id": user.id.to_string(),
+            "name": user.name,
+            "email": user.email,
+            "role": user.role.as_str(),
+        }),
+    )
+    .with_cookie(session_cookie(&app.config, &new_session)))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SettingsBody {
+    freshness_days: i64,
+}
+
+pub async fn update_settings(app: &App, request: &Request<Bytes>) -> Result<Reply, ApiError> {
+    let admin = require_staff(app, request).await?;
+    let body: SettingsBody = json_body(request)?;
+    staff::set_freshness_days(&app.ctx, &admin, body.freshness_days).await?;
+    Ok(Reply::json(
+        StatusCode::OK,
+        &serde_json::json!({"freshness_days": body.freshness_days}),
+    ))
+}

@@ -1,0 +1,434 @@
+//! A clinic's staff: admins invite colleagues by email (a link that expires), list them, and remove
+//! them (their sessions end at once); an invited person accepts by choosing a name and password.
+//! Also the clinic's settings, which only admins change.
+
+use jiff::Timestamp;
+use serde::Serialize;
+
+use super::clinic::{ClinicUser, Role, Staff, get_clinic, millis};
+use super::fields::{Email, PersonName};
+use super::password::Password;
+use crate::audit::{self, NewEvent};
+use crate::context::Ctx;
+use crate::error::CoreError;
+use crate::ids::{ClinicId, ClinicUserId};
+use crate::keys;
+use crate::messages::{escape_html, readable};
+use crate::notify::Message;
+use crate::random::{sha256_hex, token_256};
+use crate::session::{self, NewSession, Principal};
+use crate::store::{Condition, Item, Key, Query, StoreError, Value, WriteOp};
+use crate::throttle::{self, MESSAGES_PER_CLINIC};
+
+/// How long an invitation link works.
+pub const INVITATION_VALID_DAYS: i64 = 7;
+
+fn invitation_key(token_hash: &str) -> Key {
+    Key::new(format!("INVITE#{token_hash}"), keys::META)
+}
+
+/// The clinic-side index of pending invitations, one per email.
+fn clinic_invitation_key(clinic: ClinicId, email: &Email) -> Key {
+    Key::new(
+        keys::clinic_pk(clinic),
+        format!("INVITATION#{}", email.as_str()),
+    )
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Invitation {
+    pub clinic_name: String,
+    pub email: String,
+    pub role: &'static str,
+    pub expires_at: Timestamp,
+}
+
+/// Invites a colleague by email; a new invitation to the same address replaces the old one.
+pub async fn invite(
+    ctx: &Ctx,
+    admin: &Staff,
+    email: &str,
+    role: &str,
+    site_url: &str,
+) -> Result<Invitation, CoreError> {
+    admin.require_admin()?;
+    let email = Email::parse(email)?;
+    let role = Role::parse(role)?;
+    if ctx.store.get(&keys::email(&email)).await?.is_some() {
+        return Err(CoreError::Conflict {
+            code: "email_taken",
+            message: "This email already belongs to a glucolink clinic account.".into(),
+        });
+    }
+    throttle::spend(ctx, MESSAGES_PER_CLINIC, &admin.clinic.id.to_string()).await?;
+    let token = token_256()?;
+    let hash = sha256_hex(&token);
+    let now = ctx.clock.now();
+    let expires_at = Timestamp::from_second(now.as_second() + INVITATION_VALID_DAYS * 86_400)
+        .map_err(|e| CoreError::Internal(e.to_string()))?;
+    let mut ops = Vec::new();
+    if let Some(previous) = ctx
+        .store
+        .get(&clinic_invitation_key(admin.clinic.id, &email))
+        .await?
+        && let Some(old_hash) = previous.s("token_hash")
+    {
+        ops.push(WriteOp::Delete {
+            key: invitation_key(old_hash),
+            condition: Condition::None,
+        });
+    }
+    ops.push(WriteOp::Put {
+        item: Item::new(invitation_key(&hash))
+            .with_s("clinic_id", admin.clinic.id.to_string())
+            .with_s("email", email.as_str())
+            .with_s("role", role.as_str())
+            .with_n("valid_until", expires_at.as_millisecond())
+            .expiring_at(expires_at.as_second()),
+        condition: Condition::NotExists,
+    });
+    ops.push(WriteOp::Put {
+        item: Item::new(clinic_invitation_key(admin.clinic.id, &email))
+            .with_s("role", role.as_str())
+            .with_s("token_hash", &hash)
+            .with_n("valid_until", expires_at.as_millisecond())
+            .expiring_at(expires_at.as_second()),
+        condition: Condition::None,
+    });
+    ops.extend(
+        NewEvent {
+            actor: admin.actor(),
+            action: "staff_invited",
+            clinic: Some(admin.clinic_ref()),
+            patient_id: None,
+            person_id: None,
+            detail: format!("Invited {} as {}.", email.as_str(), role.as_str()),
+        }
+        .ops(now),
+    );
+    ctx.store.transact(ops).await?;
+    let link = format!(
+        "{}/clinic/join?token={token}",
+        site_url.trim_end_matches('/')
+    );
+    let clinic = &admin.clinic.name;
+    let text = format!(
+        "Hello,\n\n{} invited you to join {clinic} on glucolink as {}.\n\nChoose your name and password here: {link}\n\nThe link works until {}. If you were not expecting this, ignore this message.\n",
+        admin.user.name,
+        role.as_str(),
+        readable(expires_at)
+    );
+    let html = format!(
+        "<!doctype html><html lang=\"en\"><body><p>Hello,</p><p>{} invited you to join {} on glucolink as {}.</p><p><a href=\"{}\">Join {}</a></p><p>The link works until {}. If you were not expecting this, ignore this message.</p></body></html>",
+        escape_html(&admin.user.name),
+        escape_html(clinic),
+        role.as_str(),
+        escape_html(&link),
+        escape_html(clinic),
+        escape_html(&readable(expires_at))
+    );
+    ctx.notifier
+        .send(Message::Email {
+            to: email.clone(),
+            subject: format!("Join {clinic} on glucolink"),
+            text,
+            html,
+        })
+        .await?;
+    Ok(Invitation {
+        clinic_name: clinic.clone(),
+        email: email.as_str().to_owned(),
+        role: role.as_str(),
+        expires_at,
+    })
+}
+
+struct LiveInvitation {
+    hash: String,
+    clinic_id: ClinicId,
+    email: Email,
+    role: Role,
+    expires_at: Timestamp,
+}
+
+fn invitation_gone() -> CoreError {
+    CoreError::Gone {
+        code: "invitation_invalid",
+        message: "This invitation link has expired, was replaced or was already used. Ask your clinic's admin for a new one.".into(),
+    }
+}
+
+async fn find_invitation(ctx: &Ctx, token: &str) -> Result<LiveInvitation, CoreError> {
+    let well_formed = token.len() == 43
+        && token
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    if !well_formed {
+        return Err(invitation_gone());
+    }
+    let hash = sha256_hex(token);
+    let item = ctx
+        .store
+        .get(&invitation_key(&hash))
+        .await?
+        .ok_or_else(invitation_gone)?;
+    let corrupt = || CoreError::Store(StoreError::Corrupt("invitation".into()));
+    Ok(LiveInvitation {
+        hash,
+        clinic_id: item
+            .require_s("clinic_id")?
+            .parse()
+            .map_err(|_| corrupt())?,
+        email: Email::parse(item.require_s("email")?).map_err(|_| corrupt())?,
+        role: Role::parse(item.require_s("role")?)?,
+        expires_at: millis(item.require_n("valid_until")?)?,
+    })
+}
+
+/// What an invitation link offers, before the colleague accepts.
+pub async fn preview(ctx: &Ctx, token: &str) -> Result<Invitation, CoreError> {
+    let live = find_invitation(ctx, token).await?;
+    let clinic = get_clinic(ctx, live.clinic_id).await?;
+    Ok(Invitation {
+        clinic_name: clinic.name,
+        email: live.email.as_str().to_owned(),
+        role: live.role.as_str(),
+        expires_at: live.expires_at,
+    })
+}
+
+/// Accepts an invitation: creates the member of staff and signs them in. The link works once.
+pub async fn accept(
+    ctx: &Ctx,
+    token: &str,
+    name: &str,
+    password: &str,
+) -> Result<(ClinicUser, NewSession), CoreError> {
+    let live = find_invitation(ctx, token).await?;
+    let name = PersonName::parse(name)?;
+    let local_part = live
+        .email
+        .as_str()
+        .split('@')
+        .next()
+        .unwrap_or_default()
+        .to_owned();
+    let clinic = get_clinic(ctx, live.clinic_id).await?;
+    let password = Password::parse_new(password, &[&local_part, name.as_str(), &clinic.name])?;
+    let password_hash = super::clinic::hash_off_thread(password).await?;
+    let now = ctx.clock.now();
+    let user = ClinicUser {
+        id: ClinicUserId::generate(),
+        clinic_id: live.clinic_id,
+        name: name.as_str().to_owned(),
+        email: live.email.as_str().to_owned(),
+        role: live.role,
+        created_at: now,
+        password_hash,
+    };
+    let mut ops = vec![
+        WriteOp::Delete {
+            key: invitation_key(&live.hash),
+            condition: Condition::Exists,
+        },
+        WriteOp::Put {
+            item: Item::new(keys::email(&live.email))
+                .with_s("clinic_id", live.clinic_id.to_string())
+                .with_s("user_id", user.id.to_string()),
+            condition: Condition::NotExists,
+        },
+        WriteOp::Put {
+            item: super::clinic::user_item(&user),
+            condition: Condition::NotExists,
+        },
+        WriteOp::Delete {
+            key: clinic_invitation_key(live.clinic_id, &live.email),
+            condition: Condition::None,
+        },
+    ];
+    ops.extend(
+        NewEvent {
+            actor: audit::Actor {
+                kind: "clinic_user",
+                id: user.id.to_string(),
+                name: format!("{} ({})", user.name, clinic.name),
+            },
+            action: "staff_joined",
+            clinic: Some((clinic.id, clinic.name.clone())),
+            patient_id: None,
+            person_id: None,
+            detail: format!(
+                "{} accepted the invitation and joined as {}.",
+                user.name,
+                user.role.as_str()
+            ),
+        }
+        .ops(now),
+    );
+    match ctx.store.transact(ops).await {
+        Ok(()) => {}
+        Err(StoreError::TransactionCanceled { index: 0 }) => return Err(invitation_gone()),
+        Err(StoreError::TransactionCanceled { index: 1 }) => {
+            return Err(CoreError::Conflict {
+                code: "email_taken",
+                message: "This email already belongs to a glucolink clinic account.".into(),
+            });
+        }
+        Err(other) => return Err(other.into()),
+    }
+    let new_session = session::start(
+        ctx,
+        Principal::ClinicUser {
+            clinic_id: user.clinic_id,
+            user_id: user.id,
+        },
+    )
+    .await?;
+    Ok((user, new_session))
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct StaffMember {
+    pub user_id: String,
+    pub name: String,
+    pub email: String,
+    pub role: &'static str,
+    pub created_at: Timestamp,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct PendingInvitation {
+    pub email: String,
+    pub role: String,
+    pub expires_at: Timestamp,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct StaffList {
+    pub staff: Vec<StaffMember>,
+    pub invitations: Vec<PendingInvitation>,
+}
+
+pub async fn list(ctx: &Ctx, clinic_id: ClinicId) -> Result<StaffList, CoreError> {
+    let mut staff = Vec::new();
+    let mut query = Query::prefix(keys::clinic_pk(clinic_id), "USER#");
+    loop {
+        let page = ctx.store.query(&query).await?;
+        for item in &page.items {
+            staff.push(StaffMember {
+                user_id: item.key.sk.trim_start_matches("USER#").to_owned(),
+                name: item.require_s("name")?.to_owned(),
+                email: item.require_s("email")?.to_owned(),
+                role: Role::parse(item.require_s("role")?)?.as_str(),
+                created_at: millis(item.require_n("created_at")?)?,
+            });
+        }
+        match page.cursor {
+            Some(cursor) => query.cursor = Some(cursor),
+            None => break,
+        }
+    }
+    let mut invitations = Vec::new();
+    let mut query = Query::prefix(keys::clinic_pk(clinic_id), "INVITATION#");
+    loop {
+        let page = ctx.store.query(&query).await?;
+        for item in &page.items {
+            invitations.push(PendingInvitation {
+                email: item.key.sk.trim_start_matches("INVITATION#").to_owned(),
+                role: item.require_s("role")?.to_owned(),
+                expires_at: millis(item.require_n("valid_until")?)?,
+            });
+        }
+        match page.cursor {
+            Some(cursor) => query.cursor = Some(cursor),
+            None => break,
+        }
+    }
+    Ok(StaffList { staff, invitations })
+}
+
+/// Removes a member of staff; every session they have ends at once.
+pub async fn remove(ctx: &Ctx, admin: &Staff, user_id: ClinicUserId) -> Result<(), CoreError> {
+    admin.require_admin()?;
+    if user_id == admin.user.id {
+        return Err(CoreError::Conflict {
+            code: "cannot_remove_self",
+            message: "You cannot remove yourself. Ask another admin.".into(),
+        });
+    }
+    let user = super::clinic::get_user(ctx, admin.clinic.id, user_id).await?;
+    let email = Email::parse(&user.email)
+        .map_err(|_| CoreError::Store(StoreError::Corrupt("staff email".into())))?;
+    let now = ctx.clock.now();
+    let mut ops = vec![
+        WriteOp::Delete {
+            key: keys::clinic_user(admin.clinic.id, user_id),
+            condition: Condition::Exists,
+        },
+        WriteOp::Delete {
+            key: keys::email(&email),
+            condition: Condition::Equals("user_id".into(), Value::S(user_id.to_string())),
+        },
+    ];
+    ops.extend(
+        NewEvent {
+            actor: admin.actor(),
+            action: "staff_removed",
+            clinic: Some(admin.clinic_ref()),
+            patient_id: None,
+            person_id: None,
+            detail: format!("Removed {} ({}).", user.name, user.email),
+        }
+        .ops(now),
+    );
+    match ctx.store.transact(ops).await {
+        Ok(()) => {}
+        Err(StoreError::TransactionCanceled { .. }) => return Err(CoreError::NotFound),
+        Err(other) => return Err(other.into()),
+    }
+    session::end_all(
+        ctx,
+        &Principal::ClinicUser {
+            clinic_id: admin.clinic.id,
+            user_id,
+        },
+    )
+    .await?;
+    Ok(())
+}
+
+/// Changes how many days without a new reading make a record's data "old" (1 to 90).
+pub async fn set_freshness_days(ctx: &Ctx, admin: &Staff, days: i64) -> Result<(), CoreError> {
+    admin.require_admin()?;
+    if !(1..=90).contains(&days) {
+        return Err(CoreError::invalid(
+            "freshness_days",
+            "invalid_freshness_days",
+            "Choose between 1 and 90 days.",
+        ));
+    }
+    let item = ctx
+        .store
+        .get(&keys::clinic(admin.clinic.id))
+        .await?
+        .ok_or(CoreError::NotFound)?
+        .with_n("freshness_days", days);
+    let now = ctx.clock.now();
+    let mut ops = vec![WriteOp::Put {
+        item,
+        condition: Condition::Exists,
+    }];
+    ops.extend(
+        NewEvent {
+            actor: admin.actor(),
+            action: "settings_changed",
+            clinic: Some(admin.clinic_ref()),
+            patient_id: None,
+            person_id: None,
+            detail: format!("Data older than {days} days now counts as old."),
+        }
+        .ops(now),
+    );
+    ctx.store.transact(ops).await?;
+    Ok(())
+}

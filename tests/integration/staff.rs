@@ -1,0 +1,263 @@
+//! Clinic staff: invitations by email, joining, roles, removal ending sessions, and settings.
+
+use jiff::SignedDuration;
+use reqwest::Method;
+use serde_json::json;
+
+use crate::support::app::{Browser, TestApp, assert_error, spawn_app, status_and_json};
+use crate::support::messages::{first_link, outbox_to};
+use crate::support::people::{create_patient, signed_in_clinic, signed_in_person};
+
+const STAFF_PASSWORD: &str = "copper valley mosaic 12";
+
+/// Invites `email` as `role` and returns the token from the invitation email in the outbox.
+async fn invite(admin: &Browser, email: &str, role: &str) -> String {
+    let (status, body) = status_and_json(
+        admin
+            .post(
+                "/api/clinic/staff/invitations",
+                &json!({"email": email, "role": role}),
+            )
+            .await,
+    )
+    .await;
+    assert_eq!(status, 201, "{body}");
+    let messages = outbox_to(admin, email).await;
+    let link = first_link(messages[0]["text"].as_str().expect("text"));
+    assert!(link.contains("/clinic/join?token="), "{link}");
+    link.rsplit("token=").next().expect("token").to_owned()
+}
+
+async fn join(app: &TestApp, token: &str, name: &str) -> Browser {
+    let browser = app.browser();
+    let (status, body) = status_and_json(
+        browser
+            .post(
+                "/api/clinic/staff/invitations/accept",
+                &json!({"token": token, "name": name, "password": STAFF_PASSWORD}),
+            )
+            .await,
+    )
+    .await;
+    assert_eq!(status, 201, "{body}");
+    browser
+}
+
+#[tokio::test]
+async fn an_invited_clinician_joins_works_with_patients_but_cannot_manage_staff() {
+    let app = spawn_app().await;
+    let admin = app.browser();
+    signed_in_clinic(&admin, "admin@staff.example").await;
+    let token = invite(&admin, "clin@staff.example", "clinician").await;
+
+    let visitor = app.browser();
+    let (status, preview) = status_and_json(
+        visitor
+            .post(
+                "/api/clinic/staff/invitations/lookup",
+                &json!({"token": token}),
+            )
+            .await,
+    )
+    .await;
+    assert_eq!(status, 200, "{preview}");
+    assert_eq!(preview["clinic_name"], "Northgate Diabetes Centre");
+    assert_eq!(preview["role"], "clinician");
+
+    let clinician = join(&app, &token, "Casey Clinician").await;
+    let (_, me) = status_and_json(clinician.get("/api/me").await).await;
+    assert_eq!(me["role"], "clinician");
+    create_patient(&clinician, "Shared Record", "1970-01-01", None).await;
+    let (_, list) = status_and_json(admin.get("/api/clinic/patients").await).await;
+    assert_eq!(
+        list["patients"][0]["name"], "Shared Record",
+        "one clinic, one list"
+    );
+
+    let response = clinician
+        .post(
+            "/api/clinic/staff/invitations",
+            &json!({"email": "x@staff.example", "role": "admin"}),
+        )
+        .await;
+    assert_error(response, 403, "forbidden").await;
+    assert_error(clinician.get("/api/clinic/audit").await, 403, "forbidden").await;
+    let response = clinician
+        .send(
+            Method::PUT,
+            "/api/clinic/settings",
+            Some(&json!({"freshness_days": 3})),
+        )
+        .await;
+    assert_error(response, 403, "forbidden").await;
+
+    let again = app.browser();
+    let reuse = again
+        .post(
+            "/api/clinic/staff/invitations/accept",
+            &json!({"token": token, "name": "Again", "password": STAFF_PASSWORD}),
+        )
+        .await;
+    assert_error(reuse, 410, "invitation_invalid").await;
+    let (_, staff) = status_and_json(admin.get("/api/clinic/staff").await).await;
+    assert_eq!(staff["staff"].as_array().map(Vec::len), Some(2));
+    assert_eq!(staff["invitations"], json!([]));
+}
+
+#[tokio::test]
+async fn removing_a_member_of_staff_ends_their_sessions_at_once() {
+    let app = spawn_app().await;
+    let admin = app.browser();
+    signed_in_clinic(&admin, "boss@staff.example").await;
+    let token = invite(&admin, "leaver@staff.example", "clinician").await;
+    let leaver = join(&app, &token, "Lee Leaver").await;
+    assert_eq!(
+        leaver.get("/api/clinic/patients").await.status().as_u16(),
+        200
+    );
+    let (_, me) = status_and_json(leaver.get("/api/me").await).await;
+    let user_id = me["user_id"].as_str().expect("id").to_owned();
+
+    let response = admin
+        .send(
+            Method::DELETE,
+            &format!("/api/clinic/staff/{user_id}"),
+            None,
+        )
+        .await;
+    assert_eq!(response.status().as_u16(), 204);
+    assert_error(
+        leaver.get("/api/clinic/patients").await,
+        401,
+        "unauthenticated",
+    )
+    .await;
+    let signin = app
+        .browser()
+        .post(
+            "/api/clinic/signin",
+            &json!({"email": "leaver@staff.example", "password": STAFF_PASSWORD}),
+        )
+        .await;
+    assert_error(signin, 401, "invalid_credentials").await;
+    let (_, me) = status_and_json(admin.get("/api/me").await).await;
+    let own = me["user_id"].as_str().expect("id").to_owned();
+    let response = admin
+        .send(Method::DELETE, &format!("/api/clinic/staff/{own}"), None)
+        .await;
+    assert_error(response, 409, "cannot_remove_self").await;
+}
+
+#[tokio::test]
+async fn invitations_expire_and_a_new_one_replaces_the_old() {
+    let app = spawn_app().await;
+    let admin = app.browser();
+    signed_in_clinic(&admin, "inv@staff.example").await;
+    let first = invite(&admin, "new@staff.example", "admin").await;
+    let second = invite(&admin, "new@staff.example", "clinician").await;
+    let response = app
+        .browser()
+        .post(
+            "/api/clinic/staff/invitations/lookup",
+            &json!({"token": first}),
+        )
+        .await;
+    assert_error(response, 410, "invitation_invalid").await;
+    app.advance(SignedDuration::from_hours(24 * 7 + 1));
+    let response = app
+        .browser()
+        .post(
+            "/api/clinic/staff/invitations/lookup",
+            &json!({"token": second}),
+        )
+        .await;
+    assert_error(response, 410, "invitation_invalid").await;
+}
+
+#[tokio::test]
+async fn staff_routes_refuse_bad_input_and_store_nothing() {
+    let app = spawn_app().await;
+    let admin = app.browser();
+    signed_in_clinic(&admin, "input@staff.example").await;
+    let path = "/api/clinic/staff/invitations";
+    let cases = [
+        (json!({"email": "a@b.example"}), 400, "missing_field"),
+        (
+            json!({"email": "nope", "role": "admin"}),
+            400,
+            "invalid_email",
+        ),
+        (
+            json!({"email": "a@b.example", "role": "owner"}),
+            400,
+            "invalid_role",
+        ),
+        (
+            json!({"email": "input@staff.example", "role": "admin"}),
+            409,
+            "email_taken",
+        ),
+    ];
+    for (body, status, code) in cases {
+        let before = app.stored().await;
+        assert_error(admin.post(path, &body).await, status, code).await;
+        assert_eq!(app.stored().await, before, "{code}");
+    }
+    let token = invite(&admin, "weak@staff.example", "clinician").await;
+    let before = app.stored().await;
+    let weak = app
+        .browser()
+        .post(
+            "/api/clinic/staff/invitations/accept",
+            &json!({"token": token, "name": "W", "password": "short"}),
+        )
+        .await;
+    assert_error(weak, 400, "weak_password").await;
+    let forged = app
+        .browser()
+        .post(
+            "/api/clinic/staff/invitations/accept",
+            &json!({"token": "forged", "name": "W", "password": STAFF_PASSWORD}),
+        )
+        .await;
+    assert_error(forged, 410, "invitation_invalid").await;
+    for days in [0, 91] {
+        let response = admin
+            .send(
+                Method::PUT,
+                "/api/clinic/settings",
+                Some(&json!({"freshness_days": days})),
+            )
+            .await;
+        assert_error(response, 400, "invalid_freshness_days").await;
+    }
+    let response = admin
+        .send(
+            Method::PUT,
+            "/api/clinic/settings",
+            Some(&json!({"freshness_days": "7"})),
+        )
+        .await;
+    assert_error(response, 400, "invalid_type").await;
+    assert_eq!(app.stored().await, before);
+    let person = app.browser();
+    signed_in_person(&person, "not.admin").await;
+    assert_error(person.get("/api/clinic/staff").await, 403, "forbidden").await;
+}
+
+#[tokio::test]
+async fn the_freshness_threshold_is_a_clinic_setting() {
+    let app = spawn_app().await;
+    let admin = app.browser();
+    signed_in_clinic(&admin, "setting@staff.example").await;
+    let response = admin
+        .send(
+            Method::PUT,
+            "/api/clinic/settings",
+            Some(&json!({"freshness_days": 14})),
+        )
+        .await;
+    assert_eq!(response.status().as_u16(), 200);
+    let (_, list) = status_and_json(admin.get("/api/clinic/patients").await).await;
+    assert_eq!(list["freshness_days"], 14);
+}
