@@ -1,8 +1,12 @@
-//! Demo data, created on the first start of a new data directory: a clinic with a staff login and a
-//! personal account, so a new user can sign in at once. Synthetic people only.
+//! Demo data, created on the first start of a new data directory: a clinic with a staff login, a
+//! personal account, and patient records in the seed's states (linked, pending code, not linked), so a
+//! new user sees every path at once. Synthetic people only.
 
-use glucolink_core::account::clinic::{self, ClinicSignUp};
+use glucolink_core::account::clinic::{self, ClinicSignUp, Staff};
+use glucolink_core::account::fields::Email;
 use glucolink_core::account::personal::{self, PersonalSignUp};
+use glucolink_core::link;
+use glucolink_core::patient::{self, NewPatient};
 use glucolink_core::store::{Condition, Item, Key, StoreError};
 use glucolink_core::{CoreError, Ctx};
 
@@ -37,10 +41,16 @@ fn marker() -> Key {
     Key::new("DEMO", "META")
 }
 
-/// Creates the demo data unless this store already has it. Returns whether it created anything.
-pub async fn ensure(ctx: &Ctx) -> Result<bool, CoreError> {
+/// What a first start created, to print.
+pub struct Created {
+    /// The pending code of the demo's "pending" record (shown once, like in the product).
+    pub pending_code: Option<String>,
+}
+
+/// Creates the demo data unless this store already has it.
+pub async fn ensure(ctx: &Ctx) -> Result<Option<Created>, CoreError> {
     if ctx.store.get(&marker()).await?.is_some() {
-        return Ok(false);
+        return Ok(None);
     }
     let created_clinic = clinic::sign_up(
         ctx,
@@ -61,20 +71,56 @@ pub async fn ensure(ctx: &Ctx) -> Result<bool, CoreError> {
             name: "Alex Demo",
             date_of_birth: Some("1988-04-12"),
             email: Some("alex.demo@example.org"),
-            phone: None,
+            phone: Some("+447700900001"),
         },
     )
     .await;
     tolerate_existing(created_person.map(|_| ()))?;
+
+    let email = Email::parse(CLINIC_EMAIL)?;
+    let admin = clinic::find_user_by_email(ctx, &email)
+        .await?
+        .ok_or(CoreError::NotFound)?;
+    let staff = Staff::load(ctx, admin.clinic_id, admin.id).await?;
+    let actor = staff.actor();
+    let new_record = |name: &'static str, date_of_birth: &'static str, mrn: &'static str| {
+        patient::create(
+            ctx,
+            (staff.clinic.id, &staff.clinic.name),
+            &actor,
+            NewPatient {
+                name,
+                date_of_birth,
+                mrn: Some(mrn),
+            },
+        )
+    };
+    let linked = new_record("Alex Demo", "1988-04-12", "RDC-1001").await?;
+    link::link_with_credentials(
+        ctx,
+        &staff,
+        linked.id,
+        PERSON_USERNAME,
+        PERSON_PASSWORD,
+        true,
+        "demo",
+    )
+    .await?;
+    let pending = new_record("Sam Pending", "1975-09-30", "RDC-1002").await?;
+    let code = link::generate_code(ctx, &staff, pending.id).await?;
+    new_record("Robin Notlinked", "2001-02-14", "RDC-1003").await?;
+
     match ctx
         .store
         .put(
-            Item::new(marker()).with_n("version", 1),
+            Item::new(marker()).with_n("version", 2),
             Condition::NotExists,
         )
         .await
     {
-        Ok(()) | Err(StoreError::ConditionFailed) => Ok(true),
+        Ok(()) | Err(StoreError::ConditionFailed) => Ok(Some(Created {
+            pending_code: Some(code.code.to_string()),
+        })),
         Err(other) => Err(other.into()),
     }
 }

@@ -75,8 +75,11 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     })?;
     if !args.no_demo {
         let created = demo::ensure(&app.ctx).await.context("creating demo data")?;
-        if created {
+        if let Some(created) = created {
             println!("Created demo data in {}", args.data_dir.display());
+            if let Some(code) = created.pending_code {
+                println!("  The demo record \"Sam Pending\" waits for the unique code {code}.");
+            }
         }
     }
     let site_dir = args.site_dir.unwrap_or_else(Site::source_tree_dir);

@@ -86,4 +86,9 @@ test("the demo logins printed at start-up work", async ({ page }) => {
   await page.getByLabel("Password").fill("lantern orchard violet 42");
   await page.getByRole("button", { name: "Sign in" }).click();
   await expect(page.getByRole("heading", { level: 1 })).toHaveText("Riverside Diabetes Clinic");
+  // The demo shows a record in each of the seed's states.
+  await expect(page.getByRole("row", { name: /Alex Demo/ })).toContainText("Linked");
+  await expect(page.getByRole("row", { name: /Sam Pending/ })).toContainText("Pending code");
+  await expect(page.getByRole("row", { name: /Robin Notlinked/ })).toContainText("Not linked");
+  await expectAccessible(page);
 });

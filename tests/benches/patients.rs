@@ -1,0 +1,245 @@
+//! Patient list and search on a clinic with 10,000 records: `cargo bench -p glucolink-tests --bench patients`.
+//!
+//! Builds the records through the domain on the embedded store, then times HTTP requests to the local
+//! server (list page, search by name prefix, MRN and date of birth) and counts the store requests each
+//! one makes, through a counting wrapper around the store. Prints p50/p95 and requests per page.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use async_trait::async_trait;
+use glucolink_api::{App, Config};
+use glucolink_core::Ctx;
+use glucolink_core::account::clinic::{self, ClinicSignUp, Staff};
+use glucolink_core::clock::SystemClock;
+use glucolink_core::patient::{self, NewPatient};
+use glucolink_core::store::{Condition, Item, Key, Page, Query, Store, StoreError, WriteOp};
+use glucolink_local::server::{self, LocalServer};
+use glucolink_local::site::Site;
+use glucolink_store::EmbeddedStore;
+use serde_json::json;
+
+const RECORDS: usize = 10_000;
+const ROUNDS: usize = 200;
+
+/// Counts every request made to the store it wraps.
+struct Counting {
+    inner: Arc<dyn Store>,
+    requests: AtomicUsize,
+}
+
+impl Counting {
+    fn hit(&self) {
+        self.requests.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+#[async_trait]
+impl Store for Counting {
+    async fn get(&self, key: &Key) -> Result<Option<Item>, StoreError> {
+        self.hit();
+        self.inner.get(key).await
+    }
+    async fn batch_get(&self, keys: &[Key]) -> Result<Vec<Item>, StoreError> {
+        self.hit();
+        self.inner.batch_get(keys).await
+    }
+    async fn put(&self, item: Item, condition: Condition) -> Result<(), StoreError> {
+        self.hit();
+        self.inner.put(item, condition).await
+    }
+    async fn delete(&self, key: &Key, condition: Condition) -> Result<(), StoreError> {
+        self.hit();
+        self.inner.delete(key, condition).await
+    }
+    async fn increment(
+        &self,
+        key: &Key,
+        attr: &str,
+        delta: i64,
+        expires_at: Option<i64>,
+    ) -> Result<i64, StoreError> {
+        self.hit();
+        self.inner.increment(key, attr, delta, expires_at).await
+    }
+    async fn query(&self, query: &Query) -> Result<Page, StoreError> {
+        self.hit();
+        self.inner.query(query).await
+    }
+    async fn transact(&self, ops: Vec<WriteOp>) -> Result<(), StoreError> {
+        self.hit();
+        self.inner.transact(ops).await
+    }
+}
+
+const FIRST: [&str; 20] = [
+    "Ana", "Ben", "Chloe", "Dev", "Eli", "Fatima", "Gus", "Hana", "Ivan", "Jade", "Kofi", "Lena",
+    "Milo", "Nia", "Omar", "Pia", "Quinn", "Rosa", "Sami", "Tara",
+];
+const LAST: [&str; 25] = [
+    "Adams", "Baker", "Chen", "Diaz", "Evans", "Fischer", "Garcia", "Haddad", "Ito", "Jensen",
+    "Kowalski", "Lopez", "Moreau", "Novak", "Okafor", "Patel", "Quist", "Rossi", "Silva", "Tanaka",
+    "Umar", "Varga", "Weber", "Xu", "Young",
+];
+
+fn percentile(sorted: &[Duration], p: f64) -> f64 {
+    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize].as_secs_f64() * 1000.0
+}
+
+#[tokio::main]
+async fn main() {
+    let dir = std::env::temp_dir().join(format!("glucolink-bench-patients-{}", ulid::Ulid::new()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let clock = Arc::new(SystemClock);
+    let embedded: Arc<dyn Store> =
+        Arc::new(EmbeddedStore::open(&dir.join("bench.redb"), clock.clone()).expect("store"));
+    let counting = Arc::new(Counting {
+        inner: embedded,
+        requests: AtomicUsize::new(0),
+    });
+    let store: Arc<dyn Store> = counting.clone();
+    let outbox = Arc::new(glucolink_notify::OutboxNotifier::new(
+        store.clone(),
+        clock.clone(),
+    ));
+    let ctx = Ctx::new(store, clock, outbox);
+
+    let password = "orchard lantern quartz 88";
+    clinic::sign_up(
+        &ctx,
+        ClinicSignUp {
+            clinic_name: "Bench Clinic",
+            name: "Bench Admin",
+            email: "bench@clinic.example",
+            password,
+        },
+    )
+    .await
+    .expect("clinic");
+    let admin = clinic::find_user_by_email(
+        &ctx,
+        &glucolink_core::account::Email::parse("bench@clinic.example").expect("email"),
+    )
+    .await
+    .expect("find")
+    .expect("admin");
+    let staff = Staff::load(&ctx, admin.clinic_id, admin.id)
+        .await
+        .expect("staff");
+    let started = Instant::now();
+    for i in 0..RECORDS {
+        let name = format!(
+            "{} {}-{}",
+            FIRST[i % FIRST.len()],
+            LAST[(i / FIRST.len()) % LAST.len()],
+            i / 500
+        );
+        let dob = format!("{}-{:02}-{:02}", 1940 + i % 70, 1 + i % 12, 1 + i % 28);
+        let mrn = format!("MRN-{i:05}");
+        patient::create(
+            &ctx,
+            (staff.clinic.id, &staff.clinic.name),
+            &staff.actor(),
+            NewPatient {
+                name: &name,
+                date_of_birth: &dob,
+                mrn: Some(&mrn),
+            },
+        )
+        .await
+        .expect("create");
+    }
+    let build = started.elapsed();
+    println!(
+        "built {RECORDS} patient records in {:.1} s ({:.0} records/s, one transaction each)",
+        build.as_secs_f64(),
+        RECORDS as f64 / build.as_secs_f64()
+    );
+
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let base = format!("http://{}", listener.local_addr().expect("addr"));
+    let app = App::new(ctx, Config::local(base.clone()));
+    tokio::spawn(server::run(
+        listener,
+        Arc::new(LocalServer {
+            app,
+            site: Site::new(Site::source_tree_dir()),
+        }),
+    ));
+    let client = reqwest::Client::builder()
+        .cookie_store(true)
+        .build()
+        .expect("client");
+    let response = client
+        .get(format!("{base}/api/me"))
+        .send()
+        .await
+        .expect("me");
+    let token = response
+        .cookies()
+        .find(|c| c.name() == "csrf")
+        .map(|c| c.value().to_owned())
+        .expect("csrf");
+    let signed_in = client
+        .post(format!("{base}/api/clinic/signin"))
+        .header("X-CSRF-Token", &token)
+        .json(&json!({"email": "bench@clinic.example", "password": password}))
+        .send()
+        .await
+        .expect("signin");
+    assert_eq!(signed_in.status().as_u16(), 200);
+
+    println!(
+        "patient list and search on {RECORDS} records ({ROUNDS} requests each, sequential, local server)"
+    );
+    let cases: Vec<(&str, Box<dyn Fn(usize) -> String>)> = vec![
+        ("list, first page (50)", Box::new(|_| String::new())),
+        (
+            "search name prefix (3 letters)",
+            Box::new(|i| format!("?q={}", &FIRST[i % FIRST.len()][..3])),
+        ),
+        (
+            "search last name word",
+            Box::new(|i| format!("?q={}", LAST[i % LAST.len()])),
+        ),
+        (
+            "search MRN",
+            Box::new(|i| format!("?q=MRN-{:05}", (i * 37) % RECORDS)),
+        ),
+        (
+            "search date of birth",
+            Box::new(|i| format!("?q={}-{:02}-{:02}", 1940 + i % 70, 1 + i % 12, 1 + i % 28)),
+        ),
+    ];
+    for (label, query) in cases {
+        let mut samples = Vec::with_capacity(ROUNDS);
+        let mut requests = 0;
+        let mut rows = 0;
+        for i in 0..ROUNDS {
+            let before = counting.requests.load(Ordering::Relaxed);
+            let started = Instant::now();
+            let response = client
+                .get(format!("{base}/api/clinic/patients{}", query(i)))
+                .send()
+                .await
+                .expect("list");
+            assert_eq!(response.status().as_u16(), 200);
+            let body: serde_json::Value = response.json().await.expect("json");
+            samples.push(started.elapsed());
+            requests += counting.requests.load(Ordering::Relaxed) - before;
+            rows += body["patients"].as_array().map_or(0, Vec::len);
+        }
+        samples.sort_unstable();
+        println!(
+            "{label:<32} p50={:>6.2} ms  p95={:>6.2} ms  rows/page={:>5.1}  store requests/page={:.1}",
+            percentile(&samples, 0.5),
+            percentile(&samples, 0.95),
+            rows as f64 / ROUNDS as f64,
+            requests as f64 / ROUNDS as f64
+        );
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
