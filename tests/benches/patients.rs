@@ -21,6 +21,9 @@ use glucolink_store::EmbeddedStore;
 use serde_json::json;
 
 const RECORDS: usize = 10_000;
+
+/// The query string of the i-th request of a case.
+type QueryFor = Box<dyn Fn(usize) -> String>;
 const ROUNDS: usize = 200;
 
 /// Counts every request made to the store it wraps.
@@ -195,7 +198,7 @@ async fn main() {
     println!(
         "patient list and search on {RECORDS} records ({ROUNDS} requests each, sequential, local server)"
     );
-    let cases: Vec<(&str, Box<dyn Fn(usize) -> String>)> = vec![
+    let cases: Vec<(&str, QueryFor)> = vec![
         ("list, first page (50)", Box::new(|_| String::new())),
         (
             "search name prefix (3 letters)",

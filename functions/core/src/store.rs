@@ -331,6 +331,20 @@ pub trait Store: Send + Sync {
     async fn transact(&self, ops: Vec<WriteOp>) -> Result<(), StoreError>;
 }
 
+/// Every item a query matches, following its cursor page after page. For small sets only (a person's
+/// links, a clinic's staff); large ones are paged to the client instead.
+pub async fn query_all(store: &dyn Store, mut query: Query) -> Result<Vec<Item>, StoreError> {
+    let mut items = Vec::new();
+    loop {
+        let page = store.query(&query).await?;
+        items.extend(page.items);
+        match page.cursor {
+            Some(cursor) => query.cursor = Some(cursor),
+            None => return Ok(items),
+        }
+    }
+}
+
 /// Checks the rules every store enforces on a batch read before running it.
 pub fn validate_batch_get(keys: &[Key]) -> Result<(), StoreError> {
     if keys.len() > MAX_BATCH_GET_KEYS {

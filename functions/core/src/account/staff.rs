@@ -17,7 +17,7 @@ use crate::messages::{escape_html, readable};
 use crate::notify::Message;
 use crate::random::{sha256_hex, token_256};
 use crate::session::{self, NewSession, Principal};
-use crate::store::{Condition, Item, Key, Query, StoreError, Value, WriteOp};
+use crate::store::{Condition, Item, Key, Query, StoreError, Value, WriteOp, query_all};
 use crate::throttle::{self, MESSAGES_PER_CLINIC};
 
 /// How long an invitation link works.
@@ -310,40 +310,38 @@ pub struct StaffList {
 }
 
 pub async fn list(ctx: &Ctx, clinic_id: ClinicId) -> Result<StaffList, CoreError> {
-    let mut staff = Vec::new();
-    let mut query = Query::prefix(keys::clinic_pk(clinic_id), "USER#");
-    loop {
-        let page = ctx.store.query(&query).await?;
-        for item in &page.items {
-            staff.push(StaffMember {
+    let users = query_all(
+        ctx.store.as_ref(),
+        Query::prefix(keys::clinic_pk(clinic_id), "USER#"),
+    )
+    .await?;
+    let staff = users
+        .iter()
+        .map(|item| {
+            Ok(StaffMember {
                 user_id: item.key.sk.trim_start_matches("USER#").to_owned(),
                 name: item.require_s("name")?.to_owned(),
                 email: item.require_s("email")?.to_owned(),
                 role: Role::parse(item.require_s("role")?)?.as_str(),
                 created_at: millis(item.require_n("created_at")?)?,
-            });
-        }
-        match page.cursor {
-            Some(cursor) => query.cursor = Some(cursor),
-            None => break,
-        }
-    }
-    let mut invitations = Vec::new();
-    let mut query = Query::prefix(keys::clinic_pk(clinic_id), "INVITATION#");
-    loop {
-        let page = ctx.store.query(&query).await?;
-        for item in &page.items {
-            invitations.push(PendingInvitation {
+            })
+        })
+        .collect::<Result<Vec<_>, CoreError>>()?;
+    let waiting = query_all(
+        ctx.store.as_ref(),
+        Query::prefix(keys::clinic_pk(clinic_id), "INVITATION#"),
+    )
+    .await?;
+    let invitations = waiting
+        .iter()
+        .map(|item| {
+            Ok(PendingInvitation {
                 email: item.key.sk.trim_start_matches("INVITATION#").to_owned(),
                 role: item.require_s("role")?.to_owned(),
                 expires_at: millis(item.require_n("valid_until")?)?,
-            });
-        }
-        match page.cursor {
-            Some(cursor) => query.cursor = Some(cursor),
-            None => break,
-        }
-    }
+            })
+        })
+        .collect::<Result<Vec<_>, CoreError>>()?;
     Ok(StaffList { staff, invitations })
 }
 
