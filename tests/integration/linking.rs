@@ -240,6 +240,33 @@ async fn guessing_codes_is_bounded_per_account() {
     );
 }
 
+#[tokio::test]
+async fn guessing_codes_is_bounded_per_source_across_accounts() {
+    let app = spawn_app().await;
+    let mut refused = false;
+    // Four accounts from one address, 8 wrong codes each: the address's limit (30 an hour) stops them.
+    for account in 0..4 {
+        let browser = app.browser();
+        signed_in_person(&browser, &format!("spray{account}")).await;
+        for i in 0..8 {
+            let response = browser
+                .post(
+                    "/api/personal/sharing/lookup",
+                    &json!({"code": format!("YYYYY-YY{account}{i:02}")}),
+                )
+                .await;
+            let status = response.status().as_u16();
+            if account * 8 + i < 30 {
+                assert_eq!(status, 404, "attempt {}", account * 8 + i);
+            } else {
+                assert_eq!(status, 429, "attempt {}", account * 8 + i);
+                refused = true;
+            }
+        }
+    }
+    assert!(refused);
+}
+
 async fn two_accounts_redeeming_one_code_have_exactly_one_winner(app: TestApp) {
     let clinic = app.browser();
     signed_in_clinic(&clinic, "race@clinic.example").await;
