@@ -533,11 +533,86 @@ async function devOutbox() {
   }
 }
 
+/** Sends a file as the raw body with the CSRF header, reporting progress (fetch cannot). */
+function uploadFile(path, file, onProgress) {
+  return new Promise((resolve, reject) => {
+    ensureCsrf().then((token) => {
+      const request = new XMLHttpRequest();
+      request.open("POST", path);
+      request.setRequestHeader("X-CSRF-Token", token);
+      request.setRequestHeader("Content-Type", file.type || "application/octet-stream");
+      request.upload.addEventListener("progress", (event) => {
+        if (event.lengthComputable) onProgress(Math.round((event.loaded / event.total) * 100));
+      });
+      request.addEventListener("load", () => {
+        let body = null;
+        try {
+          body = request.responseText ? JSON.parse(request.responseText) : null;
+        } catch {
+          body = null;
+        }
+        if (request.status >= 200 && request.status < 300) resolve(body);
+        else reject(new ApiError(request.status, body));
+      });
+      request.addEventListener("error", () => reject(new ApiError(0, null)));
+      request.send(file);
+    }, reject);
+  });
+}
+
+function wireUpload(refresh) {
+  const form = document.querySelector("[data-upload]");
+  if (!form) return;
+  const zone = Intl.DateTimeFormat().resolvedOptions().timeZone || "UTC";
+  fill({ time_zone: zone });
+  const progress = document.querySelector("[data-upload-progress]");
+  const result = document.querySelector("[data-upload-result]");
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    clearErrors(form);
+    result.hidden = true;
+    const file = form.elements.namedItem("file").files[0];
+    if (!file) {
+      showError(form, { field: "file", message: "Choose a file to upload." });
+      return;
+    }
+    const button = form.querySelector("button[type=submit]");
+    button.disabled = true;
+    progress.hidden = false;
+    progress.value = 0;
+    try {
+      const summary = await uploadFile(`/api/personal/uploads?tz=${encodeURIComponent(zone)}`, file, (p) => {
+        progress.value = p;
+      });
+      fill({
+        upload_result_text: `Uploaded: ${summary.accepted} new readings and events, ${summary.duplicates} already stored, ${summary.rejected_count} rows not used.`,
+      }, result);
+      document.querySelector("[data-upload-rejected]").replaceChildren(
+        ...summary.rejected.slice(0, 10).map((r) => el("li", {}, `Row ${r.row}: ${r.reason}`)),
+      );
+      result.hidden = false;
+      form.reset();
+      await refresh();
+    } catch (error) {
+      showError(form, error);
+    } finally {
+      button.disabled = false;
+      progress.hidden = true;
+    }
+  });
+}
+
 async function personalHome() {
   const me = await whoAmI("person", "/personal/signin");
   if (!me) return;
   fill(me);
   wireSignOut("/personal/signin");
+  const showTimes = async () => {
+    const fresh = await api("GET", "/api/me");
+    fill({ last_upload_text: when(fresh.last_upload_at), last_reading_text: when(fresh.last_reading_at) });
+  };
+  fill({ last_upload_text: when(me.last_upload_at), last_reading_text: when(me.last_reading_at) });
+  wireUpload(showTimes);
   const log = await api("GET", "/api/personal/audit");
   document.querySelector("[data-activity]").replaceChildren(
     ...log.events.slice(0, 20).map((e) => el("li", {}, el("span", {}, e.detail), el("time", { datetime: e.at }, when(e.at)))),

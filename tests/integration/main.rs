@@ -15,3 +15,4 @@ mod route_sync;
 mod site;
 mod staff;
 mod store_conformance;
+mod uploads;

@@ -1,6 +1,6 @@
 //! Patient records through the HTTP API: create, list, search, profile, freshness, clinic isolation.
 
-use glucolink_core::store::{Condition, Key, Value};
+use glucolink_core::store::{Condition, Item, Key, Value};
 use jiff::{SignedDuration, Timestamp};
 use serde_json::{Value as Json, json};
 
@@ -254,18 +254,14 @@ async fn personal_accounts_cannot_use_clinic_routes_and_signed_out_callers_are_r
     assert_error(clinic.get("/api/personal/sharing").await, 403, "forbidden").await;
 }
 
-/// Sets when the person last uploaded and their newest reading (what the upload feature records).
+/// Sets when the person last uploaded and their newest reading (what an upload records).
 async fn set_data_times(app: &TestApp, person_id: &str, upload: Timestamp, reading: Timestamp) {
     let store = app.embedded.as_ref().expect("embedded");
-    let key = Key::new(format!("PERSON#{person_id}"), "META");
-    let item = glucolink_core::store::Store::get(store, &key)
-        .await
-        .expect("get")
-        .expect("person");
-    let item = item
+    let item = Item::new(Key::new(format!("PERSON#{person_id}"), "DATAINFO"))
         .with("last_upload_at", Value::N(upload.as_millisecond()))
-        .with("last_reading_at", Value::N(reading.as_millisecond()));
-    glucolink_core::store::Store::put(store, item, Condition::Exists)
+        .with("last_reading_at", Value::N(reading.as_millisecond()))
+        .with("version", Value::N(1));
+    glucolink_core::store::Store::put(store, item, Condition::None)
         .await
         .expect("put");
 }

@@ -48,6 +48,7 @@ conformance!(
     oversize_items_and_reserved_names_are_refused,
     malformed_cursor_is_refused,
     batch_get_returns_live_items_in_key_order,
+    range_queries_include_both_bounds_and_page_both_ways,
 );
 
 fn now() -> i64 {
@@ -573,4 +574,56 @@ async fn batch_get_returns_live_items_in_key_order(store: Arc<dyn Store>) {
         store.batch_get(&many).await,
         Err(StoreError::Invalid(_))
     ));
+}
+
+async fn range_queries_include_both_bounds_and_page_both_ways(store: Arc<dyn Store>) {
+    for day in [
+        "2026-08-31",
+        "2026-09-01",
+        "2026-09-15",
+        "2026-09-30",
+        "2026-10-01",
+    ] {
+        for kind in ["cgm", "bolus"] {
+            let item = sample("RANGE", &format!("DATA#{day}#{kind}"))
+                .indexed(Key::new("RANGEIDX", format!("{day}#{kind}")));
+            store.put(item, Condition::None).await.expect("put");
+        }
+    }
+    store
+        .put(sample("RANGE", "OTHER#2026-09-10"), Condition::None)
+        .await
+        .expect("put");
+    let mut query = Query::prefix("RANGE", "DATA#").between("DATA#2026-09-01", "DATA#2026-09-30#~");
+    query.limit = 3;
+    let forward = collect_pages(store.as_ref(), query.clone()).await;
+    assert_eq!(
+        keys(&forward),
+        vec![
+            "DATA#2026-09-01#bolus",
+            "DATA#2026-09-01#cgm",
+            "DATA#2026-09-15#bolus",
+            "DATA#2026-09-15#cgm",
+            "DATA#2026-09-30#bolus",
+            "DATA#2026-09-30#cgm",
+        ]
+    );
+    query.direction = Direction::Backward;
+    let backward = collect_pages(store.as_ref(), query).await;
+    let mut reversed = keys(&backward);
+    reversed.reverse();
+    assert_eq!(reversed, keys(&forward));
+
+    let mut exact = Query::prefix("RANGEIDX", "").between("2026-09-15#bolus", "2026-09-30#bolus");
+    exact.index = Index::Gsi1;
+    let found = collect_pages(store.as_ref(), exact).await;
+    assert_eq!(
+        keys(&found),
+        vec![
+            "DATA#2026-09-15#bolus",
+            "DATA#2026-09-15#cgm",
+            "DATA#2026-09-30#bolus"
+        ],
+        "index bounds are inclusive too"
+    );
 }

@@ -36,6 +36,7 @@ pub enum RouteId {
     PreviewInvitation,
     AcceptInvitation,
     UpdateClinicSettings,
+    Upload,
 }
 
 /// One entry of the table.
@@ -232,6 +233,12 @@ pub const ROUTES: &[Route] = &[
         path: "/api/clinic/settings",
         local_only: false,
     },
+    Route {
+        id: RouteId::Upload,
+        method: "POST",
+        path: "/api/personal/uploads",
+        local_only: false,
+    },
 ];
 
 impl RouteId {
@@ -274,6 +281,7 @@ impl RouteId {
             RouteId::PreviewInvitation => "clinic-invitation-lookup",
             RouteId::AcceptInvitation => "clinic-invitation-accept",
             RouteId::UpdateClinicSettings => "clinic-settings-update",
+            RouteId::Upload => "personal-upload",
         }
     }
 }

@@ -16,6 +16,10 @@
 //! | link, person side | `PERSON#<id>` | `LINK#<clinic id>` |
 //! | request a person previewed | `PERSON#<id>` | `PENDING#<sha256(code)>` |
 //! | audit event | `PERSON#<id>` or `CLINIC#<id>` | `AUDIT#<ulid>` |
+//! | device data of one UTC day and kind | `PERSON#<id>` | `DATA#<yyyy-mm-dd>#<kind>` |
+//! | when data last arrived | `PERSON#<id>` | `DATAINFO` |
+//! | upload | `PERSON#<id>` | `UPLOAD#<ulid>` |
+//! | upload token | `UPLOADTOKEN#<sha256(token)>` | `META` (and `PERSON#<id>` / `TOKEN#<id>`) |
 
 use crate::account::{Email, Username};
 use crate::ids::{ClinicId, ClinicUserId, PatientId, PersonId};
@@ -109,4 +113,20 @@ pub const AUDIT_PREFIX: &str = "AUDIT#";
 
 pub fn audit(pk: String, event: ulid::Ulid) -> Key {
     Key::new(pk, format!("{AUDIT_PREFIX}{event}"))
+}
+
+pub const DATA_PREFIX: &str = "DATA#";
+
+pub fn data_day(person: PersonId, day: jiff::civil::Date, kind: &str) -> Key {
+    Key::new(person_pk(person), format!("{DATA_PREFIX}{day}#{kind}"))
+}
+
+pub fn data_info(person: PersonId) -> Key {
+    Key::new(person_pk(person), "DATAINFO")
+}
+
+pub const UPLOAD_PREFIX: &str = "UPLOAD#";
+
+pub fn upload(person: PersonId, upload: ulid::Ulid) -> Key {
+    Key::new(person_pk(person), format!("{UPLOAD_PREFIX}{upload}"))
 }

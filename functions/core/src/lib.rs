@@ -7,6 +7,7 @@ pub mod account;
 pub mod audit;
 pub mod clock;
 pub mod context;
+pub mod data;
 pub mod error;
 pub mod ids;
 pub mod keys;

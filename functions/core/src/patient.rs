@@ -427,13 +427,9 @@ pub async fn search(
     Ok((records, more))
 }
 
-/// When a person last uploaded and what their newest reading is, for a set of people (one batch read).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct DataTimes {
-    pub last_upload_at: Option<Timestamp>,
-    pub last_reading_at: Option<Timestamp>,
-}
+pub use crate::data::upload::DataTimes;
 
+/// When each of a set of people last uploaded and what their newest reading is (one batch read).
 pub async fn data_times(
     ctx: &Ctx,
     people: &[PersonId],
@@ -443,7 +439,7 @@ pub async fn data_times(
     unique.dedup();
     let mut times = HashMap::new();
     for chunk in unique.chunks(crate::store::MAX_BATCH_GET_KEYS) {
-        let keys: Vec<Key> = chunk.iter().map(|p| keys::person(*p)).collect();
+        let keys: Vec<Key> = chunk.iter().map(|p| keys::data_info(*p)).collect();
         for item in ctx.store.batch_get(&keys).await? {
             let Some(person) = item
                 .key
@@ -453,13 +449,7 @@ pub async fn data_times(
             else {
                 continue;
             };
-            times.insert(
-                person,
-                DataTimes {
-                    last_upload_at: item.n("last_upload_at").map(millis).transpose()?,
-                    last_reading_at: item.n("last_reading_at").map(millis).transpose()?,
-                },
-            );
+            times.insert(person, crate::data::upload::data_times_of(&item)?);
         }
     }
     Ok(times)

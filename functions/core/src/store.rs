@@ -225,6 +225,10 @@ pub struct Query {
     pub pk: String,
     pub sk_prefix: String,
     pub direction: Direction,
+    /// Inclusive bounds on the sort key, within the prefix (for date ranges such as `DATA#2026-09-01`
+    /// to `DATA#2026-11-30~`).
+    pub sk_from: Option<String>,
+    pub sk_to: Option<String>,
     /// At most this many items per page (a page may hold fewer even when more follow).
     pub limit: usize,
     /// Where the previous page stopped; opaque, from [`Page::cursor`].
@@ -238,11 +242,40 @@ impl Query {
             pk: pk.into(),
             sk_prefix: sk_prefix.into(),
             direction: Direction::Forward,
+            sk_from: None,
+            sk_to: None,
             limit: 100,
             cursor: None,
         }
     }
+
+    /// Only sort keys between `from` and `to`, both inclusive.
+    pub fn between(mut self, from: impl Into<String>, to: impl Into<String>) -> Self {
+        self.sk_from = Some(from.into());
+        self.sk_to = Some(to.into());
+        self
+    }
+
+    /// The lowest sort key the query can match: the prefix, or a higher `sk_from`.
+    pub fn lowest_sk(&self) -> String {
+        match &self.sk_from {
+            Some(from) if from.as_str() > self.sk_prefix.as_str() => from.clone(),
+            _ => self.sk_prefix.clone(),
+        }
+    }
+
+    /// The highest sort key the query can match: just past the prefix, or a lower `sk_to`.
+    pub fn highest_sk(&self) -> String {
+        let past_prefix = format!("{}{SORTS_LAST}", self.sk_prefix);
+        match &self.sk_to {
+            Some(to) if *to < past_prefix => to.clone(),
+            _ => past_prefix,
+        }
+    }
 }
+
+/// A character that sorts after every character keys are built from (keys are ASCII).
+pub const SORTS_LAST: char = '\u{10FFFF}';
 
 /// One page of query results.
 #[derive(Debug, Clone, Default)]

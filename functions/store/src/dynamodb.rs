@@ -487,7 +487,14 @@ impl Store for DynamoStore {
                 ":now",
                 AttributeValue::N(self.clock.epoch_seconds().to_string()),
             );
-        if !query.sk_prefix.is_empty() {
+        if query.sk_from.is_some() || query.sk_to.is_some() {
+            // Bounds within the prefix: BETWEEN is inclusive at both ends, as the port promises.
+            key_condition.push_str(" AND #qsk BETWEEN :low AND :high");
+            request = request
+                .expression_attribute_names("#qsk", sk_name)
+                .expression_attribute_values(":low", AttributeValue::S(query.lowest_sk()))
+                .expression_attribute_values(":high", AttributeValue::S(query.highest_sk()));
+        } else if !query.sk_prefix.is_empty() {
             key_condition.push_str(" AND begins_with(#qsk, :prefix)");
             request = request
                 .expression_attribute_names("#qsk", sk_name)

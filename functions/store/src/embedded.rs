@@ -24,7 +24,7 @@ const ITEMS: TableDefinition<(&str, &str), &[u8]> = TableDefinition::new("items"
 /// (gsi1pk, gsi1sk, pk, sk) → nothing: the secondary index.
 const GSI1: TableDefinition<(&str, &str, &str, &str), ()> = TableDefinition::new("gsi1");
 
-/// Upper bound for prefix ranges: keys are built from ASCII, so this sorts after any continuation.
+/// Sorts after any key part (keys are built from ASCII).
 const AFTER_PREFIX: &str = "\u{10FFFF}";
 
 /// One entry of a range over [`ITEMS`], as redb yields it.
@@ -420,7 +420,7 @@ fn query_primary(
         .as_deref()
         .map(|c| cursor::decode(c, 1))
         .transpose()?;
-    let upper = format!("{}{AFTER_PREFIX}", query.sk_prefix);
+    let (lowest, upper) = (query.lowest_sk(), query.highest_sk());
     let pk = query.pk.as_str();
     let (low, high) = match (&after, query.direction) {
         (Some(last), Direction::Forward) => (
@@ -428,11 +428,11 @@ fn query_primary(
             Bound::Included((pk, upper.as_str())),
         ),
         (Some(last), Direction::Backward) => (
-            Bound::Included((pk, query.sk_prefix.as_str())),
+            Bound::Included((pk, lowest.as_str())),
             Bound::Excluded((pk, last[0].as_str())),
         ),
         (None, _) => (
-            Bound::Included((pk, query.sk_prefix.as_str())),
+            Bound::Included((pk, lowest.as_str())),
             Bound::Included((pk, upper.as_str())),
         ),
     };
@@ -488,10 +488,11 @@ fn query_gsi1(
         .as_deref()
         .map(|c| cursor::decode(c, 3))
         .transpose()?;
-    let upper = format!("{}{AFTER_PREFIX}", query.sk_prefix);
+    let (lowest, upper) = (query.lowest_sk(), query.highest_sk());
     let gpk = query.pk.as_str();
-    let start = (gpk, query.sk_prefix.as_str(), "", "");
-    let end = (gpk, upper.as_str(), "", "");
+    let start = (gpk, lowest.as_str(), "", "");
+    // Past every (pk, sk) that shares the highest index sort key, so `sk_to` is inclusive.
+    let end = (gpk, upper.as_str(), AFTER_PREFIX, AFTER_PREFIX);
     let (low, high) = match (&after, query.direction) {
         (Some(last), Direction::Forward) => (
             Bound::Excluded((gpk, last[0].as_str(), last[1].as_str(), last[2].as_str())),

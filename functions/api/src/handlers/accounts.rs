@@ -204,7 +204,15 @@ pub async fn me(app: &App, request: &Request<Bytes>) -> Result<Reply, ApiError> 
         }
         Principal::Person { person_id } => {
             let person = personal::get(&app.ctx, person_id).await?;
-            Ok(Reply::json(StatusCode::OK, &person_view(&person)))
+            let times = glucolink_core::patient::data_times(&app.ctx, &[person_id])
+                .await?
+                .remove(&person_id)
+                .unwrap_or_default();
+            let mut view = serde_json::to_value(person_view(&person))
+                .map_err(|e| glucolink_core::CoreError::Internal(e.to_string()))?;
+            view["last_upload_at"] = serde_json::json!(times.last_upload_at);
+            view["last_reading_at"] = serde_json::json!(times.last_reading_at);
+            Ok(Reply::json(StatusCode::OK, &view))
         }
     }
 }

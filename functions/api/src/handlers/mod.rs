@@ -7,6 +7,7 @@ mod patients;
 pub mod print;
 mod sharing;
 mod staff;
+mod uploads;
 
 use bytes::Bytes;
 use http::Request;
@@ -53,5 +54,6 @@ pub async fn dispatch(
         RouteId::PreviewInvitation => staff::preview_invitation(app, request).await,
         RouteId::AcceptInvitation => staff::accept_invitation(app, request).await,
         RouteId::UpdateClinicSettings => staff::update_settings(app, request).await,
+        RouteId::Upload => uploads::upload(app, request).await,
     }
 }

@@ -1,0 +1,53 @@
+//! Upload now: a person sends device data (our JSON or a vendor export) as the raw request body.
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use glucolink_core::data::import::{self, Format, MAX_UPLOAD_BYTES, Options};
+use glucolink_core::data::upload;
+use glucolink_core::random::sha256_bytes_hex;
+use http::{Request, StatusCode};
+use jiff::tz::TimeZone;
+
+use crate::app::App;
+use crate::error::ApiError;
+use crate::security::require_person;
+use crate::wire::{Reply, query_param};
+
+pub async fn upload(app: &App, request: &Request<Bytes>) -> Result<Reply, ApiError> {
+    let person = require_person(app, request).await?;
+    let body = request.body();
+    if body.len() > MAX_UPLOAD_BYTES {
+        return Err(ApiError::body_too_large(MAX_UPLOAD_BYTES));
+    }
+    if body.is_empty() {
+        return Err(ApiError::bad_request(
+            "empty_file",
+            "The upload is empty: choose a file with device data.",
+        )
+        .with_field("file"));
+    }
+    let format = match query_param(request, "format").filter(|f| !f.is_empty()) {
+        Some(raw) => Format::parse(&raw)?,
+        None => import::detect(body)?,
+    };
+    let tz = match query_param(request, "tz").filter(|t| !t.is_empty()) {
+        Some(name) => TimeZone::get(&name).map_err(|_| {
+            ApiError::bad_request(
+                "invalid_tz",
+                format!("{name:?} is not a time zone name like Europe/London."),
+            )
+            .with_field("tz")
+        })?,
+        None => TimeZone::UTC,
+    };
+    let options = Options {
+        tz,
+        now: app.ctx.clock.now(),
+    };
+    let shared: Arc<[u8]> = Arc::from(body.as_ref());
+    let sha = sha256_bytes_hex(&shared);
+    let parsed = import::parse_off_thread(format, shared, options).await?;
+    let summary = upload::ingest(&app.ctx, &person, parsed, &sha).await?;
+    Ok(Reply::json(StatusCode::CREATED, &summary))
+}

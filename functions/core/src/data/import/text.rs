@@ -1,0 +1,50 @@
+//! Text handling shared by the CSV importers: encodings, delimiters, decimal commas, local times.
+
+use jiff::Timestamp;
+use jiff::civil::DateTime;
+use jiff::tz::{Disambiguation, TimeZone};
+
+/// UTF-8 (with or without a byte-order mark); anything that is not valid UTF-8 is read as Windows-1252's
+/// Latin-1 subset, which is what older European exports use.
+pub fn decode(bytes: &[u8]) -> String {
+    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+    match std::str::from_utf8(bytes) {
+        Ok(text) => text.to_owned(),
+        Err(_) => bytes.iter().map(|b| char::from(*b)).collect(),
+    }
+}
+
+/// `;` when a line has more semicolons than commas (European exports), else `,`.
+pub fn delimiter(line: &str) -> u8 {
+    if line.matches(';').count() > line.matches(',').count() {
+        b';'
+    } else {
+        b','
+    }
+}
+
+/// A number as exports write it: `12.5`, `12,5` (decimal comma), surrounding spaces.
+pub fn number(raw: &str) -> Option<f64> {
+    let trimmed = raw.trim();
+    if trimmed.is_empty() {
+        return None;
+    }
+    trimmed
+        .replace(',', ".")
+        .parse::<f64>()
+        .ok()
+        .filter(|v| v.is_finite())
+}
+
+/// The instant of a local wall-clock time in `tz`. In the autumn fold the earlier instant is taken
+/// unless `later` says the second occurrence is meant; a time in the spring gap moves forward.
+pub fn local_instant(local: DateTime, tz: &TimeZone, later: bool) -> Option<(Timestamp, i16)> {
+    let ambiguous = tz.to_ambiguous_timestamp(local);
+    let at = if later {
+        ambiguous.disambiguate(Disambiguation::Later).ok()?
+    } else {
+        ambiguous.disambiguate(Disambiguation::Compatible).ok()?
+    };
+    let offset = i16::try_from(tz.to_offset(at).seconds() / 60).ok()?;
+    Some((at, offset))
+}

@@ -1,0 +1,189 @@
+//! Device data in the store: one compact item per person, UTC day and kind; merging is idempotent
+//! (events are keyed by device, kind and instant), and two uploads touching the same day at once lose
+//! nothing (each item carries a version and every write is conditional on the version it read).
+
+use std::collections::{BTreeMap, HashSet};
+
+use jiff::Timestamp;
+use jiff::civil::Date;
+use jiff::tz::TimeZone;
+
+use super::codec;
+use super::event::{Event, Kind};
+use crate::context::Ctx;
+use crate::error::CoreError;
+use crate::ids::PersonId;
+use crate::keys;
+use crate::store::{Condition, Item, Key, MAX_BATCH_GET_KEYS, Query, StoreError, Value, query_all};
+
+const DATA: &str = "d";
+const COUNT: &str = "n";
+const VERSION: &str = "version";
+/// Conditional writes retry this often when another upload wrote the same day in between.
+const RETRIES: usize = 8;
+
+/// The UTC day an instant falls on.
+pub fn utc_day(at: Timestamp) -> Date {
+    TimeZone::UTC.to_datetime(at).date()
+}
+
+fn day_start(day: Date) -> Result<Timestamp, CoreError> {
+    TimeZone::UTC
+        .to_ambiguous_timestamp(day.to_datetime(jiff::civil::Time::midnight()))
+        .compatible()
+        .map_err(|e| CoreError::Internal(e.to_string()))
+}
+
+fn corrupt(error: impl std::fmt::Display) -> CoreError {
+    CoreError::Store(StoreError::Corrupt(error.to_string()))
+}
+
+/// What a merge did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Merged {
+    /// Events stored for the first time.
+    pub accepted: usize,
+    /// Events already stored (or repeated within the upload), not stored again.
+    pub duplicates: usize,
+}
+
+/// Stores events for a person, skipping any already stored (same device, kind and instant).
+pub async fn merge(ctx: &Ctx, person: PersonId, events: Vec<Event>) -> Result<Merged, CoreError> {
+    let mut merged = Merged::default();
+    let mut groups: BTreeMap<(Date, Kind), Vec<Event>> = BTreeMap::new();
+    let mut seen = HashSet::new();
+    for event in events {
+        let identity = (
+            event.device.clone(),
+            event.body.kind(),
+            event.at.as_second(),
+        );
+        if !seen.insert(identity) {
+            merged.duplicates += 1;
+            continue;
+        }
+        groups
+            .entry((utc_day(event.at), event.body.kind()))
+            .or_default()
+            .push(event);
+    }
+    let keys: Vec<((Date, Kind), Key)> = groups
+        .keys()
+        .map(|(day, kind)| ((*day, *kind), keys::data_day(person, *day, kind.as_str())))
+        .collect();
+    // Read what is stored in batches, then write each day; re-read only a day that raced.
+    let mut stored: BTreeMap<Key, Item> = BTreeMap::new();
+    for chunk in keys.chunks(MAX_BATCH_GET_KEYS) {
+        let wanted: Vec<Key> = chunk.iter().map(|(_, key)| key.clone()).collect();
+        for item in ctx.store.batch_get(&wanted).await? {
+            stored.insert(item.key.clone(), item);
+        }
+    }
+    for ((day, kind), key) in keys {
+        let incoming = groups.remove(&(day, kind)).unwrap_or_default();
+        let mut current = stored.remove(&key);
+        let mut attempt = 0;
+        loop {
+            let outcome = write_day(ctx, &key, day, kind, current.as_ref(), &incoming).await?;
+            match outcome {
+                Some(done) => {
+                    merged.accepted += done.accepted;
+                    merged.duplicates += done.duplicates;
+                    break;
+                }
+                None if attempt < RETRIES => {
+                    attempt += 1;
+                    current = ctx.store.get(&key).await?;
+                }
+                None => {
+                    return Err(CoreError::Conflict {
+                        code: "try_again",
+                        message: "Another upload is writing the same days. Try again in a moment."
+                            .into(),
+                    });
+                }
+            }
+        }
+    }
+    Ok(merged)
+}
+
+/// Writes one day's union; `None` when another writer got there first.
+async fn write_day(
+    ctx: &Ctx,
+    key: &Key,
+    day: Date,
+    kind: Kind,
+    current: Option<&Item>,
+    incoming: &[Event],
+) -> Result<Option<Merged>, CoreError> {
+    let start = day_start(day)?;
+    let (mut events, version) = match current {
+        Some(item) => {
+            let bytes = item
+                .b(DATA)
+                .ok_or_else(|| corrupt(format!("{} lacks data", key.sk)))?;
+            (
+                codec::decode(kind, start, bytes).map_err(corrupt)?,
+                item.n(VERSION).unwrap_or(0),
+            )
+        }
+        None => (Vec::new(), 0),
+    };
+    let known: HashSet<(String, i64)> = events
+        .iter()
+        .map(|e| (e.device.clone(), e.at.as_second()))
+        .collect();
+    let fresh: Vec<Event> = incoming
+        .iter()
+        .filter(|e| !known.contains(&(e.device.clone(), e.at.as_second())))
+        .cloned()
+        .collect();
+    let outcome = Merged {
+        accepted: fresh.len(),
+        duplicates: incoming.len() - fresh.len(),
+    };
+    if fresh.is_empty() {
+        return Ok(Some(outcome));
+    }
+    events.extend(fresh);
+    let item = Item::new(key.clone())
+        .with(DATA, Value::B(codec::encode(kind, start, &events)))
+        .with_n(COUNT, events.len() as i64)
+        .with_n(VERSION, version + 1);
+    let condition = match current {
+        Some(_) => Condition::Equals(VERSION.into(), Value::N(version)),
+        None => Condition::NotExists,
+    };
+    match ctx.store.put(item, condition).await {
+        Ok(()) => Ok(Some(outcome)),
+        Err(StoreError::ConditionFailed) => Ok(None),
+        Err(other) => Err(other.into()),
+    }
+}
+
+/// Every stored event of a person on UTC days `from..=to`, in one query (a few pages at most).
+pub async fn read(
+    ctx: &Ctx,
+    person: PersonId,
+    from: Date,
+    to: Date,
+) -> Result<Vec<Event>, CoreError> {
+    let mut query = Query::prefix(keys::person_pk(person), keys::DATA_PREFIX).between(
+        format!("{}{from}", keys::DATA_PREFIX),
+        format!("{}{to}#~", keys::DATA_PREFIX),
+    );
+    query.limit = 1000;
+    let items = query_all(ctx.store.as_ref(), query).await?;
+    let mut events = Vec::new();
+    for item in &items {
+        let rest = item.key.sk.trim_start_matches(keys::DATA_PREFIX);
+        let (day, kind) = rest.split_once('#').ok_or_else(|| corrupt(&item.key.sk))?;
+        let day: Date = day.parse().map_err(corrupt)?;
+        let kind = Kind::parse(kind).ok_or_else(|| corrupt(&item.key.sk))?;
+        let bytes = item.b(DATA).ok_or_else(|| corrupt(&item.key.sk))?;
+        events.extend(codec::decode(kind, day_start(day)?, bytes).map_err(corrupt)?);
+    }
+    events.sort_by(|a, b| (a.at, a.body.kind(), &a.device).cmp(&(b.at, b.body.kind(), &b.device)));
+    Ok(events)
+}

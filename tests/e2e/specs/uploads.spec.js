@@ -1,0 +1,45 @@
+// Upload now in the real website: a patient uploads a file and the clinic sees recent data.
+const { test, expect } = require("@playwright/test");
+const { unique, expectAccessible, registerClinic, addPatient, fillPersonalSignUp, PERSON_PASSWORD } = require("./helpers");
+
+function cgmFile(readings) {
+  const now = Date.now();
+  const events = [];
+  for (let i = 0; i < readings; i += 1) {
+    events.push({ type: "cgm", time: new Date(now - i * 5 * 60 * 1000).toISOString(), value: 110 + (i % 30) });
+  }
+  events.push({ type: "cgm", time: new Date(now).toISOString(), value: 9999 });
+  return Buffer.from(JSON.stringify({ device: "E2E Sensor 1", events }));
+}
+
+test("a patient uploads a file and the linked clinic sees recent data", async ({ browser }) => {
+  const username = unique("upl");
+  const patient = await (await browser.newContext()).newPage();
+  await patient.goto("/personal/signup");
+  await fillPersonalSignUp(patient, username, "Uma Upload", "1991-01-01");
+  await expect(patient.getByRole("heading", { name: "Upload now" })).toBeVisible();
+
+  const clinic = await (await browser.newContext()).newPage();
+  await registerClinic(clinic, "Upload Clinic");
+  await addPatient(clinic, "Uma Upload", "1991-01-01");
+  await clinic.getByLabel("Patient’s username").fill(username);
+  await clinic.getByLabel("Patient’s password").fill(PERSON_PASSWORD);
+  await clinic.getByLabel("I am the patient and I agree to share my data with this clinic").check();
+  await clinic.getByRole("button", { name: "Link to Personal" }).click();
+  await expect(clinic.getByText("No data yet.")).toBeVisible();
+
+  await patient.reload();
+  const file = { name: "readings.json", mimeType: "application/json", buffer: cgmFile(24) };
+  await patient.getByLabel("Device data file").setInputFiles(file);
+  await patient.getByRole("button", { name: "Upload now" }).click();
+  await expect(patient.getByText("Uploaded: 24 new readings and events, 0 already stored, 1 rows not used.")).toBeVisible();
+  await expect(patient.getByText(/Row 25: glucose 9999 is outside/)).toBeVisible();
+  await expectAccessible(patient);
+
+  await patient.getByLabel("Device data file").setInputFiles(file);
+  await patient.getByRole("button", { name: "Upload now" }).click();
+  await expect(patient.getByText(/0 new readings and events, 24 already stored/)).toBeVisible();
+
+  await clinic.getByRole("link", { name: "All patients" }).click();
+  await expect(clinic.getByRole("row", { name: /Uma Upload/ })).toContainText("Recent data");
+});

@@ -1,0 +1,391 @@
+//! Upload now through the HTTP API: our JSON and Dexcom Clarity CSV, idempotent re-uploads, rejected
+//! rows with reasons, freshness for the clinic, bad files that store nothing, and concurrent uploads.
+
+use std::sync::Arc;
+
+use glucolink_core::Ctx;
+use glucolink_core::data::event::{Body, Event};
+use glucolink_core::data::store;
+use glucolink_core::ids::PersonId;
+use jiff::Timestamp;
+use jiff::civil::date;
+use serde_json::{Value, json};
+
+use crate::support::app::{
+    Browser, TestApp, assert_error, spawn_app, spawn_app_on_dynamodb, status_and_json,
+};
+use crate::support::people::{linked_patient, signed_in_clinic, signed_in_person};
+
+async fn upload(
+    browser: &Browser,
+    query: &str,
+    content_type: &str,
+    body: Vec<u8>,
+) -> reqwest::Response {
+    browser
+        .post_raw(&format!("/api/personal/uploads{query}"), content_type, body)
+        .await
+}
+
+fn json_file(events: Value) -> Vec<u8> {
+    serde_json::to_vec(&json!({"device": "Test Meter 1", "events": events})).expect("json")
+}
+
+/// The person's stored events on the given UTC days, read through the domain.
+async fn stored_events(
+    app: &TestApp,
+    person: &str,
+    from: jiff::civil::Date,
+    to: jiff::civil::Date,
+) -> Vec<Event> {
+    let store = Arc::new(app.embedded.clone().expect("embedded"));
+    let clock: Arc<dyn glucolink_core::clock::Clock> = app.clock.clone();
+    let outbox = Arc::new(glucolink_notify::OutboxNotifier::new(
+        store.clone(),
+        clock.clone(),
+    ));
+    let ctx = Ctx::new(store, clock, outbox);
+    let person: PersonId = person.parse().expect("person id");
+    store::read(&ctx, person, from, to).await.expect("read")
+}
+
+#[tokio::test]
+async fn a_json_upload_stores_every_kind_and_a_second_upload_of_it_stores_nothing() {
+    let app = spawn_app().await;
+    let person = signed_in_person(&app.user, "uploader").await;
+    let events = json!([
+        {"type": "cgm", "time": "2026-11-20T08:00:00+01:00", "value": 132},
+        {"type": "cgm", "time": "2026-11-20T08:05:00+01:00", "value": 7.5, "unit": "mmol/L"},
+        {"type": "smbg", "time": "2026-11-20T07:55:00", "value": 110},
+        {"type": "bolus", "time": "2026-11-20T07:02:00Z", "units": 4.5, "extended_units": 1.0, "extended_minutes": 60},
+        {"type": "basal", "time": "2026-11-20T00:00:00Z", "rate": 0.85, "duration_minutes": 60},
+        {"type": "carbs", "time": "2026-11-20T07:00:00Z", "grams": 45}
+    ]);
+    let response = upload(
+        &app.user,
+        "?tz=Europe/Paris",
+        "application/json",
+        json_file(events.clone()),
+    )
+    .await;
+    let (status, summary) = status_and_json(response).await;
+    assert_eq!(status, 201, "{summary}");
+    assert_eq!(summary["format"], "glucolink-json");
+    assert_eq!(
+        (summary["accepted"].as_u64(), summary["duplicates"].as_u64()),
+        (Some(6), Some(0))
+    );
+
+    let again = upload(
+        &app.user,
+        "?tz=Europe/Paris",
+        "application/json",
+        json_file(events),
+    )
+    .await;
+    let (status, summary) = status_and_json(again).await;
+    assert_eq!(status, 201, "{summary}");
+    assert_eq!(
+        (summary["accepted"].as_u64(), summary["duplicates"].as_u64()),
+        (Some(0), Some(6))
+    );
+
+    let person_id = person["person_id"].as_str().expect("id");
+    let stored = stored_events(&app, person_id, date(2026, 11, 20), date(2026, 11, 20)).await;
+    assert_eq!(stored.len(), 6);
+    let smbg = stored
+        .iter()
+        .find(|e| matches!(e.body, Body::Smbg { .. }))
+        .expect("smbg");
+    assert_eq!(
+        smbg.at,
+        "2026-11-20T06:55:00Z".parse::<Timestamp>().expect("ts"),
+        "local time read in Europe/Paris"
+    );
+    assert_eq!(smbg.utc_offset_minutes, 60);
+    let mmol = stored
+        .iter()
+        .find(|e| e.at == "2026-11-20T07:05:00Z".parse::<Timestamp>().expect("ts"))
+        .expect("cgm");
+    assert_eq!(
+        mmol.body,
+        Body::Cgm {
+            glucose_tenths_mg_dl: 1351
+        },
+        "7.5 mmol/L × 18.018 = 135.1 mg/dL"
+    );
+}
+
+#[tokio::test]
+async fn rows_that_cannot_be_used_are_reported_with_their_reason_and_the_rest_is_stored() {
+    let app = spawn_app().await;
+    signed_in_person(&app.user, "partial").await;
+    let events = json!([
+        {"type": "cgm", "time": "2026-11-20T08:00:00Z", "value": 132},
+        {"type": "cgm", "time": "2026-11-20T08:05:00Z", "value": 900},
+        {"type": "ketone", "time": "2026-11-20T08:05:00Z", "value": 1},
+        {"type": "cgm", "value": 120},
+        {"type": "bolus", "time": "2026-11-20T08:05:00Z", "units": -1},
+        {"type": "cgm", "time": "2099-01-01T00:00:00Z", "value": 100}
+    ]);
+    let (status, summary) =
+        status_and_json(upload(&app.user, "", "application/json", json_file(events)).await).await;
+    assert_eq!(status, 201, "{summary}");
+    assert_eq!(summary["accepted"], 1);
+    let rows: Vec<u64> = summary["rejected"]
+        .as_array()
+        .expect("rejected")
+        .iter()
+        .filter_map(|r| r["row"].as_u64())
+        .collect();
+    assert_eq!(rows, vec![2, 3, 4, 5, 6]);
+    let reasons = summary["rejected"].to_string();
+    for expected in [
+        "outside 20–600",
+        "not cgm, smbg",
+        "\\\"time\\\" is missing",
+        "above 0",
+        "future",
+    ] {
+        assert!(reasons.contains(expected), "{expected} in {reasons}");
+    }
+}
+
+#[tokio::test]
+async fn a_clarity_export_is_detected_and_read_in_local_time() {
+    let app = spawn_app().await;
+    let person = signed_in_person(&app.user, "dexcom.user").await;
+    let csv = "Index,Timestamp (YYYY-MM-DDThh:mm:ss),Event Type,Event Subtype,Patient Info,Device Info,Source Device ID,Glucose Value (mg/dL),Insulin Value (u),Carb Value (grams),Duration (hh:mm:ss),Glucose Rate of Change (mg/dL/min),Transmitter Time (Long Integer),Transmitter ID\r\n\
+1,,FirstName,,Jordan,,,,,,,,,\r\n\
+2,,Device,,,G7 Mobile App,Android G7,,,,,,,\r\n\
+3,2026-07-01T08:00:00,EGV,,,,Android G7,142,,,,1.1,12345,TX1\r\n\
+4,2026-07-01T08:05:00,EGV,,,,Android G7,Low,,,,,12645,TX1\r\n\
+5,2026-07-01T08:10:00,EGV,,,,Android G7,High,,,,,12945,TX1\r\n\
+6,2026-07-01T08:12:00,Carbs,,,,Android G7,,,40,,,,\r\n\
+7,2026-07-01T08:13:00,Insulin,Fast-Acting,,,Android G7,,5.5,,,,,\r\n\
+8,2026-07-01T09:00:00,Alert,High,,,Android G7,,,,,,,\r\n\
+9,2026-07-01T09:05:00,EGV,,,,Android G7,abc,,,,,,TX1\r\n";
+    let mut bytes = b"\xEF\xBB\xBF".to_vec();
+    bytes.extend_from_slice(csv.as_bytes());
+    let (status, summary) =
+        status_and_json(upload(&app.user, "?tz=America/New_York", "text/csv", bytes).await).await;
+    assert_eq!(status, 201, "{summary}");
+    assert_eq!(summary["format"], "dexcom-clarity-csv");
+    assert_eq!(summary["accepted"], 5);
+    assert_eq!(
+        summary["rejected"][0]["row"], 10,
+        "the line of the file, header included"
+    );
+    let stored = stored_events(
+        &app,
+        person["person_id"].as_str().expect("id"),
+        date(2026, 7, 1),
+        date(2026, 7, 1),
+    )
+    .await;
+    let first = &stored[0];
+    assert_eq!(
+        first.at,
+        "2026-07-01T12:00:00Z".parse::<Timestamp>().expect("ts"),
+        "EDT is UTC-4"
+    );
+    assert_eq!(first.utc_offset_minutes, -240);
+    let values: Vec<&Body> = stored
+        .iter()
+        .map(|e| &e.body)
+        .filter(|b| matches!(b, Body::Cgm { .. }))
+        .collect();
+    assert_eq!(
+        values,
+        vec![
+            &Body::Cgm {
+                glucose_tenths_mg_dl: 1420
+            },
+            &Body::Cgm {
+                glucose_tenths_mg_dl: 390
+            },
+            &Body::Cgm {
+                glucose_tenths_mg_dl: 4010
+            }
+        ]
+    );
+}
+
+#[tokio::test]
+async fn after_an_upload_the_clinic_sees_fresh_data() {
+    let app = spawn_app().await;
+    let linked = linked_patient(&app, "fresh.upload").await;
+    let now = app.clock_now();
+    let events = json!([{"type": "cgm", "time": now.to_string(), "value": 120}]);
+    let response = upload(&linked.patient, "", "application/json", json_file(events)).await;
+    assert_eq!(response.status().as_u16(), 201);
+    let (_, list) = status_and_json(linked.clinic.get("/api/clinic/patients").await).await;
+    let row = &list["patients"][0];
+    assert_eq!(row["freshness"], "recent");
+    assert!(row["last_upload_at"].is_string());
+}
+
+#[tokio::test]
+async fn bad_uploads_get_clear_errors_and_store_nothing() {
+    let app = spawn_app().await;
+    signed_in_person(&app.user, "bad.files").await;
+    let cases: Vec<(&str, &str, Vec<u8>, u16, &str)> = vec![
+        ("", "application/json", Vec::new(), 400, "empty_file"),
+        (
+            "",
+            "text/csv",
+            b"just,some,text\n1,2,3\n".to_vec(),
+            400,
+            "unknown_format",
+        ),
+        (
+            "?format=fax",
+            "application/json",
+            b"{}".to_vec(),
+            400,
+            "unknown_format",
+        ),
+        (
+            "?tz=Mars/Olympus",
+            "application/json",
+            json_file(json!([])),
+            400,
+            "invalid_tz",
+        ),
+        (
+            "",
+            "application/json",
+            b"[1, 2".to_vec(),
+            400,
+            "invalid_json_upload",
+        ),
+        (
+            "",
+            "application/json",
+            b"{\"events\": 5}".to_vec(),
+            400,
+            "invalid_json_upload",
+        ),
+        (
+            "",
+            "application/json",
+            json_file(json!([])),
+            400,
+            "no_events",
+        ),
+        (
+            "",
+            "application/json",
+            json_file(json!([{"type": "cgm", "time": "soon", "value": 1}])),
+            400,
+            "no_events",
+        ),
+        (
+            "?format=clarity",
+            "text/csv",
+            b"no header here\n".to_vec(),
+            400,
+            "invalid_clarity_csv",
+        ),
+    ];
+    for (query, content_type, body, status, code) in cases {
+        let before = app.stored().await;
+        assert_error(
+            upload(&app.user, query, content_type, body).await,
+            status,
+            code,
+        )
+        .await;
+        assert_eq!(app.stored().await, before, "{code} changed the store");
+    }
+    let before = app.stored().await;
+    let huge = vec![b' '; 10 * 1024 * 1024 + 1];
+    assert_error(
+        upload(&app.user, "", "text/csv", huge).await,
+        413,
+        "body_too_large",
+    )
+    .await;
+    assert_eq!(app.stored().await, before);
+    let clinic = app.browser();
+    signed_in_clinic(&clinic, "not.uploader@clinic.example").await;
+    assert_error(
+        upload(&clinic, "", "application/json", json_file(json!([]))).await,
+        403,
+        "forbidden",
+    )
+    .await;
+}
+
+/// 200 readings of one day in four parts, one per upload.
+fn day_in_parts() -> Vec<Vec<Value>> {
+    (0..4)
+        .map(|part| {
+            (0..50)
+                .map(|i| {
+                    let minute = part * 50 + i;
+                    json!({"type": "cgm", "time": format!("2026-11-20T{:02}:{:02}:{:02}Z", minute / 60, minute % 60, part), "value": 100 + i})
+                })
+                .collect()
+        })
+        .collect()
+}
+
+/// Four uploads of the same day at once: every reading is stored once; uploading them all again
+/// stores nothing.
+async fn concurrent_uploads_to_the_same_day_lose_nothing(app: &TestApp) -> String {
+    let person = signed_in_person(&app.user, "busy.uploader").await;
+    let session = app.user.cookie("session").expect("session");
+    let mut tasks = Vec::new();
+    for events in day_in_parts() {
+        let browser = Browser::new(&app.base);
+        browser.set_cookie("session", &session);
+        tasks.push(tokio::spawn(async move {
+            let response = upload(
+                &browser,
+                "",
+                "application/json",
+                json_file(Value::Array(events)),
+            )
+            .await;
+            status_and_json(response).await
+        }));
+    }
+    let mut accepted = 0;
+    for task in tasks {
+        let (status, summary) = task.await.expect("task");
+        assert_eq!(status, 201, "{summary}");
+        accepted += summary["accepted"].as_u64().expect("accepted");
+    }
+    assert_eq!(accepted, 200);
+    let all: Vec<Value> = day_in_parts().into_iter().flatten().collect();
+    let (status, summary) = status_and_json(
+        upload(
+            &app.user,
+            "",
+            "application/json",
+            json_file(Value::Array(all)),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(status, 201, "{summary}");
+    assert_eq!(
+        (summary["accepted"].as_u64(), summary["duplicates"].as_u64()),
+        (Some(0), Some(200))
+    );
+    person["person_id"].as_str().expect("id").to_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_uploads_to_the_same_day_lose_nothing_on_the_embedded_store() {
+    let app = spawn_app().await;
+    let person = concurrent_uploads_to_the_same_day_lose_nothing(&app).await;
+    let stored = stored_events(&app, &person, date(2026, 11, 20), date(2026, 11, 20)).await;
+    assert_eq!(stored.len(), 200);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_uploads_to_the_same_day_lose_nothing_on_dynamodb() {
+    concurrent_uploads_to_the_same_day_lose_nothing(&spawn_app_on_dynamodb().await).await;
+}
