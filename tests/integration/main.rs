@@ -8,6 +8,7 @@ mod support;
 
 mod accounts;
 mod bad_input;
+mod carelink;
 mod linking;
 mod messaging;
 mod patients;

@@ -1,0 +1,434 @@
+//! Medtronic CareLink CSV export (FORMATS.md): a preamble, then sections each introduced by a divider
+//! row (`-------,MiniMed 780G MMT-1884,Pump,NG1234567H,-------`) and its own header row. Columns are
+//! found by name in each section, so the ~53-column 780G layout, older 5xx/6xx layouts and mmol/L
+//! accounts read alike; `;` and decimal commas (European exports), a byte-order mark and CRLF too.
+//!
+//! Traps handled: a bolus shows once as selected and once as delivered (only delivered insulin counts);
+//! dual-wave parts at one instant become one bolus; 780G micro-boluses are marked automatic; rows are
+//! often newest first and in the autumn clock change the same local hour appears twice — the `Index`
+//! column gives the order, and a local time that goes back inside the fold is the second occurrence.
+
+use std::collections::BTreeMap;
+
+use jiff::civil::{Date, DateTime, Time};
+
+use super::text::{delimiter, local_instant, number};
+use super::{MAX_ROWS, Options, plausible_time};
+use crate::data::event::{
+    BasalKind, Body, Event, MAX_BASAL_UNITS_PER_HOUR, MAX_BOLUS_UNITS, MAX_CARBS_GRAMS,
+    MG_DL_PER_MMOL_L, glucose_tenths, milliunits,
+};
+use crate::data::upload::Rejected;
+use crate::error::CoreError;
+
+/// Whether the text looks like a CareLink export.
+pub fn looks_like(text: &str) -> bool {
+    text.lines().take(200).any(|line| {
+        let line = line.trim_start_matches('\u{feff}');
+        (line.starts_with("Index,Date,Time") || line.starts_with("Index;Date;Time"))
+            && (line.contains("Sensor Glucose")
+                || line.contains("Bolus Volume")
+                || line.contains("BG Reading"))
+    })
+}
+
+/// Where each column we read sits in the current section's header.
+#[derive(Default)]
+struct Columns {
+    index: usize,
+    date: usize,
+    time: usize,
+    sensor: Option<(usize, f64)>,
+    bg: Option<(usize, f64)>,
+    basal_rate: Option<usize>,
+    temp_amount: Option<usize>,
+    temp_type: Option<usize>,
+    temp_duration: Option<usize>,
+    bolus_type: Option<usize>,
+    bolus_delivered: Option<usize>,
+    bolus_duration: Option<usize>,
+    bolus_source: Option<usize>,
+    suspend: Option<usize>,
+    carbs_grams: Option<usize>,
+    carbs_exchanges: Option<usize>,
+}
+
+fn columns(header: &csv::StringRecord) -> Option<Columns> {
+    let find = |name: &str| header.iter().position(|h| h.trim() == name);
+    let glucose = |stem: &str| {
+        find(&format!("{stem} (mg/dL)"))
+            .map(|i| (i, 1.0))
+            .or_else(|| find(&format!("{stem} (mmol/L)")).map(|i| (i, MG_DL_PER_MMOL_L)))
+    };
+    Some(Columns {
+        index: find("Index")?,
+        date: find("Date")?,
+        time: find("Time")?,
+        sensor: glucose("Sensor Glucose"),
+        bg: glucose("BG Reading"),
+        basal_rate: find("Basal Rate (U/h)"),
+        temp_amount: find("Temp Basal Amount"),
+        temp_type: find("Temp Basal Type"),
+        temp_duration: find("Temp Basal Duration (h:mm:ss)"),
+        bolus_type: find("Bolus Type"),
+        bolus_delivered: find("Bolus Volume Delivered (U)"),
+        bolus_duration: find("Bolus Duration (h:mm:ss)"),
+        bolus_source: find("Bolus Source"),
+        suspend: find("Suspend"),
+        carbs_grams: find("BWZ Carb Input (grams)"),
+        carbs_exchanges: find("BWZ Carb Input (exchanges)"),
+    })
+}
+
+/// One data row, kept until its section is complete (the order of rows is decided per section).
+struct Row {
+    line: usize,
+    index: f64,
+    local: DateTime,
+    cells: csv::StringRecord,
+}
+
+struct Section {
+    device: String,
+    columns: Columns,
+    rows: Vec<Row>,
+}
+
+pub fn parse(text: &str, options: &Options) -> Result<(Vec<Event>, Vec<Rejected>), CoreError> {
+    let header_line = text.lines().find(|l| l.contains("Index")).unwrap_or("");
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .delimiter(delimiter(header_line))
+        .from_reader(text.as_bytes());
+    let mut rejected = Vec::new();
+    let mut sections: Vec<Section> = Vec::new();
+    let mut device = "Medtronic CareLink".to_owned();
+    let mut headers_seen = false;
+    for (position, record) in reader.records().enumerate() {
+        let line = position + 1;
+        if line > MAX_ROWS {
+            return Err(CoreError::invalid(
+                "file",
+                "too_many_rows",
+                format!("An upload holds at most {MAX_ROWS} rows."),
+            ));
+        }
+        let record = match record {
+            Ok(record) => record,
+            Err(e) => {
+                rejected.push(Rejected {
+                    row: line,
+                    reason: format!("unreadable CSV row ({e})"),
+                });
+                continue;
+            }
+        };
+        let first = record
+            .get(0)
+            .unwrap_or("")
+            .trim()
+            .trim_start_matches('\u{feff}');
+        if first.len() >= 3 && first.chars().all(|c| c == '-') {
+            let model = record.get(1).unwrap_or("").trim();
+            let serial = record.get(3).unwrap_or("").trim();
+            device = format!("{model} {serial}").trim().to_owned();
+            if device.is_empty() {
+                device = "Medtronic CareLink".to_owned();
+            }
+            continue;
+        }
+        if first == "Index" {
+            if let Some(columns) = columns(&record) {
+                headers_seen = true;
+                sections.push(Section {
+                    device: device.clone(),
+                    columns,
+                    rows: Vec::new(),
+                });
+            }
+            continue;
+        }
+        let Some(section) = sections.last_mut() else {
+            continue; // the preamble: patient name, date range, devices
+        };
+        let cell = |i: usize| record.get(i).unwrap_or("").trim();
+        let (date_raw, time_raw) = (cell(section.columns.date), cell(section.columns.time));
+        if date_raw.is_empty() && time_raw.is_empty() {
+            continue;
+        }
+        let Some(local) = local_datetime(date_raw, time_raw) else {
+            rejected.push(Rejected {
+                row: line,
+                reason: format!(
+                    "the date and time {date_raw:?} {time_raw:?} are not YYYY/MM/DD HH:MM:SS"
+                ),
+            });
+            continue;
+        };
+        let index = number(cell(section.columns.index)).unwrap_or(line as f64);
+        section.rows.push(Row {
+            line,
+            index,
+            local,
+            cells: record,
+        });
+    }
+    if !headers_seen {
+        return Err(CoreError::invalid(
+            "file",
+            "invalid_carelink_csv",
+            "No CareLink header row (Index, Date, Time, …) was found.",
+        ));
+    }
+    let mut events = Vec::new();
+    for section in sections {
+        read_section(section, options, &mut events, &mut rejected);
+    }
+    rejected.sort_by_key(|r| r.row);
+    Ok((events, rejected))
+}
+
+fn local_datetime(date: &str, time: &str) -> Option<DateTime> {
+    let date: Date = date.replace('/', "-").parse().ok()?;
+    let time: Time = time.parse().ok()?;
+    Some(date.to_datetime(time))
+}
+
+/// Reads one section's rows in time order (by `Index`), resolving the autumn fold.
+fn read_section(
+    mut section: Section,
+    options: &Options,
+    events: &mut Vec<Event>,
+    rejected: &mut Vec<Rejected>,
+) {
+    section.rows.sort_by(|a, b| a.index.total_cmp(&b.index));
+    let newest_first = match (section.rows.first(), section.rows.last()) {
+        (Some(first), Some(last)) => first.local > last.local,
+        _ => false,
+    };
+    if newest_first {
+        section.rows.reverse();
+    }
+    // Boluses at one instant (selected/delivered rows, dual-wave parts) are combined before storing.
+    let mut boluses: BTreeMap<i64, (Event, usize)> = BTreeMap::new();
+    let mut fold_latest: Option<DateTime> = None;
+    let mut second_pass = false;
+    for row in &section.rows {
+        let ambiguous = options.tz.to_ambiguous_timestamp(row.local).is_ambiguous();
+        if ambiguous {
+            if let Some(latest) = fold_latest
+                && row.local < latest
+            {
+                second_pass = true;
+            }
+            fold_latest = Some(fold_latest.map_or(row.local, |l| l.max(row.local)));
+        } else {
+            fold_latest = None;
+            second_pass = false;
+        }
+        let Some((at, utc_offset_minutes)) =
+            local_instant(row.local, &options.tz, ambiguous && second_pass)
+        else {
+            rejected.push(Rejected {
+                row: row.line,
+                reason: "the time does not exist in the time zone".into(),
+            });
+            continue;
+        };
+        if let Err(reason) = plausible_time(at, options) {
+            rejected.push(Rejected {
+                row: row.line,
+                reason,
+            });
+            continue;
+        }
+        let new_event = |body: Body| Event {
+            at,
+            utc_offset_minutes,
+            device: section.device.clone(),
+            body,
+        };
+        match row_events(&row.cells, &section.columns) {
+            Ok(bodies) => {
+                for body in bodies {
+                    if let Body::Bolus { .. } = body {
+                        merge_bolus(&mut boluses, new_event(body), row.line);
+                    } else {
+                        events.push(new_event(body));
+                    }
+                }
+            }
+            Err(reason) => rejected.push(Rejected {
+                row: row.line,
+                reason,
+            }),
+        }
+    }
+    events.extend(boluses.into_values().map(|(event, _)| event));
+}
+
+/// Adds a bolus part to the bolus at the same instant, if any.
+fn merge_bolus(boluses: &mut BTreeMap<i64, (Event, usize)>, event: Event, line: usize) {
+    let second = event.at.as_second();
+    match boluses.get_mut(&second) {
+        Some((existing, _)) => {
+            if let (
+                Body::Bolus {
+                    immediate_milliunits: a_now,
+                    extended_milliunits: a_ext,
+                    extended_minutes: a_min,
+                    automatic: a_auto,
+                },
+                Body::Bolus {
+                    immediate_milliunits: b_now,
+                    extended_milliunits: b_ext,
+                    extended_minutes: b_min,
+                    automatic: b_auto,
+                },
+            ) = (&mut existing.body, &event.body)
+            {
+                // The same part twice (a repeated row) does not add up; different parts do.
+                *a_now = (*a_now).max(*b_now);
+                *a_ext = (*a_ext).max(*b_ext);
+                *a_min = (*a_min).max(*b_min);
+                *a_auto = *a_auto && *b_auto;
+            }
+        }
+        None => {
+            boluses.insert(second, (event, line));
+        }
+    }
+}
+
+/// `h:mm:ss` as minutes.
+fn duration_minutes(raw: &str) -> Option<u32> {
+    let mut parts = raw.trim().split(':').map(|p| p.trim().parse::<u32>());
+    let (hours, minutes, seconds) = (
+        parts.next()?.ok()?,
+        parts.next()?.ok()?,
+        parts.next().unwrap_or(Ok(0)).ok()?,
+    );
+    Some(hours * 60 + minutes + u32::from(seconds >= 30))
+}
+
+/// The events one row carries (none for rows such as alerts, primes and rewinds).
+fn row_events(cells: &csv::StringRecord, columns: &Columns) -> Result<Vec<Body>, String> {
+    let cell = |i: Option<usize>| i.and_then(|i| cells.get(i)).unwrap_or("").trim();
+    let mut bodies = Vec::new();
+    let glucose = |column: Option<(usize, f64)>, what: &str| -> Result<Option<u16>, String> {
+        let Some((index, factor)) = column else {
+            return Ok(None);
+        };
+        let raw = cell(Some(index));
+        if raw.is_empty() {
+            return Ok(None);
+        }
+        let value = number(raw).ok_or_else(|| format!("the {what} {raw:?} is not a number"))?;
+        glucose_tenths(value * factor)
+            .map(Some)
+            .ok_or_else(|| format!("the {what} {raw} is out of range"))
+    };
+    if let Some(value) = glucose(columns.sensor, "sensor glucose")? {
+        bodies.push(Body::Cgm {
+            glucose_tenths_mg_dl: value,
+        });
+    }
+    if let Some(value) = glucose(columns.bg, "BG reading")? {
+        bodies.push(Body::Smbg {
+            glucose_tenths_mg_dl: value,
+        });
+    }
+    let delivered = cell(columns.bolus_delivered);
+    if !delivered.is_empty() {
+        let units = number(delivered)
+            .ok_or_else(|| format!("the delivered bolus {delivered:?} is not a number"))?;
+        let milli = milliunits(units, MAX_BOLUS_UNITS)
+            .ok_or_else(|| format!("a bolus of {units} U is out of range"))?;
+        let kind = cell(columns.bolus_type).to_ascii_lowercase();
+        let automatic = cell(columns.bolus_source)
+            .to_ascii_uppercase()
+            .contains("CLOSED_LOOP");
+        if milli > 0 {
+            bodies.push(if kind.contains("square") {
+                let minutes = duration_minutes(cell(columns.bolus_duration))
+                    .filter(|m| *m > 0)
+                    .ok_or("a square bolus needs its duration")?;
+                Body::Bolus {
+                    immediate_milliunits: 0,
+                    extended_milliunits: milli,
+                    extended_minutes: minutes,
+                    automatic,
+                }
+            } else {
+                Body::Bolus {
+                    immediate_milliunits: milli,
+                    extended_milliunits: 0,
+                    extended_minutes: 0,
+                    automatic,
+                }
+            });
+        }
+    }
+    let rate = cell(columns.basal_rate);
+    if !rate.is_empty() {
+        let units =
+            number(rate).ok_or_else(|| format!("the basal rate {rate:?} is not a number"))?;
+        bodies.push(Body::Basal {
+            rate_milliunits_per_hour: milliunits(units, MAX_BASAL_UNITS_PER_HOUR)
+                .ok_or_else(|| format!("a basal rate of {units} U/h is out of range"))?,
+            duration_seconds: 0,
+            basal: BasalKind::Scheduled,
+        });
+    }
+    let temp = cell(columns.temp_amount);
+    if !temp.is_empty() {
+        let kind = cell(columns.temp_type).to_ascii_lowercase();
+        if kind.contains("percent") {
+            return Err(
+                "a percentage temporary basal cannot be stored without the scheduled rate".into(),
+            );
+        }
+        let units =
+            number(temp).ok_or_else(|| format!("the temporary basal {temp:?} is not a number"))?;
+        let minutes = duration_minutes(cell(columns.temp_duration)).unwrap_or(0);
+        bodies.push(Body::Basal {
+            rate_milliunits_per_hour: milliunits(units, MAX_BASAL_UNITS_PER_HOUR)
+                .ok_or_else(|| format!("a temporary basal of {units} U/h is out of range"))?,
+            duration_seconds: minutes * 60,
+            basal: BasalKind::Temporary,
+        });
+    }
+    if cell(columns.suspend)
+        .to_ascii_uppercase()
+        .contains("SUSPEND")
+    {
+        bodies.push(Body::Basal {
+            rate_milliunits_per_hour: 0,
+            duration_seconds: 0,
+            basal: BasalKind::Suspend,
+        });
+    }
+    let grams = cell(columns.carbs_grams);
+    if !grams.is_empty() {
+        let value =
+            number(grams).ok_or_else(|| format!("the carb input {grams:?} is not a number"))?;
+        if value > MAX_CARBS_GRAMS {
+            return Err(format!("{value} g of carbs is out of range"));
+        }
+        if value > 0.0 {
+            bodies.push(Body::Carbs {
+                tenths_grams: (value * 10.0).round() as u32,
+            });
+        }
+    }
+    if !cell(columns.carbs_exchanges).is_empty()
+        && number(cell(columns.carbs_exchanges)).is_some_and(|v| v > 0.0)
+    {
+        return Err(
+            "carbs entered as exchanges are not kept (the grams per exchange differ by country)"
+                .into(),
+        );
+    }
+    Ok(bodies)
+}
