@@ -5,7 +5,7 @@
 
 use jiff::civil::DateTime;
 
-use super::text::{delimiter, local_instant, number};
+use super::text::{FoldReader, delimiter, number};
 use super::{MAX_ROWS, Options, plausible_time};
 use crate::data::event::{
     Body, CGM_HIGH_MG_DL, CGM_LOW_MG_DL, Event, MAX_BOLUS_UNITS, MAX_CARBS_GRAMS, MG_DL_PER_MMOL_L,
@@ -59,6 +59,8 @@ pub fn parse(text: &str, options: &Options) -> Result<(Vec<Event>, Vec<Rejected>
         .delimiter(delimiter(first_line))
         .from_reader(text.as_bytes());
     let mut columns_found: Option<Columns> = None;
+    // Clarity writes rows in recording order, which resolves the autumn fold.
+    let mut fold = FoldReader::default();
     let mut events = Vec::new();
     let mut rejected = Vec::new();
     for (index, record) in reader.records().enumerate() {
@@ -89,7 +91,7 @@ pub fn parse(text: &str, options: &Options) -> Result<(Vec<Event>, Vec<Rejected>
         if stamp.is_empty() {
             continue; // patient, device and alert-setting rows carry no timestamp
         }
-        match event(&record, columns, options) {
+        match event(&record, columns, options, &mut fold) {
             Ok(Some(event)) => events.push(event),
             Ok(None) => {}
             Err(reason) => rejected.push(Rejected { row, reason }),
@@ -109,6 +111,7 @@ fn event(
     record: &csv::StringRecord,
     columns: &Columns,
     options: &Options,
+    fold: &mut FoldReader,
 ) -> Result<Option<Event>, String> {
     let cell = |i: Option<usize>| i.and_then(|i| record.get(i)).unwrap_or("").trim();
     let local: DateTime = cell(Some(columns.timestamp)).parse().map_err(|_| {
@@ -117,7 +120,8 @@ fn event(
             cell(Some(columns.timestamp))
         )
     })?;
-    let (at, utc_offset_minutes) = local_instant(local, &options.tz, false)
+    let (at, utc_offset_minutes) = fold
+        .instant(local, &options.tz)
         .ok_or("the time does not exist in the time zone")?;
     plausible_time(at, options)?;
     let device = match (cell(columns.source), cell(columns.transmitter)) {

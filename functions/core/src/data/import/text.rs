@@ -48,3 +48,28 @@ pub fn local_instant(local: DateTime, tz: &TimeZone, later: bool) -> Option<(Tim
     let offset = i16::try_from(tz.to_offset(at).seconds() / 60).ok()?;
     Some((at, offset))
 }
+
+/// Reads local times in the order the device recorded them and resolves the autumn fold: inside the
+/// repeated hour, a local time earlier than one already seen is the second occurrence.
+#[derive(Debug, Default)]
+pub struct FoldReader {
+    latest_in_fold: Option<DateTime>,
+    second_pass: bool,
+}
+
+impl FoldReader {
+    /// The instant and offset of the next local time in recording order.
+    pub fn instant(&mut self, local: DateTime, tz: &TimeZone) -> Option<(Timestamp, i16)> {
+        let ambiguous = tz.to_ambiguous_timestamp(local).is_ambiguous();
+        if ambiguous {
+            if self.latest_in_fold.is_some_and(|latest| local < latest) {
+                self.second_pass = true;
+            }
+            self.latest_in_fold = Some(self.latest_in_fold.map_or(local, |l| l.max(local)));
+        } else {
+            self.latest_in_fold = None;
+            self.second_pass = false;
+        }
+        local_instant(local, tz, ambiguous && self.second_pass)
+    }
+}

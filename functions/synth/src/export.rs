@@ -1,0 +1,212 @@
+//! Writes events as the files people upload: glucolink JSON, Medtronic CareLink CSV (newest first, in
+//! sections, the 780G-era header), Dexcom Clarity CSV. Local times come from each event's own offset, as
+//! the device showed them.
+
+use glucolink_core::data::event::{BasalKind, Body, Event};
+use jiff::civil::DateTime;
+use jiff::tz::Offset;
+use serde_json::{Value, json};
+
+fn local(event: &Event) -> DateTime {
+    Offset::from_seconds(i32::from(event.utc_offset_minutes) * 60)
+        .unwrap_or(Offset::UTC)
+        .to_datetime(event.at)
+}
+
+fn units(milli: u32) -> String {
+    format!("{:.3}", f64::from(milli) / 1000.0)
+}
+
+fn mg_dl(tenths: u16) -> String {
+    let value = f64::from(tenths) / 10.0;
+    if tenths % 10 == 0 {
+        format!("{value:.0}")
+    } else {
+        format!("{value:.1}")
+    }
+}
+
+/// glucolink JSON, every time with its offset.
+pub fn to_json(events: &[Event]) -> Vec<u8> {
+    let items: Vec<Value> = events
+        .iter()
+        .map(|event| {
+            let time = format!(
+                "{}{}",
+                local(event).strftime("%Y-%m-%dT%H:%M:%S"),
+                Offset::from_seconds(i32::from(event.utc_offset_minutes) * 60).unwrap_or(Offset::UTC)
+            );
+            let mut item = match &event.body {
+                Body::Cgm { glucose_tenths_mg_dl } => json!({"type": "cgm", "value": f64::from(*glucose_tenths_mg_dl) / 10.0}),
+                Body::Smbg { glucose_tenths_mg_dl } => json!({"type": "smbg", "value": f64::from(*glucose_tenths_mg_dl) / 10.0}),
+                Body::Bolus { immediate_milliunits, extended_milliunits, extended_minutes, automatic } => json!({
+                    "type": "bolus",
+                    "units": f64::from(*immediate_milliunits) / 1000.0,
+                    "extended_units": f64::from(*extended_milliunits) / 1000.0,
+                    "extended_minutes": extended_minutes,
+                    "automatic": automatic,
+                }),
+                Body::Basal { rate_milliunits_per_hour, duration_seconds, basal } => json!({
+                    "type": "basal",
+                    "rate": f64::from(*rate_milliunits_per_hour) / 1000.0,
+                    "duration_minutes": duration_seconds / 60,
+                    "basal": match basal { BasalKind::Scheduled => "scheduled", BasalKind::Temporary => "temporary", BasalKind::Suspend => "suspend" },
+                }),
+                Body::Carbs { tenths_grams } => json!({"type": "carbs", "grams": f64::from(*tenths_grams) / 10.0}),
+            };
+            item["time"] = json!(time);
+            item["device"] = json!(event.device);
+            item
+        })
+        .collect();
+    serde_json::to_vec(&json!({"events": items})).unwrap_or_default()
+}
+
+/// The 780G-era CareLink header (FORMATS.md).
+pub const CARELINK_HEADER: &str = "Index,Date,Time,New Device Time,BG Source,BG Reading (mg/dL),Linked BG Meter ID,Basal Rate (U/h),Temp Basal Amount,Temp Basal Type,Temp Basal Duration (h:mm:ss),Bolus Type,Bolus Volume Selected (U),Bolus Volume Delivered (U),Bolus Duration (h:mm:ss),Prime Type,Prime Volume Delivered (U),Estimated Reservoir Volume after Fill (U),Alert,User Cleared Alerts,Suspend,Rewind,BWZ Estimate (U),BWZ Target High BG (mg/dL),BWZ Target Low BG (mg/dL),BWZ Carb Ratio (g/U),BWZ Insulin Sensitivity (mg/dL/U),BWZ Carb Input (grams),BWZ BG Input (mg/dL),BWZ Correction Estimate (U),BWZ Food Estimate (U),BWZ Active Insulin (U),BWZ Status,Sensor Calibration BG (mg/dL),Sensor Glucose (mg/dL),ISIG Value,Event Marker,Bolus Number,Bolus Cancellation Reason,BWZ Unabsorbed Insulin Total (U),Final Bolus Estimate,Scroll Step Size,Insulin Action Curve Time,Sensor Calibration Rejected Reason,Preset Bolus,Bolus Source,BLE Network Device,Device Update Event,Network Device Associated Reason,Network Device Disassociated Reason,Network Device Disconnected Reason,Sensor Exception,Preset Temp Basal Name";
+
+fn carelink_row(index: usize, event: &Event, columns: &[&str]) -> Option<String> {
+    let stamp = local(event);
+    let mut values: Vec<(&str, String)> = Vec::new();
+    match &event.body {
+        Body::Cgm {
+            glucose_tenths_mg_dl,
+        } => values.push(("Sensor Glucose (mg/dL)", mg_dl(*glucose_tenths_mg_dl))),
+        Body::Smbg {
+            glucose_tenths_mg_dl,
+        } => {
+            values.push(("BG Source", "BG_READING_RECEIVED".into()));
+            values.push(("BG Reading (mg/dL)", mg_dl(*glucose_tenths_mg_dl)));
+        }
+        Body::Bolus {
+            immediate_milliunits,
+            automatic,
+            ..
+        } => {
+            values.push(("Bolus Type", "Normal".into()));
+            values.push(("Bolus Volume Selected (U)", units(*immediate_milliunits)));
+            values.push(("Bolus Volume Delivered (U)", units(*immediate_milliunits)));
+            values.push((
+                "Bolus Source",
+                if *automatic {
+                    "CLOSED_LOOP_MICRO_BOLUS"
+                } else {
+                    "BOLUS_WIZARD"
+                }
+                .into(),
+            ));
+        }
+        Body::Basal {
+            rate_milliunits_per_hour,
+            basal: BasalKind::Scheduled,
+            ..
+        } => {
+            values.push(("Basal Rate (U/h)", units(*rate_milliunits_per_hour)));
+        }
+        Body::Basal { .. } => return None,
+        Body::Carbs { tenths_grams } => {
+            values.push(("BWZ Carb Input (grams)", format!("{}", tenths_grams / 10)))
+        }
+    }
+    let row: Vec<String> = columns
+        .iter()
+        .map(|column| match *column {
+            "Index" => format!("{index}.00000"),
+            "Date" => stamp.strftime("%Y/%m/%d").to_string(),
+            "Time" => stamp.strftime("%H:%M:%S").to_string(),
+            other => values
+                .iter()
+                .find(|(name, _)| *name == other)
+                .map(|(_, v)| v.clone())
+                .unwrap_or_default(),
+        })
+        .collect();
+    Some(row.join(","))
+}
+
+/// A CareLink export: preamble, a pump section and a sensor section, rows newest first.
+pub fn to_carelink_csv(events: &[Event]) -> String {
+    let columns: Vec<&str> = CARELINK_HEADER.split(',').collect();
+    let mut text = String::from(
+        "\u{feff}Last Name,First Name,Patient ID,Start Date,End Date,Device,Pump,Sensor\r\nSynthetic,Patient,,,,,,\r\n",
+    );
+    let is_sensor = |e: &&Event| matches!(e.body, Body::Cgm { .. });
+    for (sensor_section, title) in [(false, "Pump"), (true, "Sensor")] {
+        let mut section: Vec<&Event> = events
+            .iter()
+            .filter(|e| is_sensor(e) == sensor_section)
+            .collect();
+        let Some(first) = section.first() else {
+            continue;
+        };
+        let (model, serial) = first
+            .device
+            .rsplit_once(' ')
+            .unwrap_or((first.device.as_str(), ""));
+        text.push_str(&format!(
+            "-------,{model},{title},{serial},-------\r\n{CARELINK_HEADER}\r\n"
+        ));
+        section.reverse();
+        for (index, event) in section.iter().enumerate() {
+            if let Some(row) = carelink_row(index + 1, event, &columns) {
+                text.push_str(&row);
+                text.push_str("\r\n");
+            }
+        }
+    }
+    text
+}
+
+/// A Dexcom Clarity export (mg/dL).
+pub fn to_clarity_csv(events: &[Event]) -> String {
+    let mut text = String::from(
+        "Index,Timestamp (YYYY-MM-DDThh:mm:ss),Event Type,Event Subtype,Patient Info,Device Info,Source Device ID,Glucose Value (mg/dL),Insulin Value (u),Carb Value (grams),Duration (hh:mm:ss),Glucose Rate of Change (mg/dL/min),Transmitter Time (Long Integer),Transmitter ID\r\n1,,FirstName,,Synthetic,,,,,,,,,\r\n2,,LastName,,Patient,,,,,,,,,\r\n",
+    );
+    let mut index = 3;
+    for event in events {
+        let stamp = local(event).strftime("%Y-%m-%dT%H:%M:%S").to_string();
+        let (kind, subtype, glucose, insulin, carbs) = match &event.body {
+            Body::Cgm {
+                glucose_tenths_mg_dl,
+            } => (
+                "EGV",
+                "",
+                mg_dl(*glucose_tenths_mg_dl / 10 * 10),
+                String::new(),
+                String::new(),
+            ),
+            Body::Smbg {
+                glucose_tenths_mg_dl,
+            } => (
+                "Calibration",
+                "",
+                mg_dl(*glucose_tenths_mg_dl / 10 * 10),
+                String::new(),
+                String::new(),
+            ),
+            Body::Bolus {
+                immediate_milliunits,
+                ..
+            } => (
+                "Insulin",
+                "Fast-Acting",
+                String::new(),
+                units(*immediate_milliunits),
+                String::new(),
+            ),
+            Body::Carbs { tenths_grams } => (
+                "Carbs",
+                "",
+                String::new(),
+                String::new(),
+                format!("{}", tenths_grams / 10),
+            ),
+            Body::Basal { .. } => continue,
+        };
+        text.push_str(&format!(
+            "{index},{stamp},{kind},{subtype},,,Android G7,{glucose},{insulin},{carbs},,,,TX01\r\n"
+        ));
+        index += 1;
+    }
+    text
+}
