@@ -19,7 +19,7 @@ fn units(milli: u32) -> String {
 
 fn mg_dl(tenths: u16) -> String {
     let value = f64::from(tenths) / 10.0;
-    if tenths % 10 == 0 {
+    if tenths.is_multiple_of(10) {
         format!("{value:.0}")
     } else {
         format!("{value:.1}")
