@@ -1,1 +1,69 @@
-//! Test-only crate: see `integration/`.
+//! Helpers shared by the benchmark binaries: a store wrapper that counts requests.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use async_trait::async_trait;
+use glucolink_core::store::{Condition, Item, Key, Page, Query, Store, StoreError, WriteOp};
+
+/// Counts every request made to the store it wraps.
+pub struct CountingStore {
+    inner: Arc<dyn Store>,
+    requests: AtomicUsize,
+}
+
+impl CountingStore {
+    pub fn new(inner: Arc<dyn Store>) -> Self {
+        Self {
+            inner,
+            requests: AtomicUsize::new(0),
+        }
+    }
+
+    /// Requests so far.
+    pub fn requests(&self) -> usize {
+        self.requests.load(Ordering::Relaxed)
+    }
+
+    fn hit(&self) {
+        self.requests.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+#[async_trait]
+impl Store for CountingStore {
+    async fn get(&self, key: &Key) -> Result<Option<Item>, StoreError> {
+        self.hit();
+        self.inner.get(key).await
+    }
+    async fn batch_get(&self, keys: &[Key]) -> Result<Vec<Item>, StoreError> {
+        self.hit();
+        self.inner.batch_get(keys).await
+    }
+    async fn put(&self, item: Item, condition: Condition) -> Result<(), StoreError> {
+        self.hit();
+        self.inner.put(item, condition).await
+    }
+    async fn delete(&self, key: &Key, condition: Condition) -> Result<(), StoreError> {
+        self.hit();
+        self.inner.delete(key, condition).await
+    }
+    async fn increment(
+        &self,
+        key: &Key,
+        attr: &str,
+        delta: i64,
+        expires_at: Option<i64>,
+    ) -> Result<i64, StoreError> {
+        self.hit();
+        self.inner.increment(key, attr, delta, expires_at).await
+    }
+    async fn query(&self, query: &Query) -> Result<Page, StoreError> {
+        self.hit();
+        self.inner.query(query).await
+    }
+    async fn transact(&self, ops: Vec<WriteOp>) -> Result<(), StoreError> {
+        self.hit();
+        self.inner.transact(ops).await
+    }
+}

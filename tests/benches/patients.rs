@@ -5,19 +5,18 @@
 //! one makes, through a counting wrapper around the store. Prints p50/p95 and requests per page.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use async_trait::async_trait;
 use glucolink_api::{App, Config};
 use glucolink_core::Ctx;
 use glucolink_core::account::clinic::{self, ClinicSignUp, Staff};
 use glucolink_core::clock::SystemClock;
 use glucolink_core::patient::{self, NewPatient};
-use glucolink_core::store::{Condition, Item, Key, Page, Query, Store, StoreError, WriteOp};
+use glucolink_core::store::Store;
 use glucolink_local::server::{self, LocalServer};
 use glucolink_local::site::Site;
 use glucolink_store::EmbeddedStore;
+use glucolink_tests::CountingStore;
 use serde_json::json;
 
 const RECORDS: usize = 10_000;
@@ -25,56 +24,6 @@ const RECORDS: usize = 10_000;
 /// The query string of the i-th request of a case.
 type QueryFor = Box<dyn Fn(usize) -> String>;
 const ROUNDS: usize = 200;
-
-/// Counts every request made to the store it wraps.
-struct Counting {
-    inner: Arc<dyn Store>,
-    requests: AtomicUsize,
-}
-
-impl Counting {
-    fn hit(&self) {
-        self.requests.fetch_add(1, Ordering::Relaxed);
-    }
-}
-
-#[async_trait]
-impl Store for Counting {
-    async fn get(&self, key: &Key) -> Result<Option<Item>, StoreError> {
-        self.hit();
-        self.inner.get(key).await
-    }
-    async fn batch_get(&self, keys: &[Key]) -> Result<Vec<Item>, StoreError> {
-        self.hit();
-        self.inner.batch_get(keys).await
-    }
-    async fn put(&self, item: Item, condition: Condition) -> Result<(), StoreError> {
-        self.hit();
-        self.inner.put(item, condition).await
-    }
-    async fn delete(&self, key: &Key, condition: Condition) -> Result<(), StoreError> {
-        self.hit();
-        self.inner.delete(key, condition).await
-    }
-    async fn increment(
-        &self,
-        key: &Key,
-        attr: &str,
-        delta: i64,
-        expires_at: Option<i64>,
-    ) -> Result<i64, StoreError> {
-        self.hit();
-        self.inner.increment(key, attr, delta, expires_at).await
-    }
-    async fn query(&self, query: &Query) -> Result<Page, StoreError> {
-        self.hit();
-        self.inner.query(query).await
-    }
-    async fn transact(&self, ops: Vec<WriteOp>) -> Result<(), StoreError> {
-        self.hit();
-        self.inner.transact(ops).await
-    }
-}
 
 const FIRST: [&str; 20] = [
     "Ana", "Ben", "Chloe", "Dev", "Eli", "Fatima", "Gus", "Hana", "Ivan", "Jade", "Kofi", "Lena",
@@ -97,10 +46,7 @@ async fn main() {
     let clock = Arc::new(SystemClock);
     let embedded: Arc<dyn Store> =
         Arc::new(EmbeddedStore::open(&dir.join("bench.redb"), clock.clone()).expect("store"));
-    let counting = Arc::new(Counting {
-        inner: embedded,
-        requests: AtomicUsize::new(0),
-    });
+    let counting = Arc::new(CountingStore::new(embedded));
     let store: Arc<dyn Store> = counting.clone();
     let outbox = Arc::new(glucolink_notify::OutboxNotifier::new(
         store.clone(),
@@ -222,7 +168,7 @@ async fn main() {
         let mut requests = 0;
         let mut rows = 0;
         for i in 0..ROUNDS {
-            let before = counting.requests.load(Ordering::Relaxed);
+            let before = counting.requests();
             let started = Instant::now();
             let response = client
                 .get(format!("{base}/api/clinic/patients{}", query(i)))
@@ -232,7 +178,7 @@ async fn main() {
             assert_eq!(response.status().as_u16(), 200);
             let body: serde_json::Value = response.json().await.expect("json");
             samples.push(started.elapsed());
-            requests += counting.requests.load(Ordering::Relaxed) - before;
+            requests += counting.requests() - before;
             rows += body["patients"].as_array().map_or(0, Vec::len);
         }
         samples.sort_unstable();

@@ -1,14 +1,18 @@
 //! Demo data, created on the first start of a new data directory: a clinic with a staff login, a
-//! personal account, and patient records in the seed's states (linked, pending code, not linked), so a
-//! new user sees every path at once. Synthetic people only.
+//! personal account, and patient records in each of the seed's states — linked with 90 days of recent
+//! data, linked with old data, a pending unique code, not linked — so a new user sees every path at
+//! once. Synthetic people and data only (`glucolink-synth`).
 
 use glucolink_core::account::clinic::{self, ClinicSignUp, Staff};
-use glucolink_core::account::fields::Email;
+use glucolink_core::account::fields::{Email, Username};
 use glucolink_core::account::personal::{self, PersonalSignUp};
+use glucolink_core::data::import::{Format, Parsed};
+use glucolink_core::data::upload;
 use glucolink_core::link;
 use glucolink_core::patient::{self, NewPatient};
 use glucolink_core::store::{Condition, Item, Key, StoreError};
 use glucolink_core::{CoreError, Ctx};
+use glucolink_synth::{Patient, Profile};
 
 /// A login printed at start-up.
 pub struct DemoLogin {
@@ -106,6 +110,41 @@ pub async fn ensure(ctx: &Ctx) -> Result<Option<Created>, CoreError> {
         "demo",
     )
     .await?;
+    let alex = personal::find_by_username(ctx, &Username::parse(PERSON_USERNAME)?)
+        .await?
+        .ok_or(CoreError::NotFound)?;
+    // 90 days of a MiniMed 780G up to today: linked with recent data.
+    upload_synthetic(ctx, &alex, Profile::MedtronicPump, 1, 90, 0).await?;
+
+    // Linked, but the newest data is three weeks old: the seed's "no data / old data" path.
+    let old = personal::sign_up(
+        ctx,
+        PersonalSignUp {
+            username: "demo.olddata",
+            password: "pebble harbour willow 63",
+            name: "Morgan Olddata",
+            date_of_birth: Some("1969-06-01"),
+            email: Some("morgan.olddata@example.org"),
+            phone: None,
+        },
+    )
+    .await;
+    tolerate_existing(old.map(|_| ()))?;
+    let old_record = new_record("Morgan Olddata", "1969-06-01", "RDC-1004").await?;
+    link::link_with_credentials(
+        ctx,
+        &staff,
+        old_record.id,
+        "demo.olddata",
+        "pebble harbour willow 63",
+        true,
+        "demo",
+    )
+    .await?;
+    let morgan = personal::find_by_username(ctx, &Username::parse("demo.olddata")?)
+        .await?
+        .ok_or(CoreError::NotFound)?;
+    upload_synthetic(ctx, &morgan, Profile::DexcomPens, 2, 30, 21).await?;
     let pending = new_record("Sam Pending", "1975-09-30", "RDC-1002").await?;
     let code = link::generate_code(ctx, &staff, pending.id).await?;
     new_record("Robin Notlinked", "2001-02-14", "RDC-1003").await?;
@@ -113,7 +152,7 @@ pub async fn ensure(ctx: &Ctx) -> Result<Option<Created>, CoreError> {
     match ctx
         .store
         .put(
-            Item::new(marker()).with_n("version", 2),
+            Item::new(marker()).with_n("version", 3),
             Condition::NotExists,
         )
         .await
@@ -123,6 +162,41 @@ pub async fn ensure(ctx: &Ctx) -> Result<Option<Created>, CoreError> {
         })),
         Err(other) => Err(other.into()),
     }
+}
+
+/// Uploads `days` of synthetic data for a person, ending `days_ago` days before today.
+async fn upload_synthetic(
+    ctx: &Ctx,
+    person: &personal::Person,
+    profile: Profile,
+    seed: u64,
+    days: u32,
+    days_ago: i64,
+) -> Result<(), CoreError> {
+    let zone = "Europe/London";
+    let tz = jiff::tz::TimeZone::get(zone).map_err(|e| CoreError::Internal(e.to_string()))?;
+    let today = tz.to_datetime(ctx.clock.now()).date();
+    let start = today
+        .checked_sub(jiff::Span::new().days(i64::from(days) - 1 + days_ago))
+        .map_err(|e| CoreError::Internal(e.to_string()))?;
+    let now = ctx.clock.now();
+    let events: Vec<_> = glucolink_synth::generate(&Patient {
+        seed,
+        profile,
+        time_zone: zone,
+        start,
+        days,
+    })
+    .into_iter()
+    .filter(|e| e.at <= now)
+    .collect();
+    let parsed = Parsed {
+        format: Format::Json,
+        events,
+        rejected: Vec::new(),
+    };
+    upload::ingest(ctx, person, parsed, "demo").await?;
+    Ok(())
 }
 
 /// An earlier, interrupted start may have created part of the demo already.

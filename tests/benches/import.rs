@@ -1,0 +1,160 @@
+//! Device data import and storage: `cargo bench -p glucolink-tests --bench import`.
+//!
+//! Generates 90 days of a synthetic MiniMed 780G patient (CGM every 5 minutes, boluses, micro-boluses,
+//! basal, carbs, meter readings), writes it as a Medtronic CareLink CSV export, then measures: parsing
+//! (rows per second), the whole upload into the embedded store, the bytes stored per patient-day of CGM
+//! against one item per reading, and the store requests (and time) to read the 90 days back.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use glucolink_core::Ctx;
+use glucolink_core::account::personal::{self, PersonalSignUp};
+use glucolink_core::clock::SystemClock;
+use glucolink_core::data::import::{self, Format, Options};
+use glucolink_core::data::{Kind, store, upload};
+use glucolink_core::store::{Query, Store};
+use glucolink_store::EmbeddedStore;
+use glucolink_synth::{Patient, Profile, export, generate};
+use glucolink_tests::CountingStore;
+use jiff::tz::TimeZone;
+use jiff::{Timestamp, ToSpan};
+
+#[tokio::main]
+async fn main() {
+    let tz = TimeZone::get("Europe/London").expect("zone");
+    let today = tz.to_datetime(Timestamp::now()).date();
+    let start = today.checked_sub(90.days()).expect("date");
+    let patient = Patient {
+        seed: 42,
+        profile: Profile::MedtronicPump,
+        time_zone: "Europe/London",
+        start,
+        days: 90,
+    };
+    let events = generate(&patient);
+    let csv = export::to_carelink_csv(&events);
+    let rows = csv.lines().count();
+    println!(
+        "90 days of a synthetic 780G patient: {} events ({} CGM readings), CareLink CSV of {rows} rows, {:.1} MB",
+        events.len(),
+        events.iter().filter(|e| e.body.kind() == Kind::Cgm).count(),
+        csv.len() as f64 / 1e6
+    );
+    let options = Options {
+        tz: tz.clone(),
+        now: Timestamp::now(),
+    };
+
+    let mut best = f64::MAX;
+    for _ in 0..5 {
+        let started = Instant::now();
+        let parsed = import::parse(Format::CareLink, csv.as_bytes(), &options).expect("parse");
+        assert_eq!(
+            parsed.events.len(),
+            events.len()
+                - events
+                    .iter()
+                    .filter(|e| matches!(
+                        e.body,
+                        glucolink_core::data::Body::Basal {
+                            basal: glucolink_core::data::event::BasalKind::Temporary
+                                | glucolink_core::data::event::BasalKind::Suspend,
+                            ..
+                        }
+                    ))
+                    .count()
+        );
+        best = best.min(started.elapsed().as_secs_f64());
+    }
+    println!(
+        "parse CareLink CSV (best of 5):   {:>8.1} ms  {:>10.0} rows/s",
+        best * 1000.0,
+        rows as f64 / best
+    );
+
+    let dir = std::env::temp_dir().join(format!("glucolink-bench-import-{}", ulid::Ulid::new()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let clock = Arc::new(SystemClock);
+    let embedded: Arc<dyn Store> =
+        Arc::new(EmbeddedStore::open(&dir.join("bench.redb"), clock.clone()).expect("store"));
+    let counting = Arc::new(CountingStore::new(embedded.clone()));
+    let store_port: Arc<dyn Store> = counting.clone();
+    let outbox = Arc::new(glucolink_notify::OutboxNotifier::new(
+        store_port.clone(),
+        clock.clone(),
+    ));
+    let ctx = Ctx::new(store_port, clock, outbox);
+    let person = personal::sign_up(
+        &ctx,
+        PersonalSignUp {
+            username: "bench.person",
+            password: "orchard lantern quartz 88",
+            name: "Bench Person",
+            ..PersonalSignUp::default()
+        },
+    )
+    .await
+    .expect("person");
+
+    let before = counting.requests();
+    let started = Instant::now();
+    let parsed = import::parse(Format::CareLink, csv.as_bytes(), &options).expect("parse");
+    let summary = upload::ingest(&ctx, &person, parsed, "bench")
+        .await
+        .expect("ingest");
+    let total = started.elapsed().as_secs_f64();
+    println!(
+        "whole upload (parse + store):      {:>8.1} ms  {:>10.0} rows/s  accepted {}  store requests {}",
+        total * 1000.0,
+        rows as f64 / total,
+        summary.accepted,
+        counting.requests() - before
+    );
+    let started = Instant::now();
+    let parsed = import::parse(Format::CareLink, csv.as_bytes(), &options).expect("parse");
+    let again = upload::ingest(&ctx, &person, parsed, "bench")
+        .await
+        .expect("ingest");
+    println!(
+        "same file again (all duplicates):  {:>8.1} ms  accepted {}  duplicates {}",
+        started.elapsed().as_secs_f64() * 1000.0,
+        again.accepted,
+        again.duplicates
+    );
+
+    let mut query = Query::prefix(format!("PERSON#{}", person.id), "DATA#");
+    query.limit = 1000;
+    let items = glucolink_core::store::query_all(embedded.as_ref(), query)
+        .await
+        .expect("items");
+    let cgm: Vec<usize> = items
+        .iter()
+        .filter(|i| i.key.sk.ends_with("#cgm"))
+        .map(|i| i.approximate_size())
+        .collect();
+    let full_days: Vec<&usize> = cgm.iter().filter(|size| **size > 1000).collect();
+    let average = full_days.iter().copied().sum::<usize>() as f64 / full_days.len().max(1) as f64;
+    // One item per reading: pk, sk, time, value, device, offset and TTL attributes, ~200 bytes each.
+    let per_reading = 288.0 * 200.0;
+    println!(
+        "stored per patient-day of CGM:     {:>8.0} bytes (one item per reading would be ≈{:.0} KB: {:.0}× more); {} day items for 90 days",
+        average,
+        per_reading / 1000.0,
+        per_reading / average,
+        items.len()
+    );
+
+    let before = counting.requests();
+    let started = Instant::now();
+    let read = store::read(&ctx, person.id, start, today)
+        .await
+        .expect("read");
+    println!(
+        "read 90 days of all kinds:         {:>8.1} ms  {} events  store requests {}",
+        started.elapsed().as_secs_f64() * 1000.0,
+        read.len(),
+        counting.requests() - before
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
