@@ -389,3 +389,81 @@ async fn concurrent_uploads_to_the_same_day_lose_nothing_on_the_embedded_store()
 async fn concurrent_uploads_to_the_same_day_lose_nothing_on_dynamodb() {
     concurrent_uploads_to_the_same_day_lose_nothing(&spawn_app_on_dynamodb().await).await;
 }
+
+/// A format, its content type, the file, and the (accepted, duplicates) expected if exact.
+type ExportCase = (&'static str, &'static str, Vec<u8>, Option<(usize, usize)>);
+
+#[tokio::test]
+async fn every_supported_export_of_the_same_synthetic_weeks_is_detected_and_stored() {
+    use glucolink_synth::{Patient, Profile, export, generate};
+    let app = spawn_app().await;
+    signed_in_person(&app.user, "all.formats").await;
+    let weeks = |seed, profile| Patient {
+        seed,
+        profile,
+        time_zone: "Europe/London",
+        start: date(2026, 9, 1),
+        days: 14,
+    };
+    let pump = generate(&weeks(3, Profile::MedtronicPump));
+    let libre = generate(&weeks(4, Profile::LibrePens));
+    // (format, file, new events expected, duplicates expected). The CareLink export holds the same
+    // events as the JSON uploaded before it, so it stores nothing: overlapping exports never count twice.
+    let files: Vec<ExportCase> = vec![
+        (
+            "glucolink-json",
+            "application/json",
+            export::to_json(&pump),
+            Some((pump.len(), 0)),
+        ),
+        (
+            "medtronic-carelink-csv",
+            "text/csv",
+            export::to_carelink_csv(&pump).into_bytes(),
+            Some((0, pump.len())),
+        ),
+        (
+            "nightscout-json",
+            "application/json",
+            export::to_nightscout_json(&pump),
+            None,
+        ),
+        (
+            "abbott-libreview-csv",
+            "text/csv",
+            export::to_libreview_csv(&libre).into_bytes(),
+            Some((libre.len(), 0)),
+        ),
+        (
+            "dexcom-clarity-csv",
+            "text/csv",
+            export::to_clarity_csv(&libre).into_bytes(),
+            None,
+        ),
+    ];
+    for (format, content_type, body, expected) in files {
+        let response = upload(&app.user, "?tz=Europe/London", content_type, body).await;
+        let (status, summary) = status_and_json(response).await;
+        assert_eq!(status, 201, "{format}: {summary}");
+        assert_eq!(summary["format"], format);
+        assert_eq!(summary["rejected_count"], 0, "{format}: {summary}");
+        match expected {
+            Some((accepted, duplicates)) => {
+                assert_eq!(
+                    summary["accepted"].as_u64(),
+                    Some(accepted as u64),
+                    "{format}"
+                );
+                assert_eq!(
+                    summary["duplicates"].as_u64(),
+                    Some(duplicates as u64),
+                    "{format}"
+                );
+            }
+            None => assert!(
+                summary["accepted"].as_u64().is_some_and(|n| n > 0),
+                "{format}: {summary}"
+            ),
+        }
+    }
+}

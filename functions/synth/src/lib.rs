@@ -48,6 +48,37 @@ mod tests {
     }
 
     #[test]
+    fn libreview_and_nightscout_exports_read_back_as_the_same_events() {
+        let libre = generate(&patient(Profile::LibrePens, 14));
+        let cgm = libre.iter().filter(|e| e.body.kind() == Kind::Cgm).count();
+        assert!(
+            (14 * 96 * 8 / 10..=14 * 96 + 4).contains(&cgm),
+            "{cgm} readings every 15 minutes"
+        );
+        let csv = export::to_libreview_csv(&libre);
+        assert_eq!(
+            import::detect(csv.as_bytes()).expect("detect"),
+            Format::LibreView
+        );
+        let parsed =
+            import::parse(Format::LibreView, csv.as_bytes(), &options()).expect("libreview");
+        assert!(parsed.rejected.is_empty(), "{:?}", parsed.rejected.first());
+        let kinds = [Kind::Cgm, Kind::Smbg, Kind::Bolus, Kind::Carbs];
+        assert_eq!(
+            values(&parsed.events, &kinds),
+            values(&libre, &kinds),
+            "floating local times, grouped rows, the clock change"
+        );
+
+        let pump = generate(&patient(Profile::MedtronicPump, 14));
+        let json = export::to_nightscout_json(&pump);
+        assert_eq!(import::detect(&json).expect("detect"), Format::Nightscout);
+        let parsed = import::parse(Format::Nightscout, &json, &options()).expect("nightscout");
+        assert!(parsed.rejected.is_empty(), "{:?}", parsed.rejected.first());
+        assert_eq!(values(&parsed.events, &kinds), values(&pump, &kinds));
+    }
+
+    #[test]
     fn the_same_seed_gives_the_same_data() {
         assert_eq!(
             generate(&patient(Profile::MedtronicPump, 3)),

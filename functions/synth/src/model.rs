@@ -12,6 +12,18 @@ pub enum Profile {
     MedtronicPump,
     /// Dexcom G7 (5-minute CGM) with pens: rapid-acting boluses only.
     DexcomPens,
+    /// FreeStyle Libre 2 (15-minute CGM, times to the minute) with pens.
+    LibrePens,
+}
+
+impl Profile {
+    /// Seconds between two sensor readings.
+    pub fn cgm_interval_seconds(&self) -> i64 {
+        match self {
+            Profile::LibrePens => 900,
+            Profile::MedtronicPump | Profile::DexcomPens => 300,
+        }
+    }
 }
 
 /// A virtual patient.
@@ -64,6 +76,10 @@ pub(crate) fn devices(profile: Profile, seed: u64) -> (String, String) {
             format!("Dexcom Android G7 TX{:04}", seed % 10_000),
             format!("Dexcom Android G7 TX{:04}", seed % 10_000),
         ),
+        Profile::LibrePens => (
+            format!("FreeStyle Libre 2 LB{:06}", seed % 1_000_000),
+            format!("FreeStyle Libre 2 LB{:06}", seed % 1_000_000),
+        ),
     }
 }
 
@@ -86,7 +102,11 @@ impl Effect {
     }
 }
 
-/// Every event of the patient's days, sorted by time.
+fn whole_minute(at: i64) -> i64 {
+    at - at.rem_euclid(60)
+}
+
+/// Every event of the patient's days, sorted by time (every time a whole minute, as exports write them).
 pub fn generate(patient: &Patient) -> Vec<Event> {
     let tz = TimeZone::get(patient.time_zone).unwrap_or(TimeZone::UTC);
     let mut rng = Rng::new(patient.seed);
@@ -133,7 +153,7 @@ pub fn generate(patient: &Patient) -> Vec<Event> {
             if rng.chance(0.05) {
                 continue; // a skipped meal
             }
-            let at = local(hour + rng.between(-0.75, 0.75));
+            let at = whole_minute(local(hour + rng.between(-0.75, 0.75)));
             let grams = rng.between(low, high).round();
             effects.push(Effect {
                 at,
@@ -202,7 +222,8 @@ pub fn generate(patient: &Patient) -> Vec<Event> {
             )
             .compatible()
             .map_or(midnight + 86_400, |t| t.as_second());
-        let mut t = midnight + (patient.seed % 300) as i64;
+        let interval = patient.profile.cgm_interval_seconds();
+        let mut t = midnight + (patient.seed % 5) as i64 * 60;
         let mut drift = 0.0;
         while t < next_midnight {
             let in_warm_up = warm_up.is_some_and(|w| (w..w + 7200).contains(&t));
@@ -221,7 +242,7 @@ pub fn generate(patient: &Patient) -> Vec<Event> {
                 // Auto-corrections on the 780G when high.
                 if patient.profile == Profile::MedtronicPump && glucose > 180.0 && rng.chance(0.3) {
                     events.push(event(
-                        t + 30,
+                        t + 60,
                         &pump,
                         Body::Bolus {
                             immediate_milliunits: 100 + (rng.next() % 4) as u32 * 50,
@@ -233,7 +254,7 @@ pub fn generate(patient: &Patient) -> Vec<Event> {
                 }
             }
             // A fingerstick before breakfast, on most days.
-            if (local(7.0)..local(7.0) + 300).contains(&t) && rng.chance(0.7) {
+            if (local(7.0)..local(7.0) + interval).contains(&t) && rng.chance(0.7) {
                 let meter = (glucose + rng.between(-8.0, 8.0)).clamp(20.0, 600.0);
                 events.push(event(
                     t + 120,
@@ -243,7 +264,7 @@ pub fn generate(patient: &Patient) -> Vec<Event> {
                     },
                 ));
             }
-            t += 300;
+            t += interval;
         }
         effects.retain(|e| e.at > midnight - 86_400);
         day = day.tomorrow().unwrap_or(day);
