@@ -602,6 +602,32 @@ function wireUpload(refresh) {
   });
 }
 
+async function wireTokens() {
+  const list = document.querySelector("[data-tokens]");
+  async function refresh() {
+    const { tokens } = await api("GET", "/api/personal/upload-tokens");
+    list.replaceChildren(
+      ...tokens.map((t) =>
+        el("li", {},
+          el("span", {}, `${t.name} — created ${when(t.created_at)}`),
+          el("button", { type: "button", className: "secondary", "aria-label": `Revoke ${t.name}`, onclick: async () => {
+            await api("DELETE", `/api/personal/upload-tokens/${encodeURIComponent(t.token_id)}`);
+            document.querySelector("[data-new-token-shown]").hidden = true;
+            await refresh();
+          } }, "Revoke"),
+        ),
+      ),
+    );
+  }
+  apiForm(document.querySelector("[data-new-token]"), "/api/personal/upload-tokens", async (created) => {
+    fill({ new_token: created.token });
+    document.querySelector("[data-new-token-shown]").hidden = false;
+    document.querySelector("[data-new-token]").reset();
+    await refresh();
+  });
+  await refresh();
+}
+
 async function personalHome() {
   const me = await whoAmI("person", "/personal/signin");
   if (!me) return;
@@ -611,8 +637,9 @@ async function personalHome() {
     const fresh = await api("GET", "/api/me");
     fill({ last_upload_text: when(fresh.last_upload_at), last_reading_text: when(fresh.last_reading_at) });
   };
-  fill({ last_upload_text: when(me.last_upload_at), last_reading_text: when(me.last_reading_at) });
+  fill({ last_upload_text: when(me.last_upload_at), last_reading_text: when(me.last_reading_at), site_origin: location.origin });
   wireUpload(showTimes);
+  await wireTokens();
   const log = await api("GET", "/api/personal/audit");
   document.querySelector("[data-activity]").replaceChildren(
     ...log.events.slice(0, 20).map((e) => el("li", {}, el("span", {}, e.detail), el("time", { datetime: e.at }, when(e.at)))),

@@ -467,3 +467,141 @@ async fn every_supported_export_of_the_same_synthetic_weeks_is_detected_and_stor
         }
     }
 }
+
+#[tokio::test]
+async fn an_upload_token_uploads_without_a_session_and_stops_working_when_revoked() {
+    let app = spawn_app().await;
+    signed_in_person(&app.user, "token.owner").await;
+    let (status, created) = status_and_json(
+        app.user
+            .post(
+                "/api/personal/upload-tokens",
+                &json!({"name": "Laptop uploader"}),
+            )
+            .await,
+    )
+    .await;
+    assert_eq!(status, 201, "{created}");
+    let token = created["token"].as_str().expect("token").to_owned();
+    assert!(token.starts_with("glk_"));
+    let (_, listed) = status_and_json(app.user.get("/api/personal/upload-tokens").await).await;
+    assert_eq!(listed["tokens"][0]["name"], "Laptop uploader");
+    assert!(
+        !listed.to_string().contains(&token),
+        "the secret is shown once only"
+    );
+    assert!(
+        !app.stored()
+            .await
+            .iter()
+            .any(|item| format!("{item:?}").contains(&token)),
+        "stored hashed"
+    );
+
+    // A program with the token, no cookies and no CSRF token.
+    let client = reqwest::Client::new();
+    let events = json!([{"type": "smbg", "time": "2026-11-20T07:55:00Z", "value": 110}]);
+    let response = client
+        .post(format!("{}/api/personal/uploads", app.base))
+        .bearer_auth(&token)
+        .header("Content-Type", "application/json")
+        .body(json_file(events.clone()))
+        .send()
+        .await
+        .expect("send");
+    let (status, summary) = status_and_json(response).await;
+    assert_eq!(status, 201, "{summary}");
+    assert_eq!(summary["accepted"], 1);
+
+    let before = app.stored().await;
+    for bad in ["glk_forged", "not-even-a-token", &format!("{token}x")] {
+        let response = client
+            .post(format!("{}/api/personal/uploads", app.base))
+            .bearer_auth(bad)
+            .header("Content-Type", "application/json")
+            .body(json_file(events.clone()))
+            .send()
+            .await
+            .expect("send");
+        assert_error(response, 401, "unauthenticated").await;
+    }
+    assert_eq!(app.stored().await, before);
+
+    let token_id = created["token_id"].as_str().expect("id");
+    let response = app
+        .user
+        .send(
+            reqwest::Method::DELETE,
+            &format!("/api/personal/upload-tokens/{token_id}"),
+            None,
+        )
+        .await;
+    assert_eq!(response.status().as_u16(), 204);
+    let response = client
+        .post(format!("{}/api/personal/uploads", app.base))
+        .bearer_auth(&token)
+        .header("Content-Type", "application/json")
+        .body(json_file(events))
+        .send()
+        .await
+        .expect("send");
+    assert_error(response, 401, "unauthenticated").await;
+    assert_error(
+        app.user
+            .post("/api/personal/upload-tokens", &json!({"name": ""}))
+            .await,
+        400,
+        "invalid_token_name",
+    )
+    .await;
+    let other_route = client
+        .post(format!("{}/api/personal/upload-tokens", app.base))
+        .bearer_auth(&token)
+        .json(&json!({"name": "x"}))
+        .send()
+        .await
+        .expect("send");
+    assert_error(other_route, 403, "csrf").await;
+}
+
+#[tokio::test]
+async fn the_glucolink_upload_command_sends_a_file_with_a_token() {
+    use glucolink_local::uploader::{UploadRequest, upload_file};
+    let app = spawn_app().await;
+    signed_in_person(&app.user, "cli.user").await;
+    let (_, created) = status_and_json(
+        app.user
+            .post("/api/personal/upload-tokens", &json!({"name": "CLI"}))
+            .await,
+    )
+    .await;
+    let token = created["token"].as_str().expect("token").to_owned();
+    let path = crate::support::stores::temp_dir("cli").join("readings.json");
+    std::fs::write(
+        &path,
+        json_file(json!([{"type": "cgm", "time": "2026-11-20T08:00:00", "value": 101}])),
+    )
+    .expect("write");
+    let request = |site, token| UploadRequest {
+        site,
+        token,
+        file: &path,
+        tz: Some("Europe/Paris"),
+        format: None,
+    };
+    let summary = upload_file(request(&app.base, &token))
+        .await
+        .expect("uploaded");
+    assert_eq!(summary["accepted"], 1);
+    let refused = upload_file(request(&app.base, "glk_wrong"))
+        .await
+        .expect_err("refused");
+    assert!(
+        refused.contains("401") && refused.contains("sign in"),
+        "{refused}"
+    );
+    let unreachable = upload_file(request("not a url", &token))
+        .await
+        .expect_err("bad url");
+    assert!(unreachable.contains("not a site address"), "{unreachable}");
+}

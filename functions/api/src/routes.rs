@@ -37,6 +37,9 @@ pub enum RouteId {
     AcceptInvitation,
     UpdateClinicSettings,
     Upload,
+    CreateUploadToken,
+    ListUploadTokens,
+    RevokeUploadToken,
 }
 
 /// One entry of the table.
@@ -239,6 +242,24 @@ pub const ROUTES: &[Route] = &[
         path: "/api/personal/uploads",
         local_only: false,
     },
+    Route {
+        id: RouteId::CreateUploadToken,
+        method: "POST",
+        path: "/api/personal/upload-tokens",
+        local_only: false,
+    },
+    Route {
+        id: RouteId::ListUploadTokens,
+        method: "GET",
+        path: "/api/personal/upload-tokens",
+        local_only: false,
+    },
+    Route {
+        id: RouteId::RevokeUploadToken,
+        method: "DELETE",
+        path: "/api/personal/upload-tokens/{token_id}",
+        local_only: false,
+    },
 ];
 
 impl RouteId {
@@ -282,6 +303,9 @@ impl RouteId {
             RouteId::AcceptInvitation => "clinic-invitation-accept",
             RouteId::UpdateClinicSettings => "clinic-settings-update",
             RouteId::Upload => "personal-upload",
+            RouteId::CreateUploadToken => "personal-upload-token-create",
+            RouteId::ListUploadTokens => "personal-upload-token-list",
+            RouteId::RevokeUploadToken => "personal-upload-token-revoke",
         }
     }
 }

@@ -39,6 +39,16 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
+/// The token of an `Authorization: Bearer …` header (uploader clients, never browsers).
+pub fn bearer_token(request: &Request<Bytes>) -> Option<&str> {
+    request
+        .headers()
+        .get(http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::trim)
+}
+
 /// A fresh `csrf` cookie (readable by script, so not HttpOnly).
 pub fn new_csrf_cookie(config: &Config) -> Result<String, CoreError> {
     Ok(format!(

@@ -6,6 +6,7 @@
 pub mod demo;
 pub mod server;
 pub mod site;
+pub mod uploader;
 
 use std::path::Path;
 use std::sync::Arc;

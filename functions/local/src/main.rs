@@ -8,6 +8,7 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 use glucolink_local::server::{self, LocalServer};
 use glucolink_local::site::Site;
+use glucolink_local::uploader::{UploadRequest, upload_file};
 use glucolink_local::{demo, local_app};
 
 #[derive(Parser)]
@@ -25,6 +26,27 @@ struct Cli {
 enum Command {
     /// Serve the site and the API on 127.0.0.1 with the embedded store and demo data.
     Serve(ServeArgs),
+    /// Upload a device data file (glucolink JSON, CareLink, Clarity or LibreView CSV, Nightscout JSON)
+    /// with a personal upload token, to the local server or a deployed glucolink.
+    Upload(UploadArgs),
+}
+
+#[derive(clap::Args)]
+struct UploadArgs {
+    /// The upload token (create one on your glucolink home page). Also read from GLUCOLINK_UPLOAD_TOKEN.
+    #[arg(long, env = "GLUCOLINK_UPLOAD_TOKEN", hide_env_values = true)]
+    token: String,
+    /// The glucolink site.
+    #[arg(long, default_value = "http://127.0.0.1:8080")]
+    url: String,
+    /// Time zone of times without an offset in the file (IANA name, e.g. Europe/London).
+    #[arg(long)]
+    tz: Option<String>,
+    /// The file's format, if detection should be skipped.
+    #[arg(long)]
+    format: Option<String>,
+    /// The file to upload.
+    file: PathBuf,
 }
 
 #[derive(clap::Args, Default)]
@@ -54,6 +76,7 @@ async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     match cli.command {
         Some(Command::Serve(args)) => serve(args).await,
+        Some(Command::Upload(args)) => upload(args).await,
         None => {
             serve(ServeArgs {
                 port: 8080,
@@ -111,4 +134,32 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             Ok(())
         }
     }
+}
+
+async fn upload(args: UploadArgs) -> anyhow::Result<()> {
+    let answer = upload_file(UploadRequest {
+        site: &args.url,
+        token: &args.token,
+        file: &args.file,
+        tz: args.tz.as_deref(),
+        format: args.format.as_deref(),
+    })
+    .await
+    .map_err(anyhow::Error::msg)?;
+    println!(
+        "Uploaded {} as {}: {} new events, {} already stored, {} rows not used.",
+        args.file.display(),
+        answer["format"].as_str().unwrap_or("?"),
+        answer["accepted"],
+        answer["duplicates"],
+        answer["rejected_count"]
+    );
+    for rejected in answer["rejected"].as_array().into_iter().flatten().take(10) {
+        println!(
+            "  row {}: {}",
+            rejected["row"],
+            rejected["reason"].as_str().unwrap_or("")
+        );
+    }
+    Ok(())
 }

@@ -43,3 +43,16 @@ test("a patient uploads a file and the linked clinic sees recent data", async ({
   await clinic.getByRole("link", { name: "All patients" }).click();
   await expect(clinic.getByRole("row", { name: /Uma Upload/ })).toContainText("Recent data");
 });
+
+test("a patient creates an upload token, sees it once, and revokes it", async ({ page }) => {
+  await page.goto("/personal/signup");
+  await fillPersonalSignUp(page, unique("tok"), "Toby Token", "1985-05-05");
+  await expect(page.getByRole("heading", { name: "Upload tokens" })).toBeVisible();
+  await page.getByLabel("Token name").fill("Laptop uploader");
+  await page.getByRole("button", { name: "Create upload token" }).click();
+  await expect(page.locator("[data-new-token-shown] code")).toHaveText(/^glk_[A-Za-z0-9_-]{43}$/);
+  await expect(page.getByText(/Laptop uploader — created/)).toBeVisible();
+  await expectAccessible(page);
+  await page.getByRole("button", { name: "Revoke Laptop uploader" }).click();
+  await expect(page.getByText(/Laptop uploader — created/)).toHaveCount(0);
+});

@@ -55,5 +55,8 @@ pub async fn dispatch(
         RouteId::AcceptInvitation => staff::accept_invitation(app, request).await,
         RouteId::UpdateClinicSettings => staff::update_settings(app, request).await,
         RouteId::Upload => uploads::upload(app, request).await,
+        RouteId::CreateUploadToken => uploads::create_token(app, request).await,
+        RouteId::ListUploadTokens => uploads::list_tokens(app, request).await,
+        RouteId::RevokeUploadToken => uploads::revoke_token(app, request, params).await,
     }
 }

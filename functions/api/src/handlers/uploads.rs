@@ -4,18 +4,23 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use glucolink_core::data::import::{self, Format, MAX_UPLOAD_BYTES, Options};
-use glucolink_core::data::upload;
+use glucolink_core::data::{tokens, upload};
 use glucolink_core::random::sha256_bytes_hex;
 use http::{Request, StatusCode};
 use jiff::tz::TimeZone;
 
 use crate::app::App;
 use crate::error::ApiError;
-use crate::security::require_person;
-use crate::wire::{Reply, query_param};
+use crate::routes::PathParams;
+use crate::security::{bearer_token, require_person};
+use crate::wire::{Reply, json_body, query_param};
 
 pub async fn upload(app: &App, request: &Request<Bytes>) -> Result<Reply, ApiError> {
-    let person = require_person(app, request).await?;
+    // Uploader clients send `Authorization: Bearer glk_…`; the website uses its session.
+    let person = match bearer_token(request) {
+        Some(token) => tokens::authenticate(&app.ctx, token).await?,
+        None => require_person(app, request).await?,
+    };
     let body = request.body();
     if body.len() > MAX_UPLOAD_BYTES {
         return Err(ApiError::body_too_large(MAX_UPLOAD_BYTES));
@@ -50,4 +55,37 @@ pub async fn upload(app: &App, request: &Request<Bytes>) -> Result<Reply, ApiErr
     let parsed = import::parse_off_thread(format, shared, options).await?;
     let summary = upload::ingest(&app.ctx, &person, parsed, &sha).await?;
     Ok(Reply::json(StatusCode::CREATED, &summary))
+}
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NewTokenBody {
+    name: String,
+}
+
+pub async fn create_token(app: &App, request: &Request<Bytes>) -> Result<Reply, ApiError> {
+    let person = require_person(app, request).await?;
+    let body: NewTokenBody = json_body(request)?;
+    let token = tokens::create(&app.ctx, &person, &body.name).await?;
+    Ok(Reply::json(StatusCode::CREATED, &token))
+}
+
+pub async fn list_tokens(app: &App, request: &Request<Bytes>) -> Result<Reply, ApiError> {
+    let person = require_person(app, request).await?;
+    let list = tokens::list(&app.ctx, person.id).await?;
+    Ok(Reply::json(
+        StatusCode::OK,
+        &serde_json::json!({ "tokens": list }),
+    ))
+}
+
+pub async fn revoke_token(
+    app: &App,
+    request: &Request<Bytes>,
+    params: &PathParams,
+) -> Result<Reply, ApiError> {
+    let person = require_person(app, request).await?;
+    let token_id = params.get("token_id").ok_or_else(ApiError::not_found)?;
+    tokens::revoke(&app.ctx, &person, token_id).await?;
+    Ok(Reply::no_content())
 }

@@ -5,6 +5,7 @@ pub mod codec;
 pub mod event;
 pub mod import;
 pub mod store;
+pub mod tokens;
 pub mod upload;
 
 pub use event::{Body, Event, Kind};
