@@ -47,6 +47,11 @@ export async function api(method, path, body) {
   return parsed;
 }
 
+/** The browser's IANA time zone. */
+function browserZone() {
+  return Intl.DateTimeFormat().resolvedOptions().timeZone || "UTC";
+}
+
 /** Where to go after signing in: a same-site path from ?next=, else the default. */
 function nextPath(fallback) {
   const next = new URLSearchParams(location.search).get("next");
@@ -84,6 +89,7 @@ function apiForm(form, path, after) {
     event.preventDefault();
     clearErrors(form);
     const body = {};
+    if (form.dataset.addTimeZone !== undefined) body.time_zone = browserZone();
     for (const input of form.elements) {
       if (!input.name) continue;
       if (input.type === "checkbox") body[input.name] = input.checked;
@@ -563,8 +569,7 @@ function uploadFile(path, file, onProgress) {
 function wireUpload(refresh) {
   const form = document.querySelector("[data-upload]");
   if (!form) return;
-  const zone = Intl.DateTimeFormat().resolvedOptions().timeZone || "UTC";
-  fill({ time_zone: zone });
+
   const progress = document.querySelector("[data-upload-progress]");
   const result = document.querySelector("[data-upload-result]");
   form.addEventListener("submit", async (event) => {
@@ -581,7 +586,7 @@ function wireUpload(refresh) {
     progress.hidden = false;
     progress.value = 0;
     try {
-      const summary = await uploadFile(`/api/personal/uploads?tz=${encodeURIComponent(zone)}`, file, (p) => {
+      const summary = await uploadFile("/api/personal/uploads", file, (p) => {
         progress.value = p;
       });
       fill({
@@ -637,7 +642,25 @@ async function personalHome() {
     const fresh = await api("GET", "/api/me");
     fill({ last_upload_text: when(fresh.last_upload_at), last_reading_text: when(fresh.last_reading_at) });
   };
-  fill({ last_upload_text: when(me.last_upload_at), last_reading_text: when(me.last_reading_at), site_origin: location.origin });
+  fill({
+    last_upload_text: when(me.last_upload_at),
+    last_reading_text: when(me.last_reading_at),
+    site_origin: location.origin,
+    time_zone: me.time_zone || "UTC",
+  });
+  const zoneForm = document.querySelector("[data-time-zone]");
+  zoneForm.elements.namedItem("time_zone").value = me.time_zone || browserZone();
+  zoneForm.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    clearErrors(zoneForm);
+    try {
+      const updated = await api("PUT", "/api/personal/profile", { time_zone: zoneForm.elements.namedItem("time_zone").value.trim() });
+      fill({ time_zone: updated.time_zone });
+      document.querySelector("[data-time-zone-saved]").textContent = `Saved: ${updated.time_zone}.`;
+    } catch (error) {
+      showError(zoneForm, error);
+    }
+  });
   wireUpload(showTimes);
   await wireTokens();
   const log = await api("GET", "/api/personal/audit");

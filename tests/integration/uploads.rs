@@ -605,3 +605,103 @@ async fn the_glucolink_upload_command_sends_a_file_with_a_token() {
         .expect_err("bad url");
     assert!(unreachable.contains("not a site address"), "{unreachable}");
 }
+
+#[tokio::test]
+async fn local_times_are_read_in_the_profile_time_zone_unless_the_upload_names_one() {
+    let app = spawn_app().await;
+    let mut body = crate::support::people::personal_sign_up("zoned");
+    body["time_zone"] = json!("America/New_York");
+    let (status, person) =
+        status_and_json(app.user.post("/api/personal/signup", &body).await).await;
+    assert_eq!(status, 201, "{person}");
+    assert_eq!(person["time_zone"], "America/New_York");
+    let events = json!([{"type": "cgm", "time": "2026-07-01T08:00:00", "value": 100}]);
+    assert_eq!(
+        upload(&app.user, "", "application/json", json_file(events))
+            .await
+            .status()
+            .as_u16(),
+        201
+    );
+    let stored = stored_events(
+        &app,
+        person["person_id"].as_str().expect("id"),
+        date(2026, 7, 1),
+        date(2026, 7, 1),
+    )
+    .await;
+    assert_eq!(
+        stored[0].at,
+        "2026-07-01T12:00:00Z".parse::<Timestamp>().expect("ts"),
+        "EDT, from the profile"
+    );
+
+    let response = app
+        .user
+        .send(
+            reqwest::Method::PUT,
+            "/api/personal/profile",
+            Some(&json!({"time_zone": "Asia/Tokyo"})),
+        )
+        .await;
+    let (status, updated) = status_and_json(response).await;
+    assert_eq!(status, 200, "{updated}");
+    assert_eq!(updated["time_zone"], "Asia/Tokyo");
+    let before = app.stored().await;
+    let response = app
+        .user
+        .send(
+            reqwest::Method::PUT,
+            "/api/personal/profile",
+            Some(&json!({"time_zone": "Mars/Olympus"})),
+        )
+        .await;
+    assert_error(response, 400, "invalid_time_zone").await;
+    let response = app
+        .user
+        .send(
+            reqwest::Method::PUT,
+            "/api/personal/profile",
+            Some(&json!({"tz": "UTC"})),
+        )
+        .await;
+    assert_error(response, 400, "unknown_field").await;
+    assert_eq!(app.stored().await, before);
+    let mut bad = crate::support::people::personal_sign_up("zoned.bad");
+    bad["time_zone"] = json!("Nowhere/City");
+    assert_error(
+        app.browser().post("/api/personal/signup", &bad).await,
+        400,
+        "invalid_time_zone",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn ninety_days_of_a_carelink_export_upload_in_one_go() {
+    use glucolink_synth::{Patient, Profile, export, generate};
+    let app = spawn_app().await;
+    signed_in_person(&app.user, "ninety.days").await;
+    let events = generate(&Patient {
+        seed: 9,
+        profile: Profile::MedtronicPump,
+        time_zone: "Europe/London",
+        start: date(2026, 8, 1),
+        days: 90,
+    });
+    let file = export::to_carelink_csv(&events);
+    assert!(file.len() < 10 * 1024 * 1024, "{} bytes", file.len());
+    let (status, summary) = status_and_json(
+        upload(
+            &app.user,
+            "?tz=Europe/London",
+            "text/csv",
+            file.into_bytes(),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(status, 201, "{summary}");
+    assert_eq!(summary["accepted"].as_u64(), Some(events.len() as u64));
+    assert_eq!(summary["rejected_count"], 0);
+}

@@ -40,6 +40,7 @@ pub enum RouteId {
     CreateUploadToken,
     ListUploadTokens,
     RevokeUploadToken,
+    UpdateProfile,
 }
 
 /// One entry of the table.
@@ -260,6 +261,12 @@ pub const ROUTES: &[Route] = &[
         path: "/api/personal/upload-tokens/{token_id}",
         local_only: false,
     },
+    Route {
+        id: RouteId::UpdateProfile,
+        method: "PUT",
+        path: "/api/personal/profile",
+        local_only: false,
+    },
 ];
 
 impl RouteId {
@@ -306,6 +313,7 @@ impl RouteId {
             RouteId::CreateUploadToken => "personal-upload-token-create",
             RouteId::ListUploadTokens => "personal-upload-token-list",
             RouteId::RevokeUploadToken => "personal-upload-token-revoke",
+            RouteId::UpdateProfile => "personal-profile-update",
         }
     }
 }

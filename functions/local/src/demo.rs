@@ -76,6 +76,7 @@ pub async fn ensure(ctx: &Ctx) -> Result<Option<Created>, CoreError> {
             date_of_birth: Some("1988-04-12"),
             email: Some("alex.demo@example.org"),
             phone: Some("+447700900001"),
+            time_zone: Some("Europe/London"),
         },
     )
     .await;
@@ -126,6 +127,7 @@ pub async fn ensure(ctx: &Ctx) -> Result<Option<Created>, CoreError> {
             date_of_birth: Some("1969-06-01"),
             email: Some("morgan.olddata@example.org"),
             phone: None,
+            time_zone: Some("Europe/London"),
         },
     )
     .await;

@@ -38,6 +38,7 @@ struct PersonalSignUpBody {
     date_of_birth: Option<String>,
     email: Option<String>,
     phone: Option<String>,
+    time_zone: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -69,6 +70,7 @@ struct PersonView {
     date_of_birth: Option<String>,
     email: Option<String>,
     phone: Option<String>,
+    time_zone: Option<String>,
 }
 
 fn clinic_user_view(user: &ClinicUser, clinic_name: String) -> ClinicUserView {
@@ -92,6 +94,7 @@ fn person_view(person: &Person) -> PersonView {
         date_of_birth: person.date_of_birth.map(|d| d.to_string()),
         email: person.email.clone(),
         phone: person.phone.clone(),
+        time_zone: person.time_zone.clone(),
     }
 }
 
@@ -144,6 +147,7 @@ pub async fn personal_sign_up(app: &App, request: &Request<Bytes>) -> Result<Rep
             date_of_birth: body.date_of_birth.as_deref(),
             email: body.email.as_deref(),
             phone: body.phone.as_deref(),
+            time_zone: body.time_zone.as_deref(),
         },
     )
     .await?;
@@ -223,4 +227,18 @@ async fn end_previous_session(app: &App, request: &Request<Bytes>) -> Result<(),
         session::end(&app.ctx, &previous).await?;
     }
     Ok(())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ProfileBody {
+    time_zone: String,
+}
+
+/// Changes the signed-in person's profile settings (the time zone of their uploads).
+pub async fn update_profile(app: &App, request: &Request<Bytes>) -> Result<Reply, ApiError> {
+    let person = crate::security::require_person(app, request).await?;
+    let body: ProfileBody = json_body(request)?;
+    let person = personal::set_time_zone(&app.ctx, &person, &body.time_zone).await?;
+    Ok(Reply::json(StatusCode::OK, &person_view(&person)))
 }

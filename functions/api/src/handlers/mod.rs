@@ -58,5 +58,6 @@ pub async fn dispatch(
         RouteId::CreateUploadToken => uploads::create_token(app, request).await,
         RouteId::ListUploadTokens => uploads::list_tokens(app, request).await,
         RouteId::RevokeUploadToken => uploads::revoke_token(app, request, params).await,
+        RouteId::UpdateProfile => accounts::update_profile(app, request).await,
     }
 }

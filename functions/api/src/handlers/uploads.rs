@@ -44,7 +44,7 @@ pub async fn upload(app: &App, request: &Request<Bytes>) -> Result<Reply, ApiErr
             )
             .with_field("tz")
         })?,
-        None => TimeZone::UTC,
+        None => glucolink_core::account::personal::upload_zone(&person),
     };
     let options = Options {
         tz,

@@ -20,6 +20,8 @@ pub struct Person {
     pub date_of_birth: Option<Date>,
     pub email: Option<String>,
     pub phone: Option<String>,
+    /// The IANA zone the person lives in: local times in their uploads are read in it.
+    pub time_zone: Option<String>,
     pub created_at: Timestamp,
     pub(crate) password_hash: PasswordHash,
 }
@@ -33,6 +35,7 @@ pub struct PersonalSignUp<'a> {
     pub date_of_birth: Option<&'a str>,
     pub email: Option<&'a str>,
     pub phone: Option<&'a str>,
+    pub time_zone: Option<&'a str>,
 }
 
 /// Creates a personal account. Fails with `username_taken` if the username is in use.
@@ -55,6 +58,11 @@ pub async fn sign_up(ctx: &Ctx, input: PersonalSignUp<'_>) -> Result<Person, Cor
         .filter(|s| !s.trim().is_empty())
         .map(Phone::parse)
         .transpose()?;
+    let time_zone = input
+        .time_zone
+        .filter(|s| !s.trim().is_empty())
+        .map(parse_time_zone)
+        .transpose()?;
     let local_part = email
         .as_ref()
         .and_then(|e| e.as_str().split('@').next())
@@ -71,6 +79,7 @@ pub async fn sign_up(ctx: &Ctx, input: PersonalSignUp<'_>) -> Result<Person, Cor
         date_of_birth: date_of_birth.map(|d| d.date()),
         email: email.map(|e| e.as_str().to_owned()),
         phone: phone.map(|p| p.as_str().to_owned()),
+        time_zone,
         created_at: ctx.clock.now(),
         password_hash,
     };
@@ -109,6 +118,9 @@ fn person_item(person: &Person) -> Item {
     if let Some(phone) = &person.phone {
         item = item.with_s("phone", phone);
     }
+    if let Some(zone) = &person.time_zone {
+        item = item.with_s("time_zone", zone);
+    }
     item
 }
 
@@ -130,6 +142,7 @@ pub async fn get(ctx: &Ctx, id: PersonId) -> Result<Person, CoreError> {
         date_of_birth,
         email: item.s("email").map(str::to_owned),
         phone: item.s("phone").map(str::to_owned),
+        time_zone: item.s("time_zone").map(str::to_owned),
         created_at: millis(item.require_n("created_at")?)?,
         password_hash: PasswordHash::from_stored(item.require_s("password_hash")?.to_owned()),
     })
@@ -159,4 +172,40 @@ impl Person {
             name: self.name.clone(),
         }
     }
+}
+
+/// An IANA time zone name that glucolink knows (`Europe/London`, `America/New_York`, `UTC`).
+pub fn parse_time_zone(raw: &str) -> Result<String, CoreError> {
+    let name = raw.trim();
+    if name.len() <= 64 && jiff::tz::TimeZone::get(name).is_ok() {
+        Ok(name.to_owned())
+    } else {
+        Err(CoreError::invalid(
+            "time_zone",
+            "invalid_time_zone",
+            format!("{name:?} is not a time zone name like Europe/London."),
+        ))
+    }
+}
+
+/// The zone local times of this person's uploads are read in: their profile's, else UTC.
+pub fn upload_zone(person: &Person) -> jiff::tz::TimeZone {
+    person
+        .time_zone
+        .as_deref()
+        .and_then(|name| jiff::tz::TimeZone::get(name).ok())
+        .unwrap_or(jiff::tz::TimeZone::UTC)
+}
+
+/// Changes the person's time zone.
+pub async fn set_time_zone(ctx: &Ctx, person: &Person, raw: &str) -> Result<Person, CoreError> {
+    let zone = parse_time_zone(raw)?;
+    let item = ctx
+        .store
+        .get(&keys::person(person.id))
+        .await?
+        .ok_or(CoreError::NotFound)?
+        .with_s("time_zone", &zone);
+    ctx.store.put(item, Condition::Exists).await?;
+    get(ctx, person.id).await
 }
