@@ -12,8 +12,8 @@ use std::collections::BTreeMap;
 
 use jiff::civil::{Date, DateTime, Time};
 
-use super::text::{delimiter, local_instant, number};
-use super::{MAX_ROWS, Options, plausible_time};
+use super::text::{FoldReader, csv_rows, delimiter, number};
+use super::{Options, plausible_time};
 use crate::data::event::{
     BasalKind, Body, Event, MAX_BASAL_UNITS_PER_HOUR, MAX_BOLUS_UNITS, MAX_CARBS_GRAMS,
     MG_DL_PER_MMOL_L, glucose_tenths, milliunits,
@@ -96,34 +96,12 @@ struct Section {
 
 pub fn parse(text: &str, options: &Options) -> Result<(Vec<Event>, Vec<Rejected>), CoreError> {
     let header_line = text.lines().find(|l| l.contains("Index")).unwrap_or("");
-    let mut reader = csv::ReaderBuilder::new()
-        .has_headers(false)
-        .flexible(true)
-        .delimiter(delimiter(header_line))
-        .from_reader(text.as_bytes());
+    let delimiter_byte = delimiter(header_line);
     let mut rejected = Vec::new();
     let mut sections: Vec<Section> = Vec::new();
     let mut device = "Medtronic CareLink".to_owned();
     let mut headers_seen = false;
-    for (position, record) in reader.records().enumerate() {
-        let line = position + 1;
-        if line > MAX_ROWS {
-            return Err(CoreError::invalid(
-                "file",
-                "too_many_rows",
-                format!("An upload holds at most {MAX_ROWS} rows."),
-            ));
-        }
-        let record = match record {
-            Ok(record) => record,
-            Err(e) => {
-                rejected.push(Rejected {
-                    row: line,
-                    reason: format!("unreadable CSV row ({e})"),
-                });
-                continue;
-            }
-        };
+    for (line, record) in csv_rows(text, delimiter_byte, &mut rejected)? {
         let first = record
             .get(0)
             .unwrap_or("")
@@ -211,25 +189,10 @@ fn read_section(
         section.rows.reverse();
     }
     // Boluses at one instant (selected/delivered rows, dual-wave parts) are combined before storing.
-    let mut boluses: BTreeMap<i64, (Event, usize)> = BTreeMap::new();
-    let mut fold_latest: Option<DateTime> = None;
-    let mut second_pass = false;
+    let mut boluses: BTreeMap<i64, Event> = BTreeMap::new();
+    let mut fold = FoldReader::default();
     for row in &section.rows {
-        let ambiguous = options.tz.to_ambiguous_timestamp(row.local).is_ambiguous();
-        if ambiguous {
-            if let Some(latest) = fold_latest
-                && row.local < latest
-            {
-                second_pass = true;
-            }
-            fold_latest = Some(fold_latest.map_or(row.local, |l| l.max(row.local)));
-        } else {
-            fold_latest = None;
-            second_pass = false;
-        }
-        let Some((at, utc_offset_minutes)) =
-            local_instant(row.local, &options.tz, ambiguous && second_pass)
-        else {
+        let Some((at, utc_offset_minutes)) = fold.instant(row.local, &options.tz) else {
             rejected.push(Rejected {
                 row: row.line,
                 reason: "the time does not exist in the time zone".into(),
@@ -253,7 +216,7 @@ fn read_section(
             Ok(bodies) => {
                 for body in bodies {
                     if let Body::Bolus { .. } = body {
-                        merge_bolus(&mut boluses, new_event(body), row.line);
+                        merge_bolus(&mut boluses, new_event(body));
                     } else {
                         events.push(new_event(body));
                     }
@@ -265,14 +228,14 @@ fn read_section(
             }),
         }
     }
-    events.extend(boluses.into_values().map(|(event, _)| event));
+    events.extend(boluses.into_values());
 }
 
 /// Adds a bolus part to the bolus at the same instant, if any.
-fn merge_bolus(boluses: &mut BTreeMap<i64, (Event, usize)>, event: Event, line: usize) {
+fn merge_bolus(boluses: &mut BTreeMap<i64, Event>, event: Event) {
     let second = event.at.as_second();
     match boluses.get_mut(&second) {
-        Some((existing, _)) => {
+        Some(existing) => {
             if let (
                 Body::Bolus {
                     immediate_milliunits: a_now,
@@ -296,7 +259,7 @@ fn merge_bolus(boluses: &mut BTreeMap<i64, (Event, usize)>, event: Event, line: 
             }
         }
         None => {
-            boluses.insert(second, (event, line));
+            boluses.insert(second, event);
         }
     }
 }

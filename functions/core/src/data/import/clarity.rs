@@ -5,8 +5,8 @@
 
 use jiff::civil::DateTime;
 
-use super::text::{FoldReader, delimiter, number};
-use super::{MAX_ROWS, Options, plausible_time};
+use super::text::{FoldReader, csv_rows, delimiter, number};
+use super::{Options, plausible_time};
 use crate::data::event::{
     Body, CGM_HIGH_MG_DL, CGM_LOW_MG_DL, Event, MAX_BOLUS_UNITS, MAX_CARBS_GRAMS, MG_DL_PER_MMOL_L,
     glucose_tenths, milliunits,
@@ -53,35 +53,13 @@ fn columns(header: &csv::StringRecord) -> Option<Columns> {
 
 pub fn parse(text: &str, options: &Options) -> Result<(Vec<Event>, Vec<Rejected>), CoreError> {
     let first_line = text.lines().find(|l| l.contains(TIMESTAMP)).unwrap_or("");
-    let mut reader = csv::ReaderBuilder::new()
-        .has_headers(false)
-        .flexible(true)
-        .delimiter(delimiter(first_line))
-        .from_reader(text.as_bytes());
+    let delimiter_byte = delimiter(first_line);
     let mut columns_found: Option<Columns> = None;
     // Clarity writes rows in recording order, which resolves the autumn fold.
     let mut fold = FoldReader::default();
     let mut events = Vec::new();
     let mut rejected = Vec::new();
-    for (index, record) in reader.records().enumerate() {
-        let row = index + 1;
-        if row > MAX_ROWS {
-            return Err(CoreError::invalid(
-                "file",
-                "too_many_rows",
-                format!("An upload holds at most {MAX_ROWS} rows."),
-            ));
-        }
-        let record = match record {
-            Ok(record) => record,
-            Err(e) => {
-                rejected.push(Rejected {
-                    row,
-                    reason: format!("unreadable CSV row ({e})"),
-                });
-                continue;
-            }
-        };
+    for (row, record) in csv_rows(text, delimiter_byte, &mut rejected)? {
         let Some(columns) = &columns_found else {
             columns_found = columns(&record);
             continue;

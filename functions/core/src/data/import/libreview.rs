@@ -11,8 +11,8 @@ use std::collections::HashMap;
 
 use jiff::civil::{Date, DateTime, Time};
 
-use super::text::{FoldReader, delimiter, number};
-use super::{MAX_ROWS, Options, plausible_time};
+use super::text::{FoldReader, csv_rows, delimiter, number};
+use super::{Options, plausible_time};
 use crate::data::event::{
     Body, Event, MAX_BOLUS_UNITS, MAX_CARBS_GRAMS, MG_DL_PER_MMOL_L, glucose_tenths, milliunits,
 };
@@ -127,33 +127,11 @@ fn local(raw: &str, order: DateOrder) -> Option<DateTime> {
 
 pub fn parse(text: &str, options: &Options) -> Result<(Vec<Event>, Vec<Rejected>), CoreError> {
     let header_line = text.lines().nth(1).unwrap_or("");
-    let mut reader = csv::ReaderBuilder::new()
-        .has_headers(false)
-        .flexible(true)
-        .delimiter(delimiter(header_line))
-        .from_reader(text.as_bytes());
+    let delimiter_byte = delimiter(header_line);
     let mut rows = Vec::new();
     let mut rejected = Vec::new();
     let mut factor = None;
-    for (position, record) in reader.records().enumerate() {
-        let line = position + 1;
-        if line > MAX_ROWS {
-            return Err(CoreError::invalid(
-                "file",
-                "too_many_rows",
-                format!("An upload holds at most {MAX_ROWS} rows."),
-            ));
-        }
-        let record = match record {
-            Ok(record) => record,
-            Err(e) => {
-                rejected.push(Rejected {
-                    row: line,
-                    reason: format!("unreadable CSV row ({e})"),
-                });
-                continue;
-            }
-        };
+    for (line, record) in csv_rows(text, delimiter_byte, &mut rejected)? {
         let record_type = record.get(3).unwrap_or("").trim();
         if factor.is_none()
             && record.len() >= 5

@@ -1,6 +1,10 @@
 //! Text handling shared by the CSV importers: encodings, delimiters, decimal commas, local times.
 
 use jiff::Timestamp;
+
+use super::MAX_ROWS;
+use crate::data::upload::Rejected;
+use crate::error::CoreError;
 use jiff::civil::DateTime;
 use jiff::tz::{Disambiguation, TimeZone};
 
@@ -72,4 +76,37 @@ impl FoldReader {
         }
         local_instant(local, tz, ambiguous && self.second_pass)
     }
+}
+
+/// The readable rows of a CSV text with their line numbers (from 1); unreadable rows go to `rejected`
+/// with the reason. Rows may have any number of cells (exports mix sections and preambles).
+pub fn csv_rows(
+    text: &str,
+    delimiter: u8,
+    rejected: &mut Vec<Rejected>,
+) -> Result<Vec<(usize, csv::StringRecord)>, CoreError> {
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .delimiter(delimiter)
+        .from_reader(text.as_bytes());
+    let mut rows = Vec::new();
+    for (position, record) in reader.records().enumerate() {
+        let line = position + 1;
+        if line > MAX_ROWS {
+            return Err(CoreError::invalid(
+                "file",
+                "too_many_rows",
+                format!("An upload holds at most {MAX_ROWS} rows."),
+            ));
+        }
+        match record {
+            Ok(record) => rows.push((line, record)),
+            Err(e) => rejected.push(Rejected {
+                row: line,
+                reason: format!("unreadable CSV row ({e})"),
+            }),
+        }
+    }
+    Ok(rows)
 }
