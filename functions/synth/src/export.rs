@@ -124,6 +124,23 @@ fn carelink_row(index: usize, event: &Event, columns: &[&str]) -> Option<String>
     Some(row.join(","))
 }
 
+/// The row that records only the volume selected for a bolus (no insulin delivered yet).
+fn selected_only_row(index: usize, event: &Event, milliunits: u32, columns: &[&str]) -> String {
+    let stamp = local(event);
+    columns
+        .iter()
+        .map(|column| match *column {
+            "Index" => format!("{index}.00000"),
+            "Date" => stamp.strftime("%Y/%m/%d").to_string(),
+            "Time" => stamp.strftime("%H:%M:%S").to_string(),
+            "Bolus Type" => "Normal".to_owned(),
+            "Bolus Volume Selected (U)" => units(milliunits),
+            _ => String::new(),
+        })
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
 /// A CareLink export: preamble, a pump section and a sensor section, rows newest first.
 pub fn to_carelink_csv(events: &[Event]) -> String {
     let columns: Vec<&str> = CARELINK_HEADER.split(',').collect();
@@ -147,9 +164,28 @@ pub fn to_carelink_csv(events: &[Event]) -> String {
             "-------,{model},{title},{serial},-------\r\n{CARELINK_HEADER}\r\n"
         ));
         section.reverse();
-        for (index, event) in section.iter().enumerate() {
-            if let Some(row) = carelink_row(index + 1, event, &columns) {
+        let mut index = 0;
+        for event in &section {
+            index += 1;
+            if let Some(row) = carelink_row(index, event, &columns) {
                 text.push_str(&row);
+                text.push_str("\r\n");
+            }
+            // As the pump logs it, a manual bolus appears twice: selected, then delivered (newest first,
+            // so the selected row comes after the delivered one).
+            if let Body::Bolus {
+                immediate_milliunits,
+                automatic: false,
+                ..
+            } = event.body
+            {
+                index += 1;
+                text.push_str(&selected_only_row(
+                    index,
+                    event,
+                    immediate_milliunits,
+                    &columns,
+                ));
                 text.push_str("\r\n");
             }
         }
@@ -265,7 +301,16 @@ pub fn to_nightscout_json(events: &[Event]) -> Vec<u8> {
         let millis = event.at.as_millisecond();
         let created_at = event.at.to_string();
         match &event.body {
-            Body::Cgm { glucose_tenths_mg_dl } => entries.push(json!({"type": "sgv", "sgv": glucose_tenths_mg_dl / 10, "date": millis, "direction": "Flat", "device": "xDrip-DexcomG6", "utcOffset": event.utc_offset_minutes})),
+            Body::Cgm { glucose_tenths_mg_dl } => {
+                let entry = json!({"type": "sgv", "sgv": glucose_tenths_mg_dl / 10, "date": millis, "direction": "Flat", "device": "xDrip-DexcomG6", "utcOffset": event.utc_offset_minutes});
+                // Two uploaders feed the site: every tenth reading arrives twice.
+                if (millis / 300_000) % 10 == 0 {
+                    let mut again = entry.clone();
+                    again["device"] = json!("AndroidAPS-DexcomG6");
+                    entries.push(again);
+                }
+                entries.push(entry);
+            }
             Body::Smbg { glucose_tenths_mg_dl } => treatments.push(json!({"eventType": "BG Check", "glucose": glucose_tenths_mg_dl / 10, "glucoseType": "Finger", "units": "mg/dl", "created_at": created_at, "utcOffset": event.utc_offset_minutes})),
             Body::Bolus { immediate_milliunits, automatic, .. } => treatments.push(json!({"eventType": if *automatic { "SMB" } else { "Meal Bolus" }, "insulin": f64::from(*immediate_milliunits) / 1000.0, "created_at": created_at, "utcOffset": event.utc_offset_minutes, "enteredBy": "openaps://AndroidAPS"})),
             Body::Carbs { tenths_grams } => treatments.push(json!({"eventType": "Carb Correction", "carbs": tenths_grams / 10, "created_at": created_at, "utcOffset": event.utc_offset_minutes})),
