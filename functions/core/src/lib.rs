@@ -16,6 +16,7 @@ pub mod messages;
 pub mod notify;
 pub mod patient;
 pub mod random;
+pub mod report;
 pub mod session;
 pub mod store;
 pub mod throttle;
