@@ -41,6 +41,8 @@ pub enum RouteId {
     ListUploadTokens,
     RevokeUploadToken,
     UpdateProfile,
+    ClinicReport,
+    PersonalReport,
 }
 
 /// One entry of the table.
@@ -267,6 +269,18 @@ pub const ROUTES: &[Route] = &[
         path: "/api/personal/profile",
         local_only: false,
     },
+    Route {
+        id: RouteId::ClinicReport,
+        method: "GET",
+        path: "/api/clinic/patients/{patient_id}/report",
+        local_only: false,
+    },
+    Route {
+        id: RouteId::PersonalReport,
+        method: "GET",
+        path: "/api/personal/report",
+        local_only: false,
+    },
 ];
 
 impl RouteId {
@@ -314,6 +328,8 @@ impl RouteId {
             RouteId::ListUploadTokens => "personal-upload-token-list",
             RouteId::RevokeUploadToken => "personal-upload-token-revoke",
             RouteId::UpdateProfile => "personal-profile-update",
+            RouteId::ClinicReport => "clinic-report",
+            RouteId::PersonalReport => "personal-report",
         }
     }
 }

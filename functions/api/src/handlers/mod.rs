@@ -5,6 +5,7 @@ mod linking;
 mod outbox;
 mod patients;
 pub mod print;
+mod reports;
 mod sharing;
 mod staff;
 mod uploads;
@@ -59,5 +60,7 @@ pub async fn dispatch(
         RouteId::ListUploadTokens => uploads::list_tokens(app, request).await,
         RouteId::RevokeUploadToken => uploads::revoke_token(app, request, params).await,
         RouteId::UpdateProfile => accounts::update_profile(app, request).await,
+        RouteId::ClinicReport => reports::clinic(app, request, params).await,
+        RouteId::PersonalReport => reports::personal(app, request).await,
     }
 }
