@@ -291,14 +291,29 @@ pub async fn build(
         })
         .collect();
     let period_minutes = (end - start) as f64 / 60.0;
-    let overall = metrics::compute(&readings, period_minutes, &tz);
+    // Local date and minute of day of every reading, worked out once.
+    let reading_local: Vec<(Date, u32)> = readings
+        .iter()
+        .map(|r| {
+            let local = tz.to_datetime(r.at);
+            (
+                local.date(),
+                local.time().hour() as u32 * 60 + local.time().minute() as u32,
+            )
+        })
+        .collect();
+    let mut readings_by_day: BTreeMap<Date, Vec<Reading>> = BTreeMap::new();
+    for (reading, (date, _)) in readings.iter().zip(&reading_local) {
+        readings_by_day.entry(*date).or_default().push(*reading);
+    }
+    let overall = metrics::compute_with_days(&readings, period_minutes, readings_by_day.len());
 
     // AGP: half-hour bins of the local time of day.
     let mut bins: BTreeMap<u32, Vec<f64>> = BTreeMap::new();
-    for reading in &readings {
-        let time = tz.to_datetime(reading.at).time();
-        let minute = (time.hour() as u32 * 60 + time.minute() as u32) / 30 * 30;
-        bins.entry(minute).or_default().push(reading.mg_dl);
+    for (reading, (_, minute)) in readings.iter().zip(&reading_local) {
+        bins.entry(minute / 30 * 30)
+            .or_default()
+            .push(reading.mg_dl);
     }
     let agp = bins
         .into_iter()
@@ -321,6 +336,17 @@ pub async fn build(
         .iter()
         .filter(|e| matches!(e.body, Body::Basal { .. }))
         .collect();
+    let mut events_by_day: BTreeMap<Date, Vec<&Event>> = BTreeMap::new();
+    for event in events
+        .iter()
+        .filter(|e| matches!(e.body, Body::Bolus { .. } | Body::Carbs { .. }))
+    {
+        events_by_day
+            .entry(local_day(event.at))
+            .or_default()
+            .push(event);
+    }
+    let (no_readings, no_events): (Vec<Reading>, Vec<&Event>) = (Vec::new(), Vec::new());
     let mut days = Vec::new();
     let mut carbs_by_part = [0.0f64; 4];
     let mut day = period.from;
@@ -334,17 +360,18 @@ pub async fn build(
             .to_ambiguous_timestamp(next_day.to_datetime(jiff::civil::Time::midnight()))
             .compatible()
             .map_or(end, |t| t.as_second());
-        let todays: Vec<&Event> = events.iter().filter(|e| local_day(e.at) == day).collect();
-        let day_readings: Vec<Reading> = readings
-            .iter()
-            .copied()
-            .filter(|r| local_day(r.at) == day)
-            .collect();
-        let day_metrics = metrics::compute(&day_readings, (day_end - day_start) as f64 / 60.0, &tz);
+        let todays = events_by_day.get(&day).unwrap_or(&no_events);
+        let day_readings = readings_by_day.get(&day).unwrap_or(&no_readings);
+        let day_minutes = (day_end - day_start) as f64 / 60.0;
+        let day_metrics = metrics::compute_with_days(
+            day_readings,
+            day_minutes,
+            usize::from(!day_readings.is_empty()),
+        );
         let mut bolus_units = 0.0;
         let mut boluses = 0;
         let mut carbs_grams = 0.0;
-        for event in &todays {
+        for event in todays {
             match event.body {
                 Body::Bolus {
                     immediate_milliunits,

@@ -74,6 +74,25 @@ pub fn range_of(mg_dl: f64) -> usize {
 
 /// Metrics of the readings of a period of `period_minutes`, days counted in `tz`.
 pub fn compute(readings: &[Reading], period_minutes: f64, tz: &TimeZone) -> Metrics {
+    compute_with_days(readings, period_minutes, days_with_data(readings, tz))
+}
+
+/// Local calendar days (in `tz`) with at least one reading.
+pub fn days_with_data(readings: &[Reading], tz: &TimeZone) -> usize {
+    let days: BTreeSet<Date> = readings
+        .iter()
+        .map(|r| tz.to_datetime(r.at).date())
+        .collect();
+    days.len()
+}
+
+/// [`compute`] when the caller already knows the number of days with data (a report works out local
+/// days once for all its figures).
+pub fn compute_with_days(
+    readings: &[Reading],
+    period_minutes: f64,
+    days_with_data: usize,
+) -> Metrics {
     let weight: f64 = readings.iter().map(|r| r.interval_minutes).sum();
     if readings.is_empty() || weight <= 0.0 {
         return Metrics::default();
@@ -108,10 +127,6 @@ pub fn compute(readings: &[Reading], period_minutes: f64, tz: &TimeZone) -> Metr
             .sum();
         (squares / (n - 1.0)).sqrt()
     });
-    let days: BTreeSet<Date> = readings
-        .iter()
-        .map(|r| tz.to_datetime(r.at).date())
-        .collect();
     let gri = (3.0 * time_in_ranges.very_low
         + 2.4 * time_in_ranges.low
         + 1.6 * time_in_ranges.very_high
@@ -119,7 +134,7 @@ pub fn compute(readings: &[Reading], period_minutes: f64, tz: &TimeZone) -> Metr
         .min(100.0);
     Metrics {
         readings: readings.len(),
-        days_with_data: days.len(),
+        days_with_data,
         cgm_active_percent: if period_minutes > 0.0 {
             (weight / period_minutes * 100.0).min(100.0)
         } else {
