@@ -30,6 +30,21 @@ pub fn query_param<B>(request: &Request<B>, name: &str) -> Option<String> {
         .map(|(_, value)| value.into_owned())
 }
 
+/// The `tz` query parameter as a time zone, `None` when absent; a name glucolink does not know is a
+/// clear `400 invalid_tz`.
+pub fn query_time_zone<B>(request: &Request<B>) -> Result<Option<jiff::tz::TimeZone>, ApiError> {
+    match query_param(request, "tz").filter(|t| !t.is_empty()) {
+        None => Ok(None),
+        Some(name) => jiff::tz::TimeZone::get(&name).map(Some).map_err(|_| {
+            ApiError::bad_request(
+                "invalid_tz",
+                format!("{name:?} is not a time zone name like Europe/London."),
+            )
+            .with_field("tz")
+        }),
+    }
+}
+
 /// The value of one cookie, if the request carries it.
 pub fn cookie<'a, B>(request: &'a Request<B>, name: &str) -> Option<&'a str> {
     request
@@ -151,15 +166,11 @@ impl Reply {
     }
 
     pub fn from_error(error: &ApiError) -> Self {
-        let mut reply = Self {
+        Self {
             status: error.status,
             body: Some(Payload::Json(error.body())),
             set_cookies: Vec::new(),
-        };
-        if error.status == StatusCode::NO_CONTENT {
-            reply.body = None;
         }
-        reply
     }
 
     /// The finished HTTP response, with the headers every API answer carries.

@@ -146,14 +146,12 @@ pub async fn create(app: &App, request: &Request<Bytes>) -> Result<Reply, ApiErr
     )
     .await?;
     let now = app.ctx.clock.now();
-    let mut view = serde_json::to_value(summary(
+    let view = summary(
         &record,
         DataTimes::default(),
         now,
         staff.clinic.freshness_days,
-    ))
-    .map_err(|e| CoreError::Internal(e.to_string()))?;
-    view["patient_id"] = serde_json::json!(record.id.to_string());
+    );
     Ok(Reply::json(StatusCode::CREATED, &view))
 }
 

@@ -17,7 +17,7 @@ use crate::app::App;
 use crate::error::ApiError;
 use crate::routes::PathParams;
 use crate::security::{require_person, require_staff};
-use crate::wire::{Reply, query_param};
+use crate::wire::{Reply, query_param, query_time_zone};
 
 /// The report's period, units and zone from the query; the last 14 days in the person's zone by default.
 fn options(
@@ -35,16 +35,7 @@ fn options(
             .with_field("format"));
         }
     }
-    let tz = match query_param(request, "tz").filter(|t| !t.is_empty()) {
-        Some(name) => TimeZone::get(&name).map_err(|_| {
-            ApiError::bad_request(
-                "invalid_tz",
-                format!("{name:?} is not a time zone name like Europe/London."),
-            )
-            .with_field("tz")
-        })?,
-        None => personal::upload_zone(person),
-    };
+    let tz = query_time_zone(request)?.unwrap_or_else(|| personal::upload_zone(person));
     let units = match query_param(request, "units").filter(|u| !u.is_empty()) {
         Some(raw) => Units::parse(&raw)?,
         None => Units::MgDl,

@@ -7,13 +7,12 @@ use glucolink_core::data::import::{self, Format, MAX_UPLOAD_BYTES, Options};
 use glucolink_core::data::{tokens, upload};
 use glucolink_core::random::sha256_bytes_hex;
 use http::{Request, StatusCode};
-use jiff::tz::TimeZone;
 
 use crate::app::App;
 use crate::error::ApiError;
 use crate::routes::PathParams;
 use crate::security::{bearer_token, require_person};
-use crate::wire::{Reply, json_body, query_param};
+use crate::wire::{Reply, json_body, query_param, query_time_zone};
 
 pub async fn upload(app: &App, request: &Request<Bytes>) -> Result<Reply, ApiError> {
     // Uploader clients send `Authorization: Bearer glk_…`; the website uses its session.
@@ -36,16 +35,8 @@ pub async fn upload(app: &App, request: &Request<Bytes>) -> Result<Reply, ApiErr
         Some(raw) => Format::parse(&raw)?,
         None => import::detect(body)?,
     };
-    let tz = match query_param(request, "tz").filter(|t| !t.is_empty()) {
-        Some(name) => TimeZone::get(&name).map_err(|_| {
-            ApiError::bad_request(
-                "invalid_tz",
-                format!("{name:?} is not a time zone name like Europe/London."),
-            )
-            .with_field("tz")
-        })?,
-        None => glucolink_core::account::personal::upload_zone(&person),
-    };
+    let tz = query_time_zone(request)?
+        .unwrap_or_else(|| glucolink_core::account::personal::upload_zone(&person));
     let options = Options {
         tz,
         now: app.ctx.clock.now(),
