@@ -4,7 +4,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use jiff::civil::Date;
+use jiff::civil::{Date, DateTime};
 use jiff::tz::TimeZone;
 use jiff::{Timestamp, ToSpan};
 use serde::Serialize;
@@ -240,11 +240,15 @@ pub async fn build(
 ) -> Result<Report, CoreError> {
     let read_from = period.from.checked_sub(1.day()).unwrap_or(period.from);
     let read_to = period.to.checked_add(1.day()).unwrap_or(period.to);
-    let local_day = |at: Timestamp| tz.to_datetime(at).date();
-    let events: Vec<Event> = store::read(ctx, person, read_from, read_to)
+    // Every event with its local date and time, worked out once (the slow part of a report is the zone).
+    let located: Vec<(Event, DateTime)> = store::read(ctx, person, read_from, read_to)
         .await?
         .into_iter()
-        .filter(|e| (period.from..=period.to).contains(&local_day(e.at)))
+        .map(|e| {
+            let local = tz.to_datetime(e.at);
+            (e, local)
+        })
+        .filter(|(_, local)| (period.from..=period.to).contains(&local.date()))
         .collect();
     let start = tz
         .to_ambiguous_timestamp(period.from.to_datetime(jiff::civil::Time::midnight()))
@@ -265,7 +269,7 @@ pub async fn build(
 
     // CGM readings, each weighted by its device's interval.
     let mut by_device: HashMap<&str, Vec<Timestamp>> = HashMap::new();
-    for event in &events {
+    for (event, _) in &located {
         if let Body::Cgm { .. } = event.body {
             by_device
                 .entry(event.device.as_str())
@@ -277,31 +281,26 @@ pub async fn build(
         .iter()
         .map(|(device, times)| (*device, metrics::device_interval_minutes(times)))
         .collect();
-    let readings: Vec<Reading> = events
+    let (readings, reading_local): (Vec<Reading>, Vec<(Date, u32)>) = located
         .iter()
-        .filter_map(|e| match e.body {
+        .filter_map(|(e, local)| match e.body {
             Body::Cgm {
                 glucose_tenths_mg_dl,
-            } => Some(Reading {
-                at: e.at,
-                mg_dl: f64::from(glucose_tenths_mg_dl) / 10.0,
-                interval_minutes: intervals.get(e.device.as_str()).copied().unwrap_or(5.0),
-            }),
+            } => Some((
+                Reading {
+                    at: e.at,
+                    mg_dl: f64::from(glucose_tenths_mg_dl) / 10.0,
+                    interval_minutes: intervals.get(e.device.as_str()).copied().unwrap_or(5.0),
+                },
+                (
+                    local.date(),
+                    local.time().hour() as u32 * 60 + local.time().minute() as u32,
+                ),
+            )),
             _ => None,
         })
-        .collect();
+        .unzip();
     let period_minutes = (end - start) as f64 / 60.0;
-    // Local date and minute of day of every reading, worked out once.
-    let reading_local: Vec<(Date, u32)> = readings
-        .iter()
-        .map(|r| {
-            let local = tz.to_datetime(r.at);
-            (
-                local.date(),
-                local.time().hour() as u32 * 60 + local.time().minute() as u32,
-            )
-        })
-        .collect();
     let mut readings_by_day: BTreeMap<Date, Vec<Reading>> = BTreeMap::new();
     for (reading, (date, _)) in readings.iter().zip(&reading_local) {
         readings_by_day.entry(*date).or_default().push(*reading);
@@ -332,21 +331,23 @@ pub async fn build(
         .collect();
 
     // Daily summaries, insulin and carbs.
-    let basal_events: Vec<&Event> = events
+    let basal_events: Vec<&Event> = located
         .iter()
+        .map(|(e, _)| e)
         .filter(|e| matches!(e.body, Body::Basal { .. }))
         .collect();
-    let mut events_by_day: BTreeMap<Date, Vec<&Event>> = BTreeMap::new();
-    for event in events
+    let mut events_by_day: BTreeMap<Date, Vec<&(Event, DateTime)>> = BTreeMap::new();
+    for located_event in located
         .iter()
-        .filter(|e| matches!(e.body, Body::Bolus { .. } | Body::Carbs { .. }))
+        .filter(|(e, _)| matches!(e.body, Body::Bolus { .. } | Body::Carbs { .. }))
     {
         events_by_day
-            .entry(local_day(event.at))
+            .entry(located_event.1.date())
             .or_default()
-            .push(event);
+            .push(located_event);
     }
-    let (no_readings, no_events): (Vec<Reading>, Vec<&Event>) = (Vec::new(), Vec::new());
+    let (no_readings, no_events): (Vec<Reading>, Vec<&(Event, DateTime)>) =
+        (Vec::new(), Vec::new());
     let mut days = Vec::new();
     let mut carbs_by_part = [0.0f64; 4];
     let mut day = period.from;
@@ -371,7 +372,7 @@ pub async fn build(
         let mut bolus_units = 0.0;
         let mut boluses = 0;
         let mut carbs_grams = 0.0;
-        for event in todays {
+        for (event, local) in todays.iter().copied() {
             match event.body {
                 Body::Bolus {
                     immediate_milliunits,
@@ -384,7 +385,7 @@ pub async fn build(
                 Body::Carbs { tenths_grams } => {
                     let grams = f64::from(tenths_grams) / 10.0;
                     carbs_grams += grams;
-                    let hour = tz.to_datetime(event.at).time().hour();
+                    let hour = local.time().hour();
                     carbs_by_part[(hour / 6).clamp(0, 3) as usize] += grams;
                 }
                 _ => {}
