@@ -156,33 +156,5 @@ async fn main() {
         read.len(),
         counting.requests() - before
     );
-    let period = glucolink_core::report::build::Period::parse(
-        &start.checked_add(1.day()).expect("date").to_string(),
-        &today.to_string(),
-    )
-    .expect("period");
-    let mut samples = Vec::new();
-    let mut json_bytes = 0;
-    for _ in 0..20 {
-        let started = Instant::now();
-        let report = glucolink_core::report::build::build(
-            &ctx,
-            person.id,
-            period,
-            tz.clone(),
-            glucolink_core::report::build::Units::MgDl,
-        )
-        .await
-        .expect("report");
-        json_bytes = serde_json::to_vec(&report).expect("json").len();
-        samples.push(started.elapsed().as_secs_f64() * 1000.0);
-    }
-    samples.sort_by(f64::total_cmp);
-    println!(
-        "90-day report as JSON (read + compute + serialise, 20 runs): p50 {:>6.1} ms  p95 {:>6.1} ms  {} KB",
-        samples[10],
-        samples[18],
-        json_bytes / 1024
-    );
     let _ = std::fs::remove_dir_all(&dir);
 }

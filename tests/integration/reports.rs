@@ -1,6 +1,7 @@
 //! Reports through the HTTP API: the clinic's report of a linked patient (audited), the patient's own,
 //! hand-checkable metrics, units, and every bad query refused with nothing stored.
 
+use reqwest::Method;
 use serde_json::{Value, json};
 
 use crate::support::app::{Browser, assert_error, spawn_app, status_and_json};
@@ -105,7 +106,8 @@ async fn bad_report_queries_are_refused_and_unlinked_records_have_no_report() {
         ("?from=yesterday&to=2026-11-01", "invalid_date"),
         ("?units=furlongs", "invalid_units"),
         ("?tz=Mars/Olympus", "invalid_tz"),
-        ("?format=pdf", "unsupported_format"),
+        ("?format=docx", "unsupported_format"),
+        ("?ranges=tight", "invalid_ranges"),
     ];
     for (query, code) in cases {
         assert_error(
@@ -154,4 +156,422 @@ async fn bad_report_queries_are_refused_and_unlinked_records_have_no_report() {
         .await;
     assert_eq!(response.status().as_u16(), 204);
     assert_error(linked.clinic.get(&base).await, 409, "not_linked").await;
+}
+
+/// A day of readings every 5 minutes at 120 mg/dL with a 200 mg/dL hour after breakfast, a bolus, a
+/// meal, a scheduled basal rate and one meter reading, on 2026-11-20 (UTC).
+fn a_day_of_pump_data() -> Value {
+    let mut events: Vec<Value> = (0..288)
+        .map(|i| {
+            let (hour, minute) = (i / 12, i % 12 * 5);
+            let value = if hour == 8 { 200 } else { 120 };
+            json!({"type": "cgm", "time": format!("2026-11-20T{hour:02}:{minute:02}:00Z"), "value": value})
+        })
+        .collect();
+    events.extend([
+        json!({"type": "bolus", "time": "2026-11-20T07:30:00Z", "units": 5.5}),
+        json!({"type": "carbs", "time": "2026-11-20T07:30:00Z", "grams": 60}),
+        json!({"type": "basal", "time": "2026-11-20T00:00:00Z", "rate": 1.0}),
+        json!({"type": "smbg", "time": "2026-11-20T12:00:00Z", "value": 110}),
+    ]);
+    Value::Array(events)
+}
+
+#[tokio::test]
+async fn the_html_report_has_every_section_and_the_notice_name_dob_and_period_on_every_page() {
+    let app = spawn_app().await;
+    let linked = linked_patient(&app, "html.report").await;
+    upload_json(&linked.patient, a_day_of_pump_data()).await;
+    let path = format!(
+        "/api/clinic/patients/{}/report?from=2026-11-20&to=2026-11-20&tz=UTC&format=html",
+        linked.patient_id
+    );
+    let response = linked.clinic.get(&path).await;
+    assert_eq!(response.status().as_u16(), 200);
+    let headers = response.headers().clone();
+    assert_eq!(headers["content-type"], "text/html; charset=utf-8");
+    assert!(
+        headers["content-security-policy"]
+            .to_str()
+            .expect("csp")
+            .contains("default-src 'none'"),
+        "no script may run in a report"
+    );
+    let html = response.text().await.expect("html");
+    for section in [
+        "Glucose overview",
+        "Daily glucose profiles",
+        "Insulin and meals",
+        "Daily detail",
+        "Time in ranges",
+        "Ambulatory glucose profile",
+        "Goals: Standard targets",
+        "Download PDF",
+    ] {
+        assert!(html.contains(section), "{section} missing");
+    }
+    let pages = html.matches(r#"<section class="page""#).count();
+    assert_eq!(
+        pages, 4,
+        "overview, profiles, insulin and meals, one detail page"
+    );
+    for needle in [
+        "intended for use as an adjunct",
+        "Jordan Example · DOB 15 Jun 1990",
+        "20 Nov 2026 – 20 Nov 2026 (1 days)",
+    ] {
+        assert_eq!(
+            html.matches(needle).count(),
+            pages,
+            "{needle} on every page"
+        );
+    }
+    assert!(html.matches("<svg").count() >= 5, "charts are inline SVG");
+    assert!(!html.contains("<script"), "no script");
+    // 12 of 288 readings are high: 95.8 % in range, and the day's insulin is basal 24 U + bolus 5.5 U.
+    assert!(html.contains("In range  70–180 mg/dL"));
+    assert!(html.contains("95.8 %"));
+    assert!(html.contains("<td>29.5 U</td>"), "total daily dose");
+    assert!(html.contains("format=pdf"));
+}
+
+/// Inflates every content stream of a PDF (they are zlib-deflated) into one text.
+fn pdf_text(pdf: &[u8]) -> String {
+    let mut text = String::new();
+    let mut rest = pdf;
+    while let Some(start) = find(rest, b"stream\n") {
+        let body = &rest[start + 7..];
+        let end = find(body, b"\nendstream").expect("endstream");
+        if let Ok(inflated) = miniz_oxide::inflate::decompress_to_vec_zlib(&body[..end]) {
+            text.push_str(&String::from_utf8_lossy(&inflated));
+        }
+        rest = &body[end + b"\nendstream".len()..];
+    }
+    text
+}
+
+fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack.windows(needle.len()).position(|w| w == needle)
+}
+
+#[tokio::test]
+async fn the_pdf_report_is_a_real_pdf_with_the_notice_and_patient_on_every_page() {
+    let app = spawn_app().await;
+    let linked = linked_patient(&app, "pdf.report").await;
+    upload_json(&linked.patient, a_day_of_pump_data()).await;
+    let path = format!(
+        "/api/clinic/patients/{}/report?from=2026-11-14&to=2026-11-20&tz=UTC&format=pdf",
+        linked.patient_id
+    );
+    let response = linked.clinic.get(&path).await;
+    assert_eq!(response.status().as_u16(), 200);
+    assert_eq!(response.headers()["content-type"], "application/pdf");
+    assert!(
+        response.headers()["content-disposition"]
+            .to_str()
+            .expect("disposition")
+            .contains("glucolink-report-2026-11-14-to-2026-11-20.pdf")
+    );
+    let pdf = response.bytes().await.expect("pdf");
+    assert!(pdf.starts_with(b"%PDF-"), "a PDF document");
+    assert!(pdf.ends_with(b"%%EOF") || pdf.ends_with(b"%%EOF\n"));
+    let pages = pdf.windows(11).filter(|w| *w == b"/Type /Page").count()
+        - pdf.windows(12).filter(|w| *w == b"/Type /Pages").count();
+    // Overview, profiles, insulin and meals, the day-by-day table, and 7 days at 3 per page.
+    assert_eq!(pages, 1 + 1 + 2 + 3);
+    let text = pdf_text(&pdf);
+    // Text with characters beyond ASCII is written as a hex string of WinAnsi bytes (· is B7, – is 96).
+    let hex = |bytes: &[u8]| {
+        let digits: String = bytes.iter().map(|b| format!("{b:02X}")).collect();
+        format!("<{digits}>")
+    };
+    for needle in [
+        hex(b"Jordan Example \xB7 DOB 15 Jun 1990"),
+        "(glucolink reports are intended for use as an adjunct".to_owned(),
+        hex(b"14 Nov 2026 \x96 20 Nov 2026 (7 days) \xB7 UTC \xB7 mg/dL"),
+    ] {
+        let count = text.matches(&needle).count();
+        assert_eq!(count, pages, "{needle} on every page: found {count}");
+    }
+    for heading in [
+        "(Glucose overview)",
+        "(Daily detail)",
+        "(Insulin and meals)",
+    ] {
+        assert!(text.contains(heading), "{heading}");
+    }
+}
+
+#[tokio::test]
+async fn a_browser_asking_for_the_report_of_an_unlinked_record_gets_the_linking_steps() {
+    let app = spawn_app().await;
+    let linked = linked_patient(&app, "steps.report").await;
+    let unlinked = create_patient(&linked.clinic, "Sam Unlinked", "1970-01-01", None).await;
+    for format in ["html", "pdf"] {
+        let response = linked
+            .clinic
+            .get(&format!(
+                "/api/clinic/patients/{unlinked}/report?format={format}"
+            ))
+            .await;
+        assert_eq!(response.status().as_u16(), 409);
+        assert_eq!(
+            response.headers()["content-type"],
+            "text/html; charset=utf-8"
+        );
+        let page = response.text().await.expect("page");
+        for words in [
+            "No report for Sam Unlinked",
+            "Patient Profile",
+            "Link to Personal",
+            "Generate a unique code",
+            "Email, SMS text or Print",
+            "Data Sharing",
+            "Upload now",
+        ] {
+            assert!(page.contains(words), "{words} missing from {page}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_period_without_data_says_so_and_points_to_upload_now() {
+    let app = spawn_app().await;
+    let linked = linked_patient(&app, "empty.report").await;
+    let path = format!(
+        "/api/clinic/patients/{}/report?from=2026-11-01&to=2026-11-07&format=html",
+        linked.patient_id
+    );
+    let response = linked.clinic.get(&path).await;
+    assert_eq!(response.status().as_u16(), 200);
+    let page = response.text().await.expect("page");
+    for words in [
+        "No data in this period",
+        "Ensure the correct account is linked",
+        "Upload now",
+        "intended for use as an adjunct",
+    ] {
+        assert!(page.contains(words), "{words}");
+    }
+    let own = linked
+        .patient
+        .get("/api/personal/report?from=2026-11-01&to=2026-11-07&format=html")
+        .await
+        .text()
+        .await
+        .expect("page");
+    assert!(own.contains("No data in this period") && own.contains("Upload now"));
+    let (status, json) = status_and_json(
+        linked
+            .clinic
+            .get(&path.replace("format=html", "format=json"))
+            .await,
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(json["metrics"]["readings"], 0);
+    assert_eq!(
+        json["metrics"]["mean"],
+        Value::Null,
+        "no number that looks real"
+    );
+}
+
+#[tokio::test]
+async fn a_pregnancy_preset_sets_the_target_range_and_goals_of_the_record() {
+    let app = spawn_app().await;
+    let linked = linked_patient(&app, "preset.report").await;
+    // 62.9 below, 63.0 and 140.0 in range, 140.1 above (mg/dL).
+    let events: Vec<Value> = [62.9, 63.0, 140.0, 140.1]
+        .iter()
+        .enumerate()
+        .map(|(i, v)| json!({"type": "cgm", "time": format!("2026-11-20T10:{:02}:00Z", i * 5), "value": v}))
+        .collect();
+    upload_json(&linked.patient, Value::Array(events)).await;
+    let ranges = format!("/api/clinic/patients/{}/ranges", linked.patient_id);
+    let response = linked
+        .clinic
+        .send(Method::PUT, &ranges, Some(&json!({"ranges": "pregnancy"})))
+        .await;
+    let (status, body) = status_and_json(response).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["ranges"]["preset"], "pregnancy");
+    let (_, profile) = status_and_json(
+        linked
+            .clinic
+            .get(&format!("/api/clinic/patients/{}", linked.patient_id))
+            .await,
+    )
+    .await;
+    assert_eq!(profile["ranges"]["preset"], "pregnancy");
+    let report_path = format!(
+        "/api/clinic/patients/{}/report?from=2026-11-20&to=2026-11-20&tz=UTC",
+        linked.patient_id
+    );
+    let (_, report) = status_and_json(linked.clinic.get(&report_path).await).await;
+    let targets = &report["targets"];
+    assert_eq!(targets["preset"], "pregnancy");
+    assert_eq!(
+        (
+            targets["target_low"].clone(),
+            targets["target_high"].clone()
+        ),
+        (json!(63.0), json!(140.0))
+    );
+    assert_eq!(targets["in_target_percent"], 50.0);
+    assert_eq!(targets["below_target_percent"], 25.0);
+    assert_eq!(targets["goals"][0]["label"], "Time in range 63–140 mg/dL");
+    assert_eq!(targets["goals"][0]["met"], false, "50 % is not > 70 %");
+    assert_eq!(
+        (
+            report["metrics"]["time_in_ranges"]["low"].clone(),
+            report["metrics"]["time_in_ranges"]["in_range"].clone()
+        ),
+        (json!(50.0), json!(50.0)),
+        "the consensus ranges stay as they are: 62.9 and 63.0 are low, 140.0 and 140.1 in 70–180"
+    );
+    // The query can ask for other targets once; the record keeps its preset.
+    let (_, older) = status_and_json(
+        linked
+            .clinic
+            .get(&format!("{report_path}&ranges=older_high_risk"))
+            .await,
+    )
+    .await;
+    assert_eq!(older["targets"]["goals"][0]["goal"], "> 50 %");
+
+    let before = app.stored().await;
+    for (body, code) in [
+        (json!({"ranges": "tight"}), "invalid_ranges"),
+        (json!({}), "missing_field"),
+        (
+            json!({"ranges": "pregnancy", "colour": "red"}),
+            "unknown_field",
+        ),
+        (json!({"ranges": 3}), "invalid_type"),
+    ] {
+        assert_error(
+            linked.clinic.send(Method::PUT, &ranges, Some(&body)).await,
+            400,
+            code,
+        )
+        .await;
+    }
+    assert_eq!(app.stored().await, before, "refused changes store nothing");
+    let other = app.browser();
+    signed_in_clinic(&other, "other.preset@clinic.example").await;
+    assert_error(
+        other
+            .send(Method::PUT, &ranges, Some(&json!({"ranges": "standard"})))
+            .await,
+        404,
+        "not_found",
+    )
+    .await;
+    let (_, log) = status_and_json(linked.clinic.get("/api/clinic/audit").await).await;
+    assert!(
+        log["events"]
+            .as_array()
+            .expect("events")
+            .iter()
+            .any(|e| e["action"] == "ranges_changed"),
+        "{log}"
+    );
+}
+
+#[tokio::test]
+async fn units_are_each_readers_preference() {
+    let app = spawn_app().await;
+    let linked = linked_patient(&app, "units.report").await;
+    upload_json(
+        &linked.patient,
+        json!([{"type": "cgm", "time": "2026-11-20T10:00:00Z", "value": 180.18}]),
+    )
+    .await;
+    let clinic_path = format!(
+        "/api/clinic/patients/{}/report?from=2026-11-20&to=2026-11-20&tz=UTC",
+        linked.patient_id
+    );
+    let response = linked
+        .clinic
+        .send(
+            Method::PUT,
+            "/api/clinic/settings",
+            Some(&json!({"glucose_units": "mmol/L"})),
+        )
+        .await;
+    let (status, body) = status_and_json(response).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["glucose_units"], "mmol/L");
+    assert_eq!(body["freshness_days"], 7, "unchanged");
+    let (_, report) = status_and_json(linked.clinic.get(&clinic_path).await).await;
+    assert_eq!(report["units"], "mmol/L");
+    assert_eq!(report["metrics"]["mean"], 10.0, "180.18 / 18.018");
+    assert_eq!(report["conversion_factor"], 18.018);
+    let own_path = "/api/personal/report?from=2026-11-20&to=2026-11-20&tz=UTC";
+    let (_, own) = status_and_json(linked.patient.get(own_path).await).await;
+    assert_eq!(
+        own["units"], "mg/dL",
+        "the patient's own preference is separate"
+    );
+    let response = linked
+        .patient
+        .send(
+            Method::PUT,
+            "/api/personal/profile",
+            Some(&json!({"glucose_units": "mmol/L"})),
+        )
+        .await;
+    let (status, me) = status_and_json(response).await;
+    assert_eq!(status, 200, "{me}");
+    assert_eq!(me["glucose_units"], "mmol/L");
+    let (_, own) = status_and_json(linked.patient.get(own_path).await).await;
+    assert_eq!(own["units"], "mmol/L");
+
+    let before = app.stored().await;
+    assert_error(
+        linked
+            .clinic
+            .send(
+                Method::PUT,
+                "/api/clinic/settings",
+                Some(&json!({"glucose_units": "mg"})),
+            )
+            .await,
+        400,
+        "invalid_units",
+    )
+    .await;
+    assert_error(
+        linked
+            .clinic
+            .send(Method::PUT, "/api/clinic/settings", Some(&json!({})))
+            .await,
+        400,
+        "missing_field",
+    )
+    .await;
+    assert_error(
+        linked
+            .patient
+            .send(
+                Method::PUT,
+                "/api/personal/profile",
+                Some(&json!({"glucose_units": "grains"})),
+            )
+            .await,
+        400,
+        "invalid_units",
+    )
+    .await;
+    assert_error(
+        linked
+            .patient
+            .send(Method::PUT, "/api/personal/profile", Some(&json!({})))
+            .await,
+        400,
+        "missing_field",
+    )
+    .await;
+    assert_eq!(app.stored().await, before);
 }

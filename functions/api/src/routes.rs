@@ -43,6 +43,7 @@ pub enum RouteId {
     UpdateProfile,
     ClinicReport,
     PersonalReport,
+    SetPatientRanges,
 }
 
 /// One entry of the table.
@@ -281,6 +282,12 @@ pub const ROUTES: &[Route] = &[
         path: "/api/personal/report",
         local_only: false,
     },
+    Route {
+        id: RouteId::SetPatientRanges,
+        method: "PUT",
+        path: "/api/clinic/patients/{patient_id}/ranges",
+        local_only: false,
+    },
 ];
 
 impl RouteId {
@@ -330,6 +337,7 @@ impl RouteId {
             RouteId::UpdateProfile => "personal-profile-update",
             RouteId::ClinicReport => "clinic-report",
             RouteId::PersonalReport => "personal-report",
+            RouteId::SetPatientRanges => "clinic-patient-ranges",
         }
     }
 }

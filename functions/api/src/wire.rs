@@ -114,8 +114,10 @@ fn field_name(detail: &str) -> &str {
 /// What a reply carries.
 pub enum Payload {
     Json(serde_json::Value),
-    /// A whole HTML page (the printable code page), served with its own CSP.
+    /// A whole HTML page (the printable code page, the report), served with its own CSP.
     Html(String),
+    /// A PDF document and the file name it downloads as.
+    Pdf(Vec<u8>, String),
 }
 
 /// The CSP of HTML pages the API serves: the site's stylesheet, inline SVG, nothing else.
@@ -143,6 +145,14 @@ impl Reply {
         Self {
             status,
             body: Some(Payload::Html(page)),
+            set_cookies: Vec::new(),
+        }
+    }
+
+    pub fn pdf(document: Vec<u8>, file_name: String) -> Self {
+        Self {
+            status: StatusCode::OK,
+            body: Some(Payload::Pdf(document, file_name)),
             set_cookies: Vec::new(),
         }
     }
@@ -184,6 +194,9 @@ impl Reply {
                 Bytes::from(page.clone().into_bytes()),
                 Some("text/html; charset=utf-8"),
             ),
+            Some(Payload::Pdf(document, _)) => {
+                (Bytes::from(document.clone()), Some("application/pdf"))
+            }
             None => (Bytes::new(), None),
         };
         let mut response = Response::new(bytes);
@@ -198,6 +211,11 @@ impl Reply {
                 HeaderValue::from_static(HTML_CONTENT_SECURITY_POLICY),
             );
             headers.insert("x-frame-options", HeaderValue::from_static("DENY"));
+        }
+        if let Some(Payload::Pdf(_, file_name)) = &self.body
+            && let Ok(value) = HeaderValue::from_str(&format!("inline; filename=\"{file_name}\""))
+        {
+            headers.insert(http::header::CONTENT_DISPOSITION, value);
         }
         headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
         headers.insert(

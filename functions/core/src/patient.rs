@@ -13,13 +13,14 @@ use jiff::civil::Date;
 use unicode_normalization::UnicodeNormalization;
 use unicode_normalization::char::is_combining_mark;
 
-use crate::account::clinic::millis;
+use crate::account::clinic::{Staff, millis};
 use crate::account::fields::{DateOfBirth, PersonName};
 use crate::audit::{Actor, NewEvent};
 use crate::context::Ctx;
 use crate::error::CoreError;
 use crate::ids::{ClinicId, PatientId, PersonId};
 use crate::keys;
+use crate::report::ranges::RangePreset;
 use crate::store::{Condition, Index, Item, Key, Query, StoreError, WriteOp};
 
 /// A medical record number: 1–32 letters, digits, `-`, `/` or `.`, as the clinic's system writes it.
@@ -106,6 +107,8 @@ pub struct PatientRecord {
     pub created_at: Timestamp,
     pub link: LinkState,
     pub upload_request: Option<UploadRequest>,
+    /// The glycemic targets the clinic chose for this patient's reports.
+    pub ranges: RangePreset,
     /// The digest of the pending code, if one is out (to retire it when replaced or cancelled).
     pub(crate) code_hash: Option<String>,
     pub(crate) version: i64,
@@ -149,6 +152,7 @@ pub async fn create(
         created_at: ctx.clock.now(),
         link: LinkState::NotLinked,
         upload_request: None,
+        ranges: RangePreset::Standard,
         code_hash: None,
         version: 1,
     };
@@ -242,6 +246,9 @@ pub(crate) fn record_item(record: &PatientRecord) -> Item {
     if let Some(hash) = &record.code_hash {
         item = item.with_s("code_hash", hash);
     }
+    if record.ranges != RangePreset::Standard {
+        item = item.with_s("ranges", record.ranges.as_str());
+    }
     if let Some(request) = &record.upload_request {
         item = item
             .with_n("upload_request_at", request.at.as_millisecond())
@@ -304,6 +311,12 @@ pub(crate) fn from_item(
         created_at: millis(item.require_n("created_at")?)?,
         link,
         upload_request,
+        ranges: item
+            .s("ranges")
+            .map(RangePreset::parse)
+            .transpose()
+            .map_err(|_| corrupt("ranges"))?
+            .unwrap_or_default(),
         code_hash: item.s("code_hash").map(str::to_owned),
         version: item.require_n("version")?,
     })
@@ -332,6 +345,49 @@ pub async fn get(
         .await?
         .ok_or(CoreError::NotFound)?;
     from_item(clinic_id, &item, ctx.clock.now())
+}
+
+/// Sets the glycemic targets of a record's reports (any member of staff; audited).
+pub async fn set_ranges(
+    ctx: &Ctx,
+    staff: &Staff,
+    patient_id: PatientId,
+    raw: &str,
+) -> Result<PatientRecord, CoreError> {
+    let preset = RangePreset::parse(raw)?;
+    for _ in 0..3 {
+        let mut record = get(ctx, staff.clinic.id, patient_id).await?;
+        if record.ranges == preset {
+            return Ok(record);
+        }
+        record.ranges = preset;
+        let now = ctx.clock.now();
+        let mut ops = vec![update_op(&mut record)];
+        ops.extend(
+            NewEvent {
+                actor: staff.actor(),
+                action: "ranges_changed",
+                clinic: Some(staff.clinic_ref()),
+                patient_id: Some(patient_id),
+                person_id: None,
+                detail: format!(
+                    "Set the glycemic targets of {} to {}.",
+                    record.name,
+                    preset.label()
+                ),
+            }
+            .ops(now),
+        );
+        match ctx.store.transact(ops).await {
+            Ok(()) => return Ok(record),
+            Err(StoreError::TransactionCanceled { .. }) => continue,
+            Err(other) => return Err(other.into()),
+        }
+    }
+    Err(CoreError::Conflict {
+        code: "busy",
+        message: "The record changed meanwhile; try again.".into(),
+    })
 }
 
 /// A page of the clinic's records, sorted by name.

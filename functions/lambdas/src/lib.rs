@@ -60,10 +60,24 @@ pub async fn answer(app: &App, route: RouteId, request: Request) -> Response<Bod
     let response = app
         .handle_route(route, http::Request::from_parts(parts, body))
         .await;
-    response.map(|bytes| match String::from_utf8(bytes.to_vec()) {
-        Ok(text) if text.is_empty() => Body::Empty,
-        Ok(text) => Body::Text(text),
-        Err(binary) => Body::Binary(binary.into_bytes()),
+    // Text answers (JSON, HTML) go as text; anything else (the PDF report) as binary, which API
+    // Gateway receives base64-encoded.
+    let textual = response
+        .headers()
+        .get(http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_none_or(|v| v.starts_with("application/json") || v.starts_with("text/"));
+    response.map(|bytes| {
+        if bytes.is_empty() {
+            Body::Empty
+        } else if textual {
+            match String::from_utf8(bytes.to_vec()) {
+                Ok(text) => Body::Text(text),
+                Err(binary) => Body::Binary(binary.into_bytes()),
+            }
+        } else {
+            Body::Binary(bytes.to_vec())
+        }
     })
 }
 

@@ -2,7 +2,7 @@
 
 use bytes::Bytes;
 use glucolink_core::account::clinic::{self, ClinicSignUp, ClinicUser};
-use glucolink_core::account::personal::{self, Person, PersonalSignUp};
+use glucolink_core::account::personal::{self, Person, PersonalSignUp, ProfileChange};
 use glucolink_core::account::signin;
 use glucolink_core::session::{self, Principal};
 use http::{Request, StatusCode};
@@ -71,6 +71,7 @@ struct PersonView {
     email: Option<String>,
     phone: Option<String>,
     time_zone: Option<String>,
+    glucose_units: glucolink_core::report::build::Units,
 }
 
 fn clinic_user_view(user: &ClinicUser, clinic_name: String) -> ClinicUserView {
@@ -95,6 +96,7 @@ fn person_view(person: &Person) -> PersonView {
         email: person.email.clone(),
         phone: person.phone.clone(),
         time_zone: person.time_zone.clone(),
+        glucose_units: person.glucose_units,
     }
 }
 
@@ -232,13 +234,22 @@ async fn end_previous_session(app: &App, request: &Request<Bytes>) -> Result<(),
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct ProfileBody {
-    time_zone: String,
+    time_zone: Option<String>,
+    glucose_units: Option<String>,
 }
 
 /// Changes the signed-in person's profile settings (the time zone of their uploads).
 pub async fn update_profile(app: &App, request: &Request<Bytes>) -> Result<Reply, ApiError> {
     let person = crate::security::require_person(app, request).await?;
     let body: ProfileBody = json_body(request)?;
-    let person = personal::set_time_zone(&app.ctx, &person, &body.time_zone).await?;
+    let person = personal::update_profile(
+        &app.ctx,
+        &person,
+        ProfileChange {
+            time_zone: body.time_zone.as_deref(),
+            glucose_units: body.glucose_units.as_deref(),
+        },
+    )
+    .await?;
     Ok(Reply::json(StatusCode::OK, &person_view(&person)))
 }

@@ -215,7 +215,30 @@ pub async fn profile(
         None => serde_json::Value::Null,
     };
     view["freshness_days"] = serde_json::json!(staff.clinic.freshness_days);
+    view["ranges"] = serde_json::json!({"preset": record.ranges, "label": record.ranges.label()});
+    view["glucose_units"] = serde_json::json!(staff.clinic.glucose_units);
     Ok(Reply::json(StatusCode::OK, &view))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RangesBody {
+    ranges: String,
+}
+
+/// Sets the glycemic targets of the record's reports: standard, older_high_risk or pregnancy.
+pub async fn set_ranges(
+    app: &App,
+    request: &Request<Bytes>,
+    params: &PathParams,
+) -> Result<Reply, ApiError> {
+    let staff = require_staff(app, request).await?;
+    let body: RangesBody = json_body(request)?;
+    let record = patient::set_ranges(&app.ctx, &staff, patient_id(params)?, &body.ranges).await?;
+    Ok(Reply::json(
+        StatusCode::OK,
+        &serde_json::json!({"patient_id": record.id.to_string(), "ranges": {"preset": record.ranges, "label": record.ranges.label()}}),
+    ))
 }
 
 fn viewed(

@@ -7,8 +7,7 @@ use jiff::Timestamp;
 use qrcode::QrCode;
 use qrcode::render::svg;
 
-/// The adjunct-use notice every page about patient data carries.
-pub const ADJUNCT_NOTICE: &str = "glucolink reports are intended for use as an adjunct in the management of diabetes only and are not intended to be relied upon by themselves. Patients should consult their healthcare providers before making changes in treatment.";
+pub use glucolink_core::report::build::ADJUNCT_NOTICE;
 
 pub fn code_page(
     clinic_name: &str,

@@ -1,16 +1,19 @@
-//! Reports: "If YES: You can generate a report." The clinic's report of a linked patient (audited) and
-//! the patient's own. JSON now; the printable HTML and the PDF come with the report pages.
+//! Reports: "If YES: You can generate a report." The clinic's report of a linked patient (every view
+//! audited) and the patient's own, as JSON (the numbers), printable HTML with SVG charts, or PDF.
+//! A record that cannot have a report (not linked, sharing revoked) gets a page with the seed's steps
+//! when a browser asked for HTML or PDF, and a JSON error otherwise.
 
 use bytes::Bytes;
 use glucolink_core::CoreError;
 use glucolink_core::account::personal::{self, Person};
 use glucolink_core::audit::{self, NewEvent};
 use glucolink_core::link;
-use glucolink_core::patient::{self, LinkState};
-use glucolink_core::report::build::{self, Period, Units};
+use glucolink_core::patient::{self, LinkState, PatientRecord};
+use glucolink_core::report::build::{self, Options, Period, Report, Units};
+use glucolink_core::report::ranges::RangePreset;
+use glucolink_render::{Audience, Cover, Subject};
 use http::{Request, StatusCode};
 use jiff::ToSpan;
-use jiff::tz::TimeZone;
 
 use super::patients::patient_id;
 use crate::app::App;
@@ -19,39 +22,162 @@ use crate::routes::PathParams;
 use crate::security::{require_person, require_staff};
 use crate::wire::{Reply, query_param, query_time_zone};
 
-/// The report's period, units and zone from the query; the last 14 days in the person's zone by default.
+/// The three ways a report leaves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Format {
+    Json,
+    Html,
+    Pdf,
+}
+
+fn format(request: &Request<Bytes>) -> Result<Format, ApiError> {
+    match query_param(request, "format").as_deref() {
+        None | Some("") | Some("json") => Ok(Format::Json),
+        Some("html") => Ok(Format::Html),
+        Some("pdf") => Ok(Format::Pdf),
+        Some(other) => Err(ApiError::bad_request(
+            "unsupported_format",
+            format!("The report is available as format=json, html or pdf; not {other:?}."),
+        )
+        .with_field("format")),
+    }
+}
+
+/// The report's period, zone, units and targets from the query; by default the last 14 days in the
+/// person's zone, in the reader's preferred units, with the record's targets.
 fn options(
     app: &App,
     request: &Request<Bytes>,
     person: &Person,
-) -> Result<(Period, TimeZone, Units), ApiError> {
-    match query_param(request, "format").as_deref() {
-        None | Some("") | Some("json") => {}
-        Some(other) => {
-            return Err(ApiError::bad_request(
-                "unsupported_format",
-                format!("The report is available as format=json; {other:?} is not available yet."),
-            )
-            .with_field("format"));
-        }
-    }
+    preferred_units: Units,
+    preset: RangePreset,
+) -> Result<Options, ApiError> {
     let tz = query_time_zone(request)?.unwrap_or_else(|| personal::upload_zone(person));
     let units = match query_param(request, "units").filter(|u| !u.is_empty()) {
-        Some(raw) => Units::parse(&raw)?,
-        None => Units::MgDl,
+        Some(raw) => Units::parse(&raw).map_err(|e| ApiError::from(e).with_field("units"))?,
+        None => preferred_units,
+    };
+    let ranges = match query_param(request, "ranges").filter(|r| !r.is_empty()) {
+        Some(raw) => RangePreset::parse(&raw)?,
+        None => preset,
     };
     let today = tz.to_datetime(app.ctx.clock.now()).date();
     let from = query_param(request, "from")
         .unwrap_or_else(|| today.checked_sub(13.days()).unwrap_or(today).to_string());
     let to = query_param(request, "to").unwrap_or_else(|| today.to_string());
-    Ok((Period::parse(&from, &to)?, tz, units))
+    Ok(Options {
+        period: Period::parse(&from, &to)?,
+        tz,
+        units,
+        ranges,
+    })
+}
+
+/// The same request with another `format` (the HTML page's "Download PDF" link).
+fn with_format(request: &Request<Bytes>, format: &str) -> String {
+    let mut query = form_urlencoded::Serializer::new(String::new());
+    for (key, value) in form_urlencoded::parse(request.uri().query().unwrap_or("").as_bytes()) {
+        if key != "format" {
+            query.append_pair(&key, &value);
+        }
+    }
+    query.append_pair("format", format);
+    format!("{}?{}", request.uri().path(), query.finish())
+}
+
+/// The report in the asked format.
+fn reply(
+    report: &Report,
+    format: Format,
+    request: &Request<Bytes>,
+    subject: &Subject,
+    audience: Audience,
+    back_url: String,
+    app: &App,
+) -> Result<Reply, ApiError> {
+    let cover = Cover {
+        subject,
+        audience,
+        generated_at: app.ctx.clock.now(),
+        pdf_url: Some(with_format(request, "pdf")),
+        back_url,
+    };
+    Ok(match format {
+        Format::Json => {
+            let mut view =
+                serde_json::to_value(report).map_err(|e| CoreError::Internal(e.to_string()))?;
+            view["patient"] = serde_json::json!({
+                "name": subject.name,
+                "date_of_birth": subject.date_of_birth.map(|d| d.to_string()),
+                "mrn": subject.mrn,
+            });
+            Reply::json(StatusCode::OK, &view)
+        }
+        Format::Html => Reply::html(
+            StatusCode::OK,
+            glucolink_render::html::report(report, &cover),
+        ),
+        Format::Pdf => Reply::pdf(
+            glucolink_render::pdf::report(report, &cover),
+            format!(
+                "glucolink-report-{}-to-{}.pdf",
+                report.period.from, report.period.to
+            ),
+        ),
+    })
 }
 
 pub async fn personal(app: &App, request: &Request<Bytes>) -> Result<Reply, ApiError> {
     let person = require_person(app, request).await?;
-    let (period, tz, units) = options(app, request, &person)?;
-    let report = build::build(&app.ctx, person.id, period, tz, units).await?;
-    Ok(Reply::json(StatusCode::OK, &report))
+    let format = format(request)?;
+    let options = options(
+        app,
+        request,
+        &person,
+        person.glucose_units,
+        RangePreset::Standard,
+    )?;
+    let report = build::build(&app.ctx, person.id, &options).await?;
+    let subject = Subject {
+        name: person.name.clone(),
+        date_of_birth: person.date_of_birth,
+        mrn: None,
+    };
+    reply(
+        &report,
+        format,
+        request,
+        &subject,
+        Audience::Patient,
+        "/personal/".into(),
+        app,
+    )
+}
+
+/// Why a clinic cannot see a record's report, as a JSON error or, for a browser, a page with the steps.
+fn cannot_report(format: Format, record: &PatientRecord, message: &str) -> Result<Reply, ApiError> {
+    if format == Format::Json {
+        return Err(CoreError::Conflict {
+            code: "not_linked",
+            message: message.into(),
+        }
+        .into());
+    }
+    let back = format!("/clinic/patient?id={}", record.id);
+    Ok(Reply::html(
+        StatusCode::CONFLICT,
+        glucolink_render::html::problem(
+            &format!("No report for {}", record.name),
+            message,
+            &[
+                "Open the Patient Profile and choose Link to Personal.",
+                "Either the patient types their username and password on your screen, or Generate a unique code and share it directly or by Email, SMS text or Print.",
+                "The patient enters the code on the Data Sharing page of their personal account, or follows the link in the message, and accepts the request.",
+                "Once linked, and once the patient has uploaded (ask them to Upload now), generate the report again.",
+            ],
+            &back,
+        ),
+    ))
 }
 
 pub async fn clinic(
@@ -60,25 +186,31 @@ pub async fn clinic(
     params: &PathParams,
 ) -> Result<Reply, ApiError> {
     let staff = require_staff(app, request).await?;
+    let format = format(request)?;
     let record = patient::get(&app.ctx, staff.clinic.id, patient_id(params)?).await?;
     let LinkState::Linked { person_id, .. } = record.link else {
-        return Err(CoreError::Conflict {
-            code: "not_linked",
-            message: "This record is not linked to a personal account: use Link to Personal first."
-                .into(),
-        }
-        .into());
+        return cannot_report(
+            format,
+            &record,
+            "This record is not linked to a personal account: use Link to Personal first.",
+        );
     };
     if !link::clinic_may_read(&app.ctx, staff.clinic.id, person_id).await? {
-        return Err(CoreError::Conflict {
-            code: "not_linked",
-            message: "The patient no longer shares their data with this clinic.".into(),
-        }
-        .into());
+        return cannot_report(
+            format,
+            &record,
+            "The patient no longer shares their data with this clinic.",
+        );
     }
     let person = personal::get(&app.ctx, person_id).await?;
-    let (period, tz, units) = options(app, request, &person)?;
-    let report = build::build(&app.ctx, person_id, period, tz, units).await?;
+    let options = options(
+        app,
+        request,
+        &person,
+        staff.clinic.glucose_units,
+        record.ranges,
+    )?;
+    let report = build::build(&app.ctx, person_id, &options).await?;
     audit::record(
         &app.ctx,
         NewEvent {
@@ -88,13 +220,32 @@ pub async fn clinic(
             patient_id: Some(record.id),
             person_id: Some(person_id),
             detail: format!(
-                "{} viewed the report of {} for {} to {}.",
-                staff.user.name, record.name, period.from, period.to
+                "{} viewed the report of {} for {} to {} ({}).",
+                staff.user.name,
+                record.name,
+                options.period.from,
+                options.period.to,
+                match format {
+                    Format::Json => "JSON",
+                    Format::Html => "HTML",
+                    Format::Pdf => "PDF",
+                }
             ),
         },
     )
     .await?;
-    let mut view = serde_json::to_value(&report).map_err(|e| CoreError::Internal(e.to_string()))?;
-    view["patient"] = serde_json::json!({"name": record.name, "date_of_birth": record.date_of_birth.to_string(), "mrn": record.mrn});
-    Ok(Reply::json(StatusCode::OK, &view))
+    let subject = Subject {
+        name: record.name.clone(),
+        date_of_birth: Some(record.date_of_birth),
+        mrn: record.mrn.clone(),
+    };
+    reply(
+        &report,
+        format,
+        request,
+        &subject,
+        Audience::Clinic,
+        format!("/clinic/patient?id={}", record.id),
+        app,
+    )
 }

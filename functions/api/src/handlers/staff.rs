@@ -1,7 +1,7 @@
 //! Clinic staff and settings: invite, list, remove, accept an invitation; the freshness threshold.
 
 use bytes::Bytes;
-use glucolink_core::account::staff;
+use glucolink_core::account::staff::{self, SettingsChange};
 use glucolink_core::ids::ClinicUserId;
 use http::{Request, StatusCode};
 use serde::Deserialize;
@@ -95,15 +95,24 @@ pub async fn accept_invitation(app: &App, request: &Request<Bytes>) -> Result<Re
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct SettingsBody {
-    freshness_days: i64,
+    freshness_days: Option<i64>,
+    glucose_units: Option<String>,
 }
 
 pub async fn update_settings(app: &App, request: &Request<Bytes>) -> Result<Reply, ApiError> {
     let admin = require_staff(app, request).await?;
     let body: SettingsBody = json_body(request)?;
-    staff::set_freshness_days(&app.ctx, &admin, body.freshness_days).await?;
+    let clinic = staff::update_settings(
+        &app.ctx,
+        &admin,
+        SettingsChange {
+            freshness_days: body.freshness_days,
+            glucose_units: body.glucose_units.as_deref(),
+        },
+    )
+    .await?;
     Ok(Reply::json(
         StatusCode::OK,
-        &serde_json::json!({"freshness_days": body.freshness_days}),
+        &serde_json::json!({"freshness_days": clinic.freshness_days, "glucose_units": clinic.glucose_units}),
     ))
 }

@@ -8,6 +8,7 @@ use crate::context::Ctx;
 use crate::error::CoreError;
 use crate::ids::{ClinicId, ClinicUserId};
 use crate::keys;
+use crate::report::build::Units;
 use crate::store::{Condition, Item, StoreError, WriteOp};
 
 /// What a member of staff may do.
@@ -47,6 +48,8 @@ pub struct Clinic {
     pub created_at: Timestamp,
     /// Data older than this many days counts as old on every screen of the clinic.
     pub freshness_days: i64,
+    /// The glucose units the clinic's reports use unless a report asks for the other.
+    pub glucose_units: Units,
 }
 
 /// The default freshness threshold of a new clinic.
@@ -92,6 +95,7 @@ pub async fn sign_up(
         name: clinic_name.as_str().to_owned(),
         created_at: now,
         freshness_days: DEFAULT_FRESHNESS_DAYS,
+        glucose_units: Units::MgDl,
     };
     let admin = ClinicUser {
         id: ClinicUserId::generate(),
@@ -147,6 +151,14 @@ pub(crate) fn user_item(user: &ClinicUser) -> Item {
         .with_n("created_at", user.created_at.as_millisecond())
 }
 
+/// Units stored as their name; absent means mg/dL.
+pub(crate) fn stored_units(raw: Option<&str>) -> Result<Units, CoreError> {
+    raw.map(Units::parse)
+        .transpose()
+        .map_err(|_| CoreError::Store(StoreError::Corrupt("glucose_units".into())))
+        .map(Option::unwrap_or_default)
+}
+
 pub async fn get_clinic(ctx: &Ctx, id: ClinicId) -> Result<Clinic, CoreError> {
     let item = ctx
         .store
@@ -158,6 +170,7 @@ pub async fn get_clinic(ctx: &Ctx, id: ClinicId) -> Result<Clinic, CoreError> {
         name: item.require_s("name")?.to_owned(),
         created_at: millis(item.require_n("created_at")?)?,
         freshness_days: item.n("freshness_days").unwrap_or(DEFAULT_FRESHNESS_DAYS),
+        glucose_units: stored_units(item.s("glucose_units"))?,
     })
 }
 

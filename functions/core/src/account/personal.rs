@@ -10,6 +10,7 @@ use crate::context::Ctx;
 use crate::error::CoreError;
 use crate::ids::PersonId;
 use crate::keys;
+use crate::report::build::Units;
 use crate::store::{Condition, Item, StoreError, WriteOp};
 
 #[derive(Debug, Clone)]
@@ -22,6 +23,8 @@ pub struct Person {
     pub phone: Option<String>,
     /// The IANA zone the person lives in: local times in their uploads are read in it.
     pub time_zone: Option<String>,
+    /// The glucose units of the person's own reports.
+    pub glucose_units: Units,
     pub created_at: Timestamp,
     pub(crate) password_hash: PasswordHash,
 }
@@ -80,6 +83,7 @@ pub async fn sign_up(ctx: &Ctx, input: PersonalSignUp<'_>) -> Result<Person, Cor
         email: email.map(|e| e.as_str().to_owned()),
         phone: phone.map(|p| p.as_str().to_owned()),
         time_zone,
+        glucose_units: Units::MgDl,
         created_at: ctx.clock.now(),
         password_hash,
     };
@@ -121,6 +125,9 @@ fn person_item(person: &Person) -> Item {
     if let Some(zone) = &person.time_zone {
         item = item.with_s("time_zone", zone);
     }
+    if person.glucose_units != Units::MgDl {
+        item = item.with_s("glucose_units", person.glucose_units.name());
+    }
     item
 }
 
@@ -143,6 +150,7 @@ pub async fn get(ctx: &Ctx, id: PersonId) -> Result<Person, CoreError> {
         email: item.s("email").map(str::to_owned),
         phone: item.s("phone").map(str::to_owned),
         time_zone: item.s("time_zone").map(str::to_owned),
+        glucose_units: crate::account::clinic::stored_units(item.s("glucose_units"))?,
         created_at: millis(item.require_n("created_at")?)?,
         password_hash: PasswordHash::from_stored(item.require_s("password_hash")?.to_owned()),
     })
@@ -197,15 +205,41 @@ pub fn upload_zone(person: &Person) -> jiff::tz::TimeZone {
         .unwrap_or(jiff::tz::TimeZone::UTC)
 }
 
-/// Changes the person's time zone.
-pub async fn set_time_zone(ctx: &Ctx, person: &Person, raw: &str) -> Result<Person, CoreError> {
-    let zone = parse_time_zone(raw)?;
-    let item = ctx
+/// A change of the person's profile settings; absent fields stay as they are.
+#[derive(Debug, Default)]
+pub struct ProfileChange<'a> {
+    /// The IANA zone local times in their uploads are read in.
+    pub time_zone: Option<&'a str>,
+    /// `mg/dL` or `mmol/L`: the units of their reports.
+    pub glucose_units: Option<&'a str>,
+}
+
+/// Changes the person's profile settings and returns the person as they now are.
+pub async fn update_profile(
+    ctx: &Ctx,
+    person: &Person,
+    change: ProfileChange<'_>,
+) -> Result<Person, CoreError> {
+    let zone = change.time_zone.map(parse_time_zone).transpose()?;
+    let units = change.glucose_units.map(Units::parse).transpose()?;
+    if zone.is_none() && units.is_none() {
+        return Err(CoreError::invalid(
+            "time_zone",
+            "missing_field",
+            "Send time_zone, glucose_units or both.",
+        ));
+    }
+    let mut item = ctx
         .store
         .get(&keys::person(person.id))
         .await?
-        .ok_or(CoreError::NotFound)?
-        .with_s("time_zone", &zone);
+        .ok_or(CoreError::NotFound)?;
+    if let Some(zone) = zone {
+        item = item.with_s("time_zone", &zone);
+    }
+    if let Some(units) = units {
+        item = item.with_s("glucose_units", units.name());
+    }
     ctx.store.put(item, Condition::Exists).await?;
     get(ctx, person.id).await
 }

@@ -5,7 +5,7 @@
 use jiff::Timestamp;
 use serde::Serialize;
 
-use super::clinic::{ClinicUser, Role, Staff, get_clinic, millis};
+use super::clinic::{Clinic, ClinicUser, Role, Staff, get_clinic, millis};
 use super::fields::{Email, PersonName};
 use super::password::Password;
 use crate::audit::{self, NewEvent};
@@ -16,6 +16,7 @@ use crate::keys;
 use crate::messages::{escape_html, readable};
 use crate::notify::Message;
 use crate::random::{sha256_hex, token_256};
+use crate::report::build::Units;
 use crate::session::{self, NewSession, Principal};
 use crate::store::{Condition, Item, Key, Query, StoreError, Value, WriteOp, query_all};
 use crate::throttle::{self, MESSAGES_PER_CLINIC};
@@ -395,22 +396,53 @@ pub async fn remove(ctx: &Ctx, admin: &Staff, user_id: ClinicUserId) -> Result<(
     Ok(())
 }
 
-/// Changes how many days without a new reading make a record's data "old" (1 to 90).
-pub async fn set_freshness_days(ctx: &Ctx, admin: &Staff, days: i64) -> Result<(), CoreError> {
+/// A change of clinic settings; absent fields stay as they are.
+#[derive(Debug, Default)]
+pub struct SettingsChange<'a> {
+    /// How many days without a new reading make a record's data "old" (1 to 90).
+    pub freshness_days: Option<i64>,
+    /// `mg/dL` or `mmol/L`: the units of the clinic's reports.
+    pub glucose_units: Option<&'a str>,
+}
+
+/// Changes the clinic's settings (admins only; audited) and returns the clinic as it now is.
+pub async fn update_settings(
+    ctx: &Ctx,
+    admin: &Staff,
+    change: SettingsChange<'_>,
+) -> Result<Clinic, CoreError> {
     admin.require_admin()?;
-    if !(1..=90).contains(&days) {
+    if let Some(days) = change.freshness_days
+        && !(1..=90).contains(&days)
+    {
         return Err(CoreError::invalid(
             "freshness_days",
             "invalid_freshness_days",
             "Choose between 1 and 90 days.",
         ));
     }
-    let item = ctx
+    let units = change.glucose_units.map(Units::parse).transpose()?;
+    let mut item = ctx
         .store
         .get(&keys::clinic(admin.clinic.id))
         .await?
-        .ok_or(CoreError::NotFound)?
-        .with_n("freshness_days", days);
+        .ok_or(CoreError::NotFound)?;
+    let mut changed = Vec::new();
+    if let Some(days) = change.freshness_days {
+        item = item.with_n("freshness_days", days);
+        changed.push(format!("Data older than {days} days now counts as old."));
+    }
+    if let Some(units) = units {
+        item = item.with_s("glucose_units", units.name());
+        changed.push(format!("Reports now show glucose in {}.", units.name()));
+    }
+    if changed.is_empty() {
+        return Err(CoreError::invalid(
+            "freshness_days",
+            "missing_field",
+            "Send freshness_days, glucose_units or both.",
+        ));
+    }
     let now = ctx.clock.now();
     let mut ops = vec![WriteOp::Put {
         item,
@@ -423,10 +455,10 @@ pub async fn set_freshness_days(ctx: &Ctx, admin: &Staff, days: i64) -> Result<(
             clinic: Some(admin.clinic_ref()),
             patient_id: None,
             person_id: None,
-            detail: format!("Data older than {days} days now counts as old."),
+            detail: changed.join(" "),
         }
         .ops(now),
     );
     ctx.store.transact(ops).await?;
-    Ok(())
+    get_clinic(ctx, admin.clinic.id).await
 }

@@ -2,14 +2,13 @@
 //! either side), keep those on the local days asked for, and compute the metrics, the AGP percentiles
 //! by time of day, the daily summaries, insulin and carbs. Glucose leaves in the requested units.
 
-use std::collections::{BTreeMap, HashMap};
-
-use jiff::civil::{Date, DateTime};
+use jiff::civil::Date;
 use jiff::tz::TimeZone;
 use jiff::{Timestamp, ToSpan};
 use serde::Serialize;
 
 use super::metrics::{self, Metrics, Reading, TimeInRanges};
+use super::ranges::{self, RangePreset, Targets};
 use crate::context::Ctx;
 use crate::data::event::{BasalKind, Body, Event, MG_DL_PER_MMOL_L};
 use crate::data::store;
@@ -22,9 +21,10 @@ pub const ADJUNCT_NOTICE: &str = "glucolink reports are intended for use as an a
 /// Longest period one report covers.
 pub const MAX_DAYS: i64 = 90;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub enum Units {
     #[serde(rename = "mg/dL")]
+    #[default]
     MgDl,
     #[serde(rename = "mmol/L")]
     MmolL,
@@ -36,10 +36,18 @@ impl Units {
             "mg/dL" | "mg/dl" | "mgdl" => Ok(Units::MgDl),
             "mmol/L" | "mmol/l" | "mmol" => Ok(Units::MmolL),
             _ => Err(CoreError::invalid(
-                "units",
+                "glucose_units",
                 "invalid_units",
                 "The units are mg/dL or mmol/L.",
             )),
+        }
+    }
+
+    /// The units' name as shown.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Units::MgDl => "mg/dL",
+            Units::MmolL => "mmol/L",
         }
     }
 
@@ -169,12 +177,43 @@ pub struct Carbs {
     pub by_time_of_day: [f64; 4],
 }
 
+/// One point of a daily chart: the local wall-clock minute of the day and a value (glucose in the
+/// report's units, insulin in units, carbs in grams).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Point {
+    pub minute: u16,
+    pub value: f32,
+}
+
+/// Basal delivery at `rate` U/h from one local minute of the day to another.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct BasalStep {
+    pub from_minute: u16,
+    pub to_minute: u16,
+    pub rate: f32,
+    pub kind: BasalKind,
+}
+
+/// Everything the daily-detail page draws for one local day.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct DayDetail {
+    pub cgm: Vec<Point>,
+    pub meter: Vec<Point>,
+    pub boluses: Vec<Point>,
+    pub carbs: Vec<Point>,
+    pub basal: Vec<BasalStep>,
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct Report {
     pub period: Period,
     pub units: Units,
+    /// mg/dL per mmol/L, the factor used for mmol/L.
+    pub conversion_factor: f64,
     pub time_zone: String,
     pub metrics: ShownMetrics,
+    /// The patient's target range and goals (consensus presets).
+    pub targets: Targets,
     /// Set when the data is too little for the metrics to be reliable (consensus: 14 days, 70 % active).
     pub sufficiency_warning: Option<String>,
     pub agp: Vec<AgpBin>,
@@ -182,6 +221,18 @@ pub struct Report {
     pub insulin: Insulin,
     pub carbs: Carbs,
     pub notice: &'static str,
+    /// The traces of each day, for the HTML and PDF pages (not in the JSON: the numbers are above).
+    #[serde(skip)]
+    pub detail: Vec<DayDetail>,
+}
+
+/// What a report is asked for.
+#[derive(Debug, Clone)]
+pub struct Options {
+    pub period: Period,
+    pub tz: TimeZone,
+    pub units: Units,
+    pub ranges: RangePreset,
 }
 
 fn percentile(sorted: &[f64], p: f64) -> f64 {
@@ -193,10 +244,11 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
     sorted[low] + (sorted[high] - sorted[low]) * (rank - low as f64)
 }
 
-/// Basal insulin delivered in `[start, end)`, from the basal events (each lasting until the next one, or
-/// its duration, after which the last scheduled rate resumes).
-fn basal_units(events: &[&Event], start: i64, end: i64) -> f64 {
-    let mut total = 0.0;
+/// Basal delivery as steps `(from, to, U/h, kind)` in `[start, end)` (seconds), from the basal events in
+/// time order: each lasts until the next one or its own duration, after which the last scheduled rate
+/// resumes; no event lasts more than a day (a pump that stopped reporting delivered nothing we know of).
+fn basal_steps(events: &[&Event], start: i64, end: i64) -> Vec<(i64, i64, f64, BasalKind)> {
+    let mut steps = Vec::new();
     let mut scheduled_rate = 0.0;
     for (i, event) in events.iter().enumerate() {
         let Body::Basal {
@@ -221,106 +273,211 @@ fn basal_units(events: &[&Event], start: i64, end: i64) -> f64 {
         } else {
             next
         };
-        let overlap = |a: i64, b: i64| (b.min(end) - a.max(start)).max(0) as f64 / 3600.0;
-        total += rate * overlap(at, own_end);
+        let mut push = |from: i64, to: i64, rate: f64, kind: BasalKind| {
+            let (from, to) = (from.max(start), to.min(end));
+            if from < to {
+                steps.push((from, to, rate, kind));
+            }
+        };
+        push(at, own_end, rate, basal);
         if own_end < next && basal != BasalKind::Scheduled {
-            total += scheduled_rate * overlap(own_end, next);
+            push(own_end, next, scheduled_rate, BasalKind::Scheduled);
         }
     }
-    total
+    steps
 }
 
-/// Builds the report of a person's data.
-pub async fn build(
-    ctx: &Ctx,
-    person: PersonId,
-    period: Period,
-    tz: TimeZone,
-    units: Units,
-) -> Result<Report, CoreError> {
+/// Basal insulin delivered in `[start, end)`.
+#[cfg(test)]
+fn basal_units(events: &[&Event], start: i64, end: i64) -> f64 {
+    basal_steps(events, start, end)
+        .iter()
+        .map(|(from, to, rate, _)| rate * (to - from) as f64 / 3600.0)
+        .sum()
+}
+
+/// Local wall-clock time of instants in one zone over a period, from the zone's few offset changes in
+/// it rather than a zone lookup per event (the slow part of a report before).
+struct LocalClock {
+    /// `(from second, offset seconds)`, in time order; the first applies from the start of time.
+    offsets: Vec<(i64, i64)>,
+}
+
+impl LocalClock {
+    fn new(tz: &TimeZone, start: Timestamp, end: Timestamp) -> Self {
+        let mut offsets = vec![(i64::MIN, i64::from(tz.to_offset(start).seconds()))];
+        for transition in tz.following(start) {
+            if transition.timestamp() > end {
+                break;
+            }
+            offsets.push((
+                transition.timestamp().as_second(),
+                i64::from(transition.offset().seconds()),
+            ));
+        }
+        Self { offsets }
+    }
+
+    /// Seconds since 1970-01-01T00:00 local time.
+    fn local_seconds(&self, at: Timestamp) -> i64 {
+        let second = at.as_second();
+        let i = self.offsets.partition_point(|(from, _)| *from <= second);
+        second + self.offsets[i.saturating_sub(1)].1
+    }
+}
+
+/// The instant a local date starts in `tz` (the first instant of the day when midnight is skipped).
+fn day_start(tz: &TimeZone, date: Date) -> Result<Timestamp, CoreError> {
+    tz.to_ambiguous_timestamp(date.to_datetime(jiff::civil::Time::midnight()))
+        .compatible()
+        .map_err(|e| CoreError::Internal(e.to_string()))
+}
+
+/// Days since 1970-01-01 of a date.
+fn epoch_day(date: Date) -> i64 {
+    i64::from((date - Date::constant(1970, 1, 1)).get_days())
+}
+
+/// Builds the report of a person's data: one store query, then [`compose`].
+pub async fn build(ctx: &Ctx, person: PersonId, options: &Options) -> Result<Report, CoreError> {
+    let period = options.period;
     let read_from = period.from.checked_sub(1.day()).unwrap_or(period.from);
     let read_to = period.to.checked_add(1.day()).unwrap_or(period.to);
-    // Every event with its local date and time, worked out once (the slow part of a report is the zone).
-    let located: Vec<(Event, DateTime)> = store::read(ctx, person, read_from, read_to)
-        .await?
-        .into_iter()
-        .map(|e| {
-            let local = tz.to_datetime(e.at);
-            (e, local)
-        })
-        .filter(|(_, local)| (period.from..=period.to).contains(&local.date()))
-        .collect();
-    let start = tz
-        .to_ambiguous_timestamp(period.from.to_datetime(jiff::civil::Time::midnight()))
-        .compatible()
-        .map_err(|e| CoreError::Internal(e.to_string()))?
-        .as_second();
-    let end = tz
-        .to_ambiguous_timestamp(
-            period
-                .to
-                .checked_add(1.day())
-                .unwrap_or(period.to)
-                .to_datetime(jiff::civil::Time::midnight()),
-        )
-        .compatible()
-        .map_err(|e| CoreError::Internal(e.to_string()))?
-        .as_second();
+    let events = store::read(ctx, person, read_from, read_to).await?;
+    compose(&events, options)
+}
 
-    // CGM readings, each weighted by its device's interval.
-    let mut by_device: HashMap<&str, Vec<Timestamp>> = HashMap::new();
-    for (event, _) in &located {
+/// The report of these events (in time order, as the store returns them); events outside the period's
+/// local days are ignored.
+pub fn compose(events: &[Event], options: &Options) -> Result<Report, CoreError> {
+    let Options {
+        period,
+        tz,
+        units,
+        ranges,
+    } = options;
+    let (period, units) = (*period, *units);
+    let days_count = period.days as usize;
+    let mut day_starts = Vec::with_capacity(days_count + 1);
+    let mut date = period.from;
+    for _ in 0..=days_count {
+        day_starts.push(day_start(tz, date)?.as_second());
+        date = date.checked_add(1.day()).unwrap_or(date);
+    }
+    let (start, end) = (day_starts[0], day_starts[days_count]);
+    let clock = LocalClock::new(
+        tz,
+        Timestamp::from_second(start - 86_400).unwrap_or(Timestamp::UNIX_EPOCH),
+        Timestamp::from_second(end + 86_400).unwrap_or(Timestamp::UNIX_EPOCH),
+    );
+    let first_day = epoch_day(period.from);
+    // Each event's local day (index into the period) and wall-clock minute, worked out once.
+    let located: Vec<(&Event, usize, u16)> = events
+        .iter()
+        .filter_map(|event| {
+            let local = clock.local_seconds(event.at);
+            let day = local.div_euclid(86_400) - first_day;
+            (0..days_count as i64)
+                .contains(&day)
+                .then(|| (event, day as usize, (local.rem_euclid(86_400) / 60) as u16))
+        })
+        .collect();
+
+    // CGM readings, each weighted by its own device's interval.
+    let mut device_times: Vec<(&str, Vec<Timestamp>)> = Vec::new();
+    for (event, _, _) in &located {
         if let Body::Cgm { .. } = event.body {
-            by_device
-                .entry(event.device.as_str())
-                .or_default()
-                .push(event.at);
+            match device_times.iter_mut().find(|(d, _)| *d == event.device) {
+                Some((_, times)) => times.push(event.at),
+                None => device_times.push((event.device.as_str(), vec![event.at])),
+            }
         }
     }
-    let intervals: HashMap<&str, f64> = by_device
+    let intervals: Vec<(&str, f64)> = device_times
         .iter()
         .map(|(device, times)| (*device, metrics::device_interval_minutes(times)))
         .collect();
-    let (readings, reading_local): (Vec<Reading>, Vec<(Date, u32)>) = located
-        .iter()
-        .filter_map(|(e, local)| match e.body {
+    let interval_of = |device: &str| {
+        intervals
+            .iter()
+            .find(|(d, _)| *d == device)
+            .map_or(5.0, |(_, i)| *i)
+    };
+    let mut readings = Vec::new();
+    let mut readings_by_day: Vec<Vec<Reading>> = vec![Vec::new(); days_count];
+    let mut bins: Vec<Vec<f64>> = vec![Vec::new(); 48];
+    let mut detail: Vec<DayDetail> = vec![DayDetail::default(); days_count];
+    let mut carbs_by_part = [0.0f64; 4];
+    let mut bolus_by_day = vec![(0.0f64, 0usize); days_count];
+    let mut carbs_by_day = vec![0.0f64; days_count];
+    let mut last_device: (&str, f64) = ("", 5.0);
+    for &(event, day, minute) in &located {
+        match event.body {
             Body::Cgm {
                 glucose_tenths_mg_dl,
-            } => Some((
-                Reading {
-                    at: e.at,
-                    mg_dl: f64::from(glucose_tenths_mg_dl) / 10.0,
-                    interval_minutes: intervals.get(e.device.as_str()).copied().unwrap_or(5.0),
-                },
-                (
-                    local.date(),
-                    local.time().hour() as u32 * 60 + local.time().minute() as u32,
-                ),
-            )),
-            _ => None,
-        })
-        .unzip();
-    let period_minutes = (end - start) as f64 / 60.0;
-    let mut readings_by_day: BTreeMap<Date, Vec<Reading>> = BTreeMap::new();
-    for (reading, (date, _)) in readings.iter().zip(&reading_local) {
-        readings_by_day.entry(*date).or_default().push(*reading);
+            } => {
+                if last_device.0 != event.device {
+                    last_device = (event.device.as_str(), interval_of(&event.device));
+                }
+                let mg_dl = f64::from(glucose_tenths_mg_dl) / 10.0;
+                let reading = Reading {
+                    at: event.at,
+                    mg_dl,
+                    interval_minutes: last_device.1,
+                };
+                readings.push(reading);
+                readings_by_day[day].push(reading);
+                bins[usize::from(minute / 30)].push(mg_dl);
+                detail[day].cgm.push(Point {
+                    minute,
+                    value: units.show(mg_dl) as f32,
+                });
+            }
+            Body::Smbg {
+                glucose_tenths_mg_dl,
+            } => detail[day].meter.push(Point {
+                minute,
+                value: units.show(f64::from(glucose_tenths_mg_dl) / 10.0) as f32,
+            }),
+            Body::Bolus {
+                immediate_milliunits,
+                extended_milliunits,
+                ..
+            } => {
+                let given = f64::from(immediate_milliunits + extended_milliunits) / 1000.0;
+                bolus_by_day[day].0 += given;
+                bolus_by_day[day].1 += 1;
+                detail[day].boluses.push(Point {
+                    minute,
+                    value: given as f32,
+                });
+            }
+            Body::Carbs { tenths_grams } => {
+                let grams = f64::from(tenths_grams) / 10.0;
+                carbs_by_day[day] += grams;
+                carbs_by_part[usize::from(minute / 360).min(3)] += grams;
+                detail[day].carbs.push(Point {
+                    minute,
+                    value: grams as f32,
+                });
+            }
+            Body::Basal { .. } => {}
+        }
     }
-    let overall = metrics::compute_with_days(&readings, period_minutes, readings_by_day.len());
+    let days_with_data = readings_by_day.iter().filter(|r| !r.is_empty()).count();
+    let overall =
+        metrics::compute_with_days(&readings, (end - start) as f64 / 60.0, days_with_data);
 
-    // AGP: half-hour bins of the local time of day.
-    let mut bins: BTreeMap<u32, Vec<f64>> = BTreeMap::new();
-    for (reading, (_, minute)) in readings.iter().zip(&reading_local) {
-        bins.entry(minute / 30 * 30)
-            .or_default()
-            .push(reading.mg_dl);
-    }
+    // AGP: percentiles of each half hour of the local day.
     let agp = bins
         .into_iter()
-        .map(|(minute_of_day, mut values)| {
-            values.sort_by(f64::total_cmp);
+        .enumerate()
+        .filter(|(_, values)| !values.is_empty())
+        .map(|(bin, mut values)| {
+            values.sort_unstable_by(f64::total_cmp);
             let p = |q: f64| units.show(percentile(&values, q));
             AgpBin {
-                minute_of_day,
+                minute_of_day: bin as u32 * 30,
                 p5: p(0.05),
                 p25: p(0.25),
                 p50: p(0.5),
@@ -330,81 +487,61 @@ pub async fn build(
         })
         .collect();
 
-    // Daily summaries, insulin and carbs.
-    let basal_events: Vec<&Event> = located
+    // Basal, as steps over the whole period (a rate set yesterday still runs today), cut into days.
+    let basal_events: Vec<&Event> = events
         .iter()
-        .map(|(e, _)| e)
         .filter(|e| matches!(e.body, Body::Basal { .. }))
         .collect();
-    let mut events_by_day: BTreeMap<Date, Vec<&(Event, DateTime)>> = BTreeMap::new();
-    for located_event in located
-        .iter()
-        .filter(|(e, _)| matches!(e.body, Body::Bolus { .. } | Body::Carbs { .. }))
-    {
-        events_by_day
-            .entry(located_event.1.date())
-            .or_default()
-            .push(located_event);
-    }
-    let (no_readings, no_events): (Vec<Reading>, Vec<&(Event, DateTime)>) =
-        (Vec::new(), Vec::new());
-    let mut days = Vec::new();
-    let mut carbs_by_part = [0.0f64; 4];
-    let mut day = period.from;
-    while day <= period.to {
-        let day_start = tz
-            .to_ambiguous_timestamp(day.to_datetime(jiff::civil::Time::midnight()))
-            .compatible()
-            .map_or(start, |t| t.as_second());
-        let next_day = day.checked_add(1.day()).unwrap_or(day);
-        let day_end = tz
-            .to_ambiguous_timestamp(next_day.to_datetime(jiff::civil::Time::midnight()))
-            .compatible()
-            .map_or(end, |t| t.as_second());
-        let todays = events_by_day.get(&day).unwrap_or(&no_events);
-        let day_readings = readings_by_day.get(&day).unwrap_or(&no_readings);
-        let day_minutes = (day_end - day_start) as f64 / 60.0;
-        let day_metrics = metrics::compute_with_days(
-            day_readings,
-            day_minutes,
-            usize::from(!day_readings.is_empty()),
-        );
-        let mut bolus_units = 0.0;
-        let mut boluses = 0;
-        let mut carbs_grams = 0.0;
-        for (event, local) in todays.iter().copied() {
-            match event.body {
-                Body::Bolus {
-                    immediate_milliunits,
-                    extended_milliunits,
-                    ..
-                } => {
-                    bolus_units += f64::from(immediate_milliunits + extended_milliunits) / 1000.0;
-                    boluses += 1;
-                }
-                Body::Carbs { tenths_grams } => {
-                    let grams = f64::from(tenths_grams) / 10.0;
-                    carbs_grams += grams;
-                    let hour = local.time().hour();
-                    carbs_by_part[(hour / 6).clamp(0, 3) as usize] += grams;
-                }
-                _ => {}
+    let mut basal_by_day = vec![0.0f64; days_count];
+    for (from, to, rate, kind) in basal_steps(&basal_events, start, end) {
+        let first = day_starts.partition_point(|s| *s <= from).saturating_sub(1);
+        for day in first..days_count {
+            let (day_from, day_to) = (from.max(day_starts[day]), to.min(day_starts[day + 1]));
+            if day_from >= day_to {
+                break;
             }
+            basal_by_day[day] += rate * (day_to - day_from) as f64 / 3600.0;
+            // A step ending at the next midnight ends at minute 1440, not 0.
+            let minute_of = |at: i64, at_end: bool| -> u16 {
+                let local = clock.local_seconds(Timestamp::from_second(at).unwrap_or_default());
+                let minute = (local.rem_euclid(86_400) / 60) as u16;
+                if at_end && minute == 0 { 1440 } else { minute }
+            };
+            detail[day].basal.push(BasalStep {
+                from_minute: minute_of(day_from, false),
+                to_minute: minute_of(day_to, true),
+                rate: rate as f32,
+                kind,
+            });
         }
-        days.push(DaySummary {
-            date: day,
-            readings: day_readings.len(),
-            mean: day_metrics.mean.map(|v| units.show(v)),
-            in_range_percent: day_metrics
-                .mean
-                .map(|_| (day_metrics.time_in_ranges.in_range * 10.0).round() / 10.0),
-            bolus_units: (bolus_units * 100.0).round() / 100.0,
-            basal_units: (basal_units(&basal_events, day_start, day_end) * 100.0).round() / 100.0,
-            carbs_grams,
-            boluses,
-        });
-        day = next_day;
     }
+
+    let round2 = |v: f64| (v * 100.0).round() / 100.0;
+    let days: Vec<DaySummary> = (0..days_count)
+        .map(|day| {
+            let day_readings = &readings_by_day[day];
+            let day_metrics = metrics::compute_with_days(
+                day_readings,
+                (day_starts[day + 1] - day_starts[day]) as f64 / 60.0,
+                usize::from(!day_readings.is_empty()),
+            );
+            DaySummary {
+                date: period
+                    .from
+                    .checked_add((day as i64).days())
+                    .unwrap_or(period.from),
+                readings: day_readings.len(),
+                mean: day_metrics.mean.map(|v| units.show(v)),
+                in_range_percent: day_metrics
+                    .mean
+                    .map(|_| (day_metrics.time_in_ranges.in_range * 10.0).round() / 10.0),
+                bolus_units: round2(bolus_by_day[day].0),
+                basal_units: round2(basal_by_day[day]),
+                carbs_grams: round2(carbs_by_day[day]),
+                boluses: bolus_by_day[day].1,
+            }
+        })
+        .collect();
     let insulin_days: Vec<&DaySummary> = days
         .iter()
         .filter(|d| d.bolus_units > 0.0 || d.basal_units > 0.0)
@@ -417,7 +554,6 @@ pub async fn build(
         }
     };
     let (basal, bolus) = (per_day(&|d| d.basal_units), per_day(&|d| d.bolus_units));
-    let round2 = |v: f64| (v * 100.0).round() / 100.0;
     let insulin = Insulin {
         total_daily_dose: round2(basal + bolus),
         basal_per_day: round2(basal),
@@ -437,17 +573,27 @@ pub async fn build(
             overall.days_with_data, overall.cgm_active_percent
         )
     });
+    let targets = ranges::assess(
+        *ranges,
+        &readings,
+        &overall.time_in_ranges,
+        |v| units.show(v),
+        units.name(),
+    );
     Ok(Report {
         period,
         units,
+        conversion_factor: MG_DL_PER_MMOL_L,
         time_zone: tz.iana_name().unwrap_or("UTC").to_owned(),
         metrics: shown(&overall, units),
+        targets,
         sufficiency_warning,
         agp,
         days,
         insulin,
         carbs,
         notice: ADJUNCT_NOTICE,
+        detail,
     })
 }
 

@@ -1,5 +1,6 @@
-//! Reports: the consensus CGM metrics (`metrics`), computed from stored events. The report pages, charts
-//! and PDF build on these numbers.
+//! Reports: the consensus CGM metrics (`metrics`), the patient's target presets (`ranges`) and the
+//! report itself (`build`): numbers and the per-day traces the HTML and PDF pages draw.
 
 pub mod build;
 pub mod metrics;
+pub mod ranges;

@@ -1,0 +1,95 @@
+//! The report's pages. `glucolink-core` computes a [`Report`] (numbers and per-day traces); this crate
+//! lays it out as printable HTML with inline SVG charts (`html`) and as a PDF written in Rust (`pdf`),
+//! drawing every chart once through the [`canvas::Canvas`] both share (`charts`). Every page carries
+//! the patient's name, date of birth and the period, and the adjunct-use notice.
+
+pub mod canvas;
+pub mod charts;
+pub mod html;
+pub mod pdf;
+
+use glucolink_core::report::build::Report;
+use jiff::Timestamp;
+use jiff::civil::Date;
+
+/// Who the report is about, as the page header shows them.
+#[derive(Debug, Clone)]
+pub struct Subject {
+    pub name: String,
+    pub date_of_birth: Option<Date>,
+    pub mrn: Option<String>,
+}
+
+/// Who reads the report: the troubleshooting steps differ.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Audience {
+    Clinic,
+    Patient,
+}
+
+/// Everything around the numbers that a page shows.
+#[derive(Debug, Clone)]
+pub struct Cover<'a> {
+    pub subject: &'a Subject,
+    pub audience: Audience,
+    pub generated_at: Timestamp,
+    /// Where the same report downloads as PDF (HTML only).
+    pub pdf_url: Option<String>,
+    /// Where "Back" goes (HTML only).
+    pub back_url: String,
+}
+
+/// Whether a report has anything to show: CGM readings, meter readings, insulin or carbs.
+pub fn has_data(report: &Report) -> bool {
+    report.metrics.readings > 0
+        || report.detail.iter().any(|d| !d.meter.is_empty())
+        || report
+            .days
+            .iter()
+            .any(|d| d.basal_units > 0.0 || d.bolus_units > 0.0 || d.carbs_grams > 0.0)
+}
+
+/// A date as people read it: `20 Nov 2026`.
+pub fn readable_date(date: Date) -> String {
+    date.strftime("%-d %b %Y").to_string()
+}
+
+/// The lines every page's header shows.
+pub fn header_lines(report: &Report, subject: &Subject) -> [String; 2] {
+    let mut who = subject.name.clone();
+    if let Some(dob) = subject.date_of_birth {
+        who.push_str(&format!(" · DOB {}", readable_date(dob)));
+    }
+    if let Some(mrn) = &subject.mrn {
+        who.push_str(&format!(" · MRN {mrn}"));
+    }
+    let period = format!(
+        "{} – {} ({} days) · {} · {}{}",
+        readable_date(report.period.from),
+        readable_date(report.period.to),
+        report.period.days,
+        report.time_zone,
+        report.units.name(),
+        if report.units == glucolink_core::report::build::Units::MmolL {
+            format!(" (1 mmol/L = {} mg/dL)", report.conversion_factor)
+        } else {
+            String::new()
+        }
+    );
+    [who, period]
+}
+
+/// The seed's troubleshooting steps for a report with nothing in it, for each reader.
+pub fn no_data_steps(audience: Audience) -> &'static [&'static str] {
+    match audience {
+        Audience::Clinic => &[
+            "Ensure the correct account is linked: the Patient Profile shows the linked personal account's name, username and date of birth.",
+            "If the correct account is linked and data is old, ask the patient to Upload now (the Patient Profile sends the request by email or SMS text).",
+            "Choose a period that includes the patient's last upload.",
+        ],
+        Audience::Patient => &[
+            "Upload now: on your home page, choose the export file from your pump, meter or CGM software (CareLink, Clarity, LibreView, Nightscout).",
+            "Choose a period that includes the days in your upload.",
+        ],
+    }
+}

@@ -1,0 +1,269 @@
+//! Report speed: `cargo bench -p glucolink-tests --bench reports`.
+//!
+//! 1. Compute: 90 days of a synthetic MiniMed 780G patient (≈26,000 CGM readings plus boluses, basal,
+//!    carbs and meter readings) in memory, composed into a report and written as JSON, HTML and PDF.
+//! 2. End to end: the local server with the demo data (the same 90-day patient, linked), timing
+//!    `GET /api/clinic/patients/{id}/report` (read + compute + audit + write) in each format.
+//!
+//! Prints p50/p95 in milliseconds and the output sizes. With `--metrics-json FILE` it also writes the
+//! metrics of three virtual patients and our compute time per patient, for `infra/peers`; with
+//! `--write DIR` it keeps the HTML and PDF it rendered.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use glucolink_api::{App, Config};
+use glucolink_core::Ctx;
+use glucolink_core::clock::SystemClock;
+use glucolink_core::data::Event;
+use glucolink_core::report::build::{Options, Period, Units, compose};
+use glucolink_core::report::ranges::RangePreset;
+use glucolink_local::server::{self, LocalServer};
+use glucolink_local::site::Site;
+use glucolink_render::{Audience, Cover, Subject};
+use glucolink_store::EmbeddedStore;
+use glucolink_synth::{Patient, Profile, generate};
+use jiff::tz::TimeZone;
+use jiff::{Timestamp, ToSpan};
+use serde_json::json;
+
+const ROUNDS: usize = 30;
+
+fn percentile(sorted: &[Duration], p: f64) -> f64 {
+    let index = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[index].as_secs_f64() * 1000.0
+}
+
+fn line(label: &str, mut samples: Vec<Duration>, bytes: usize) {
+    samples.sort_unstable();
+    println!(
+        "{label:<46} p50={:>7.2} ms  p95={:>7.2} ms  {:>6} KB",
+        percentile(&samples, 0.50),
+        percentile(&samples, 0.95),
+        bytes / 1024
+    );
+}
+
+fn time<T>(rounds: usize, mut f: impl FnMut() -> T) -> (Vec<Duration>, T) {
+    let mut samples = Vec::with_capacity(rounds);
+    let mut last = None;
+    for _ in 0..rounds {
+        let started = Instant::now();
+        let value = f();
+        samples.push(started.elapsed());
+        last = Some(value);
+    }
+    (samples, last.expect("at least one round"))
+}
+
+/// A virtual patient living in London (the zone `tz` must be Europe/London).
+fn synthetic(profile: Profile, seed: u64, tz: &TimeZone, days: i64) -> (Vec<Event>, Options) {
+    let today = tz.to_datetime(Timestamp::now()).date();
+    let start = today.checked_sub(days.days()).expect("date");
+    let mut events = generate(&Patient {
+        seed,
+        profile,
+        time_zone: "Europe/London",
+        start,
+        days: days as u32,
+    });
+    events.sort_by_key(|e| (e.at, e.body.kind()));
+    let options = Options {
+        period: Period::parse(
+            &start.to_string(),
+            &today.checked_sub(1.day()).expect("date").to_string(),
+        )
+        .expect("period"),
+        tz: tz.clone(),
+        units: Units::MgDl,
+        ranges: RangePreset::Standard,
+    };
+    (events, options)
+}
+
+/// Our metrics of three virtual patients, and the compute time, for the peer comparison script.
+fn write_metrics(path: &str) {
+    let tz = TimeZone::get("Europe/London").expect("zone");
+    let mut patients = Vec::new();
+    for (name, profile, seed) in [
+        ("medtronic-780g", Profile::MedtronicPump, 1u64),
+        ("dexcom-pens", Profile::DexcomPens, 2),
+        ("libre2-pens", Profile::LibrePens, 3),
+    ] {
+        let (events, options) = synthetic(profile, seed, &tz, 90);
+        let (samples, report) = time(50, || compose(&events, &options).expect("report"));
+        let mut sorted = samples;
+        sorted.sort_unstable();
+        let readings: Vec<serde_json::Value> = events
+            .iter()
+            .filter_map(|e| match e.body {
+                glucolink_core::data::Body::Cgm {
+                    glucose_tenths_mg_dl,
+                } if (options.period.from..=options.period.to)
+                    .contains(&tz.to_datetime(e.at).date()) =>
+                {
+                    Some(json!([
+                        e.at.to_string(),
+                        f64::from(glucose_tenths_mg_dl) / 10.0
+                    ]))
+                }
+                _ => None,
+            })
+            .collect();
+        patients.push(json!({
+            "name": name,
+            "time_zone": "Europe/London",
+            "from": options.period.from.to_string(),
+            "to": options.period.to.to_string(),
+            "metrics": report.metrics,
+            "compute_ms_p50": percentile(&sorted, 0.5),
+            "readings": readings,
+        }));
+    }
+    std::fs::write(
+        path,
+        serde_json::to_vec(&json!({ "patients": patients })).expect("json"),
+    )
+    .expect("write metrics");
+    println!("wrote {path}");
+}
+
+#[tokio::main]
+async fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    if let Some(i) = args.iter().position(|a| a == "--metrics-json") {
+        write_metrics(args.get(i + 1).expect("--metrics-json FILE"));
+        return;
+    }
+    let tz = TimeZone::get("Europe/London").expect("zone");
+    let (events, options) = synthetic(Profile::MedtronicPump, 1, &tz, 90);
+    let cgm = events
+        .iter()
+        .filter(|e| matches!(e.body, glucolink_core::data::Body::Cgm { .. }))
+        .count();
+    println!(
+        "90-day report of a synthetic 780G patient: {} events ({cgm} CGM readings), {ROUNDS} rounds each",
+        events.len()
+    );
+    let subject = Subject {
+        name: "Alex Demo".into(),
+        date_of_birth: Some(jiff::civil::date(1988, 4, 12)),
+        mrn: Some("RDC-1001".into()),
+    };
+    let cover = Cover {
+        subject: &subject,
+        audience: Audience::Clinic,
+        generated_at: Timestamp::now(),
+        pdf_url: Some("/report.pdf".into()),
+        back_url: "/".into(),
+    };
+    let (samples, report) = time(ROUNDS, || compose(&events, &options).expect("report"));
+    line("compute (compose metrics, AGP, days)", samples, 0);
+    let (samples, json) = time(ROUNDS, || {
+        let report = compose(&events, &options).expect("report");
+        serde_json::to_vec(&report).expect("json")
+    });
+    line("JSON: compute + serialise", samples, json.len());
+    let (samples, html) = time(ROUNDS, || {
+        let report = compose(&events, &options).expect("report");
+        glucolink_render::html::report(&report, &cover)
+    });
+    line("HTML: compute + render (SVG charts)", samples, html.len());
+    let (samples, pdf) = time(ROUNDS, || {
+        let report = compose(&events, &options).expect("report");
+        glucolink_render::pdf::report(&report, &cover)
+    });
+    line("PDF: compute + render", samples, pdf.len());
+    let (samples, _) = time(ROUNDS, || glucolink_render::pdf::report(&report, &cover));
+    line("PDF: render only", samples, 0);
+    if let Some(i) = args.iter().position(|a| a == "--write") {
+        let dir = std::path::PathBuf::from(args.get(i + 1).expect("--write DIR"));
+        std::fs::create_dir_all(&dir).expect("dir");
+        std::fs::write(dir.join("report.html"), &html).expect("html");
+        std::fs::write(dir.join("report.pdf"), &pdf).expect("pdf");
+        println!("wrote {}/report.html and report.pdf", dir.display());
+    }
+
+    // End to end on the local server with the demo data.
+    let dir = std::env::temp_dir().join(format!("glucolink-bench-{}", ulid::Ulid::new()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let clock = Arc::new(SystemClock);
+    let store: Arc<dyn glucolink_core::store::Store> =
+        Arc::new(EmbeddedStore::open(&dir.join("bench.redb"), clock.clone()).expect("store"));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let base = format!("http://{}", listener.local_addr().expect("addr"));
+    let outbox = Arc::new(glucolink_notify::OutboxNotifier::new(
+        store.clone(),
+        clock.clone(),
+    ));
+    let ctx = Ctx::new(store, clock, outbox);
+    glucolink_local::demo::ensure(&ctx)
+        .await
+        .expect("demo data");
+    let app = App::new(ctx, Config::local(base.clone()));
+    tokio::spawn(server::run(
+        listener,
+        Arc::new(LocalServer {
+            app,
+            site: Site::new(Site::source_tree_dir()),
+        }),
+    ));
+    let client = reqwest::Client::builder()
+        .cookie_store(true)
+        .build()
+        .expect("client");
+    let me = client
+        .get(format!("{base}/api/me"))
+        .send()
+        .await
+        .expect("me");
+    let csrf = me
+        .cookies()
+        .find(|c| c.name() == "csrf")
+        .map(|c| c.value().to_owned())
+        .expect("csrf");
+    let signed_in = client
+        .post(format!("{base}/api/clinic/signin"))
+        .header("X-CSRF-Token", &csrf)
+        .json(&json!({"email": glucolink_local::demo::CLINIC_EMAIL, "password": glucolink_local::demo::CLINIC_PASSWORD}))
+        .send()
+        .await
+        .expect("signin");
+    assert_eq!(signed_in.status().as_u16(), 200);
+    let list: serde_json::Value = client
+        .get(format!("{base}/api/clinic/patients?q=RDC-1001"))
+        .send()
+        .await
+        .expect("search")
+        .json()
+        .await
+        .expect("json");
+    let id = list["patients"][0]["patient_id"]
+        .as_str()
+        .expect("demo patient")
+        .to_owned();
+    let today = tz.to_datetime(Timestamp::now()).date();
+    let from = today.checked_sub(89.days()).expect("date");
+    for format in ["json", "html", "pdf"] {
+        let url = format!(
+            "{base}/api/clinic/patients/{id}/report?from={from}&to={today}&format={format}"
+        );
+        let mut samples = Vec::with_capacity(ROUNDS);
+        let mut size = 0;
+        for _ in 0..ROUNDS {
+            let started = Instant::now();
+            let response = client.get(&url).send().await.expect("report");
+            assert_eq!(response.status().as_u16(), 200);
+            size = response.bytes().await.expect("body").len();
+            samples.push(started.elapsed());
+        }
+        line(
+            &format!("GET …/report?format={format} (90 days, local)"),
+            samples,
+            size,
+        );
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
