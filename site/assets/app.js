@@ -229,6 +229,20 @@ async function clinicHome() {
   await load(false);
 }
 
+/** Wires a report form: custom dates show (and are sent) only when "Custom dates" is chosen. */
+function wireReportForm(form, action) {
+  form.action = action;
+  const days = form.elements.namedItem("days");
+  const custom = form.querySelector("[data-custom-dates]");
+  const sync = () => {
+    const isCustom = days.value === "";
+    custom.hidden = !isCustom;
+    for (const input of custom.querySelectorAll("input")) input.disabled = !isCustom;
+  };
+  days.addEventListener("change", sync);
+  sync();
+}
+
 async function clinicPatient() {
   const me = await whoAmI("clinic_user", "/clinic/signin");
   if (!me) return;
@@ -270,10 +284,23 @@ async function clinicPatient() {
         : "Not asked yet.",
     });
     showWhen(p.link.status);
+    if (p.ranges) document.querySelector("#record-ranges").value = p.ranges.preset;
     document.querySelector("[data-mismatch]").hidden = !(account.mismatches && account.mismatches.length);
     document.querySelector("[data-stale]").hidden = p.freshness === "recent";
   }
   apiForm(document.querySelector("[data-credentials]"), () => `${base}/link/credentials`, () => render());
+  wireReportForm(document.querySelector("[data-report-form]"), `${base}/report`);
+  const rangesForm = document.querySelector("[data-ranges]");
+  rangesForm.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    clearErrors(rangesForm);
+    try {
+      const saved = await api("PUT", `${base}/ranges`, { ranges: rangesForm.elements.namedItem("ranges").value });
+      pageStatus(`Reports of this patient now use: ${saved.ranges.label}.`);
+    } catch (error) {
+      showError(rangesForm, error);
+    }
+  });
   let shownCode = null;
   function showCode(issued) {
     shownCode = issued.code;
@@ -439,6 +466,7 @@ async function clinicStaff() {
       );
       const patients = await api("GET", "/api/clinic/patients");
       document.querySelector("#freshness_days").value = patients.freshness_days;
+      document.querySelector("#glucose_units").value = patients.glucose_units || "mg/dL";
     }
   }
   async function remove(member) {
@@ -472,8 +500,9 @@ async function clinicStaff() {
     clearErrors(settings);
     try {
       const days = Number(settings.elements.namedItem("freshness_days").value);
-      await api("PUT", "/api/clinic/settings", { freshness_days: Number.isInteger(days) ? days : 0 });
-      status(`Data older than ${days} days now counts as old.`);
+      const units = settings.elements.namedItem("glucose_units").value;
+      await api("PUT", "/api/clinic/settings", { freshness_days: Number.isInteger(days) ? days : 0, glucose_units: units });
+      status(`Saved: data older than ${days} days counts as old; reports show ${units}.`);
       await refresh();
     } catch (error) {
       showError(settings, error);
@@ -661,6 +690,19 @@ async function personalHome() {
       showError(zoneForm, error);
     }
   });
+  const unitsForm = document.querySelector("[data-units]");
+  unitsForm.elements.namedItem("glucose_units").value = me.glucose_units || "mg/dL";
+  unitsForm.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    clearErrors(unitsForm);
+    try {
+      const updated = await api("PUT", "/api/personal/profile", { glucose_units: unitsForm.elements.namedItem("glucose_units").value });
+      document.querySelector("[data-units-saved]").textContent = `Saved: your reports show ${updated.glucose_units}.`;
+    } catch (error) {
+      showError(unitsForm, error);
+    }
+  });
+  wireReportForm(document.querySelector("[data-report-form]"), "/api/personal/report");
   wireUpload(showTimes);
   await wireTokens();
   const log = await api("GET", "/api/personal/audit");

@@ -633,7 +633,9 @@ pub fn report(report: &Report, cover: &Cover<'_>) -> Vec<u8> {
             .pair(Name(b"F2"), bold);
         page.finish();
         let raw = canvas.content.finish();
-        let compressed = miniz_oxide::deflate::compress_to_vec_zlib(&raw, 6);
+        // Level 1: a third of the time of level 6 (20 ms against 62 ms for 90 days) for a file a
+        // third larger (586 KB against 435 KB).
+        let compressed = miniz_oxide::deflate::compress_to_vec_zlib(&raw, 1);
         pdf.stream(*content_ref, &compressed)
             .filter(Filter::FlateDecode);
     }

@@ -176,10 +176,13 @@ pub fn generate(patient: &Patient) -> Vec<Event> {
                 1.0
             };
             let units = ((grams / carb_ratio) * sizing * 10.0).round() / 10.0;
+            // A right-sized bolus takes away what the meal adds: the same area under the curve (the
+            // effects' areas scale with size × peak time), so only mis-sized or missed boluses and
+            // exercise leave the target range for long.
             effects.push(Effect {
                 at: at + 300,
                 peak_minutes: 75.0,
-                size: -units * 28.0,
+                size: -units * carb_ratio * 2.6 * 50.0 / 75.0,
             });
             events.push(event(
                 at + 60,

@@ -127,6 +127,7 @@ pub async fn list(app: &App, request: &Request<Bytes>) -> Result<Reply, ApiError
             "next_cursor": next_cursor,
             "more_matches": more,
             "freshness_days": staff.clinic.freshness_days,
+            "glucose_units": staff.clinic.glucose_units,
         }),
     ))
 }

@@ -44,7 +44,8 @@ fn format(request: &Request<Bytes>) -> Result<Format, ApiError> {
 }
 
 /// The report's period, zone, units and targets from the query; by default the last 14 days in the
-/// person's zone, in the reader's preferred units, with the record's targets.
+/// person's zone, in the reader's preferred units, with the record's targets. Empty parameters count
+/// as absent (a plain HTML form sends them).
 fn options(
     app: &App,
     request: &Request<Bytes>,
@@ -61,10 +62,39 @@ fn options(
         Some(raw) => RangePreset::parse(&raw)?,
         None => preset,
     };
+    // `from` and `to` name the local dates; without them, `days` (7, 14, 30 or 90: the website's
+    // choices, default 14) ending today.
     let today = tz.to_datetime(app.ctx.clock.now()).date();
-    let from = query_param(request, "from")
-        .unwrap_or_else(|| today.checked_sub(13.days()).unwrap_or(today).to_string());
-    let to = query_param(request, "to").unwrap_or_else(|| today.to_string());
+    let given = |name: &str| query_param(request, name).filter(|v| !v.is_empty());
+    let (from, to) = match (given("from"), given("to")) {
+        (Some(from), Some(to)) => (from, to),
+        (Some(from), None) => (from, today.to_string()),
+        (None, to) => {
+            let days = match given("days").as_deref() {
+                None => 14,
+                Some(raw) => raw
+                    .parse::<i64>()
+                    .ok()
+                    .filter(|d| (1..=build::MAX_DAYS).contains(d))
+                    .ok_or_else(|| {
+                        ApiError::bad_request(
+                            "invalid_period",
+                            format!("days is a number of days from 1 to {}.", build::MAX_DAYS),
+                        )
+                        .with_field("days")
+                    })?,
+            };
+            let to = match to {
+                Some(to) => to.parse().map_err(|_| {
+                    ApiError::bad_request("invalid_date", "to is a date like 2026-11-20.")
+                        .with_field("to")
+                })?,
+                None => today,
+            };
+            let from = to.checked_sub((days - 1).days()).unwrap_or(to);
+            (from.to_string(), to.to_string())
+        }
+    };
     Ok(Options {
         period: Period::parse(&from, &to)?,
         tz,
