@@ -92,6 +92,25 @@ async fn a_patient_sees_their_own_report_for_the_last_fourteen_days_by_default()
     assert_eq!(report["period"]["days"], 14);
     assert_eq!(report["metrics"]["readings"], 1);
     assert_eq!(report["days"].as_array().map(Vec::len), Some(14));
+    // What the website's form sends: a number of days, empty dates and units.
+    let (status, week) = status_and_json(
+        linked
+            .patient
+            .get("/api/personal/report?days=7&from=&to=&units=&format=json")
+            .await,
+    )
+    .await;
+    assert_eq!(status, 200, "{week}");
+    assert_eq!(week["period"]["days"], 7);
+    assert_eq!(week["period"]["to"], report["period"]["to"], "ending today");
+    let (_, ending) = status_and_json(
+        linked
+            .patient
+            .get("/api/personal/report?days=30&to=2026-06-30")
+            .await,
+    )
+    .await;
+    assert_eq!(ending["period"]["from"], "2026-06-01");
 }
 
 #[tokio::test]
@@ -108,6 +127,10 @@ async fn bad_report_queries_are_refused_and_unlinked_records_have_no_report() {
         ("?tz=Mars/Olympus", "invalid_tz"),
         ("?format=docx", "unsupported_format"),
         ("?ranges=tight", "invalid_ranges"),
+        ("?days=0", "invalid_period"),
+        ("?days=91", "invalid_period"),
+        ("?days=week", "invalid_period"),
+        ("?days=7&to=soon", "invalid_date"),
     ];
     for (query, code) in cases {
         assert_error(
