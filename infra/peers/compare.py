@@ -1,6 +1,6 @@
 """Compares glucolink's CGM metrics with iglu's (iglu_python) on the same synthetic readings.
 
-Input: the JSON `cargo bench --bench reports -- --metrics-json FILE` writes (per patient: the readings
+Input: the JSON `cargo run --release -p glucolink-synth --bin peer-metrics FILE` writes (per patient: the readings
 of the report period as [UTC time, mg/dL], our metrics, our compute time). Output: one table per
 patient, the speed ratio, and exit status 1 if any metric differs by more than its tolerance.
 Tolerances and the reasons for every difference are in docs/METRICS.md ("Checked against a peer").

@@ -5,19 +5,18 @@
 //! one makes, through a counting wrapper around the store. Prints p50/p95 and requests per page.
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-use glucolink_api::{App, Config};
 use glucolink_core::Ctx;
 use glucolink_core::account::clinic::{self, ClinicSignUp, Staff};
 use glucolink_core::clock::SystemClock;
 use glucolink_core::patient::{self, NewPatient};
 use glucolink_core::store::Store;
-use glucolink_local::server::{self, LocalServer};
-use glucolink_local::site::Site;
 use glucolink_store::EmbeddedStore;
 use glucolink_tests::CountingStore;
-use serde_json::json;
+
+mod support;
+use support::percentile;
 
 const RECORDS: usize = 10_000;
 
@@ -34,10 +33,6 @@ const LAST: [&str; 25] = [
     "Kowalski", "Lopez", "Moreau", "Novak", "Okafor", "Patel", "Quist", "Rossi", "Silva", "Tanaka",
     "Umar", "Varga", "Weber", "Xu", "Young",
 ];
-
-fn percentile(sorted: &[Duration], p: f64) -> f64 {
-    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize].as_secs_f64() * 1000.0
-}
 
 #[tokio::main]
 async fn main() {
@@ -106,40 +101,9 @@ async fn main() {
         RECORDS as f64 / build.as_secs_f64()
     );
 
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let base = format!("http://{}", listener.local_addr().expect("addr"));
-    let app = App::new(ctx, Config::local(base.clone()));
-    tokio::spawn(server::run(
-        listener,
-        Arc::new(LocalServer {
-            app,
-            site: Site::new(Site::source_tree_dir()),
-        }),
-    ));
-    let client = reqwest::Client::builder()
-        .cookie_store(true)
-        .build()
-        .expect("client");
-    let response = client
-        .get(format!("{base}/api/me"))
-        .send()
-        .await
-        .expect("me");
-    let token = response
-        .cookies()
-        .find(|c| c.name() == "csrf")
-        .map(|c| c.value().to_owned())
-        .expect("csrf");
-    let signed_in = client
-        .post(format!("{base}/api/clinic/signin"))
-        .header("X-CSRF-Token", &token)
-        .json(&json!({"email": "bench@clinic.example", "password": password}))
-        .send()
-        .await
-        .expect("signin");
-    assert_eq!(signed_in.status().as_u16(), 200);
+    let base = support::serve(ctx).await;
+    let (client, token) = support::client(&base).await;
+    support::clinic_sign_in(&client, &base, &token, "bench@clinic.example", password).await;
 
     println!(
         "patient list and search on {RECORDS} records ({ROUNDS} requests each, sequential, local server)"

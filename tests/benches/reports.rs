@@ -5,34 +5,27 @@
 //! 2. End to end: the local server with the demo data (the same 90-day patient, linked), timing
 //!    `GET /api/clinic/patients/{id}/report` (read + compute + audit + write) in each format.
 //!
-//! Prints p50/p95 in milliseconds and the output sizes. With `--metrics-json FILE` it also writes the
-//! metrics of three virtual patients and our compute time per patient, for `infra/peers`; with
-//! `--write DIR` it keeps the HTML and PDF it rendered.
+//! Prints p50/p95 in milliseconds and the output sizes. With `--write DIR` it keeps the HTML and PDF it
+//! rendered. (The metrics for the peer comparison come from `glucolink-synth`'s `peer-metrics`.)
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use glucolink_api::{App, Config};
 use glucolink_core::Ctx;
 use glucolink_core::clock::SystemClock;
 use glucolink_core::data::Event;
 use glucolink_core::report::build::{Options, Period, Units, compose};
 use glucolink_core::report::ranges::RangePreset;
-use glucolink_local::server::{self, LocalServer};
-use glucolink_local::site::Site;
 use glucolink_render::{Audience, Cover, Subject};
 use glucolink_store::EmbeddedStore;
 use glucolink_synth::{Patient, Profile, generate};
 use jiff::tz::TimeZone;
 use jiff::{Timestamp, ToSpan};
-use serde_json::json;
+
+mod support;
+use support::percentile;
 
 const ROUNDS: usize = 30;
-
-fn percentile(sorted: &[Duration], p: f64) -> f64 {
-    let index = ((sorted.len() as f64 - 1.0) * p).round() as usize;
-    sorted[index].as_secs_f64() * 1000.0
-}
 
 fn line(label: &str, mut samples: Vec<Duration>, bytes: usize) {
     samples.sort_unstable();
@@ -81,60 +74,9 @@ fn synthetic(profile: Profile, seed: u64, tz: &TimeZone, days: i64) -> (Vec<Even
     (events, options)
 }
 
-/// Our metrics of three virtual patients, and the compute time, for the peer comparison script.
-fn write_metrics(path: &str) {
-    let tz = TimeZone::get("Europe/London").expect("zone");
-    let mut patients = Vec::new();
-    for (name, profile, seed) in [
-        ("medtronic-780g", Profile::MedtronicPump, 1u64),
-        ("dexcom-pens", Profile::DexcomPens, 2),
-        ("libre2-pens", Profile::LibrePens, 3),
-    ] {
-        let (events, options) = synthetic(profile, seed, &tz, 90);
-        let (samples, report) = time(50, || compose(&events, &options).expect("report"));
-        let mut sorted = samples;
-        sorted.sort_unstable();
-        let readings: Vec<serde_json::Value> = events
-            .iter()
-            .filter_map(|e| match e.body {
-                glucolink_core::data::Body::Cgm {
-                    glucose_tenths_mg_dl,
-                } if (options.period.from..=options.period.to)
-                    .contains(&tz.to_datetime(e.at).date()) =>
-                {
-                    Some(json!([
-                        e.at.to_string(),
-                        f64::from(glucose_tenths_mg_dl) / 10.0
-                    ]))
-                }
-                _ => None,
-            })
-            .collect();
-        patients.push(json!({
-            "name": name,
-            "time_zone": "Europe/London",
-            "from": options.period.from.to_string(),
-            "to": options.period.to.to_string(),
-            "metrics": report.metrics,
-            "compute_ms_p50": percentile(&sorted, 0.5),
-            "readings": readings,
-        }));
-    }
-    std::fs::write(
-        path,
-        serde_json::to_vec(&json!({ "patients": patients })).expect("json"),
-    )
-    .expect("write metrics");
-    println!("wrote {path}");
-}
-
 #[tokio::main]
 async fn main() {
     let args: Vec<String> = std::env::args().collect();
-    if let Some(i) = args.iter().position(|a| a == "--metrics-json") {
-        write_metrics(args.get(i + 1).expect("--metrics-json FILE"));
-        return;
-    }
     let tz = TimeZone::get("Europe/London").expect("zone");
     let (events, options) = synthetic(Profile::MedtronicPump, 1, &tz, 90);
     let cgm = events
@@ -190,10 +132,6 @@ async fn main() {
     let clock = Arc::new(SystemClock);
     let store: Arc<dyn glucolink_core::store::Store> =
         Arc::new(EmbeddedStore::open(&dir.join("bench.redb"), clock.clone()).expect("store"));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let base = format!("http://{}", listener.local_addr().expect("addr"));
     let outbox = Arc::new(glucolink_notify::OutboxNotifier::new(
         store.clone(),
         clock.clone(),
@@ -202,36 +140,16 @@ async fn main() {
     glucolink_local::demo::ensure(&ctx)
         .await
         .expect("demo data");
-    let app = App::new(ctx, Config::local(base.clone()));
-    tokio::spawn(server::run(
-        listener,
-        Arc::new(LocalServer {
-            app,
-            site: Site::new(Site::source_tree_dir()),
-        }),
-    ));
-    let client = reqwest::Client::builder()
-        .cookie_store(true)
-        .build()
-        .expect("client");
-    let me = client
-        .get(format!("{base}/api/me"))
-        .send()
-        .await
-        .expect("me");
-    let csrf = me
-        .cookies()
-        .find(|c| c.name() == "csrf")
-        .map(|c| c.value().to_owned())
-        .expect("csrf");
-    let signed_in = client
-        .post(format!("{base}/api/clinic/signin"))
-        .header("X-CSRF-Token", &csrf)
-        .json(&json!({"email": glucolink_local::demo::CLINIC_EMAIL, "password": glucolink_local::demo::CLINIC_PASSWORD}))
-        .send()
-        .await
-        .expect("signin");
-    assert_eq!(signed_in.status().as_u16(), 200);
+    let base = support::serve(ctx).await;
+    let (client, csrf) = support::client(&base).await;
+    support::clinic_sign_in(
+        &client,
+        &base,
+        &csrf,
+        glucolink_local::demo::CLINIC_EMAIL,
+        glucolink_local::demo::CLINIC_PASSWORD,
+    )
+    .await;
     let list: serde_json::Value = client
         .get(format!("{base}/api/clinic/patients?q=RDC-1001"))
         .send()

@@ -7,21 +7,16 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use glucolink_api::{App, Config};
 use glucolink_core::Ctx;
 use glucolink_core::account::Password;
 use glucolink_core::clock::SystemClock;
-use glucolink_local::server::{self, LocalServer};
-use glucolink_local::site::Site;
 use glucolink_store::EmbeddedStore;
 use serde_json::json;
 
 const ROUNDS: usize = 200;
 
-fn percentile(sorted: &[Duration], p: f64) -> f64 {
-    let index = ((sorted.len() as f64 - 1.0) * p).round() as usize;
-    sorted[index].as_secs_f64() * 1000.0
-}
+mod support;
+use support::percentile;
 
 fn report(label: &str, mut samples: Vec<Duration>) {
     samples.sort_unstable();
@@ -34,48 +29,19 @@ fn report(label: &str, mut samples: Vec<Duration>) {
     );
 }
 
-async fn csrf(client: &reqwest::Client, base: &str) -> String {
-    let response = client
-        .get(format!("{base}/api/me"))
-        .send()
-        .await
-        .expect("me");
-    response
-        .cookies()
-        .find(|c| c.name() == "csrf")
-        .map(|c| c.value().to_owned())
-        .expect("csrf cookie")
-}
-
 #[tokio::main]
 async fn main() {
     let dir = std::env::temp_dir().join(format!("glucolink-bench-{}", ulid::Ulid::new()));
     std::fs::create_dir_all(&dir).expect("temp dir");
     let clock = Arc::new(SystemClock);
     let store = EmbeddedStore::open(&dir.join("bench.redb"), clock.clone()).expect("store");
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let base = format!("http://{}", listener.local_addr().expect("addr"));
     let store: Arc<dyn glucolink_core::store::Store> = Arc::new(store);
     let outbox = Arc::new(glucolink_notify::OutboxNotifier::new(
         store.clone(),
         clock.clone(),
     ));
-    let app = App::new(Ctx::new(store, clock, outbox), Config::local(base.clone()));
-    tokio::spawn(server::run(
-        listener,
-        Arc::new(LocalServer {
-            app,
-            site: Site::new(Site::source_tree_dir()),
-        }),
-    ));
-
-    let client = reqwest::Client::builder()
-        .cookie_store(true)
-        .build()
-        .expect("client");
-    let token = csrf(&client, &base).await;
+    let base = support::serve(Ctx::new(store, clock, outbox)).await;
+    let (client, token) = support::client(&base).await;
     let password = "orchard lantern quartz 88";
     let signup = |path: &str, body: serde_json::Value| {
         client
