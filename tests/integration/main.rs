@@ -12,6 +12,7 @@ mod carelink;
 mod linking;
 mod messaging;
 mod patients;
+mod permissions;
 mod reports;
 mod route_sync;
 mod site;

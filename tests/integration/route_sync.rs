@@ -1,10 +1,11 @@
-//! The route table is the truth: `template.yaml`, `docs/openapi.yaml`, the Lambda binaries and the local
-//! server must list exactly its routes.
+//! The route table is the truth: `template.yaml`'s functions are generated from it (and checked here),
+//! `docs/openapi.yaml` and the local server must list exactly its routes, and the Lambda crate has the
+//! one binary every function runs.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
-use glucolink_api::ROUTES;
+use glucolink_api::{Access, ROUTES};
 
 use crate::support::app::spawn_app;
 
@@ -16,43 +17,6 @@ fn repo_file(relative: &str) -> PathBuf {
 
 fn read(relative: &str) -> String {
     std::fs::read_to_string(repo_file(relative)).unwrap_or_else(|e| panic!("{relative}: {e}"))
-}
-
-/// (binary, METHOD, path) of the deployed routes, from the route table.
-fn table() -> BTreeSet<(String, String, String)> {
-    ROUTES
-        .iter()
-        .filter(|r| !r.local_only)
-        .map(|r| {
-            (
-                r.id.lambda_name().to_owned(),
-                r.method.to_owned(),
-                r.path.to_owned(),
-            )
-        })
-        .collect()
-}
-
-/// (binary, METHOD, path) of each function in `template.yaml`: its `Binary:`, then its event's
-/// `Method:` and `Path:` lines, in that order.
-fn template_routes(template: &str) -> BTreeSet<(String, String, String)> {
-    let mut found = BTreeSet::new();
-    let (mut binary, mut method) = (None::<String>, None::<String>);
-    for line in template.lines().map(str::trim) {
-        if let Some(value) = line.strip_prefix("Binary:") {
-            binary = Some(value.trim().to_owned());
-        } else if let Some(value) = line.strip_prefix("Method:") {
-            method = Some(value.trim().to_uppercase());
-        } else if let Some(value) = line.strip_prefix("Path:") {
-            let entry = (
-                binary.take().expect("Binary: before Path:"),
-                method.take().expect("Method: before Path:"),
-                value.trim().to_owned(),
-            );
-            assert!(found.insert(entry.clone()), "listed twice: {entry:?}");
-        }
-    }
-    found
 }
 
 /// (METHOD, path) of every operation in the OpenAPI file: paths at two spaces, methods at four.
@@ -80,9 +44,98 @@ fn openapi_routes(openapi: &str) -> BTreeSet<(String, String)> {
     found
 }
 
+const BEGIN: &str = "  # BEGIN route functions.";
+const END: &str = "  # END route functions";
+
+/// `clinic-signup` → `ClinicSignupFunction`.
+fn logical_id(lambda_name: &str) -> String {
+    let mut id: String = lambda_name
+        .split('-')
+        .map(|part| {
+            let mut chars = part.chars();
+            chars
+                .next()
+                .map(|first| first.to_ascii_uppercase().to_string() + chars.as_str())
+                .unwrap_or_default()
+        })
+        .collect();
+    id.push_str("Function");
+    id
+}
+
+/// The template's function of every deployed route, as the route table says: the one binary with the
+/// route in `GLUCOLINK_ROUTE`, its memory and timeout, the policies of its access, its API event.
+fn generated_functions() -> String {
+    let mut out = String::new();
+    for route in ROUTES.iter().filter(|r| !r.local_only) {
+        let name = route.id.lambda_name();
+        let policies: &[&str] = match route.id.access() {
+            Access::Read => &["TableReadPolicy", "SessionUpkeepPolicy"],
+            Access::Write => &["TableReadPolicy", "TableWritePolicy"],
+            Access::WriteAndSend => &["TableReadPolicy", "TableWritePolicy", "SendMessagesPolicy"],
+        };
+        out.push_str(&format!(
+            "  {id}:\n    Type: AWS::Serverless::Function\n    Metadata:\n      BuildMethod: rust-cargolambda\n      BuildProperties:\n        Binary: glucolink-lambda\n    Properties:\n      CodeUri: functions/lambdas\n      Description: \"{method} {path}\"\n      MemorySize: {memory}\n      Timeout: {timeout}\n      Environment:\n        Variables:\n          GLUCOLINK_ROUTE: {name}\n      Policies:\n",
+            id = logical_id(name),
+            method = route.method,
+            path = route.path,
+            memory = route.id.lambda_memory_mb(),
+            timeout = route.id.lambda_timeout_seconds(),
+        ));
+        for policy in policies {
+            out.push_str(&format!("        - !Ref {policy}\n"));
+        }
+        out.push_str(&format!(
+            "      Events:\n        Api:\n          Type: HttpApi\n          Properties:\n            ApiId: !Ref HttpApi\n            Method: {method}\n            Path: {path}\n",
+            method = route.method,
+            path = route.path
+        ));
+    }
+    out
+}
+
+/// Where the generated text starts (after the BEGIN comment lines) and ends (at the END line).
+fn generated_section(template: &str) -> (usize, usize) {
+    let begin = template.find(BEGIN).expect("BEGIN marker in template.yaml");
+    let comment: usize = template[begin..]
+        .split_inclusive('\n')
+        .take_while(|line| line.trim_start().starts_with('#') && !line.starts_with(END))
+        .map(str::len)
+        .sum();
+    let end = template.find(END).expect("END marker in template.yaml");
+    (begin + comment, end)
+}
+
 #[test]
-fn template_lists_exactly_the_route_table_with_the_right_binaries() {
-    assert_eq!(template_routes(&read("template.yaml")), table());
+fn template_functions_are_generated_from_the_route_table() {
+    let template = read("template.yaml");
+    let (start, end) = generated_section(&template);
+    let expected = generated_functions();
+    if std::env::var("GLUCOLINK_UPDATE_TEMPLATE").as_deref() == Ok("1") {
+        let updated = format!("{}{}{}", &template[..start], expected, &template[end..]);
+        std::fs::write(repo_file("template.yaml"), updated).expect("write template.yaml");
+        return;
+    }
+    assert!(
+        template[start..end] == expected,
+        "template.yaml's route functions differ from the route table: run \
+         GLUCOLINK_UPDATE_TEMPLATE=1 cargo test -p glucolink-tests --test integration route_sync"
+    );
+    // Nothing else in the template declares a function for a route.
+    let outside = format!("{}{}", &template[..start], &template[end..]);
+    assert!(
+        !outside.contains("Type: HttpApi\n"),
+        "a route function outside the generated section"
+    );
+}
+
+#[test]
+fn deployed_routes_are_found_by_their_lambda_names_and_local_ones_are_not() {
+    for route in ROUTES {
+        let found = glucolink_api::RouteId::from_lambda_name(route.id.lambda_name());
+        assert_eq!(found, (!route.local_only).then_some(route.id));
+    }
+    assert_eq!(glucolink_api::RouteId::from_lambda_name("nope"), None);
 }
 
 #[test]
@@ -96,33 +149,14 @@ fn openapi_documents_exactly_the_route_table() {
 }
 
 #[test]
-fn every_deployed_route_has_its_lambda_binary_and_no_binary_is_orphaned() {
+fn the_lambda_crate_has_the_one_binary_every_function_runs() {
     let dir = repo_file("functions/lambdas/src/bin");
     let binaries: BTreeSet<String> = std::fs::read_dir(&dir)
         .expect("bin dir")
         .filter_map(|entry| entry.ok())
-        .filter_map(|entry| {
-            entry
-                .file_name()
-                .to_str()?
-                .strip_suffix(".rs")
-                .map(str::to_owned)
-        })
+        .filter_map(|entry| entry.file_name().to_str().map(str::to_owned))
         .collect();
-    let expected: BTreeSet<String> = table().into_iter().map(|(binary, _, _)| binary).collect();
-    assert_eq!(binaries, expected);
-    for route in ROUTES.iter().filter(|r| !r.local_only) {
-        let source = read(&format!(
-            "functions/lambdas/src/bin/{}.rs",
-            route.id.lambda_name()
-        ));
-        assert!(
-            source.contains(&format!("RouteId::{:?})", route.id)),
-            "{} must run RouteId::{:?}",
-            route.id.lambda_name(),
-            route.id
-        );
-    }
+    assert_eq!(binaries, BTreeSet::from(["glucolink-lambda.rs".to_owned()]));
 }
 
 #[tokio::test]

@@ -14,4 +14,4 @@ pub mod wire;
 
 pub use app::{App, Config};
 pub use error::ApiError;
-pub use routes::{ROUTES, Route, RouteId};
+pub use routes::{Access, ROUTES, Route, RouteId};

@@ -342,6 +342,67 @@ impl RouteId {
     }
 }
 
+/// What a route's Lambda may do, which sets its IAM policies in `template.yaml` (checked by the
+/// route-sync test): read the table (and keep its caller's session alive), also write it, or also
+/// send email and SMS.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// Reads items; writes only session items (the idle timer, ending an expired session).
+    Read,
+    /// Reads and writes items.
+    Write,
+    /// Reads and writes items, and sends email (SES) and SMS (SNS).
+    WriteAndSend,
+}
+
+impl RouteId {
+    /// The access this route's Lambda needs. `tests/integration/permissions.rs` checks that the
+    /// `Read` routes change nothing but sessions.
+    pub fn access(self) -> Access {
+        match self {
+            RouteId::Me
+            | RouteId::ListPatients
+            | RouteId::ClinicAudit
+            | RouteId::Sharing
+            | RouteId::PersonalAudit
+            | RouteId::DevOutbox
+            | RouteId::ListStaff
+            | RouteId::PreviewInvitation
+            | RouteId::ListUploadTokens
+            | RouteId::PersonalReport => Access::Read,
+            RouteId::SendLinkCode | RouteId::RequestUpload | RouteId::InviteStaff => {
+                Access::WriteAndSend
+            }
+            _ => Access::Write,
+        }
+    }
+
+    /// Memory of the route's Lambda, in MB: uploads parse large exports, reports draw and write PDFs.
+    /// (Lambda's CPU grows with memory, so these also run faster.)
+    pub fn lambda_memory_mb(self) -> u32 {
+        match self {
+            RouteId::Upload | RouteId::ClinicReport | RouteId::PersonalReport => 1024,
+            _ => 512,
+        }
+    }
+
+    /// Timeout of the route's Lambda, in seconds (API Gateway waits at most 30).
+    pub fn lambda_timeout_seconds(self) -> u32 {
+        match self {
+            RouteId::Upload | RouteId::ClinicReport | RouteId::PersonalReport => 29,
+            _ => 10,
+        }
+    }
+
+    /// The deployed route whose Lambda has this name (the `GLUCOLINK_ROUTE` of a function).
+    pub fn from_lambda_name(name: &str) -> Option<RouteId> {
+        ROUTES
+            .iter()
+            .find(|r| !r.local_only && r.id.lambda_name() == name)
+            .map(|r| r.id)
+    }
+}
+
 /// Path parameters captured by a match, in template order.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct PathParams(pub Vec<(&'static str, String)>);
