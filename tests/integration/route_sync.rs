@@ -63,70 +63,133 @@ fn logical_id(lambda_name: &str) -> String {
     id
 }
 
-/// The template's function of every deployed route, as the route table says: the one binary with the
-/// route in `GLUCOLINK_ROUTE`, its memory and timeout, the policies of its access, its API event.
+/// The template's resources of every deployed route, as the route table says: the function (the one
+/// binary, the route in `GLUCOLINK_ROUTE`, its memory, timeout and the policies of its access), its API
+/// integration and route, and API Gateway's permission to invoke it.
 fn generated_functions() -> String {
     let mut out = String::new();
     for route in ROUTES.iter().filter(|r| !r.local_only) {
         let name = route.id.lambda_name();
+        let function = logical_id(name);
+        let stem = function.trim_end_matches("Function").to_owned();
         let policies: &[&str] = match route.id.access() {
             Access::Read => &["TableReadPolicy", "SessionUpkeepPolicy"],
             Access::Write => &["TableReadPolicy", "TableWritePolicy"],
             Access::WriteAndSend => &["TableReadPolicy", "TableWritePolicy", "SendMessagesPolicy"],
         };
+        let timeout = route.id.lambda_timeout_seconds();
         out.push_str(&format!(
-            "  {id}:\n    Type: AWS::Serverless::Function\n    Metadata:\n      BuildMethod: rust-cargolambda\n      BuildProperties:\n        Binary: glucolink-lambda\n    Properties:\n      CodeUri: functions/lambdas\n      Description: \"{method} {path}\"\n      MemorySize: {memory}\n      Timeout: {timeout}\n      Environment:\n        Variables:\n          GLUCOLINK_ROUTE: {name}\n      Policies:\n",
-            id = logical_id(name),
+            "  {function}:\n    Type: AWS::Serverless::Function\n    Metadata:\n      BuildMethod: rust-cargolambda\n      BuildProperties:\n        Binary: glucolink-lambda\n    Properties:\n      CodeUri: functions/lambdas\n      Description: \"{method} {path}\"\n      MemorySize: {memory}\n      Timeout: {timeout}\n      Environment:\n        Variables:\n          GLUCOLINK_ROUTE: {name}\n      Policies:\n",
             method = route.method,
             path = route.path,
             memory = route.id.lambda_memory_mb(),
-            timeout = route.id.lambda_timeout_seconds(),
         ));
         for policy in policies {
             out.push_str(&format!("        - !Ref {policy}\n"));
         }
+        // API Gateway's invoke permission names the method and path, with `*` for parameters.
+        let arn_path: String = route
+            .path
+            .split('/')
+            .map(|segment| {
+                if segment.starts_with('{') {
+                    "*"
+                } else {
+                    segment
+                }
+            })
+            .collect::<Vec<_>>()
+            .join("/");
         out.push_str(&format!(
-            "      Events:\n        Api:\n          Type: HttpApi\n          Properties:\n            ApiId: !Ref HttpApi\n            Method: {method}\n            Path: {path}\n",
+            "  {stem}Integration:\n    Type: AWS::ApiGatewayV2::Integration\n    Properties:\n      ApiId: !Ref HttpApi\n      IntegrationType: AWS_PROXY\n      IntegrationUri: !GetAtt {function}.Arn\n      PayloadFormatVersion: \"2.0\"\n      TimeoutInMillis: {millis}\n  {stem}Route:\n    Type: AWS::ApiGatewayV2::Route\n    Properties:\n      ApiId: !Ref HttpApi\n      RouteKey: \"{method} {path}\"\n      Target: !Sub \"integrations/${{{stem}Integration}}\"\n  {stem}Permission:\n    Type: AWS::Lambda::Permission\n    Properties:\n      Action: lambda:InvokeFunction\n      FunctionName: !Ref {function}\n      Principal: apigateway.amazonaws.com\n      SourceArn: !Sub \"arn:${{AWS::Partition}}:execute-api:${{AWS::Region}}:${{AWS::AccountId}}:${{HttpApi}}/*/{method}{arn_path}\"\n",
             method = route.method,
-            path = route.path
+            path = route.path,
+            millis = ((timeout + 1) * 1000).min(30_000),
         ));
     }
     out
 }
 
-/// Where the generated text starts (after the BEGIN comment lines) and ends (at the END line).
-fn generated_section(template: &str) -> (usize, usize) {
-    let begin = template.find(BEGIN).expect("BEGIN marker in template.yaml");
-    let comment: usize = template[begin..]
+/// The site's pages for the CloudFront Function's clean URLs (`dev/` is local-only).
+fn generated_pages() -> String {
+    fn walk(dir: &Path, root: &Path, out: &mut Vec<String>) {
+        let mut entries: Vec<_> = std::fs::read_dir(dir)
+            .expect("site dir")
+            .filter_map(Result::ok)
+            .map(|e| e.path())
+            .collect();
+        entries.sort();
+        for path in entries {
+            let key = path
+                .strip_prefix(root)
+                .expect("under site")
+                .to_string_lossy()
+                .into_owned();
+            if path.is_dir() && key != "dev" {
+                walk(&path, root, out);
+            } else if key.ends_with(".html") {
+                out.push(format!("'/{key}': 1"));
+            }
+        }
+    }
+    let site = repo_file("site");
+    let mut pages = Vec::new();
+    walk(&site, &site, &mut pages);
+    format!("        var PAGES = {{{}}};\n", pages.join(", "))
+}
+
+/// Where the generated text between a BEGIN marker (after its comment lines) and an END marker is.
+fn generated_section(template: &str, begin: &str, end: &str) -> (usize, usize) {
+    let at = template.find(begin).expect("BEGIN marker in template.yaml");
+    let comment: usize = template[at..]
         .split_inclusive('\n')
-        .take_while(|line| line.trim_start().starts_with('#') && !line.starts_with(END))
+        .take_while(|line| {
+            let line = line.trim_start();
+            (line.starts_with('#') || line.starts_with("//")) && !line.contains(end)
+        })
         .map(str::len)
         .sum();
-    let end = template.find(END).expect("END marker in template.yaml");
-    (begin + comment, end)
+    let stop = at
+        + template[at..]
+            .find(end)
+            .expect("END marker in template.yaml");
+    let stop = template[..stop].rfind('\n').map_or(stop, |n| n + 1);
+    (at + comment, stop)
 }
 
 #[test]
-fn template_functions_are_generated_from_the_route_table() {
-    let template = read("template.yaml");
-    let (start, end) = generated_section(&template);
-    let expected = generated_functions();
-    if std::env::var("GLUCOLINK_UPDATE_TEMPLATE").as_deref() == Ok("1") {
-        let updated = format!("{}{}{}", &template[..start], expected, &template[end..]);
-        std::fs::write(repo_file("template.yaml"), updated).expect("write template.yaml");
-        return;
+fn template_routes_and_site_pages_are_generated_from_the_route_table_and_site() {
+    let mut template = read("template.yaml");
+    let update = std::env::var("GLUCOLINK_UPDATE_TEMPLATE").as_deref() == Ok("1");
+    for (begin, end, expected) in [
+        (BEGIN, END, generated_functions()),
+        (
+            "// BEGIN site pages.",
+            "// END site pages",
+            generated_pages(),
+        ),
+    ] {
+        let (start, stop) = generated_section(&template, begin, end);
+        if update {
+            template = format!("{}{}{}", &template[..start], expected, &template[stop..]);
+            continue;
+        }
+        assert!(
+            template[start..stop] == expected,
+            "template.yaml's section {begin:?} differs from what the route table and site/ say: run \
+             GLUCOLINK_UPDATE_TEMPLATE=1 cargo test -p glucolink-tests --test integration route_sync"
+        );
+        if begin == BEGIN {
+            let outside = format!("{}{}", &template[..start], &template[stop..]);
+            assert!(
+                !outside.contains("AWS::ApiGatewayV2::Route\n"),
+                "a route outside the generated section"
+            );
+        }
     }
-    assert!(
-        template[start..end] == expected,
-        "template.yaml's route functions differ from the route table: run \
-         GLUCOLINK_UPDATE_TEMPLATE=1 cargo test -p glucolink-tests --test integration route_sync"
-    );
-    // Nothing else in the template declares a function for a route.
-    let outside = format!("{}{}", &template[..start], &template[end..]);
-    assert!(
-        !outside.contains("Type: HttpApi\n"),
-        "a route function outside the generated section"
-    );
+    if update {
+        std::fs::write(repo_file("template.yaml"), template).expect("write template.yaml");
+    }
 }
 
 #[test]
