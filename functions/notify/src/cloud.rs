@@ -12,8 +12,27 @@ pub struct CloudNotifier {
     sns: aws_sdk_sns::Client,
     /// The verified SES sender, e.g. `glucolink <no-reply@clinic.example>`.
     sender_email: String,
-    /// An alphanumeric sender ID where the destination country allows one.
-    sms_sender_id: Option<String>,
+    /// Who SMS come from.
+    sms: SmsOrigin,
+}
+
+/// Who SMS come from: an alphanumeric sender ID where the destination country allows one, and/or a
+/// registered origination number (toll-free, 10DLC or long code) where the country requires one.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SmsOrigin {
+    pub sender_id: Option<String>,
+    pub origination_number: Option<String>,
+}
+
+impl SmsOrigin {
+    /// From `SMS_SENDER_ID` and `SMS_ORIGINATION_NUMBER` (empty means unset).
+    pub fn from_env() -> Self {
+        let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+        Self {
+            sender_id: var("SMS_SENDER_ID"),
+            origination_number: var("SMS_ORIGINATION_NUMBER"),
+        }
+    }
 }
 
 impl CloudNotifier {
@@ -21,30 +40,28 @@ impl CloudNotifier {
         ses: aws_sdk_sesv2::Client,
         sns: aws_sdk_sns::Client,
         sender_email: String,
-        sms_sender_id: Option<String>,
+        sms: SmsOrigin,
     ) -> Self {
         Self {
             ses,
             sns,
             sender_email,
-            sms_sender_id,
+            sms,
         }
     }
 
-    /// From a loaded AWS configuration and the `SENDER_EMAIL` / `SMS_SENDER_ID` environment variables.
+    /// From a loaded AWS configuration and the `SENDER_EMAIL`, `SMS_SENDER_ID` and
+    /// `SMS_ORIGINATION_NUMBER` environment variables.
     pub fn from_config(config: &aws_config::SdkConfig) -> Result<Self, CoreError> {
         let sender_email = std::env::var("SENDER_EMAIL")
             .ok()
             .filter(|s| !s.is_empty())
             .ok_or_else(|| CoreError::Internal("SENDER_EMAIL is not set".into()))?;
-        let sms_sender_id = std::env::var("SMS_SENDER_ID")
-            .ok()
-            .filter(|s| !s.is_empty());
         Ok(Self::new(
             aws_sdk_sesv2::Client::new(config),
             aws_sdk_sns::Client::new(config),
             sender_email,
-            sms_sender_id,
+            SmsOrigin::from_env(),
         ))
     }
 }
@@ -107,9 +124,13 @@ impl Notifier for CloudNotifier {
                     .phone_number(to.as_str())
                     .message(text)
                     .message_attributes("AWS.SNS.SMS.SMSType", attribute("Transactional")?);
-                if let Some(sender) = &self.sms_sender_id {
+                if let Some(sender) = &self.sms.sender_id {
                     publish =
                         publish.message_attributes("AWS.SNS.SMS.SenderID", attribute(sender)?);
+                }
+                if let Some(number) = &self.sms.origination_number {
+                    publish = publish
+                        .message_attributes("AWS.MM.SMS.OriginationNumber", attribute(number)?);
                 }
                 publish.send().await.map_err(|e| {
                     failed(

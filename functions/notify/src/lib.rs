@@ -9,5 +9,5 @@
 pub mod cloud;
 pub mod outbox;
 
-pub use cloud::CloudNotifier;
+pub use cloud::{CloudNotifier, SmsOrigin};
 pub use outbox::OutboxNotifier;

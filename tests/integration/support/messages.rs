@@ -33,7 +33,11 @@ pub async fn cloud_notifier() -> CloudNotifier {
         ses,
         aws_sdk_sns::Client::new(&config),
         SENDER.to_owned(),
-        None,
+        // Both SMS origin settings, so that publishing with them is exercised against SNS.
+        glucolink_notify::SmsOrigin {
+            sender_id: Some("Glucolink".into()),
+            origination_number: Some("+15555550100".into()),
+        },
     )
 }
 
