@@ -552,49 +552,24 @@ async fn units_are_each_readers_preference() {
     assert_eq!(own["units"], "mmol/L");
 
     let before = app.stored().await;
-    assert_error(
-        linked
-            .clinic
-            .send(
-                Method::PUT,
-                "/api/clinic/settings",
-                Some(&json!({"glucose_units": "mg"})),
-            )
-            .await,
-        400,
-        "invalid_units",
-    )
-    .await;
-    assert_error(
-        linked
-            .clinic
-            .send(Method::PUT, "/api/clinic/settings", Some(&json!({})))
-            .await,
-        400,
-        "missing_field",
-    )
-    .await;
-    assert_error(
-        linked
-            .patient
-            .send(
-                Method::PUT,
-                "/api/personal/profile",
-                Some(&json!({"glucose_units": "grains"})),
-            )
-            .await,
-        400,
-        "invalid_units",
-    )
-    .await;
-    assert_error(
-        linked
-            .patient
-            .send(Method::PUT, "/api/personal/profile", Some(&json!({})))
-            .await,
-        400,
-        "missing_field",
-    )
-    .await;
+    let (clinic_settings, profile) = ("/api/clinic/settings", "/api/personal/profile");
+    for (who, path, body, code) in [
+        (
+            &linked.clinic,
+            clinic_settings,
+            json!({"glucose_units": "mg"}),
+            "invalid_units",
+        ),
+        (&linked.clinic, clinic_settings, json!({}), "missing_field"),
+        (
+            &linked.patient,
+            profile,
+            json!({"glucose_units": "grains"}),
+            "invalid_units",
+        ),
+        (&linked.patient, profile, json!({}), "missing_field"),
+    ] {
+        assert_error(who.send(Method::PUT, path, Some(&body)).await, 400, code).await;
+    }
     assert_eq!(app.stored().await, before);
 }

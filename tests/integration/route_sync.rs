@@ -110,31 +110,13 @@ fn generated_functions() -> String {
     out
 }
 
-/// The site's pages for the CloudFront Function's clean URLs (`dev/` is local-only).
+/// The site's pages for the CloudFront Function's clean URLs: the HTML files the publisher publishes.
 fn generated_pages() -> String {
-    fn walk(dir: &Path, root: &Path, out: &mut Vec<String>) {
-        let mut entries: Vec<_> = std::fs::read_dir(dir)
-            .expect("site dir")
-            .filter_map(Result::ok)
-            .map(|e| e.path())
-            .collect();
-        entries.sort();
-        for path in entries {
-            let key = path
-                .strip_prefix(root)
-                .expect("under site")
-                .to_string_lossy()
-                .into_owned();
-            if path.is_dir() && key != "dev" {
-                walk(&path, root, out);
-            } else if key.ends_with(".html") {
-                out.push(format!("'/{key}': 1"));
-            }
-        }
-    }
-    let site = repo_file("site");
-    let mut pages = Vec::new();
-    walk(&site, &site, &mut pages);
+    let pages: Vec<String> = glucolink_publisher::FILES
+        .iter()
+        .filter(|file| file.key.ends_with(".html"))
+        .map(|file| format!("'/{}': 1", file.key))
+        .collect();
     format!("        var PAGES = {{{}}};\n", pages.join(", "))
 }
 
