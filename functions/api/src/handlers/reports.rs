@@ -52,6 +52,7 @@ fn options(
     person: &Person,
     preferred_units: Units,
     preset: RangePreset,
+    format: Format,
 ) -> Result<Options, ApiError> {
     let tz = query_time_zone(request)?.unwrap_or_else(|| personal::upload_zone(person));
     let units = match query_param(request, "units").filter(|u| !u.is_empty()) {
@@ -100,6 +101,7 @@ fn options(
         tz,
         units,
         ranges,
+        detail: format != Format::Json,
     })
 }
 
@@ -166,6 +168,7 @@ pub async fn personal(app: &App, request: &Request<Bytes>) -> Result<Reply, ApiE
         &person,
         person.glucose_units,
         RangePreset::Standard,
+        format,
     )?;
     let report = build::build(&app.ctx, person.id, &options).await?;
     let subject = Subject {
@@ -239,6 +242,7 @@ pub async fn clinic(
         &person,
         staff.clinic.glucose_units,
         record.ranges,
+        format,
     )?;
     let report = build::build(&app.ctx, person_id, &options).await?;
     audit::record(

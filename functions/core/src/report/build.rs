@@ -221,7 +221,8 @@ pub struct Report {
     pub insulin: Insulin,
     pub carbs: Carbs,
     pub notice: &'static str,
-    /// The traces of each day, for the HTML and PDF pages (not in the JSON: the numbers are above).
+    /// The traces of each day, for the HTML and PDF pages (not in the JSON: the numbers are above);
+    /// empty unless `Options::detail` asked for them.
     #[serde(skip)]
     pub detail: Vec<DayDetail>,
 }
@@ -233,6 +234,8 @@ pub struct Options {
     pub tz: TimeZone,
     pub units: Units,
     pub ranges: RangePreset,
+    /// Whether to keep each day's traces (`Report::detail`), which only the HTML and PDF pages draw.
+    pub detail: bool,
 }
 
 fn percentile(sorted: &[f64], p: f64) -> f64 {
@@ -355,6 +358,7 @@ pub fn compose(events: &[Event], options: &Options) -> Result<Report, CoreError>
         tz,
         units,
         ranges,
+        detail: want_detail,
     } = options;
     let (period, units) = (*period, *units);
     let days_count = period.days as usize;
@@ -406,7 +410,9 @@ pub fn compose(events: &[Event], options: &Options) -> Result<Report, CoreError>
     let mut readings = Vec::new();
     let mut readings_by_day: Vec<Vec<Reading>> = vec![Vec::new(); days_count];
     let mut bins: Vec<Vec<f64>> = vec![Vec::new(); 48];
-    let mut detail: Vec<DayDetail> = vec![DayDetail::default(); days_count];
+    // Empty unless the pages need it: every push below goes through `get_mut`, a no-op then.
+    let mut detail: Vec<DayDetail> =
+        vec![DayDetail::default(); if *want_detail { days_count } else { 0 }];
     let mut carbs_by_part = [0.0f64; 4];
     let mut bolus_by_day = vec![(0.0f64, 0usize); days_count];
     let mut carbs_by_day = vec![0.0f64; days_count];
@@ -428,17 +434,23 @@ pub fn compose(events: &[Event], options: &Options) -> Result<Report, CoreError>
                 readings.push(reading);
                 readings_by_day[day].push(reading);
                 bins[usize::from(minute / 30)].push(mg_dl);
-                detail[day].cgm.push(Point {
-                    minute,
-                    value: units.show(mg_dl) as f32,
-                });
+                if let Some(traces) = detail.get_mut(day) {
+                    traces.cgm.push(Point {
+                        minute,
+                        value: units.show(mg_dl) as f32,
+                    });
+                }
             }
             Body::Smbg {
                 glucose_tenths_mg_dl,
-            } => detail[day].meter.push(Point {
-                minute,
-                value: units.show(f64::from(glucose_tenths_mg_dl) / 10.0) as f32,
-            }),
+            } => {
+                if let Some(traces) = detail.get_mut(day) {
+                    traces.meter.push(Point {
+                        minute,
+                        value: units.show(f64::from(glucose_tenths_mg_dl) / 10.0) as f32,
+                    });
+                }
+            }
             Body::Bolus {
                 immediate_milliunits,
                 extended_milliunits,
@@ -447,19 +459,23 @@ pub fn compose(events: &[Event], options: &Options) -> Result<Report, CoreError>
                 let given = f64::from(immediate_milliunits + extended_milliunits) / 1000.0;
                 bolus_by_day[day].0 += given;
                 bolus_by_day[day].1 += 1;
-                detail[day].boluses.push(Point {
-                    minute,
-                    value: given as f32,
-                });
+                if let Some(traces) = detail.get_mut(day) {
+                    traces.boluses.push(Point {
+                        minute,
+                        value: given as f32,
+                    });
+                }
             }
             Body::Carbs { tenths_grams } => {
                 let grams = f64::from(tenths_grams) / 10.0;
                 carbs_by_day[day] += grams;
                 carbs_by_part[usize::from(minute / 360).min(3)] += grams;
-                detail[day].carbs.push(Point {
-                    minute,
-                    value: grams as f32,
-                });
+                if let Some(traces) = detail.get_mut(day) {
+                    traces.carbs.push(Point {
+                        minute,
+                        value: grams as f32,
+                    });
+                }
             }
             Body::Basal { .. } => {}
         }
@@ -501,18 +517,20 @@ pub fn compose(events: &[Event], options: &Options) -> Result<Report, CoreError>
                 break;
             }
             basal_by_day[day] += rate * (day_to - day_from) as f64 / 3600.0;
-            // A step ending at the next midnight ends at minute 1440, not 0.
-            let minute_of = |at: i64, at_end: bool| -> u16 {
-                let local = clock.local_seconds(Timestamp::from_second(at).unwrap_or_default());
-                let minute = (local.rem_euclid(86_400) / 60) as u16;
-                if at_end && minute == 0 { 1440 } else { minute }
-            };
-            detail[day].basal.push(BasalStep {
-                from_minute: minute_of(day_from, false),
-                to_minute: minute_of(day_to, true),
-                rate: rate as f32,
-                kind,
-            });
+            if let Some(traces) = detail.get_mut(day) {
+                // A step ending at the next midnight ends at minute 1440, not 0.
+                let minute_of = |at: i64, at_end: bool| -> u16 {
+                    let local = clock.local_seconds(Timestamp::from_second(at).unwrap_or_default());
+                    let minute = (local.rem_euclid(86_400) / 60) as u16;
+                    if at_end && minute == 0 { 1440 } else { minute }
+                };
+                traces.basal.push(BasalStep {
+                    from_minute: minute_of(day_from, false),
+                    to_minute: minute_of(day_to, true),
+                    rate: rate as f32,
+                    kind,
+                });
+            }
         }
     }
 

@@ -26,6 +26,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         tz: tz.clone(),
         units: Units::MgDl,
         ranges: RangePreset::Standard,
+        detail: false,
     };
     let mut patients = Vec::new();
     for (name, profile, seed) in [
