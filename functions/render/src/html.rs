@@ -9,7 +9,7 @@ use glucolink_core::report::build::Report;
 
 use crate::canvas::{Svg, escape};
 use crate::charts::{self, Frame, GlucoseScale};
-use crate::{Cover, Subject, has_data, header_lines, no_data_steps, readable_date};
+use crate::{Cover, Subject, has_data, header_lines, no_data_steps, optional, readable_date};
 
 /// Days of daily profiles on one page (five weeks of seven).
 pub const PROFILE_DAYS_PER_PAGE: usize = 35;
@@ -57,10 +57,6 @@ fn page_footer(out: &mut String, report: &Report, cover: &Cover<'_>) {
         escape(report.notice),
         cover.generated_at.strftime("%-d %b %Y %H:%M")
     );
-}
-
-fn optional(value: Option<f64>, suffix: &str) -> String {
-    value.map_or("—".to_owned(), |v| format!("{v}{suffix}"))
 }
 
 /// The GRI zone (A best … E worst), by 20-point bands.

@@ -49,6 +49,11 @@ pub fn has_data(report: &Report) -> bool {
             .any(|d| d.basal_units > 0.0 || d.bolus_units > 0.0 || d.carbs_grams > 0.0)
 }
 
+/// A number with its unit, or "—" when there is none (never a 0 that looks real).
+pub(crate) fn optional(value: Option<f64>, suffix: &str) -> String {
+    value.map_or("—".to_owned(), |v| format!("{v}{suffix}"))
+}
+
 /// A date as people read it: `20 Nov 2026`.
 pub fn readable_date(date: Date) -> String {
     date.strftime("%-d %b %Y").to_string()

@@ -9,7 +9,7 @@ use pdf_writer::{Content, Filter, Finish, Name, Pdf, Rect, Ref, Str, TextStr};
 use crate::canvas::{Anchor, Canvas, Color, TextStyle, palette};
 use crate::charts::{self, Frame, GlucoseScale};
 use crate::html::{DETAIL_DAYS_PER_PAGE, PROFILE_DAYS_PER_PAGE};
-use crate::{Cover, has_data, header_lines, no_data_steps, readable_date};
+use crate::{Cover, has_data, header_lines, no_data_steps, optional, readable_date};
 
 const PAGE_WIDTH: f32 = 595.0;
 const PAGE_HEIGHT: f32 = 842.0;
@@ -280,10 +280,6 @@ fn footer(canvas: &mut PdfCanvas, page: usize, pages: usize, generated: &str) {
             .anchor(Anchor::End)
             .color(palette::MUTED),
     );
-}
-
-fn optional(value: Option<f64>, suffix: &str) -> String {
-    value.map_or("—".to_owned(), |v| format!("{v}{suffix}"))
 }
 
 fn overview(report: &Report, scale: &GlucoseScale) -> PdfCanvas {
