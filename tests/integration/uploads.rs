@@ -212,6 +212,63 @@ async fn a_clarity_export_is_detected_and_read_in_local_time() {
 }
 
 #[tokio::test]
+async fn nightscout_treatments_with_a_type_and_percentage_temps_are_read_and_every_item_is_accounted_for()
+ {
+    let app = spawn_app().await;
+    let person = signed_in_person(&app.user, "loop.user").await;
+    let profile = json!({"defaultProfile": "Default", "startDate": "2021-01-01T00:00:00Z",
+        "store": {"Default": {"timezone": "UTC", "basal": [{"time": "00:00", "value": 0.8, "timeAsSeconds": 0}]}}});
+    let body = serde_json::to_vec(&json!({
+        "profile": [profile],
+        "treatments": [
+            {"eventType": "SMB", "created_at": "2021-01-30T00:37:14+00:00", "insulin": 1.5, "type": "SMB"},
+            {"eventType": "Bolus", "created_at": "2021-01-30T00:47:14Z", "insulin": 2.05, "type": "normal"},
+            {"eventType": "Temp Basal", "created_at": "2021-01-30T01:00:00+00:00", "rate": 40, "duration": 30},
+            {"eventType": "Site Change", "created_at": "2021-01-30T01:10:00Z"},
+            {"eventType": "Meal Bolus", "created_at": "2021-01-30T01:20:00Z", "insulin": 500}
+        ]
+    }))
+    .expect("json");
+    let (status, summary) =
+        status_and_json(upload(&app.user, "", "application/json", body).await).await;
+    assert_eq!(status, 201, "{summary}");
+    assert_eq!(summary["format"], "nightscout-json");
+    assert_eq!(summary["rejected_count"], 1, "{summary}");
+    assert_eq!(summary["rejected"][0]["item"], "treatments[4]");
+    assert_eq!(summary["skipped"][0]["count"], 1, "{summary}");
+    let events = stored_events(
+        &app,
+        person["person_id"].as_str().expect("id"),
+        date(2021, 1, 30),
+        date(2021, 1, 30),
+    )
+    .await;
+    let boluses: Vec<(u32, bool)> = events
+        .iter()
+        .filter_map(|e| match e.body {
+            Body::Bolus {
+                immediate_milliunits,
+                automatic,
+                ..
+            } => Some((immediate_milliunits, automatic)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(boluses, vec![(1500, true), (2050, false)]);
+    assert!(
+        events.iter().any(|e| matches!(
+            e.body,
+            Body::Basal {
+                rate_milliunits_per_hour: 320,
+                duration_seconds: 1800,
+                ..
+            }
+        )),
+        "40 % of 0.8 U/h"
+    );
+}
+
+#[tokio::test]
 async fn after_an_upload_the_clinic_sees_fresh_data() {
     let app = spawn_app().await;
     let linked = linked_patient(&app, "fresh.upload").await;
@@ -286,6 +343,21 @@ async fn bad_uploads_get_clear_errors_and_store_nothing() {
             b"no header here\n".to_vec(),
             400,
             "invalid_clarity_csv",
+        ),
+        // A percentage temporary basal without the profile it scales: refused, not stored as U/h.
+        (
+            "",
+            "application/json",
+            br#"[{"eventType":"Temp Basal","created_at":"2021-01-30T01:00:00+00:00","rate":40,"duration":30}]"#.to_vec(),
+            400,
+            "no_events",
+        ),
+        (
+            "?format=nightscout",
+            "application/json",
+            br#"{"entries": 5}"#.to_vec(),
+            400,
+            "no_events",
         ),
     ];
     for (query, content_type, body, status, code) in cases {

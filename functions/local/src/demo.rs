@@ -196,6 +196,8 @@ async fn upload_synthetic(
         format: Format::Json,
         events,
         rejected: Vec::new(),
+        skipped: Vec::new(),
+        notes: Vec::new(),
     };
     upload::ingest(ctx, person, parsed, "demo").await?;
     Ok(())

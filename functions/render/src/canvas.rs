@@ -41,6 +41,8 @@ pub mod palette {
     pub const METER: Color = Color(0x7c, 0x2d, 0x12);
     pub const BOLUS: Color = Color(0x6d, 0x28, 0xd9);
     pub const BASAL: Color = Color(0x0f, 0x76, 0x6e);
+    /// The pump automation's insulin (780G SmartGuard), between basal and bolus in the daily bars.
+    pub const AUTOMATIC: Color = Color(0x5e, 0xa5, 0xd8);
     pub const CARBS: Color = Color(0xb4, 0x53, 0x09);
     pub const WHITE: Color = Color(0xff, 0xff, 0xff);
 }

@@ -418,7 +418,7 @@ pub fn daily_totals(canvas: &mut dyn Canvas, frame: Frame, days: &[DaySummary]) 
     let bar = (step * 0.7).max(0.8);
     let max_insulin = days
         .iter()
-        .map(|d| (d.basal_units + d.bolus_units) as f32)
+        .map(|d| (d.basal_units + d.automatic_units + d.bolus_units) as f32)
         .fold(1.0f32, f32::max);
     let max_carbs = days
         .iter()
@@ -432,10 +432,11 @@ pub fn daily_totals(canvas: &mut dyn Canvas, frame: Frame, days: &[DaySummary]) 
         TextStyle::new(7.5).color(palette::MUTED),
     );
     let legend_x = insulin.x + 170.0;
-    for (i, (label, color)) in [("basal", palette::BASAL), ("bolus", palette::BOLUS)]
-        .into_iter()
-        .enumerate()
-    {
+    let mut legend = vec![("basal", palette::BASAL), ("bolus", palette::BOLUS)];
+    if days.iter().any(|d| d.automatic_units > 0.0) {
+        legend.insert(1, ("automatic", palette::AUTOMATIC));
+    }
+    for (i, (label, color)) in legend.into_iter().enumerate() {
         let x = legend_x + i as f32 * 50.0;
         canvas.rect(x, insulin.y - 9.0, 7.0, 7.0, color);
         canvas.text(x + 10.0, insulin.y - 3.0, label, TextStyle::new(7.5));
@@ -449,10 +450,24 @@ pub fn daily_totals(canvas: &mut dyn Canvas, frame: Frame, days: &[DaySummary]) 
     for (i, day) in days.iter().enumerate() {
         let x = frame.x + step * i as f32 + (step - bar) / 2.0;
         let basal = day.basal_units as f32 / max_insulin * insulin.height;
+        let automatic = day.automatic_units as f32 / max_insulin * insulin.height;
         let bolus = day.bolus_units as f32 / max_insulin * insulin.height;
         let bottom = insulin.y + insulin.height;
         canvas.rect(x, bottom - basal, bar, basal, palette::BASAL);
-        canvas.rect(x, bottom - basal - bolus, bar, bolus, palette::BOLUS);
+        canvas.rect(
+            x,
+            bottom - basal - automatic,
+            bar,
+            automatic,
+            palette::AUTOMATIC,
+        );
+        canvas.rect(
+            x,
+            bottom - basal - automatic - bolus,
+            bar,
+            bolus,
+            palette::BOLUS,
+        );
         let grams = day.carbs_grams as f32 / max_carbs * carbs.height;
         canvas.rect(
             x,

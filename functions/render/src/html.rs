@@ -9,7 +9,9 @@ use glucolink_core::report::build::Report;
 
 use crate::canvas::{Svg, escape};
 use crate::charts::{self, Frame, GlucoseScale};
-use crate::{Cover, Subject, has_data, header_lines, no_data_steps, optional, readable_date};
+use crate::{
+    Cover, Subject, has_data, header_lines, insulin_summary, no_data_steps, optional, readable_date,
+};
 
 /// Days of daily profiles on one page (five weeks of seven).
 pub const PROFILE_DAYS_PER_PAGE: usize = 35;
@@ -229,27 +231,16 @@ fn daily_profiles(out: &mut String, report: &Report, cover: &Cover<'_>, scale: &
 
 fn insulin_and_meals(out: &mut String, report: &Report, cover: &Cover<'_>) {
     page_header(out, "Insulin and meals", "insulin", report, cover.subject);
-    let i = &report.insulin;
-    let _ = write!(
-        out,
-        r#"<table class="metrics"><caption>Averages per day with insulin data</caption><tbody>
-<tr><th scope="row">Total daily dose</th><td>{} U</td></tr>
-<tr><th scope="row">Basal</th><td>{} U/day ({})</td></tr>
-<tr><th scope="row">Bolus</th><td>{} U/day ({})</td></tr>
-<tr><th scope="row">Boluses per day</th><td>{}</td></tr>
-<tr><th scope="row">Carbohydrate</th><td>{} g/day</td></tr>
-</tbody></table>"#,
-        i.total_daily_dose,
-        i.basal_per_day,
-        optional(i.basal_percent, " %"),
-        i.bolus_per_day,
-        optional(
-            i.basal_percent.map(|b| ((100.0 - b) * 10.0).round() / 10.0),
-            " %"
-        ),
-        i.boluses_per_day,
-        report.carbs.grams_per_day
+    out.push_str(
+        r#"<table class="metrics"><caption>Averages per day with insulin data</caption><tbody>"#,
     );
+    for (label, value) in insulin_summary(report) {
+        let _ = write!(
+            out,
+            r#"<tr><th scope="row">{label}</th><td>{value}</td></tr>"#
+        );
+    }
+    out.push_str("</tbody></table>");
     let mut svg = Svg::new(540.0, 230.0, "Insulin and carbohydrate per day");
     charts::daily_totals(&mut svg, Frame::new(4.0, 6.0, 530.0, 220.0), &report.days);
     let _ = write!(

@@ -43,10 +43,48 @@ pub struct Cover<'a> {
 pub fn has_data(report: &Report) -> bool {
     report.metrics.readings > 0
         || report.detail.iter().any(|d| !d.meter.is_empty())
-        || report
-            .days
-            .iter()
-            .any(|d| d.basal_units > 0.0 || d.bolus_units > 0.0 || d.carbs_grams > 0.0)
+        || report.days.iter().any(|d| {
+            d.basal_units > 0.0
+                || d.bolus_units > 0.0
+                || d.automatic_units > 0.0
+                || d.carbs_grams > 0.0
+        })
+}
+
+/// The insulin and carbohydrate summary as `(label, value)` rows, the same on the HTML and PDF pages.
+/// Basal that is not in the data reads "not recorded", never 0 %; the automation's share shows only
+/// for pumps that report one.
+pub(crate) fn insulin_summary(report: &Report) -> Vec<(&'static str, String)> {
+    let i = &report.insulin;
+    let per_day =
+        |units: f64, share: Option<f64>| format!("{units} U/day ({})", optional(share, " %"));
+    let mut rows = vec![(
+        "Total daily dose",
+        i.total_daily_dose.map_or_else(
+            || "not recorded (no basal insulin in the data)".to_owned(),
+            |total| format!("{total} U"),
+        ),
+    )];
+    rows.push((
+        "Basal",
+        i.basal_per_day.map_or_else(
+            || "not recorded".to_owned(),
+            |basal| per_day(basal, i.basal_percent),
+        ),
+    ));
+    if i.automatic_per_day > 0.0 {
+        rows.push((
+            "Automatic (pump)",
+            per_day(i.automatic_per_day, i.automatic_percent),
+        ));
+    }
+    rows.push(("Bolus", per_day(i.bolus_per_day, i.bolus_percent)));
+    rows.push(("Boluses per day", i.boluses_per_day.to_string()));
+    rows.push((
+        "Carbohydrate",
+        format!("{} g/day", report.carbs.grams_per_day),
+    ));
+    rows
 }
 
 /// A number with its unit, or "—" when there is none (never a 0 that looks real).

@@ -9,7 +9,9 @@ use pdf_writer::{Content, Filter, Finish, Name, Pdf, Rect, Ref, Str, TextStr};
 use crate::canvas::{Anchor, Canvas, Color, TextStyle, palette};
 use crate::charts::{self, Frame, GlucoseScale};
 use crate::html::{DETAIL_DAYS_PER_PAGE, PROFILE_DAYS_PER_PAGE};
-use crate::{Cover, has_data, header_lines, no_data_steps, optional, readable_date};
+use crate::{
+    Cover, has_data, header_lines, insulin_summary, no_data_steps, optional, readable_date,
+};
 
 const PAGE_WIDTH: f32 = 595.0;
 const PAGE_HEIGHT: f32 = 842.0;
@@ -417,38 +419,15 @@ fn profiles(report: &Report, scale: &GlucoseScale) -> Vec<PdfCanvas> {
 
 fn insulin_and_meals(report: &Report) -> Vec<PdfCanvas> {
     let mut c = PdfCanvas::new();
-    let i = &report.insulin;
-    let rows = vec![
-        vec!["Averages per day with insulin data".into(), String::new()],
-        vec![
-            "Total daily dose".into(),
-            format!("{} U", i.total_daily_dose),
-        ],
-        vec![
-            "Basal".into(),
-            format!(
-                "{} U/day ({})",
-                i.basal_per_day,
-                optional(i.basal_percent, " %")
-            ),
-        ],
-        vec![
-            "Bolus".into(),
-            format!(
-                "{} U/day ({})",
-                i.bolus_per_day,
-                optional(
-                    i.basal_percent.map(|b| ((100.0 - b) * 10.0).round() / 10.0),
-                    " %"
-                )
-            ),
-        ],
-        vec!["Boluses per day".into(), i.boluses_per_day.to_string()],
-        vec![
-            "Carbohydrate".into(),
-            format!("{} g/day", report.carbs.grams_per_day),
-        ],
-    ];
+    let mut rows = vec![vec![
+        "Averages per day with insulin data".to_owned(),
+        String::new(),
+    ]];
+    rows.extend(
+        insulin_summary(report)
+            .into_iter()
+            .map(|(label, value)| vec![label.to_owned(), value]),
+    );
     let y = table(&mut c, BODY_TOP, &[170.0, 120.0], &rows, true) + 6.0;
     charts::daily_totals(
         &mut c,

@@ -53,6 +53,9 @@ pub fn to_json(events: &[Event]) -> Vec<u8> {
                     "basal": match basal { BasalKind::Scheduled => "scheduled", BasalKind::Temporary => "temporary", BasalKind::Suspend => "suspend" },
                 }),
                 Body::Carbs { tenths_grams } => json!({"type": "carbs", "grams": f64::from(*tenths_grams) / 10.0}),
+                Body::LongActing { milliunits } => json!({"type": "long_acting", "units": f64::from(*milliunits) / 1000.0}),
+                Body::AutoInsulin { milliunits, period_seconds } => json!({"type": "auto_insulin", "units": f64::from(*milliunits) / 1000.0, "period_minutes": period_seconds / 60}),
+                Body::PumpMode { automatic } => json!({"type": "pump_mode", "mode": if *automatic { "automatic" } else { "manual" }}),
             };
             item["time"] = json!(time);
             item["device"] = json!(event.device);
@@ -65,7 +68,21 @@ pub fn to_json(events: &[Event]) -> Vec<u8> {
 /// The 780G-era CareLink header (FORMATS.md).
 pub const CARELINK_HEADER: &str = "Index,Date,Time,New Device Time,BG Source,BG Reading (mg/dL),Linked BG Meter ID,Basal Rate (U/h),Temp Basal Amount,Temp Basal Type,Temp Basal Duration (h:mm:ss),Bolus Type,Bolus Volume Selected (U),Bolus Volume Delivered (U),Bolus Duration (h:mm:ss),Prime Type,Prime Volume Delivered (U),Estimated Reservoir Volume after Fill (U),Alert,User Cleared Alerts,Suspend,Rewind,BWZ Estimate (U),BWZ Target High BG (mg/dL),BWZ Target Low BG (mg/dL),BWZ Carb Ratio (g/U),BWZ Insulin Sensitivity (mg/dL/U),BWZ Carb Input (grams),BWZ BG Input (mg/dL),BWZ Correction Estimate (U),BWZ Food Estimate (U),BWZ Active Insulin (U),BWZ Status,Sensor Calibration BG (mg/dL),Sensor Glucose (mg/dL),ISIG Value,Event Marker,Bolus Number,Bolus Cancellation Reason,BWZ Unabsorbed Insulin Total (U),Final Bolus Estimate,Scroll Step Size,Insulin Action Curve Time,Sensor Calibration Rejected Reason,Preset Bolus,Bolus Source,BLE Network Device,Device Update Event,Network Device Associated Reason,Network Device Disassociated Reason,Network Device Disconnected Reason,Sensor Exception,Preset Temp Basal Name";
 
-fn carelink_row(index: usize, event: &Event, columns: &[&str]) -> Option<String> {
+/// Whether the pump's automation was on at `at`, from the pump-mode events (sorted by time).
+fn automatic_at(modes: &[&Event], at: jiff::Timestamp) -> bool {
+    modes
+        .iter()
+        .rev()
+        .find(|m| m.at <= at)
+        .is_some_and(|m| matches!(m.body, Body::PumpMode { automatic: true }))
+}
+
+fn carelink_row(
+    index: usize,
+    event: &Event,
+    columns: &[&str],
+    in_smart_guard: bool,
+) -> Option<String> {
     let stamp = local(event);
     let mut values: Vec<(&str, String)> = Vec::new();
     match &event.body {
@@ -90,6 +107,8 @@ fn carelink_row(index: usize, event: &Event, columns: &[&str]) -> Option<String>
                 "Bolus Source",
                 if *automatic {
                     "CLOSED_LOOP_MICRO_BOLUS"
+                } else if in_smart_guard {
+                    "CLOSED_LOOP_FOOD_BOLUS"
                 } else {
                     "BOLUS_WIZARD"
                 }
@@ -107,6 +126,16 @@ fn carelink_row(index: usize, event: &Event, columns: &[&str]) -> Option<String>
         Body::Carbs { tenths_grams } => {
             values.push(("BWZ Carb Input (grams)", format!("{}", tenths_grams / 10)))
         }
+        // The day's total of the automation, in its own section.
+        Body::AutoInsulin { milliunits, .. } => {
+            values.push(("Bolus Type", "Normal".into()));
+            values.push(("Bolus Volume Selected (U)", units(*milliunits)));
+            values.push(("Bolus Volume Delivered (U)", units(*milliunits)));
+            values.push(("Bolus Source", "CLOSED_LOOP_AUTO_INSULIN".into()));
+        }
+        // SmartGuard's start shows only in what follows (its insulin); its exit is an alert.
+        Body::PumpMode { automatic: true } | Body::LongActing { .. } => return None,
+        Body::PumpMode { automatic: false } => values.push(("Alert", "SmartGuard exit".into())),
     }
     let row: Vec<String> = columns
         .iter()
@@ -147,12 +176,23 @@ pub fn to_carelink_csv(events: &[Event]) -> String {
     let mut text = String::from(
         "\u{feff}Last Name,First Name,Patient ID,Start Date,End Date,Device,Pump,Sensor\r\nSynthetic,Patient,,,,,,\r\n",
     );
-    let is_sensor = |e: &&Event| matches!(e.body, Body::Cgm { .. });
-    for (sensor_section, title) in [(false, "Pump"), (true, "Sensor")] {
-        let mut section: Vec<&Event> = events
-            .iter()
-            .filter(|e| is_sensor(e) == sensor_section)
-            .collect();
+    let modes: Vec<&Event> = events
+        .iter()
+        .filter(|e| matches!(e.body, Body::PumpMode { .. }))
+        .collect();
+    // Sections as the 780G writes them: pump events, the days of automatic insulin, the sensor.
+    let section_of = |e: &Event| match e.body {
+        Body::Cgm { .. } => 2,
+        Body::AutoInsulin { .. } => 1,
+        _ => 0,
+    };
+    let mut index = 0;
+    for (number, title, label) in [
+        (0, "Pump", "-------"),
+        (1, "Pump", "Aggregated Auto Insulin Data"),
+        (2, "Sensor", "-------"),
+    ] {
+        let mut section: Vec<&Event> = events.iter().filter(|e| section_of(e) == number).collect();
         let Some(first) = section.first() else {
             continue;
         };
@@ -161,13 +201,13 @@ pub fn to_carelink_csv(events: &[Event]) -> String {
             .rsplit_once(' ')
             .unwrap_or((first.device.as_str(), ""));
         text.push_str(&format!(
-            "-------,{model},{title},{serial},-------\r\n{CARELINK_HEADER}\r\n"
+            "-------,{model},{title},{serial},{label}\r\n{CARELINK_HEADER}\r\n"
         ));
         section.reverse();
-        let mut index = 0;
         for event in &section {
             index += 1;
-            if let Some(row) = carelink_row(index, event, &columns) {
+            if let Some(row) = carelink_row(index, event, &columns, automatic_at(&modes, event.at))
+            {
                 text.push_str(&row);
                 text.push_str("\r\n");
             }
@@ -237,7 +277,14 @@ pub fn to_clarity_csv(events: &[Event]) -> String {
                 String::new(),
                 format!("{}", tenths_grams / 10),
             ),
-            Body::Basal { .. } => continue,
+            Body::LongActing { milliunits } => (
+                "Insulin",
+                "Long-Acting",
+                String::new(),
+                units(*milliunits),
+                String::new(),
+            ),
+            Body::Basal { .. } | Body::AutoInsulin { .. } | Body::PumpMode { .. } => continue,
         };
         text.push_str(&format!(
             "{index},{stamp},{kind},{subtype},,,Android G7,{glucose},{insulin},{carbs},,,,TX01\r\n"
@@ -283,6 +330,9 @@ pub fn to_libreview_csv(events: &[Event]) -> String {
                     },
                     4,
                 ) => cells[7] = format!("{:.1}", f64::from(*immediate_milliunits) / 1000.0),
+                (Body::LongActing { milliunits }, 4) => {
+                    cells[12] = format!("{:.1}", f64::from(*milliunits) / 1000.0)
+                }
                 (Body::Carbs { tenths_grams }, 5) => cells[9] = format!("{}", tenths_grams / 10),
                 _ => continue,
             }
@@ -315,7 +365,10 @@ pub fn to_nightscout_json(events: &[Event]) -> Vec<u8> {
             Body::Bolus { immediate_milliunits, automatic, .. } => treatments.push(json!({"eventType": if *automatic { "SMB" } else { "Meal Bolus" }, "insulin": f64::from(*immediate_milliunits) / 1000.0, "created_at": created_at, "utcOffset": event.utc_offset_minutes, "enteredBy": "openaps://AndroidAPS"})),
             Body::Carbs { tenths_grams } => treatments.push(json!({"eventType": "Carb Correction", "carbs": tenths_grams / 10, "created_at": created_at, "utcOffset": event.utc_offset_minutes})),
             Body::Basal { rate_milliunits_per_hour, duration_seconds, basal: BasalKind::Temporary } => treatments.push(json!({"eventType": "Temp Basal", "absolute": f64::from(*rate_milliunits_per_hour) / 1000.0, "duration": duration_seconds / 60, "created_at": created_at, "utcOffset": event.utc_offset_minutes})),
-            Body::Basal { .. } => {}
+            Body::Basal { .. }
+            | Body::AutoInsulin { .. }
+            | Body::PumpMode { .. }
+            | Body::LongActing { .. } => {}
         }
     }
     serde_json::to_vec(&json!({"entries": entries, "treatments": treatments})).unwrap_or_default()

@@ -10,6 +10,10 @@ use jiff::tz::TimeZone;
 pub enum Profile {
     /// MiniMed 780G with a Guardian 4 sensor (5-minute CGM, auto-correction micro-boluses).
     MedtronicPump,
+    /// MiniMed 780G in SmartGuard: the automation's insulin as one total per day (CareLink's
+    /// "Aggregated Auto Insulin Data"), the programmed basal delivered only in manual mode; on the sixth
+    /// day SmartGuard exits at 14:00 and the pump runs in manual mode until midnight.
+    MedtronicSmartGuard,
     /// Dexcom G7 (5-minute CGM) with pens: rapid-acting boluses only.
     DexcomPens,
     /// FreeStyle Libre 2 (15-minute CGM, times to the minute) with pens.
@@ -21,7 +25,7 @@ impl Profile {
     pub fn cgm_interval_seconds(&self) -> i64 {
         match self {
             Profile::LibrePens => 900,
-            Profile::MedtronicPump | Profile::DexcomPens => 300,
+            Profile::MedtronicPump | Profile::MedtronicSmartGuard | Profile::DexcomPens => 300,
         }
     }
 }
@@ -68,7 +72,7 @@ impl Rng {
 
 pub(crate) fn devices(profile: Profile, seed: u64) -> (String, String) {
     match profile {
-        Profile::MedtronicPump => (
+        Profile::MedtronicPump | Profile::MedtronicSmartGuard => (
             format!("MiniMed 780G MMT-1884 NG{:07}H", seed % 10_000_000),
             format!("Guardian 4 Sensor GT{:05}", seed % 100_000),
         ),
@@ -134,8 +138,34 @@ pub fn generate(patient: &Patient) -> Vec<Event> {
             device: device.to_owned(),
             body,
         };
+        let smart_guard = patient.profile == Profile::MedtronicSmartGuard;
+        // SmartGuard: on from the first midnight, an exit at 14:00 on the sixth day, on again the next.
+        let exit_day = day_number == 5;
+        if smart_guard && (day_number == 0 || day_number == 6) {
+            events.push(event(midnight, &pump, Body::PumpMode { automatic: true }));
+        }
+        if smart_guard && exit_day {
+            events.push(event(
+                local(14.0),
+                &pump,
+                Body::PumpMode { automatic: false },
+            ));
+        }
+        // Pens: a long-acting injection each evening.
+        if matches!(patient.profile, Profile::DexcomPens | Profile::LibrePens) {
+            events.push(event(
+                whole_minute(local(22.0 + rng.between(-0.5, 0.5))),
+                &pump,
+                Body::LongActing {
+                    milliunits: (rng.between(16.0, 20.0).round() * 1000.0) as u32,
+                },
+            ));
+        }
         // Basal: a three-step schedule on the pump.
-        if patient.profile == Profile::MedtronicPump {
+        if matches!(
+            patient.profile,
+            Profile::MedtronicPump | Profile::MedtronicSmartGuard
+        ) {
             for (hour, rate) in [(0.0, 0.75), (4.0, 0.95), (10.0, 0.8)] {
                 events.push(event(
                     local(hour),
@@ -228,6 +258,9 @@ pub fn generate(patient: &Patient) -> Vec<Event> {
         let interval = patient.profile.cgm_interval_seconds();
         let mut t = midnight + (patient.seed % 5) as i64 * 60;
         let mut drift = 0.0;
+        // SmartGuard's own insulin this day: auto basal every 5 minutes and auto corrections.
+        let auto_until = if exit_day { local(14.0) } else { next_midnight };
+        let mut automatic_units = 0.0;
         while t < next_midnight {
             let in_warm_up = warm_up.is_some_and(|w| (w..w + 7200).contains(&t));
             let in_gap = gap.is_some_and(|g| (g..g + 2700).contains(&t));
@@ -242,6 +275,14 @@ pub fn generate(patient: &Patient) -> Vec<Event> {
                         glucose_tenths_mg_dl: (glucose.round() * 10.0) as u16,
                     },
                 ));
+                if smart_guard && t < auto_until {
+                    automatic_units += 0.85 * 0.8 * interval as f64 / 3600.0
+                        + if glucose > 180.0 && rng.chance(0.3) {
+                            0.1 + (rng.next() % 4) as f64 * 0.05
+                        } else {
+                            0.0
+                        };
+                }
                 // Auto-corrections on the 780G when high.
                 if patient.profile == Profile::MedtronicPump && glucose > 180.0 && rng.chance(0.3) {
                     events.push(event(
@@ -268,6 +309,16 @@ pub fn generate(patient: &Patient) -> Vec<Event> {
                 ));
             }
             t += interval;
+        }
+        if smart_guard {
+            events.push(event(
+                midnight,
+                &pump,
+                Body::AutoInsulin {
+                    milliunits: (automatic_units * 1000.0).round() as u32,
+                    period_seconds: (next_midnight - midnight) as u32,
+                },
+            ));
         }
         effects.retain(|e| e.at > midnight - 86_400);
         day = day.tomorrow().unwrap_or(day);

@@ -128,6 +128,15 @@ pub fn encode(kind: Kind, day_start: Timestamp, events: &[Event]) -> Vec<u8> {
                 });
             }
             Body::Carbs { tenths_grams } => put_varint(&mut out, u64::from(*tenths_grams)),
+            Body::AutoInsulin {
+                milliunits,
+                period_seconds,
+            } => {
+                put_varint(&mut out, u64::from(*milliunits));
+                put_varint(&mut out, u64::from(*period_seconds));
+            }
+            Body::PumpMode { automatic } => out.push(u8::from(*automatic)),
+            Body::LongActing { milliunits } => put_varint(&mut out, u64::from(*milliunits)),
         }
     }
     out
@@ -204,6 +213,20 @@ pub fn decode(kind: Kind, day_start: Timestamp, bytes: &[u8]) -> Result<Vec<Even
             },
             Kind::Carbs => Body::Carbs {
                 tenths_grams: reader.small()?,
+            },
+            Kind::AutoInsulin => Body::AutoInsulin {
+                milliunits: reader.small()?,
+                period_seconds: reader.small()?,
+            },
+            Kind::PumpMode => Body::PumpMode {
+                automatic: match reader.byte()? {
+                    0 => false,
+                    1 => true,
+                    _ => return Err(DecodeError("pump mode")),
+                },
+            },
+            Kind::LongActing => Body::LongActing {
+                milliunits: reader.small()?,
             },
         };
         events.push(Event {
@@ -317,6 +340,27 @@ mod tests {
             decode(Kind::Carbs, day(), &encode(Kind::Carbs, day(), &carbs)).expect("decode"),
             carbs
         );
+        for body in [
+            Body::AutoInsulin {
+                milliunits: 11_548,
+                period_seconds: 86_400,
+            },
+            Body::PumpMode { automatic: true },
+            Body::PumpMode { automatic: false },
+            Body::LongActing { milliunits: 18_000 },
+        ] {
+            let kind = body.kind();
+            let one = vec![Event {
+                at: at(60),
+                utc_offset_minutes: 60,
+                device: "p".into(),
+                body,
+            }];
+            assert_eq!(
+                decode(kind, day(), &encode(kind, day(), &one)).expect("decode"),
+                one
+            );
+        }
     }
 
     #[test]

@@ -24,10 +24,26 @@ pub enum Kind {
     Bolus,
     Basal,
     Carbs,
+    /// Insulin the pump's automation gave over a period (a MiniMed 780G day's auto basal and auto
+    /// corrections, which CareLink reports as one total per day).
+    AutoInsulin,
+    /// The pump's automation (SmartGuard, Auto Mode) switched on or off.
+    PumpMode,
+    /// A long-acting (basal) insulin injection.
+    LongActing,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 5] = [Kind::Cgm, Kind::Smbg, Kind::Bolus, Kind::Basal, Kind::Carbs];
+    pub const ALL: [Kind; 8] = [
+        Kind::Cgm,
+        Kind::Smbg,
+        Kind::Bolus,
+        Kind::Basal,
+        Kind::Carbs,
+        Kind::AutoInsulin,
+        Kind::PumpMode,
+        Kind::LongActing,
+    ];
 
     pub fn as_str(&self) -> &'static str {
         match self {
@@ -36,6 +52,9 @@ impl Kind {
             Kind::Bolus => "bolus",
             Kind::Basal => "basal",
             Kind::Carbs => "carbs",
+            Kind::AutoInsulin => "auto_insulin",
+            Kind::PumpMode => "pump_mode",
+            Kind::LongActing => "long_acting",
         }
     }
 
@@ -79,6 +98,17 @@ pub enum Body {
     },
     /// Carbohydrates eaten (or entered into a bolus wizard), in tenths of grams.
     Carbs { tenths_grams: u32 },
+    /// Insulin the pump's automation delivered over `[at, at + period_seconds)`, known only as a total
+    /// (CareLink's "Aggregated Auto Insulin Data": a 780G day's auto basal and auto corrections).
+    AutoInsulin {
+        milliunits: u32,
+        period_seconds: u32,
+    },
+    /// From this instant the pump's automation is on (`automatic`) or off (manual mode: the programmed
+    /// basal pattern runs).
+    PumpMode { automatic: bool },
+    /// A long-acting (basal) insulin injection, in milliunits.
+    LongActing { milliunits: u32 },
 }
 
 impl Body {
@@ -89,6 +119,9 @@ impl Body {
             Body::Bolus { .. } => Kind::Bolus,
             Body::Basal { .. } => Kind::Basal,
             Body::Carbs { .. } => Kind::Carbs,
+            Body::AutoInsulin { .. } => Kind::AutoInsulin,
+            Body::PumpMode { .. } => Kind::PumpMode,
+            Body::LongActing { .. } => Kind::LongActing,
         }
     }
 }
@@ -135,6 +168,10 @@ pub fn milliunits(units: f64, max_units: f64) -> Option<u32> {
 
 /// Largest bolus accepted, in units.
 pub const MAX_BOLUS_UNITS: f64 = 100.0;
+/// Largest long-acting injection accepted, in units.
+pub const MAX_LONG_ACTING_UNITS: f64 = 300.0;
+/// Largest total of automatic insulin accepted for one day, in units.
+pub const MAX_AUTO_INSULIN_UNITS_PER_DAY: f64 = 500.0;
 /// Largest basal rate accepted, in units per hour.
 pub const MAX_BASAL_UNITS_PER_HOUR: f64 = 50.0;
 /// Largest carbohydrate entry accepted, in grams.

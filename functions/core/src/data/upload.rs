@@ -21,7 +21,34 @@ use crate::store::{Condition, Item, StoreError, Value};
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Rejected {
     pub row: usize,
+    /// In JSON uploads, which item of which array (`treatments[2]`), since JSON has no lines.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub item: Option<String>,
     pub reason: String,
+}
+
+impl Rejected {
+    /// A rejected CSV row (counted from 1) or JSON item (its ordinal).
+    pub fn at(row: usize, reason: impl Into<String>) -> Self {
+        Self {
+            row,
+            item: None,
+            reason: reason.into(),
+        }
+    }
+
+    /// Names the JSON item, for files without lines.
+    pub fn item(mut self, name: impl Into<String>) -> Self {
+        self.item = Some(name.into());
+        self
+    }
+}
+
+/// Rows that hold nothing glucolink keeps, counted by reason (a note, a site change, a calibration).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Skipped {
+    pub reason: String,
+    pub count: usize,
 }
 
 /// What the upload API answers.
@@ -34,6 +61,10 @@ pub struct UploadSummary {
     /// At most the first 100 rejected rows; `rejected_count` has them all.
     pub rejected: Vec<Rejected>,
     pub rejected_count: usize,
+    /// Rows read but not kept because they hold nothing glucolink stores, by reason.
+    pub skipped: Vec<Skipped>,
+    /// How something in the file was read that the person should know.
+    pub notes: Vec<String>,
     pub first_event_at: Option<Timestamp>,
     pub last_event_at: Option<Timestamp>,
 }
@@ -137,6 +168,8 @@ pub async fn ingest(
         duplicates,
         rejected,
         rejected_count,
+        skipped: parsed.skipped,
+        notes: parsed.notes,
         first_event_at: first,
         last_event_at: last,
     })

@@ -155,18 +155,30 @@ pub struct DaySummary {
     pub mean: Option<f64>,
     pub in_range_percent: Option<f64>,
     pub bolus_units: f64,
+    /// Basal insulin: the pump's programmed and temporary basal delivered, plus long-acting injections.
     pub basal_units: f64,
+    /// Insulin the pump's automation gave (780G SmartGuard: auto basal and auto corrections).
+    pub automatic_units: f64,
+    /// Long-acting injections (already part of `basal_units`).
+    pub long_acting_units: f64,
     pub carbs_grams: f64,
     pub boluses: usize,
 }
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Insulin {
-    /// Averages per day with pump or bolus data.
-    pub total_daily_dose: f64,
-    pub basal_per_day: f64,
+    /// Averages per day with insulin data: basal + bolus + automatic. `None` when basal insulin is not
+    /// recorded at all (pens without long-acting entries), since a dose of boluses alone is not a total.
+    pub total_daily_dose: Option<f64>,
+    /// `None` when no basal insulin is recorded in the period (never a 0 that looks real).
+    pub basal_per_day: Option<f64>,
     pub bolus_per_day: f64,
+    /// Insulin the pump's automation gave per day (its own share, neither basal nor bolus).
+    pub automatic_per_day: f64,
+    /// Shares of the total daily dose; `None` when the total is not known.
     pub basal_percent: Option<f64>,
+    pub bolus_percent: Option<f64>,
+    pub automatic_percent: Option<f64>,
     pub boluses_per_day: f64,
 }
 
@@ -247,45 +259,85 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
     sorted[low] + (sorted[high] - sorted[low]) * (rank - low as f64)
 }
 
-/// Basal delivery as steps `(from, to, U/h, kind)` in `[start, end)` (seconds), from the basal events in
-/// time order: each lasts until the next one or its own duration, after which the last scheduled rate
-/// resumes; no event lasts more than a day (a pump that stopped reporting delivered nothing we know of).
-fn basal_steps(events: &[&Event], start: i64, end: i64) -> Vec<(i64, i64, f64, BasalKind)> {
+/// Basal delivery as steps `(from, to, U/h, kind)` in `[start, end)` (seconds), from the basal and
+/// pump-mode events in time order (docs/UPLOADS.md, "Insulin rules"):
+/// - a scheduled rate runs until the next scheduled rate, or for its own duration when it has one;
+/// - a temporary rate or a suspend runs for its duration over whatever is scheduled (a scheduled change
+///   meanwhile does not end it), or, without a duration, until the next basal event;
+/// - while the pump's automation is on, the programmed schedule is not delivered (the automation's own
+///   insulin is counted from its totals, see `Body::AutoInsulin`);
+/// - nothing runs more than a day past the newest basal event, nor past `data_until`, the newest
+///   instant the data covers (a pump that stopped reporting delivered nothing we know of).
+fn basal_steps(
+    events: &[&Event],
+    start: i64,
+    end: i64,
+    data_until: i64,
+) -> Vec<(i64, i64, f64, BasalKind)> {
+    struct State {
+        /// (U/h, until) of the programmed schedule.
+        scheduled: Option<(f64, i64)>,
+        /// (U/h, kind, until; `None` until the next basal event) of a temporary rate or suspend.
+        temporary: Option<(f64, BasalKind, Option<i64>)>,
+        automatic: bool,
+    }
     let mut steps = Vec::new();
-    let mut scheduled_rate = 0.0;
-    for (i, event) in events.iter().enumerate() {
-        let Body::Basal {
-            rate_milliunits_per_hour,
-            duration_seconds,
-            basal,
-        } = event.body
-        else {
-            continue;
-        };
-        let rate = f64::from(rate_milliunits_per_hour) / 1000.0;
-        if basal == BasalKind::Scheduled {
-            scheduled_rate = rate;
+    let mut push = |from: i64, to: i64, rate: f64, kind: BasalKind| {
+        let (from, to) = (from.max(start), to.min(end));
+        if from < to {
+            steps.push((from, to, rate, kind));
         }
-        let at = event.at.as_second();
-        let next = events
-            .get(i + 1)
-            .map_or(end, |n| n.at.as_second())
-            .min(at + 86_400);
-        let own_end = if duration_seconds > 0 {
-            (at + i64::from(duration_seconds)).min(next)
-        } else {
-            next
-        };
-        let mut push = |from: i64, to: i64, rate: f64, kind: BasalKind| {
-            let (from, to) = (from.max(start), to.min(end));
-            if from < to {
-                steps.push((from, to, rate, kind));
+    };
+    let mut state = State {
+        scheduled: None,
+        temporary: None,
+        automatic: false,
+    };
+    let mut run = |state: &State, from: i64, to: i64| {
+        let mut at = from;
+        while at < to {
+            if let Some((rate, kind, until)) = state.temporary
+                && until.is_none_or(|u| u > at)
+            {
+                let piece_end = until.map_or(to, |u| u.min(to));
+                push(at, piece_end, rate, kind);
+                at = piece_end;
+            } else if let Some((rate, until)) = state.scheduled
+                && !state.automatic
+                && until > at
+            {
+                let piece_end = until.min(to);
+                push(at, piece_end, rate, BasalKind::Scheduled);
+                at = piece_end;
+            } else {
+                break;
             }
-        };
-        push(at, own_end, rate, basal);
-        if own_end < next && basal != BasalKind::Scheduled {
-            push(own_end, next, scheduled_rate, BasalKind::Scheduled);
         }
+    };
+    for (i, event) in events.iter().enumerate() {
+        let at = event.at.as_second();
+        match event.body {
+            Body::Basal {
+                rate_milliunits_per_hour,
+                duration_seconds,
+                basal,
+            } => {
+                let rate = f64::from(rate_milliunits_per_hour) / 1000.0;
+                let until = (duration_seconds > 0).then(|| at + i64::from(duration_seconds));
+                if basal == BasalKind::Scheduled {
+                    state.scheduled = Some((rate, until.unwrap_or(i64::MAX)));
+                    if state.temporary.is_some_and(|(_, _, u)| u.is_none()) {
+                        state.temporary = None;
+                    }
+                } else {
+                    state.temporary = Some((rate, basal, until));
+                }
+            }
+            Body::PumpMode { automatic } => state.automatic = automatic,
+            _ => continue,
+        }
+        let next = events.get(i + 1).map_or(end, |n| n.at.as_second());
+        run(&state, at, next.min(at + 86_400).min(data_until));
     }
     steps
 }
@@ -293,7 +345,7 @@ fn basal_steps(events: &[&Event], start: i64, end: i64) -> Vec<(i64, i64, f64, B
 /// Basal insulin delivered in `[start, end)`.
 #[cfg(test)]
 fn basal_units(events: &[&Event], start: i64, end: i64) -> f64 {
-    basal_steps(events, start, end)
+    basal_steps(events, start, end, i64::MAX)
         .iter()
         .map(|(from, to, rate, _)| rate * (to - from) as f64 / 3600.0)
         .sum()
@@ -415,6 +467,8 @@ pub fn compose(events: &[Event], options: &Options) -> Result<Report, CoreError>
         vec![DayDetail::default(); if *want_detail { days_count } else { 0 }];
     let mut carbs_by_part = [0.0f64; 4];
     let mut bolus_by_day = vec![(0.0f64, 0usize); days_count];
+    let mut automatic_by_day = vec![0.0f64; days_count];
+    let mut long_acting_by_day = vec![0.0f64; days_count];
     let mut carbs_by_day = vec![0.0f64; days_count];
     let mut last_device: (&str, f64) = ("", 5.0);
     for &(event, day, minute) in &located {
@@ -477,7 +531,13 @@ pub fn compose(events: &[Event], options: &Options) -> Result<Report, CoreError>
                     });
                 }
             }
-            Body::Basal { .. } => {}
+            Body::AutoInsulin { milliunits, .. } => {
+                automatic_by_day[day] += f64::from(milliunits) / 1000.0;
+            }
+            Body::LongActing { milliunits } => {
+                long_acting_by_day[day] += f64::from(milliunits) / 1000.0;
+            }
+            Body::Basal { .. } | Body::PumpMode { .. } => {}
         }
     }
     let days_with_data = readings_by_day.iter().filter(|r| !r.is_empty()).count();
@@ -506,10 +566,11 @@ pub fn compose(events: &[Event], options: &Options) -> Result<Report, CoreError>
     // Basal, as steps over the whole period (a rate set yesterday still runs today), cut into days.
     let basal_events: Vec<&Event> = events
         .iter()
-        .filter(|e| matches!(e.body, Body::Basal { .. }))
+        .filter(|e| matches!(e.body, Body::Basal { .. } | Body::PumpMode { .. }))
         .collect();
+    let data_until = events.iter().map(|e| e.at.as_second()).max().unwrap_or(end);
     let mut basal_by_day = vec![0.0f64; days_count];
-    for (from, to, rate, kind) in basal_steps(&basal_events, start, end) {
+    for (from, to, rate, kind) in basal_steps(&basal_events, start, end, data_until) {
         let first = day_starts.partition_point(|s| *s <= from).saturating_sub(1);
         for day in first..days_count {
             let (day_from, day_to) = (from.max(day_starts[day]), to.min(day_starts[day + 1]));
@@ -554,7 +615,9 @@ pub fn compose(events: &[Event], options: &Options) -> Result<Report, CoreError>
                     .mean
                     .map(|_| (day_metrics.time_in_ranges.in_range * 10.0).round() / 10.0),
                 bolus_units: round2(bolus_by_day[day].0),
-                basal_units: round2(basal_by_day[day]),
+                basal_units: round2(basal_by_day[day] + long_acting_by_day[day]),
+                automatic_units: round2(automatic_by_day[day]),
+                long_acting_units: round2(long_acting_by_day[day]),
                 carbs_grams: round2(carbs_by_day[day]),
                 boluses: bolus_by_day[day].1,
             }
@@ -562,7 +625,7 @@ pub fn compose(events: &[Event], options: &Options) -> Result<Report, CoreError>
         .collect();
     let insulin_days: Vec<&DaySummary> = days
         .iter()
-        .filter(|d| d.bolus_units > 0.0 || d.basal_units > 0.0)
+        .filter(|d| d.bolus_units > 0.0 || d.basal_units > 0.0 || d.automatic_units > 0.0)
         .collect();
     let per_day = |f: &dyn Fn(&DaySummary) -> f64| {
         if insulin_days.is_empty() {
@@ -571,13 +634,33 @@ pub fn compose(events: &[Event], options: &Options) -> Result<Report, CoreError>
             insulin_days.iter().map(|d| f(d)).sum::<f64>() / insulin_days.len() as f64
         }
     };
-    let (basal, bolus) = (per_day(&|d| d.basal_units), per_day(&|d| d.bolus_units));
+    // Basal is recorded when the data holds any basal source: pump basal or modes, the automation's
+    // totals, or long-acting injections.
+    let basal_recorded = events.iter().any(|e| {
+        matches!(
+            e.body,
+            Body::Basal { .. }
+                | Body::PumpMode { .. }
+                | Body::AutoInsulin { .. }
+                | Body::LongActing { .. }
+        )
+    });
+    let (basal, bolus, automatic) = (
+        per_day(&|d| d.basal_units),
+        per_day(&|d| d.bolus_units),
+        per_day(&|d| d.automatic_units),
+    );
+    let total = basal + bolus + automatic;
+    let share =
+        |part: f64| (basal_recorded && total > 0.0).then(|| (part / total * 1000.0).round() / 10.0);
     let insulin = Insulin {
-        total_daily_dose: round2(basal + bolus),
-        basal_per_day: round2(basal),
+        total_daily_dose: basal_recorded.then(|| round2(total)),
+        basal_per_day: basal_recorded.then(|| round2(basal)),
         bolus_per_day: round2(bolus),
-        basal_percent: (basal + bolus > 0.0)
-            .then(|| (basal / (basal + bolus) * 1000.0).round() / 10.0),
+        automatic_per_day: round2(automatic),
+        basal_percent: share(basal),
+        bolus_percent: share(bolus),
+        automatic_percent: share(automatic),
         boluses_per_day: round2(per_day(&|d| d.boluses as f64)),
     };
     let carb_days = days.iter().filter(|d| d.carbs_grams > 0.0).count().max(1) as f64;
@@ -663,5 +746,136 @@ mod tests {
         let refs: Vec<&Event> = events.iter().collect();
         // 6 h at 1 U/h, 1 h at 2 U/h, 5 h back at 1 U/h, 2 h suspended, 10 h at 1 U/h = 23 U.
         assert!((basal_units(&refs, 0, 24 * 3600) - 23.0).abs() < 1e-9);
+    }
+
+    /// 2026-01-01T00:00Z, the day the tests below describe.
+    const DAY: i64 = 1_767_225_600;
+
+    fn at(h: f64) -> Timestamp {
+        Timestamp::from_second(DAY + (h * 3600.0) as i64).expect("ts")
+    }
+
+    fn event(h: f64, body: Body) -> Event {
+        Event {
+            at: at(h),
+            utc_offset_minutes: 0,
+            device: "p".into(),
+            body,
+        }
+    }
+
+    fn rate(rate: u32, minutes: u32, basal: BasalKind) -> Body {
+        Body::Basal {
+            rate_milliunits_per_hour: rate,
+            duration_seconds: minutes * 60,
+            basal,
+        }
+    }
+
+    #[test]
+    fn the_programmed_schedule_stops_in_automatic_mode_and_at_the_end_of_the_data() {
+        let events = [
+            event(0.0, rate(1000, 0, BasalKind::Scheduled)),
+            event(6.0, Body::PumpMode { automatic: true }),
+            event(12.0, Body::PumpMode { automatic: false }),
+        ];
+        let refs: Vec<&Event> = events.iter().collect();
+        // 6 h manual, 6 h SmartGuard (the schedule not delivered), 12 h manual.
+        assert!((basal_units(&refs, DAY, DAY + 24 * 3600) - 18.0).abs() < 1e-9);
+        // The data ends at 18:00: nothing is counted after it.
+        let steps = basal_steps(&refs, DAY, DAY + 24 * 3600, DAY + 18 * 3600);
+        let units: f64 = steps
+            .iter()
+            .map(|(from, to, rate, _)| rate * (to - from) as f64 / 3600.0)
+            .sum();
+        assert!((units - 12.0).abs() < 1e-9, "{steps:?}");
+    }
+
+    #[test]
+    fn a_temporary_rate_outlasts_a_scheduled_change() {
+        let events = [
+            event(0.0, rate(1000, 0, BasalKind::Scheduled)),
+            event(1.0, rate(2000, 120, BasalKind::Temporary)),
+            event(2.0, rate(3000, 0, BasalKind::Scheduled)),
+        ];
+        let refs: Vec<&Event> = events.iter().collect();
+        // 1 h at 1, the temp 2 h at 2 (not cut at 02:00), then 21 h at the new 3 U/h.
+        assert!((basal_units(&refs, DAY, DAY + 24 * 3600) - 68.0).abs() < 1e-9);
+    }
+
+    fn day_report(events: &[Event]) -> Report {
+        compose(
+            events,
+            &Options {
+                period: Period::parse("2026-01-01", "2026-01-01").expect("period"),
+                tz: TimeZone::UTC,
+                units: Units::MgDl,
+                ranges: RangePreset::Standard,
+                detail: false,
+            },
+        )
+        .expect("report")
+    }
+
+    #[test]
+    fn basal_that_is_not_recorded_is_not_zero() {
+        let bolus = Body::Bolus {
+            immediate_milliunits: 4000,
+            extended_milliunits: 0,
+            extended_minutes: 0,
+            automatic: false,
+        };
+        let pens = day_report(&[event(8.0, bolus.clone())]);
+        assert_eq!(pens.insulin.bolus_per_day, 4.0);
+        assert_eq!(pens.insulin.basal_per_day, None);
+        assert_eq!(pens.insulin.basal_percent, None);
+        assert_eq!(pens.insulin.total_daily_dose, None);
+        let with_long_acting = day_report(&[
+            event(8.0, bolus),
+            event(22.0, Body::LongActing { milliunits: 12_000 }),
+        ]);
+        assert_eq!(with_long_acting.insulin.total_daily_dose, Some(16.0));
+        assert_eq!(with_long_acting.insulin.basal_percent, Some(75.0));
+        assert_eq!(with_long_acting.days[0].long_acting_units, 12.0);
+    }
+
+    #[test]
+    fn the_automations_day_total_is_its_own_share() {
+        let report = day_report(&[
+            event(0.0, rate(800, 0, BasalKind::Scheduled)),
+            event(0.0, Body::PumpMode { automatic: true }),
+            event(
+                0.0,
+                Body::AutoInsulin {
+                    milliunits: 11_548,
+                    period_seconds: 86_400,
+                },
+            ),
+            event(
+                13.0,
+                Body::Bolus {
+                    immediate_milliunits: 17_475,
+                    extended_milliunits: 0,
+                    extended_minutes: 0,
+                    automatic: false,
+                },
+            ),
+            event(
+                23.9,
+                Body::Cgm {
+                    glucose_tenths_mg_dl: 1200,
+                },
+            ),
+        ]);
+        let i = &report.insulin;
+        assert_eq!(i.total_daily_dose, Some(29.02));
+        assert_eq!(
+            i.basal_per_day,
+            Some(0.0),
+            "no programmed basal in SmartGuard"
+        );
+        assert_eq!(i.automatic_per_day, 11.55);
+        assert_eq!(i.automatic_percent, Some(39.8));
+        assert_eq!(report.days[0].boluses, 1, "the day total is not a bolus");
     }
 }

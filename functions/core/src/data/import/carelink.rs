@@ -15,8 +15,8 @@ use jiff::civil::{Date, DateTime, Time};
 use super::text::{FoldReader, csv_rows, delimiter, number};
 use super::{Options, plausible_time};
 use crate::data::event::{
-    BasalKind, Body, Event, MAX_BASAL_UNITS_PER_HOUR, MAX_BOLUS_UNITS, MAX_CARBS_GRAMS,
-    MG_DL_PER_MMOL_L, glucose_tenths, milliunits,
+    BasalKind, Body, Event, MAX_AUTO_INSULIN_UNITS_PER_DAY, MAX_BASAL_UNITS_PER_HOUR,
+    MAX_BOLUS_UNITS, MAX_CARBS_GRAMS, MG_DL_PER_MMOL_L, glucose_tenths, milliunits,
 };
 use crate::data::upload::Rejected;
 use crate::error::CoreError;
@@ -51,6 +51,7 @@ struct Columns {
     suspend: Option<usize>,
     carbs_grams: Option<usize>,
     carbs_exchanges: Option<usize>,
+    alert: Option<usize>,
 }
 
 fn columns(header: &csv::StringRecord) -> Option<Columns> {
@@ -77,6 +78,7 @@ fn columns(header: &csv::StringRecord) -> Option<Columns> {
         suspend: find("Suspend"),
         carbs_grams: find("BWZ Carb Input (grams)"),
         carbs_exchanges: find("BWZ Carb Input (exchanges)"),
+        alert: find("Alert").or_else(|| find("Alarm")),
     })
 }
 
@@ -136,12 +138,10 @@ pub fn parse(text: &str, options: &Options) -> Result<(Vec<Event>, Vec<Rejected>
             continue;
         }
         let Some(local) = local_datetime(date_raw, time_raw) else {
-            rejected.push(Rejected {
-                row: line,
-                reason: format!(
-                    "the date and time {date_raw:?} {time_raw:?} are not YYYY/MM/DD HH:MM:SS"
-                ),
-            });
+            rejected.push(Rejected::at(
+                line,
+                format!("the date and time {date_raw:?} {time_raw:?} are not YYYY/MM/DD HH:MM:SS"),
+            ));
             continue;
         };
         let index = number(cell(section.columns.index)).unwrap_or(line as f64);
@@ -160,11 +160,104 @@ pub fn parse(text: &str, options: &Options) -> Result<(Vec<Event>, Vec<Rejected>
         ));
     }
     let mut events = Vec::new();
+    let mut evidence = Vec::new();
     for section in sections {
-        read_section(section, options, &mut events, &mut rejected);
+        read_section(section, options, &mut events, &mut evidence, &mut rejected);
     }
+    events.extend(pump_modes(evidence, &events));
     rejected.sort_by_key(|r| r.row);
     Ok((events, rejected))
+}
+
+/// What a row says about the pump's automation (SmartGuard, Auto Mode) at its instant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    Automatic,
+    Manual,
+}
+
+/// One sign of the pump's mode: (device, instant, offset, mode).
+type Evidence = (String, jiff::Timestamp, i16, Mode);
+
+/// The mode a row shows: an exit alert or a manual-mode bolus or temporary basal says manual; a
+/// `CLOSED_LOOP_*` bolus source says automatic.
+fn row_mode(cells: &csv::StringRecord, columns: &Columns) -> Option<Mode> {
+    let cell = |i: Option<usize>| i.and_then(|i| cells.get(i)).unwrap_or("").trim();
+    let alert = cell(columns.alert).to_ascii_uppercase();
+    if alert.contains("SMARTGUARD EXIT") || alert.contains("AUTO MODE EXIT") {
+        return Some(Mode::Manual);
+    }
+    let source = cell(columns.bolus_source).to_ascii_uppercase();
+    if source.starts_with("CLOSED_LOOP") {
+        return Some(Mode::Automatic);
+    }
+    if matches!(source.as_str(), "BOLUS_WIZARD" | "MANUAL") || !cell(columns.temp_amount).is_empty()
+    {
+        return Some(Mode::Manual);
+    }
+    None
+}
+
+/// The pump's mode changes, from the rows' evidence and the days of automatic insulin (docs/UPLOADS.md):
+/// a day with automatic insulin above 0 starts in automatic mode unless its first sign says manual; a day
+/// whose total is 0 starts in manual mode; between signs the mode holds. Only for pumps that show any
+/// automation: for the others the programmed basal is what was delivered.
+fn pump_modes(mut evidence: Vec<Evidence>, events: &[Event]) -> Vec<Event> {
+    for event in events {
+        if let Body::AutoInsulin { milliunits, .. } = event.body {
+            let first_that_day = evidence
+                .iter()
+                .filter(|(d, at, _, _)| {
+                    *d == event.device
+                        && *at >= event.at
+                        && at.as_second() < event.at.as_second() + 86_400
+                })
+                .min_by_key(|(_, at, _, _)| *at)
+                .map(|(_, _, _, mode)| *mode);
+            let mode = if milliunits == 0 {
+                Mode::Manual
+            } else if first_that_day == Some(Mode::Manual) {
+                continue;
+            } else {
+                Mode::Automatic
+            };
+            evidence.push((
+                event.device.clone(),
+                event.at,
+                event.utc_offset_minutes,
+                mode,
+            ));
+        }
+    }
+    // Only pumps that report their automation's insulin as day totals (770G/780G) need the modes: there
+    // the programmed basal is not what SmartGuard delivered.
+    let automated: std::collections::BTreeSet<String> = events
+        .iter()
+        .filter(|e| matches!(e.body, Body::AutoInsulin { .. }))
+        .map(|e| e.device.clone())
+        .collect();
+    evidence.retain(|(device, _, _, _)| automated.contains(device));
+    // Manual before automatic at one instant: an exit logged with the day's start stays an exit.
+    evidence.sort_by(|a, b| {
+        (&a.0, a.1, a.3 == Mode::Automatic).cmp(&(&b.0, b.1, b.3 == Mode::Automatic))
+    });
+    let mut modes = Vec::new();
+    let mut current: Option<(&str, Mode)> = None;
+    for (device, at, offset, mode) in &evidence {
+        if current == Some((device.as_str(), *mode)) {
+            continue;
+        }
+        current = Some((device.as_str(), *mode));
+        modes.push(Event {
+            at: *at,
+            utc_offset_minutes: *offset,
+            device: device.clone(),
+            body: Body::PumpMode {
+                automatic: *mode == Mode::Automatic,
+            },
+        });
+    }
+    modes
 }
 
 fn local_datetime(date: &str, time: &str) -> Option<DateTime> {
@@ -178,6 +271,7 @@ fn read_section(
     mut section: Section,
     options: &Options,
     events: &mut Vec<Event>,
+    evidence: &mut Vec<Evidence>,
     rejected: &mut Vec<Rejected>,
 ) {
     section.rows.sort_by(|a, b| a.index.total_cmp(&b.index));
@@ -193,17 +287,14 @@ fn read_section(
     let mut fold = FoldReader::default();
     for row in &section.rows {
         let Some((at, utc_offset_minutes)) = fold.instant(row.local, &options.tz) else {
-            rejected.push(Rejected {
-                row: row.line,
-                reason: "the time does not exist in the time zone".into(),
-            });
+            rejected.push(Rejected::at(
+                row.line,
+                "the time does not exist in the time zone",
+            ));
             continue;
         };
         if let Err(reason) = plausible_time(at, options) {
-            rejected.push(Rejected {
-                row: row.line,
-                reason,
-            });
+            rejected.push(Rejected::at(row.line, reason));
             continue;
         }
         let new_event = |body: Body| Event {
@@ -212,7 +303,10 @@ fn read_section(
             device: section.device.clone(),
             body,
         };
-        match row_events(&row.cells, &section.columns) {
+        if let Some(mode) = row_mode(&row.cells, &section.columns) {
+            evidence.push((section.device.clone(), at, utc_offset_minutes, mode));
+        }
+        match row_events(&row.cells, &section.columns, row.local, &options.tz) {
             Ok(bodies) => {
                 for body in bodies {
                     if let Body::Bolus { .. } = body {
@@ -222,10 +316,7 @@ fn read_section(
                     }
                 }
             }
-            Err(reason) => rejected.push(Rejected {
-                row: row.line,
-                reason,
-            }),
+            Err(reason) => rejected.push(Rejected::at(row.line, reason)),
         }
     }
     events.extend(boluses.into_values());
@@ -264,6 +355,25 @@ fn merge_bolus(boluses: &mut BTreeMap<i64, Event>, event: Event) {
     }
 }
 
+/// Seconds from a local time to the next local midnight (23, 24 or 25 hours for a whole day).
+fn day_length(local: DateTime, tz: &jiff::tz::TimeZone) -> Result<u32, String> {
+    let start = tz
+        .to_ambiguous_timestamp(local)
+        .compatible()
+        .map_err(|_| "the date does not exist in the time zone".to_owned())?;
+    let next_day = local
+        .date()
+        .tomorrow()
+        .map_err(|_| "the date is out of range".to_owned())?
+        .to_datetime(Time::midnight());
+    let end = tz
+        .to_ambiguous_timestamp(next_day)
+        .compatible()
+        .map_err(|_| "the date does not exist in the time zone".to_owned())?;
+    u32::try_from(end.as_second() - start.as_second())
+        .map_err(|_| "the day's length is out of range".to_owned())
+}
+
 /// `h:mm:ss` as minutes.
 fn duration_minutes(raw: &str) -> Option<u32> {
     let mut parts = raw.trim().split(':').map(|p| p.trim().parse::<u32>());
@@ -276,9 +386,26 @@ fn duration_minutes(raw: &str) -> Option<u32> {
 }
 
 /// The events one row carries (none for rows such as alerts, primes and rewinds).
-fn row_events(cells: &csv::StringRecord, columns: &Columns) -> Result<Vec<Body>, String> {
+fn row_events(
+    cells: &csv::StringRecord,
+    columns: &Columns,
+    local: DateTime,
+    tz: &jiff::tz::TimeZone,
+) -> Result<Vec<Body>, String> {
     let cell = |i: Option<usize>| i.and_then(|i| cells.get(i)).unwrap_or("").trim();
     let mut bodies = Vec::new();
+    // The 780G's day of automatic insulin (auto basal and auto corrections): a total, not a bolus.
+    if cell(columns.bolus_source).eq_ignore_ascii_case("CLOSED_LOOP_AUTO_INSULIN") {
+        let raw = cell(columns.bolus_delivered);
+        let units =
+            number(raw).ok_or_else(|| format!("the automatic insulin {raw:?} is not a number"))?;
+        let milliunits = milliunits(units, MAX_AUTO_INSULIN_UNITS_PER_DAY)
+            .ok_or_else(|| format!("{units} U of automatic insulin in a day is out of range"))?;
+        return Ok(vec![Body::AutoInsulin {
+            milliunits,
+            period_seconds: day_length(local, tz)?,
+        }]);
+    }
     let glucose = |column: Option<(usize, f64)>, what: &str| -> Result<Option<u16>, String> {
         let Some((index, factor)) = column else {
             return Ok(None);
@@ -309,9 +436,12 @@ fn row_events(cells: &csv::StringRecord, columns: &Columns) -> Result<Vec<Body>,
         let milli = milliunits(units, MAX_BOLUS_UNITS)
             .ok_or_else(|| format!("a bolus of {units} U is out of range"))?;
         let kind = cell(columns.bolus_type).to_ascii_lowercase();
-        let automatic = cell(columns.bolus_source)
-            .to_ascii_uppercase()
-            .contains("CLOSED_LOOP");
+        // SmartGuard's own deliveries (micro-boluses, auto basal, auto corrections) are automatic; a
+        // meal or correction bolus the person gave in SmartGuard (`CLOSED_LOOP_FOOD_BOLUS`,
+        // `CLOSED_LOOP_BG_CORRECTION…`) is not.
+        let source = cell(columns.bolus_source).to_ascii_uppercase();
+        let automatic = source.starts_with("CLOSED_LOOP")
+            && (source.contains("MICRO_BOLUS") || source.contains("_AUTO_"));
         if milli > 0 {
             bodies.push(if kind.contains("square") {
                 let minutes = duration_minutes(cell(columns.bolus_duration))

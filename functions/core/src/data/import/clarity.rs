@@ -8,8 +8,8 @@ use jiff::civil::DateTime;
 use super::text::{FoldReader, csv_rows, delimiter, number};
 use super::{Options, plausible_time};
 use crate::data::event::{
-    Body, CGM_HIGH_MG_DL, CGM_LOW_MG_DL, Event, MAX_BOLUS_UNITS, MAX_CARBS_GRAMS, MG_DL_PER_MMOL_L,
-    glucose_tenths, milliunits,
+    Body, CGM_HIGH_MG_DL, CGM_LOW_MG_DL, Event, MAX_BOLUS_UNITS, MAX_CARBS_GRAMS,
+    MAX_LONG_ACTING_UNITS, MG_DL_PER_MMOL_L, glucose_tenths, milliunits,
 };
 use crate::data::upload::Rejected;
 use crate::error::CoreError;
@@ -72,7 +72,7 @@ pub fn parse(text: &str, options: &Options) -> Result<(Vec<Event>, Vec<Rejected>
         match event(&record, columns, options, &mut fold) {
             Ok(Some(event)) => events.push(event),
             Ok(None) => {}
-            Err(reason) => rejected.push(Rejected { row, reason }),
+            Err(reason) => rejected.push(Rejected::at(row, reason)),
         }
     }
     if columns_found.is_none() {
@@ -129,14 +129,21 @@ fn event(
             glucose_tenths_mg_dl: glucose()?,
         },
         "Insulin" => {
-            if cell(columns.subtype) == "Long-Acting" {
-                return Err(
-                    "long-acting insulin injections are not kept yet (only pump basal)".into(),
-                );
-            }
             let units = number(cell(columns.insulin)).ok_or("the insulin value is missing")?;
             if units <= 0.0 {
                 return Err("the insulin value is 0".into());
+            }
+            if cell(columns.subtype) == "Long-Acting" {
+                return Ok(Some(Event {
+                    at,
+                    utc_offset_minutes,
+                    device,
+                    body: Body::LongActing {
+                        milliunits: milliunits(units, MAX_LONG_ACTING_UNITS).ok_or_else(|| {
+                            format!("a long-acting dose of {units} units is out of range")
+                        })?,
+                    },
+                }));
             }
             Body::Bolus {
                 immediate_milliunits: milliunits(units, MAX_BOLUS_UNITS)

@@ -18,8 +18,9 @@ use serde_json::Value;
 use super::text::local_instant;
 use super::{MAX_ROWS, Options, plausible_time};
 use crate::data::event::{
-    BasalKind, Body, Event, MAX_BASAL_UNITS_PER_HOUR, MAX_BOLUS_UNITS, MAX_CARBS_GRAMS,
-    MG_DL_PER_MMOL_L, glucose_tenths, milliunits,
+    BasalKind, Body, Event, MAX_AUTO_INSULIN_UNITS_PER_DAY, MAX_BASAL_UNITS_PER_HOUR,
+    MAX_BOLUS_UNITS, MAX_CARBS_GRAMS, MAX_LONG_ACTING_UNITS, MG_DL_PER_MMOL_L, glucose_tenths,
+    milliunits,
 };
 use crate::data::upload::Rejected;
 use crate::error::CoreError;
@@ -61,10 +62,7 @@ pub fn parse(bytes: &[u8], options: &Options) -> Result<(Vec<Event>, Vec<Rejecte
     for (index, item) in items.iter().enumerate() {
         match event(item, &device, options) {
             Ok(event) => events.push(event),
-            Err(reason) => rejected.push(Rejected {
-                row: index + 1,
-                reason,
-            }),
+            Err(reason) => rejected.push(Rejected::at(index + 1, reason)),
         }
     }
     Ok((events, rejected))
@@ -222,9 +220,36 @@ fn event(item: &Value, default_device: &str, options: &Options) -> Result<Event,
                 tenths_grams: (grams * 10.0).round() as u32,
             }
         }
+        "long_acting" => Body::LongActing {
+            milliunits: milliunits(required(item, "units")?, MAX_LONG_ACTING_UNITS)
+                .filter(|m| *m > 0)
+                .ok_or_else(|| {
+                    format!("a long-acting injection is above 0 and at most {MAX_LONG_ACTING_UNITS} units")
+                })?,
+        },
+        "auto_insulin" => {
+            let minutes = required(item, "period_minutes")?;
+            if !(1.0..=1500.0).contains(&minutes) {
+                return Err("\"period_minutes\" is 1 to 1500 (a day at most)".into());
+            }
+            Body::AutoInsulin {
+                milliunits: milliunits(required(item, "units")?, MAX_AUTO_INSULIN_UNITS_PER_DAY)
+                    .ok_or_else(|| {
+                        format!("automatic insulin is 0 to {MAX_AUTO_INSULIN_UNITS_PER_DAY} units")
+                    })?,
+                period_seconds: (minutes * 60.0).round() as u32,
+            }
+        }
+        "pump_mode" => Body::PumpMode {
+            automatic: match item.get("mode").and_then(Value::as_str) {
+                Some("automatic") => true,
+                Some("manual") => false,
+                _ => return Err("\"mode\" is automatic or manual".into()),
+            },
+        },
         other => {
             return Err(format!(
-                "\"type\" {other:?} is not cgm, smbg, bolus, basal or carbs"
+                "\"type\" {other:?} is not cgm, smbg, bolus, basal, carbs, long_acting, auto_insulin or pump_mode"
             ));
         }
     };

@@ -14,7 +14,8 @@ use jiff::civil::{Date, DateTime, Time};
 use super::text::{FoldReader, csv_rows, delimiter, number};
 use super::{Options, plausible_time};
 use crate::data::event::{
-    Body, Event, MAX_BOLUS_UNITS, MAX_CARBS_GRAMS, MG_DL_PER_MMOL_L, glucose_tenths, milliunits,
+    Body, Event, MAX_BOLUS_UNITS, MAX_CARBS_GRAMS, MAX_LONG_ACTING_UNITS, MG_DL_PER_MMOL_L,
+    glucose_tenths, milliunits,
 };
 use crate::data::upload::Rejected;
 use crate::error::CoreError;
@@ -166,24 +167,24 @@ pub fn parse(text: &str, options: &Options) -> Result<(Vec<Event>, Vec<Rejected>
         let cell = |i: usize| record.get(i).unwrap_or("").trim();
         let device = format!("{} {}", cell(0), cell(1)).trim().to_owned();
         let Some(local) = local(cell(2), order) else {
-            rejected.push(Rejected {
-                row: *line,
-                reason: format!("the timestamp {:?} is not a date and time", cell(2)),
-            });
+            rejected.push(Rejected::at(
+                *line,
+                format!("the timestamp {:?} is not a date and time", cell(2)),
+            ));
             continue;
         };
         let fold = folds
             .entry((cell(1).to_owned(), cell(3).to_owned()))
             .or_default();
         let Some((at, utc_offset_minutes)) = fold.instant(local, &options.tz) else {
-            rejected.push(Rejected {
-                row: *line,
-                reason: "the time does not exist in the time zone".into(),
-            });
+            rejected.push(Rejected::at(
+                *line,
+                "the time does not exist in the time zone",
+            ));
             continue;
         };
         if let Err(reason) = plausible_time(at, options) {
-            rejected.push(Rejected { row: *line, reason });
+            rejected.push(Rejected::at(*line, reason));
             continue;
         }
         let glucose = |column: usize| -> Result<u16, String> {
@@ -205,22 +206,37 @@ pub fn parse(text: &str, options: &Options) -> Result<(Vec<Event>, Vec<Rejected>
                 })
             }),
             "4" => {
-                if let Some(units) = number(cell(7)) {
+                // One insulin row may carry a rapid-acting and a long-acting dose.
+                let rapid = number(cell(7)).map(|units| {
                     milliunits(units, MAX_BOLUS_UNITS)
                         .filter(|m| *m > 0)
-                        .map(|m| {
-                            Some(Body::Bolus {
-                                immediate_milliunits: m,
-                                extended_milliunits: 0,
-                                extended_minutes: 0,
-                                automatic: false,
-                            })
+                        .map(|m| Body::Bolus {
+                            immediate_milliunits: m,
+                            extended_milliunits: 0,
+                            extended_minutes: 0,
+                            automatic: false,
                         })
                         .ok_or_else(|| format!("a dose of {units} U is out of range"))
-                } else if number(cell(12)).is_some() {
-                    Err("long-acting insulin injections are not kept yet (only pump basal)".into())
-                } else {
-                    Ok(None)
+                });
+                let long = number(cell(12)).map(|units| {
+                    milliunits(units, MAX_LONG_ACTING_UNITS)
+                        .filter(|m| *m > 0)
+                        .map(|milliunits| Body::LongActing { milliunits })
+                        .ok_or_else(|| format!("a long-acting dose of {units} U is out of range"))
+                });
+                match (rapid, long) {
+                    (Some(Err(reason)), _) | (_, Some(Err(reason))) => Err(reason),
+                    (Some(Ok(rapid)), Some(Ok(long))) => {
+                        events.push(Event {
+                            at,
+                            utc_offset_minutes,
+                            device: device.clone(),
+                            body: long,
+                        });
+                        Ok(Some(rapid))
+                    }
+                    (Some(Ok(body)), None) | (None, Some(Ok(body))) => Ok(Some(body)),
+                    (None, None) => Ok(None),
                 }
             }
             "5" => match number(cell(9)) {
@@ -240,7 +256,7 @@ pub fn parse(text: &str, options: &Options) -> Result<(Vec<Event>, Vec<Rejected>
                 body,
             }),
             Ok(None) => {}
-            Err(reason) => rejected.push(Rejected { row: *line, reason }),
+            Err(reason) => rejected.push(Rejected::at(*line, reason)),
         }
     }
     Ok((events, rejected))

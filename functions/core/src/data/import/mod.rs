@@ -11,11 +11,13 @@ pub mod libreview;
 pub mod nightscout;
 mod text;
 
+use std::collections::BTreeMap;
+
 use jiff::Timestamp;
 use jiff::tz::TimeZone;
 
 use super::event::Event;
-use super::upload::Rejected;
+use super::upload::{Rejected, Skipped};
 use crate::error::CoreError;
 
 /// Largest upload accepted (API Gateway's payload limit is 10 MB): 90 days of any supported export fit.
@@ -85,12 +87,43 @@ pub struct Options {
     pub now: Timestamp,
 }
 
+/// What one importer read from the bytes: the events, the rows it refused (each with the reason), the
+/// rows it skipped because they hold nothing glucolink keeps (counted by reason, so nothing vanishes
+/// unaccounted), and notes on how something was read.
+#[derive(Debug, Clone, Default)]
+pub struct Read {
+    pub events: Vec<Event>,
+    pub rejected: Vec<Rejected>,
+    pub skipped: BTreeMap<String, usize>,
+    pub notes: Vec<String>,
+}
+
+impl Read {
+    pub(crate) fn skip(&mut self, reason: impl Into<String>) {
+        *self.skipped.entry(reason.into()).or_default() += 1;
+    }
+}
+
+impl From<(Vec<Event>, Vec<Rejected>)> for Read {
+    fn from((events, rejected): (Vec<Event>, Vec<Rejected>)) -> Self {
+        Self {
+            events,
+            rejected,
+            ..Self::default()
+        }
+    }
+}
+
 /// An importer's result.
 #[derive(Debug, Clone)]
 pub struct Parsed {
     pub format: Format,
     pub events: Vec<Event>,
     pub rejected: Vec<Rejected>,
+    /// Rows that hold nothing glucolink keeps (notes, calibrations, site changes…), by reason.
+    pub skipped: Vec<Skipped>,
+    /// How something was read that the person should know (for example units decided from the data).
+    pub notes: Vec<String>,
 }
 
 /// Which format the bytes are, from their content.
@@ -134,17 +167,23 @@ pub fn parse(format: Format, bytes: &[u8], options: &Options) -> Result<Parsed, 
             ),
         ));
     }
-    let (events, rejected) = match format {
-        Format::Json => json::parse(bytes, options)?,
-        Format::Clarity => clarity::parse(&text::decode(bytes), options)?,
-        Format::CareLink => carelink::parse(&text::decode(bytes), options)?,
-        Format::LibreView => libreview::parse(&text::decode(bytes), options)?,
+    let read: Read = match format {
+        Format::Json => json::parse(bytes, options)?.into(),
+        Format::Clarity => clarity::parse(&text::decode(bytes), options)?.into(),
+        Format::CareLink => carelink::parse(&text::decode(bytes), options)?.into(),
+        Format::LibreView => libreview::parse(&text::decode(bytes), options)?.into(),
         Format::Nightscout => nightscout::parse(bytes, options)?,
     };
     Ok(Parsed {
         format,
-        events,
-        rejected,
+        events: read.events,
+        rejected: read.rejected,
+        skipped: read
+            .skipped
+            .into_iter()
+            .map(|(reason, count)| Skipped { reason, count })
+            .collect(),
+        notes: read.notes,
     })
 }
 

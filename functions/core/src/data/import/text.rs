@@ -102,10 +102,7 @@ pub fn csv_rows(
         }
         match record {
             Ok(record) => rows.push((line, record)),
-            Err(e) => rejected.push(Rejected {
-                row: line,
-                reason: format!("unreadable CSV row ({e})"),
-            }),
+            Err(e) => rejected.push(Rejected::at(line, format!("unreadable CSV row ({e})"))),
         }
     }
     Ok(rows)
