@@ -267,7 +267,8 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
 /// - while the pump's automation is on, the programmed schedule is not delivered (the automation's own
 ///   insulin is counted from its totals, see `Body::AutoInsulin`);
 /// - nothing runs more than a day past the newest basal event, nor past `data_until`, the newest
-///   instant the data covers (a pump that stopped reporting delivered nothing we know of).
+///   instant the data covers (its newest event and the 5 minutes a reading stands for): a pump that
+///   stopped reporting delivered nothing we know of.
 fn basal_steps(
     events: &[&Event],
     start: i64,
@@ -568,7 +569,12 @@ pub fn compose(events: &[Event], options: &Options) -> Result<Report, CoreError>
         .iter()
         .filter(|e| matches!(e.body, Body::Basal { .. } | Body::PumpMode { .. }))
         .collect();
-    let data_until = events.iter().map(|e| e.at.as_second()).max().unwrap_or(end);
+    // The data covers up to its newest event and the 5 minutes a reading stands for.
+    let data_until = events
+        .iter()
+        .map(|e| e.at.as_second() + 300)
+        .max()
+        .unwrap_or(end);
     let mut basal_by_day = vec![0.0f64; days_count];
     for (from, to, rate, kind) in basal_steps(&basal_events, start, end, data_until) {
         let first = day_starts.partition_point(|s| *s <= from).saturating_sub(1);
@@ -868,7 +874,8 @@ mod tests {
             ),
         ]);
         let i = &report.insulin;
-        assert_eq!(i.total_daily_dose, Some(29.02));
+        // The parts as shown (11.55 + 17.48), so the total never disagrees with them.
+        assert_eq!(i.total_daily_dose, Some(29.03));
         assert_eq!(
             i.basal_per_day,
             Some(0.0),
