@@ -152,6 +152,67 @@ async fn rows_that_cannot_be_used_are_reported_with_their_reason_and_the_rest_is
 }
 
 #[tokio::test]
+async fn a_different_value_for_the_same_instant_is_a_conflict_not_a_duplicate_and_every_row_is_counted()
+{
+    let app = spawn_app().await;
+    let person = signed_in_person(&app.user, "conflicts").await;
+    let first = json!([
+        {"type": "cgm", "time": "2026-11-20T08:00:00Z", "value": 132},
+        {"type": "cgm", "time": "2026-11-20T08:05:00Z", "value": 140},
+        {"type": "cgm", "time": "2026-11-20T08:05:00Z", "value": 150},
+        {"type": "cgm", "time": "2026-11-20T08:10:00Z", "value": 145},
+        {"type": "cgm", "time": "2026-11-20T08:10:00Z", "value": 145},
+        {"type": "ketone", "time": "2026-11-20T08:05:00Z", "value": 1}
+    ]);
+    let (status, summary) =
+        status_and_json(upload(&app.user, "", "application/json", json_file(first)).await).await;
+    assert_eq!(status, 201, "{summary}");
+    assert_eq!(summary["accepted"], 3, "{summary}");
+    assert_eq!(summary["duplicates"], 1, "the same value twice is a duplicate");
+    assert_eq!(summary["conflict_count"], 1);
+    let conflict = &summary["conflicts"][0];
+    assert_eq!(conflict["row"], 3);
+    assert_eq!(conflict["kept"], "140 mg/dL");
+    assert_eq!(conflict["not_kept"], "150 mg/dL");
+    assert_eq!(conflict["kept_from"], "file");
+    // Every item is accounted for: 4 with events, 1 conflicting, 1 rejected.
+    assert_eq!(
+        summary["rows"],
+        json!({"total": 6, "with_events": 4, "conflicting": 1, "rejected": 1, "skipped": 0, "without_data": 0})
+    );
+    assert_eq!(summary["completeness"]["conflicts"], 1);
+    assert_eq!(summary["devices"][0]["device"], "Test Meter 1");
+    assert_eq!(summary["devices"][0]["kinds"], json!(["cgm"]));
+
+    // A corrected value uploaded later does not replace the stored one: it is reported.
+    let later = json!([{"type": "cgm", "time": "2026-11-20T08:00:00Z", "value": 133}]);
+    let before = app.stored().await;
+    let (status, summary) =
+        status_and_json(upload(&app.user, "", "application/json", json_file(later)).await).await;
+    assert_eq!(status, 201, "{summary}");
+    assert_eq!(
+        (summary["accepted"].as_u64(), summary["duplicates"].as_u64()),
+        (Some(0), Some(0))
+    );
+    assert_eq!(summary["conflicts"][0]["kept_from"], "stored");
+    assert_eq!(summary["conflicts"][0]["kept"], "132 mg/dL");
+    assert_eq!(summary["conflicts"][0]["row"], 1);
+    let stored = stored_events(
+        &app,
+        person["person_id"].as_str().expect("id"),
+        date(2026, 11, 20),
+        date(2026, 11, 20),
+    )
+    .await;
+    assert!(stored.iter().any(|e| e.body
+        == Body::Cgm {
+            glucose_tenths_mg_dl: 1320
+        }));
+    assert_eq!(stored.len(), 3);
+    assert_ne!(app.stored().await, before, "the upload itself is recorded");
+}
+
+#[tokio::test]
 async fn a_clarity_export_is_detected_and_read_in_local_time() {
     let app = spawn_app().await;
     let person = signed_in_person(&app.user, "dexcom.user").await;

@@ -6,7 +6,7 @@
 use glucolink_core::account::clinic::{self, ClinicSignUp, Staff};
 use glucolink_core::account::fields::{Email, Username};
 use glucolink_core::account::personal::{self, PersonalSignUp};
-use glucolink_core::data::import::{Format, Parsed};
+use glucolink_core::data::import::{Format, Parsed, Read};
 use glucolink_core::data::upload;
 use glucolink_core::link;
 use glucolink_core::patient::{self, NewPatient};
@@ -192,13 +192,16 @@ async fn upload_synthetic(
     .into_iter()
     .filter(|e| e.at <= now)
     .collect();
-    let parsed = Parsed {
-        format: Format::Json,
-        events,
-        rejected: Vec::new(),
-        skipped: Vec::new(),
-        notes: Vec::new(),
-    };
+    let rows = vec![0; events.len()];
+    let parsed = Parsed::new(
+        Format::Json,
+        Read {
+            events,
+            rows,
+            ..Read::default()
+        },
+        &tz,
+    );
     upload::ingest(ctx, person, parsed, "demo").await?;
     Ok(())
 }

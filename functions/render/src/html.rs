@@ -10,7 +10,8 @@ use glucolink_core::report::build::Report;
 use crate::canvas::{Svg, escape};
 use crate::charts::{self, Frame, GlucoseScale};
 use crate::{
-    Cover, Subject, has_data, header_lines, insulin_summary, no_data_steps, optional, readable_date,
+    Cover, Subject, completeness_summary, has_data, header_lines, insulin_summary, no_data_steps,
+    optional, readable_date,
 };
 
 /// Days of daily profiles on one page (five weeks of seven).
@@ -235,6 +236,14 @@ fn insulin_and_meals(out: &mut String, report: &Report, cover: &Cover<'_>) {
         r#"<table class="metrics"><caption>Averages per day with insulin data</caption><tbody>"#,
     );
     for (label, value) in insulin_summary(report) {
+        let _ = write!(
+            out,
+            r#"<tr><th scope="row">{label}</th><td>{value}</td></tr>"#
+        );
+    }
+    out.push_str("</tbody></table>");
+    out.push_str(r#"<table class="metrics"><caption>Data completeness</caption><tbody>"#);
+    for (label, value) in completeness_summary(report) {
         let _ = write!(
             out,
             r#"<tr><th scope="row">{label}</th><td>{value}</td></tr>"#

@@ -136,3 +136,52 @@ pub fn no_data_steps(audience: Audience) -> &'static [&'static str] {
         ],
     }
 }
+
+/// The data completeness of the report's period as `(label, value)` rows, the same on both formats.
+pub(crate) fn completeness_summary(report: &Report) -> Vec<(&'static str, String)> {
+    let c = &report.completeness;
+    let readings = if c.readings.is_empty() {
+        "none in this period".to_owned()
+    } else {
+        c.readings
+            .iter()
+            .map(|d| {
+                format!(
+                    "{} of {} expected ({} %, every {} min)",
+                    d.present, d.expected, d.percent, d.interval_minutes
+                )
+            })
+            .collect::<Vec<_>>()
+            .join("; ")
+    };
+    let gaps = match c.gaps.iter().map(|g| g.minutes).max() {
+        None => "none".to_owned(),
+        Some(longest) => format!(
+            "{}, the longest {} h {:02} min",
+            c.gap_count,
+            longest / 60,
+            longest % 60
+        ),
+    };
+    let days = if !c.insulin_recorded {
+        "insulin not recorded".to_owned()
+    } else if c.days_without_insulin_count == 0 {
+        "none".to_owned()
+    } else {
+        let mut listed: Vec<String> = c
+            .days_without_insulin
+            .iter()
+            .take(5)
+            .map(|d| d.strftime("%-d %b").to_string())
+            .collect();
+        if c.days_without_insulin_count > listed.len() {
+            listed.push("…".to_owned());
+        }
+        format!("{}: {}", c.days_without_insulin_count, listed.join(", "))
+    };
+    vec![
+        ("CGM readings", readings),
+        ("Gaps over 2 hours", gaps),
+        ("Days with CGM but no insulin data", days),
+    ]
+}

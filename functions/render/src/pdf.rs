@@ -10,7 +10,8 @@ use crate::canvas::{Anchor, Canvas, Color, TextStyle, palette};
 use crate::charts::{self, Frame, GlucoseScale};
 use crate::html::{DETAIL_DAYS_PER_PAGE, PROFILE_DAYS_PER_PAGE};
 use crate::{
-    Cover, has_data, header_lines, insulin_summary, no_data_steps, optional, readable_date,
+    Cover, completeness_summary, has_data, header_lines, insulin_summary, no_data_steps, optional,
+    readable_date,
 };
 
 const PAGE_WIDTH: f32 = 595.0;
@@ -446,6 +447,13 @@ fn insulin_and_meals(report: &Report) -> Vec<PdfCanvas> {
         Frame::new(MARGIN, y + 8.0, 360.0, 120.0),
         &report.carbs.by_time_of_day,
     );
+    let mut rows = vec![vec!["Data completeness".to_owned(), String::new()]];
+    rows.extend(
+        completeness_summary(report)
+            .into_iter()
+            .map(|(label, value)| vec![label.to_owned(), value]),
+    );
+    table(&mut c, y + 148.0, &[170.0, 350.0], &rows, true);
     let mut pages = vec![c];
     // The day-by-day table, on as many pages as it needs.
     let header = vec![

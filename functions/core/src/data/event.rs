@@ -112,6 +112,55 @@ pub enum Body {
 }
 
 impl Body {
+    /// The value in a person's words (`132 mg/dL`, `4.5 U`, `0.8 U/h temporary`), for messages.
+    pub fn describe(&self) -> String {
+        let units = |milli: u32| format!("{} U", f64::from(milli) / 1000.0);
+        match self {
+            Body::Cgm {
+                glucose_tenths_mg_dl,
+            }
+            | Body::Smbg {
+                glucose_tenths_mg_dl,
+            } => format!("{} mg/dL", f64::from(*glucose_tenths_mg_dl) / 10.0),
+            Body::Bolus {
+                immediate_milliunits,
+                extended_milliunits,
+                extended_minutes,
+                ..
+            } if *extended_milliunits > 0 => format!(
+                "{} now + {} over {extended_minutes} min",
+                units(*immediate_milliunits),
+                units(*extended_milliunits)
+            ),
+            Body::Bolus {
+                immediate_milliunits,
+                ..
+            } => units(*immediate_milliunits),
+            Body::Basal {
+                rate_milliunits_per_hour,
+                basal,
+                ..
+            } => format!(
+                "{} U/h {}",
+                f64::from(*rate_milliunits_per_hour) / 1000.0,
+                match basal {
+                    BasalKind::Scheduled => "scheduled",
+                    BasalKind::Temporary => "temporary",
+                    BasalKind::Suspend => "suspended",
+                }
+            ),
+            Body::Carbs { tenths_grams } => format!("{} g", f64::from(*tenths_grams) / 10.0),
+            Body::AutoInsulin { milliunits, .. } => format!("{} automatic", units(*milliunits)),
+            Body::PumpMode { automatic } => if *automatic {
+                "automatic mode"
+            } else {
+                "manual mode"
+            }
+            .to_owned(),
+            Body::LongActing { milliunits } => format!("{} long-acting", units(*milliunits)),
+        }
+    }
+
     pub fn kind(&self) -> Kind {
         match self {
             Body::Cgm { .. } => Kind::Cgm,

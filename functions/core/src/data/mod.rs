@@ -2,6 +2,7 @@
 //! importers for the files people upload, and taking an upload in.
 
 pub mod codec;
+pub mod completeness;
 pub mod event;
 pub mod import;
 pub mod store;

@@ -2,7 +2,7 @@
 //! (events are keyed by device, kind and instant), and two uploads touching the same day at once lose
 //! nothing (each item carries a version and every write is conditional on the version it read).
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use jiff::Timestamp;
 use jiff::civil::Date;
@@ -39,12 +39,15 @@ fn corrupt(error: impl std::fmt::Display) -> CoreError {
 }
 
 /// What a merge did.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Merged {
     /// Events stored for the first time.
     pub accepted: usize,
-    /// Events already stored (or repeated within the upload), not stored again.
+    /// Events already stored with the same value (or repeated within the upload), not stored again.
     pub duplicates: usize,
+    /// `(incoming, stored)`: events whose device, kind and instant are stored with another value. The
+    /// stored value stays (docs/UPLOADS.md).
+    pub conflicts: Vec<(Event, Event)>,
 }
 
 /// Stores events for a person, skipping any already stored (same device, kind and instant).
@@ -89,6 +92,7 @@ pub async fn merge(ctx: &Ctx, person: PersonId, events: Vec<Event>) -> Result<Me
                 Some(done) => {
                     merged.accepted += done.accepted;
                     merged.duplicates += done.duplicates;
+                    merged.conflicts.extend(done.conflicts);
                     break;
                 }
                 None if attempt < RETRIES => {
@@ -130,19 +134,20 @@ async fn write_day(
         }
         None => (Vec::new(), 0),
     };
-    let known: HashSet<(String, i64)> = events
+    let known: HashMap<(&str, i64), &Event> = events
         .iter()
-        .map(|e| (e.device.clone(), e.at.as_second()))
+        .map(|e| ((e.device.as_str(), e.at.as_second()), e))
         .collect();
-    let fresh: Vec<Event> = incoming
-        .iter()
-        .filter(|e| !known.contains(&(e.device.clone(), e.at.as_second())))
-        .cloned()
-        .collect();
-    let outcome = Merged {
-        accepted: fresh.len(),
-        duplicates: incoming.len() - fresh.len(),
-    };
+    let mut fresh: Vec<Event> = Vec::new();
+    let mut outcome = Merged::default();
+    for event in incoming {
+        match known.get(&(event.device.as_str(), event.at.as_second())) {
+            None => fresh.push(event.clone()),
+            Some(stored) if stored.body == event.body => outcome.duplicates += 1,
+            Some(stored) => outcome.conflicts.push((event.clone(), (*stored).clone())),
+        }
+    }
+    outcome.accepted = fresh.len();
     if fresh.is_empty() {
         return Ok(Some(outcome));
     }

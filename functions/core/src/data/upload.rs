@@ -1,11 +1,14 @@
 //! Taking in one upload: merge its events, record the upload, move the person's "last upload" and
 //! "newest reading" times, and write the audit event. A file that yields no event at all stores nothing.
 
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
 use jiff::Timestamp;
 use serde::Serialize;
 use ulid::Ulid;
 
-use super::event::Kind;
+use super::completeness::Completeness;
+use super::event::{Event, Kind};
 use super::import::Parsed;
 use super::store::{Merged, merge};
 use crate::account::clinic::millis;
@@ -51,6 +54,44 @@ pub struct Skipped {
     pub count: usize,
 }
 
+/// Two different values for one device, kind and instant: the one kept and the other (docs/UPLOADS.md:
+/// the value stored first wins; within one file, the row that comes first).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Conflict {
+    /// The row of the value not kept, when the upload has it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub row: Option<usize>,
+    pub time: Timestamp,
+    pub device: String,
+    pub kind: &'static str,
+    pub kept: String,
+    pub not_kept: String,
+    /// `file` when both values are in this upload, `stored` when the kept one was stored before.
+    pub kept_from: &'static str,
+}
+
+/// How the file's rows were used: `total` = `with_events` + `conflicting` + `rejected` + `skipped` +
+/// `without_data` (headers, preambles, blank or metadata rows).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct RowCounts {
+    pub total: usize,
+    pub with_events: usize,
+    pub conflicting: usize,
+    pub rejected: usize,
+    pub skipped: usize,
+    pub without_data: usize,
+}
+
+/// A device the upload holds data from, what kinds and over which period.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DeviceSeen {
+    pub device: String,
+    pub kinds: Vec<&'static str>,
+    pub events: usize,
+    pub first_event_at: Timestamp,
+    pub last_event_at: Timestamp,
+}
+
 /// What the upload API answers.
 #[derive(Debug, Clone, Serialize)]
 pub struct UploadSummary {
@@ -58,6 +99,10 @@ pub struct UploadSummary {
     pub format: &'static str,
     pub accepted: usize,
     pub duplicates: usize,
+    /// Values that differ from one already stored or earlier in the file for the same device, kind and
+    /// instant (at most the first 100; `conflict_count` has them all).
+    pub conflicts: Vec<Conflict>,
+    pub conflict_count: usize,
     /// At most the first 100 rejected rows; `rejected_count` has them all.
     pub rejected: Vec<Rejected>,
     pub rejected_count: usize,
@@ -65,6 +110,11 @@ pub struct UploadSummary {
     pub skipped: Vec<Skipped>,
     /// How something in the file was read that the person should know.
     pub notes: Vec<String>,
+    pub rows: RowCounts,
+    /// The devices detected in the file and the period each covers.
+    pub devices: Vec<DeviceSeen>,
+    /// Readings expected vs present, gaps over 2 hours, days without insulin, duplicates, conflicts.
+    pub completeness: Completeness,
     pub first_event_at: Option<Timestamp>,
     pub last_event_at: Option<Timestamp>,
 }
@@ -123,10 +173,43 @@ pub async fn ingest(
     let first = parsed.events.iter().map(|e| e.at).min();
     let last = parsed.events.iter().map(|e| e.at).max();
     let event_count = parsed.events.len();
+    let devices = devices_seen(&parsed.events);
+    // Where each event came from, to name the row of a value that disagrees with what is stored.
+    let rows: HashMap<(String, Kind, i64), usize> = parsed
+        .events
+        .iter()
+        .zip(&parsed.rows)
+        .filter(|(_, row)| **row > 0)
+        .map(|(e, row)| ((e.device.clone(), e.body.kind(), e.at.as_second()), *row))
+        .collect();
     let Merged {
         accepted,
         duplicates,
+        conflicts: stored_conflicts,
     } = merge(ctx, person.id, parsed.events).await?;
+    let mut conflicts = parsed.conflicts;
+    conflicts.extend(stored_conflicts.into_iter().map(|(incoming, stored)| {
+        Conflict {
+            row: rows
+                .get(&(
+                    incoming.device.clone(),
+                    incoming.body.kind(),
+                    incoming.at.as_second(),
+                ))
+                .copied(),
+            time: incoming.at,
+            device: incoming.device,
+            kind: incoming.body.kind().as_str(),
+            kept: stored.body.describe(),
+            not_kept: incoming.body.describe(),
+            kept_from: "stored",
+        }
+    }));
+    let conflict_count = conflicts.len();
+    conflicts.truncate(100);
+    let mut completeness = parsed.completeness;
+    completeness.duplicates = Some(duplicates);
+    completeness.conflicts = Some(conflict_count);
     let now = ctx.clock.now();
     let upload_id = Ulid::new();
     let rejected_count = parsed.rejected.len();
@@ -138,6 +221,7 @@ pub async fn ingest(
                 .with_n("events", event_count as i64)
                 .with_n("accepted", accepted as i64)
                 .with_n("duplicates", duplicates as i64)
+                .with_n("conflicts", conflict_count as i64)
                 .with_n("rejected", rejected_count as i64)
                 .with_s("sha256", content_sha256),
             Condition::NotExists,
@@ -153,7 +237,7 @@ pub async fn ingest(
             patient_id: None,
             person_id: Some(person.id),
             detail: format!(
-                "Uploaded a {} file: {accepted} new events, {duplicates} already stored, {rejected_count} rows not used.",
+                "Uploaded a {} file: {accepted} new events, {duplicates} already stored, {conflict_count} conflicting values not stored, {rejected_count} rows not used.",
                 parsed.format.label()
             ),
         },
@@ -166,13 +250,41 @@ pub async fn ingest(
         format: parsed.format.as_str(),
         accepted,
         duplicates,
+        conflicts,
+        conflict_count,
         rejected,
         rejected_count,
         skipped: parsed.skipped,
         notes: parsed.notes,
+        rows: parsed.row_counts,
+        devices,
+        completeness,
         first_event_at: first,
         last_event_at: last,
     })
+}
+
+/// The devices of an upload, each with its kinds of data and the period it covers.
+fn devices_seen(events: &[Event]) -> Vec<DeviceSeen> {
+    let mut seen: BTreeMap<&str, (BTreeSet<Kind>, usize, Timestamp, Timestamp)> = BTreeMap::new();
+    for event in events {
+        let entry =
+            seen.entry(event.device.as_str())
+                .or_insert((BTreeSet::new(), 0, event.at, event.at));
+        entry.0.insert(event.body.kind());
+        entry.1 += 1;
+        entry.2 = entry.2.min(event.at);
+        entry.3 = entry.3.max(event.at);
+    }
+    seen.into_iter()
+        .map(|(device, (kinds, events, first, last))| DeviceSeen {
+            device: device.to_owned(),
+            kinds: kinds.into_iter().map(|k| k.as_str()).collect(),
+            events,
+            first_event_at: first,
+            last_event_at: last,
+        })
+        .collect()
 }
 
 /// Moves `last_upload_at` to now and `last_reading_at` forward (never back), under a version check.

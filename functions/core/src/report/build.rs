@@ -10,6 +10,7 @@ use serde::Serialize;
 use super::metrics::{self, Metrics, Reading, TimeInRanges};
 use super::ranges::{self, RangePreset, Targets};
 use crate::context::Ctx;
+use crate::data::completeness::{self, Completeness};
 use crate::data::event::{BasalKind, Body, Event, MG_DL_PER_MMOL_L};
 use crate::data::store;
 use crate::error::CoreError;
@@ -232,6 +233,9 @@ pub struct Report {
     pub days: Vec<DaySummary>,
     pub insulin: Insulin,
     pub carbs: Carbs,
+    /// Readings expected vs present per CGM, gaps over 2 hours, days without insulin data, over the
+    /// period up to the newest data (docs/UPLOADS.md, "Data completeness").
+    pub completeness: Completeness,
     pub notice: &'static str,
     /// The traces of each day, for the HTML and PDF pages (not in the JSON: the numbers are above);
     /// empty unless `Options::detail` asked for them.
@@ -680,6 +684,13 @@ pub fn compose(events: &[Event], options: &Options) -> Result<Report, CoreError>
             overall.days_with_data, overall.cgm_active_percent
         )
     });
+    let completeness = completeness::assess(
+        events,
+        tz,
+        Timestamp::from_second(start)
+            .ok()
+            .zip(Timestamp::from_second(end.min(data_until).max(start)).ok()),
+    );
     let targets = ranges::assess(
         *ranges,
         &readings,
@@ -699,6 +710,7 @@ pub fn compose(events: &[Event], options: &Options) -> Result<Report, CoreError>
         days,
         insulin,
         carbs,
+        completeness,
         notice: ADJUNCT_NOTICE,
         detail,
     })

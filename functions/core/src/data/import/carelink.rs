@@ -13,12 +13,11 @@ use std::collections::BTreeMap;
 use jiff::civil::{Date, DateTime, Time};
 
 use super::text::{FoldReader, csv_rows, delimiter, number};
-use super::{Options, plausible_time};
+use super::{Options, Read, plausible_time};
 use crate::data::event::{
     BasalKind, Body, Event, MAX_AUTO_INSULIN_UNITS_PER_DAY, MAX_BASAL_UNITS_PER_HOUR,
     MAX_BOLUS_UNITS, MAX_CARBS_GRAMS, MG_DL_PER_MMOL_L, glucose_tenths, milliunits,
 };
-use crate::data::upload::Rejected;
 use crate::error::CoreError;
 
 /// Whether the text looks like a CareLink export.
@@ -96,14 +95,14 @@ struct Section {
     rows: Vec<Row>,
 }
 
-pub fn parse(text: &str, options: &Options) -> Result<(Vec<Event>, Vec<Rejected>), CoreError> {
+pub fn parse(text: &str, options: &Options) -> Result<Read, CoreError> {
     let header_line = text.lines().find(|l| l.contains("Index")).unwrap_or("");
     let delimiter_byte = delimiter(header_line);
-    let mut rejected = Vec::new();
+    let mut read = Read::default();
     let mut sections: Vec<Section> = Vec::new();
     let mut device = "Medtronic CareLink".to_owned();
     let mut headers_seen = false;
-    for (line, record) in csv_rows(text, delimiter_byte, &mut rejected)? {
+    for (line, record) in csv_rows(text, delimiter_byte, &mut read)? {
         let first = record
             .get(0)
             .unwrap_or("")
@@ -138,10 +137,10 @@ pub fn parse(text: &str, options: &Options) -> Result<(Vec<Event>, Vec<Rejected>
             continue;
         }
         let Some(local) = local_datetime(date_raw, time_raw) else {
-            rejected.push(Rejected::at(
+            read.reject(
                 line,
                 format!("the date and time {date_raw:?} {time_raw:?} are not YYYY/MM/DD HH:MM:SS"),
-            ));
+            );
             continue;
         };
         let index = number(cell(section.columns.index)).unwrap_or(line as f64);
@@ -159,14 +158,15 @@ pub fn parse(text: &str, options: &Options) -> Result<(Vec<Event>, Vec<Rejected>
             "No CareLink header row (Index, Date, Time, …) was found.",
         ));
     }
-    let mut events = Vec::new();
     let mut evidence = Vec::new();
     for section in sections {
-        read_section(section, options, &mut events, &mut evidence, &mut rejected);
+        read_section(section, options, &mut read, &mut evidence);
     }
-    events.extend(pump_modes(evidence, &events));
-    rejected.sort_by_key(|r| r.row);
-    Ok((events, rejected))
+    for mode in pump_modes(evidence, &read.events) {
+        read.push(0, mode);
+    }
+    read.rejected.sort_by_key(|r| r.row);
+    Ok(read)
 }
 
 /// What a row says about the pump's automation (SmartGuard, Auto Mode) at its instant.
@@ -270,9 +270,8 @@ fn local_datetime(date: &str, time: &str) -> Option<DateTime> {
 fn read_section(
     mut section: Section,
     options: &Options,
-    events: &mut Vec<Event>,
+    read: &mut Read,
     evidence: &mut Vec<Evidence>,
-    rejected: &mut Vec<Rejected>,
 ) {
     section.rows.sort_by(|a, b| a.index.total_cmp(&b.index));
     let newest_first = match (section.rows.first(), section.rows.last()) {
@@ -283,18 +282,15 @@ fn read_section(
         section.rows.reverse();
     }
     // Boluses at one instant (selected/delivered rows, dual-wave parts) are combined before storing.
-    let mut boluses: BTreeMap<i64, Event> = BTreeMap::new();
+    let mut boluses: BTreeMap<i64, (usize, Event)> = BTreeMap::new();
     let mut fold = FoldReader::default();
     for row in &section.rows {
         let Some((at, utc_offset_minutes)) = fold.instant(row.local, &options.tz) else {
-            rejected.push(Rejected::at(
-                row.line,
-                "the time does not exist in the time zone",
-            ));
+            read.reject(row.line, "the time does not exist in the time zone");
             continue;
         };
         if let Err(reason) = plausible_time(at, options) {
-            rejected.push(Rejected::at(row.line, reason));
+            read.reject(row.line, reason);
             continue;
         }
         let new_event = |body: Body| Event {
@@ -307,26 +303,31 @@ fn read_section(
             evidence.push((section.device.clone(), at, utc_offset_minutes, mode));
         }
         match row_events(&row.cells, &section.columns, row.local, &options.tz) {
+            Ok(bodies) if bodies.is_empty() => read.skip(
+                "pump rows without a reading, insulin or carbs (alerts, primes, rewinds, settings)",
+            ),
             Ok(bodies) => {
                 for body in bodies {
                     if let Body::Bolus { .. } = body {
-                        merge_bolus(&mut boluses, new_event(body));
+                        merge_bolus(&mut boluses, row.line, new_event(body));
                     } else {
-                        events.push(new_event(body));
+                        read.push(row.line, new_event(body));
                     }
                 }
             }
-            Err(reason) => rejected.push(Rejected::at(row.line, reason)),
+            Err(reason) => read.reject(row.line, reason),
         }
     }
-    events.extend(boluses.into_values());
+    for (line, bolus) in boluses.into_values() {
+        read.push(line, bolus);
+    }
 }
 
 /// Adds a bolus part to the bolus at the same instant, if any.
-fn merge_bolus(boluses: &mut BTreeMap<i64, Event>, event: Event) {
+fn merge_bolus(boluses: &mut BTreeMap<i64, (usize, Event)>, line: usize, event: Event) {
     let second = event.at.as_second();
     match boluses.get_mut(&second) {
-        Some(existing) => {
+        Some((_, existing)) => {
             if let (
                 Body::Bolus {
                     immediate_milliunits: a_now,
@@ -350,7 +351,7 @@ fn merge_bolus(boluses: &mut BTreeMap<i64, Event>, event: Event) {
             }
         }
         None => {
-            boluses.insert(second, event);
+            boluses.insert(second, (line, event));
         }
     }
 }

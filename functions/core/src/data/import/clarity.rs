@@ -6,12 +6,11 @@
 use jiff::civil::DateTime;
 
 use super::text::{FoldReader, csv_rows, delimiter, number};
-use super::{Options, plausible_time};
+use super::{Options, Read, plausible_time};
 use crate::data::event::{
     Body, CGM_HIGH_MG_DL, CGM_LOW_MG_DL, Event, MAX_BOLUS_UNITS, MAX_CARBS_GRAMS,
     MAX_LONG_ACTING_UNITS, MG_DL_PER_MMOL_L, glucose_tenths, milliunits,
 };
-use crate::data::upload::Rejected;
 use crate::error::CoreError;
 
 const TIMESTAMP: &str = "Timestamp (YYYY-MM-DDThh:mm:ss)";
@@ -51,15 +50,14 @@ fn columns(header: &csv::StringRecord) -> Option<Columns> {
     })
 }
 
-pub fn parse(text: &str, options: &Options) -> Result<(Vec<Event>, Vec<Rejected>), CoreError> {
+pub fn parse(text: &str, options: &Options) -> Result<Read, CoreError> {
     let first_line = text.lines().find(|l| l.contains(TIMESTAMP)).unwrap_or("");
     let delimiter_byte = delimiter(first_line);
     let mut columns_found: Option<Columns> = None;
     // Clarity writes rows in recording order, which resolves the autumn fold.
     let mut fold = FoldReader::default();
-    let mut events = Vec::new();
-    let mut rejected = Vec::new();
-    for (row, record) in csv_rows(text, delimiter_byte, &mut rejected)? {
+    let mut read = Read::default();
+    for (row, record) in csv_rows(text, delimiter_byte, &mut read)? {
         let Some(columns) = &columns_found else {
             columns_found = columns(&record);
             continue;
@@ -70,9 +68,9 @@ pub fn parse(text: &str, options: &Options) -> Result<(Vec<Event>, Vec<Rejected>
             continue; // patient, device and alert-setting rows carry no timestamp
         }
         match event(&record, columns, options, &mut fold) {
-            Ok(Some(event)) => events.push(event),
-            Ok(None) => {}
-            Err(reason) => rejected.push(Rejected::at(row, reason)),
+            Ok(Ok(event)) => read.push(row, event),
+            Ok(Err(skipped)) => read.skip(skipped),
+            Err(reason) => read.reject(row, reason),
         }
     }
     if columns_found.is_none() {
@@ -82,15 +80,16 @@ pub fn parse(text: &str, options: &Options) -> Result<(Vec<Event>, Vec<Rejected>
             "No Dexcom Clarity header row was found.",
         ));
     }
-    Ok((events, rejected))
+    Ok(read)
 }
 
+/// The row's event, or why a readable row holds nothing glucolink keeps (`Ok(Err(reason))`).
 fn event(
     record: &csv::StringRecord,
     columns: &Columns,
     options: &Options,
     fold: &mut FoldReader,
-) -> Result<Option<Event>, String> {
+) -> Result<Result<Event, String>, String> {
     let cell = |i: Option<usize>| i.and_then(|i| record.get(i)).unwrap_or("").trim();
     let local: DateTime = cell(Some(columns.timestamp)).parse().map_err(|_| {
         format!(
@@ -134,7 +133,7 @@ fn event(
                 return Err("the insulin value is 0".into());
             }
             if cell(columns.subtype) == "Long-Acting" {
-                return Ok(Some(Event {
+                return Ok(Ok(Event {
                     at,
                     utc_offset_minutes,
                     device,
@@ -163,9 +162,14 @@ fn event(
             }
         }
         // Alerts, exercise, health and device rows are not device data glucolink keeps.
-        _ => return Ok(None),
+        "" => return Ok(Err("rows without an event type".into())),
+        other => {
+            return Ok(Err(format!(
+                "{other:?} rows (not glucose, insulin or carbs)"
+            )));
+        }
     };
-    Ok(Some(Event {
+    Ok(Ok(Event {
         at,
         utc_offset_minutes,
         device,

@@ -16,7 +16,7 @@ use jiff::civil::DateTime;
 use serde_json::Value;
 
 use super::text::local_instant;
-use super::{MAX_ROWS, Options, plausible_time};
+use super::{MAX_ROWS, Options, Read, plausible_time};
 use crate::data::event::{
     BasalKind, Body, Event, MAX_AUTO_INSULIN_UNITS_PER_DAY, MAX_BASAL_UNITS_PER_HOUR,
     MAX_BOLUS_UNITS, MAX_CARBS_GRAMS, MAX_LONG_ACTING_UNITS, MG_DL_PER_MMOL_L, glucose_tenths,
@@ -27,7 +27,7 @@ use crate::error::CoreError;
 
 const DEFAULT_DEVICE: &str = "glucolink JSON upload";
 
-pub fn parse(bytes: &[u8], options: &Options) -> Result<(Vec<Event>, Vec<Rejected>), CoreError> {
+pub fn parse(bytes: &[u8], options: &Options) -> Result<Read, CoreError> {
     let invalid = |message: String| CoreError::invalid("file", "invalid_json_upload", message);
     let document: Value = serde_json::from_slice(bytes).map_err(|e| {
         invalid(format!(
@@ -57,15 +57,19 @@ pub fn parse(bytes: &[u8], options: &Options) -> Result<(Vec<Event>, Vec<Rejecte
             "An upload holds at most {MAX_ROWS} events."
         )));
     }
-    let mut events = Vec::with_capacity(items.len());
-    let mut rejected = Vec::new();
+    let mut read = Read {
+        total_rows: items.len(),
+        ..Read::default()
+    };
     for (index, item) in items.iter().enumerate() {
         match event(item, &device, options) {
-            Ok(event) => events.push(event),
-            Err(reason) => rejected.push(Rejected::at(index + 1, reason)),
+            Ok(event) => read.push(index + 1, event),
+            Err(reason) => read
+                .rejected
+                .push(Rejected::at(index + 1, reason).item(format!("events[{index}]"))),
         }
     }
-    Ok((events, rejected))
+    Ok(read)
 }
 
 fn valid_device(name: &str) -> bool {

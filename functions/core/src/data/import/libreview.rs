@@ -12,12 +12,11 @@ use std::collections::HashMap;
 use jiff::civil::{Date, DateTime, Time};
 
 use super::text::{FoldReader, csv_rows, delimiter, number};
-use super::{Options, plausible_time};
+use super::{Options, Read, plausible_time};
 use crate::data::event::{
     Body, Event, MAX_BOLUS_UNITS, MAX_CARBS_GRAMS, MAX_LONG_ACTING_UNITS, MG_DL_PER_MMOL_L,
     glucose_tenths, milliunits,
 };
-use crate::data::upload::Rejected;
 use crate::error::CoreError;
 
 /// Whether the text looks like a LibreView export.
@@ -126,13 +125,13 @@ fn local(raw: &str, order: DateOrder) -> Option<DateTime> {
     Some(date.to_datetime(time))
 }
 
-pub fn parse(text: &str, options: &Options) -> Result<(Vec<Event>, Vec<Rejected>), CoreError> {
+pub fn parse(text: &str, options: &Options) -> Result<Read, CoreError> {
     let header_line = text.lines().nth(1).unwrap_or("");
     let delimiter_byte = delimiter(header_line);
     let mut rows = Vec::new();
-    let mut rejected = Vec::new();
+    let mut read = Read::default();
     let mut factor = None;
-    for (line, record) in csv_rows(text, delimiter_byte, &mut rejected)? {
+    for (line, record) in csv_rows(text, delimiter_byte, &mut read)? {
         let record_type = record.get(3).unwrap_or("").trim();
         if factor.is_none()
             && record.len() >= 5
@@ -162,29 +161,25 @@ pub fn parse(text: &str, options: &Options) -> Result<(Vec<Event>, Vec<Rejected>
     let stamps: Vec<&str> = rows.iter().filter_map(|(_, r)| r.get(2)).collect();
     let order = decide_order(&stamps);
     let mut folds: HashMap<(String, String), FoldReader> = HashMap::new();
-    let mut events = Vec::new();
     for (line, record) in &rows {
         let cell = |i: usize| record.get(i).unwrap_or("").trim();
         let device = format!("{} {}", cell(0), cell(1)).trim().to_owned();
         let Some(local) = local(cell(2), order) else {
-            rejected.push(Rejected::at(
+            read.reject(
                 *line,
                 format!("the timestamp {:?} is not a date and time", cell(2)),
-            ));
+            );
             continue;
         };
         let fold = folds
             .entry((cell(1).to_owned(), cell(3).to_owned()))
             .or_default();
         let Some((at, utc_offset_minutes)) = fold.instant(local, &options.tz) else {
-            rejected.push(Rejected::at(
-                *line,
-                "the time does not exist in the time zone",
-            ));
+            read.reject(*line, "the time does not exist in the time zone");
             continue;
         };
         if let Err(reason) = plausible_time(at, options) {
-            rejected.push(Rejected::at(*line, reason));
+            read.reject(*line, reason);
             continue;
         }
         let glucose = |column: usize| -> Result<u16, String> {
@@ -227,12 +222,15 @@ pub fn parse(text: &str, options: &Options) -> Result<(Vec<Event>, Vec<Rejected>
                 match (rapid, long) {
                     (Some(Err(reason)), _) | (_, Some(Err(reason))) => Err(reason),
                     (Some(Ok(rapid)), Some(Ok(long))) => {
-                        events.push(Event {
-                            at,
-                            utc_offset_minutes,
-                            device: device.clone(),
-                            body: long,
-                        });
+                        read.push(
+                            *line,
+                            Event {
+                                at,
+                                utc_offset_minutes,
+                                device: device.clone(),
+                                body: long,
+                            },
+                        );
                         Ok(Some(rapid))
                     }
                     (Some(Ok(body)), None) | (None, Some(Ok(body))) => Ok(Some(body)),
@@ -249,15 +247,25 @@ pub fn parse(text: &str, options: &Options) -> Result<(Vec<Event>, Vec<Rejected>
             _ => Ok(None), // scans, ketones, notes
         };
         match body {
-            Ok(Some(body)) => events.push(Event {
-                at,
-                utc_offset_minutes,
-                device,
-                body,
+            Ok(Some(body)) => read.push(
+                *line,
+                Event {
+                    at,
+                    utc_offset_minutes,
+                    device,
+                    body,
+                },
+            ),
+            Ok(None) => read.skip(match cell(3) {
+                "1" => "scans (the sensor's own historic readings are kept instead)".to_owned(),
+                "3" => "ketone readings (not kept)".to_owned(),
+                "4" => "insulin rows without a number of units".to_owned(),
+                "5" => "food rows without grams".to_owned(),
+                "6" => "notes".to_owned(),
+                other => format!("record type {other} rows"),
             }),
-            Ok(None) => {}
-            Err(reason) => rejected.push(Rejected::at(*line, reason)),
+            Err(reason) => read.reject(*line, reason),
         }
     }
-    Ok((events, rejected))
+    Ok(read)
 }

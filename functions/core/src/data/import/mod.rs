@@ -11,13 +11,14 @@ pub mod libreview;
 pub mod nightscout;
 mod text;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use jiff::Timestamp;
 use jiff::tz::TimeZone;
 
-use super::event::Event;
-use super::upload::{Rejected, Skipped};
+use super::completeness::{self, Completeness};
+use super::event::{Event, Kind};
+use super::upload::{Conflict, Rejected, RowCounts, Skipped};
 use crate::error::CoreError;
 
 /// Largest upload accepted (API Gateway's payload limit is 10 MB): 90 days of any supported export fit.
@@ -87,30 +88,35 @@ pub struct Options {
     pub now: Timestamp,
 }
 
-/// What one importer read from the bytes: the events, the rows it refused (each with the reason), the
-/// rows it skipped because they hold nothing glucolink keeps (counted by reason, so nothing vanishes
-/// unaccounted), and notes on how something was read.
+/// What one importer read from the bytes: the events with the row each came from (0 for events derived
+/// from several rows, such as a pump's mode or a profile's schedule), the rows it refused (each with the
+/// reason), the rows it skipped because they hold nothing glucolink keeps (counted by reason, so nothing
+/// vanishes unaccounted), how many rows the file has, and notes on how something was read.
 #[derive(Debug, Clone, Default)]
 pub struct Read {
     pub events: Vec<Event>,
+    /// The row (or JSON item, from 1) of each event, aligned with `events`.
+    pub rows: Vec<usize>,
     pub rejected: Vec<Rejected>,
     pub skipped: BTreeMap<String, usize>,
+    /// Rows (CSV lines or JSON items) in the file, header and preamble included.
+    pub total_rows: usize,
     pub notes: Vec<String>,
 }
 
 impl Read {
+    /// An event read from `row` (0: derived from several rows).
+    pub(crate) fn push(&mut self, row: usize, event: Event) {
+        self.events.push(event);
+        self.rows.push(row);
+    }
+
+    pub(crate) fn reject(&mut self, row: usize, reason: impl Into<String>) {
+        self.rejected.push(Rejected::at(row, reason));
+    }
+
     pub(crate) fn skip(&mut self, reason: impl Into<String>) {
         *self.skipped.entry(reason.into()).or_default() += 1;
-    }
-}
-
-impl From<(Vec<Event>, Vec<Rejected>)> for Read {
-    fn from((events, rejected): (Vec<Event>, Vec<Rejected>)) -> Self {
-        Self {
-            events,
-            rejected,
-            ..Self::default()
-        }
     }
 }
 
@@ -119,7 +125,14 @@ impl From<(Vec<Event>, Vec<Rejected>)> for Read {
 pub struct Parsed {
     pub format: Format,
     pub events: Vec<Event>,
+    /// The row each event came from (0: derived from several rows), aligned with `events`.
+    pub rows: Vec<usize>,
     pub rejected: Vec<Rejected>,
+    /// Values of the file that differ from an earlier row's for the same device, kind and instant.
+    pub conflicts: Vec<Conflict>,
+    pub row_counts: RowCounts,
+    /// Readings against each device's cadence, gaps, days without insulin, over what the file covers.
+    pub completeness: Completeness,
     /// Rows that hold nothing glucolink keeps (notes, calibrations, site changes…), by reason.
     pub skipped: Vec<Skipped>,
     /// How something was read that the person should know (for example units decided from the data).
@@ -168,23 +181,116 @@ pub fn parse(format: Format, bytes: &[u8], options: &Options) -> Result<Parsed, 
         ));
     }
     let read: Read = match format {
-        Format::Json => json::parse(bytes, options)?.into(),
-        Format::Clarity => clarity::parse(&text::decode(bytes), options)?.into(),
-        Format::CareLink => carelink::parse(&text::decode(bytes), options)?.into(),
-        Format::LibreView => libreview::parse(&text::decode(bytes), options)?.into(),
+        Format::Json => json::parse(bytes, options)?,
+        Format::Clarity => clarity::parse(&text::decode(bytes), options)?,
+        Format::CareLink => carelink::parse(&text::decode(bytes), options)?,
+        Format::LibreView => libreview::parse(&text::decode(bytes), options)?,
         Format::Nightscout => nightscout::parse(bytes, options)?,
     };
-    Ok(Parsed {
-        format,
-        events: read.events,
-        rejected: read.rejected,
-        skipped: read
-            .skipped
-            .into_iter()
-            .map(|(reason, count)| Skipped { reason, count })
-            .collect(),
-        notes: read.notes,
-    })
+    Ok(Parsed::new(format, read, &options.tz))
+}
+
+impl Parsed {
+    /// The result of an import: conflicting values set apart, rows counted, completeness assessed
+    /// (local days in `tz`).
+    pub fn new(format: Format, read: Read, tz: &TimeZone) -> Self {
+        let (events, rows, conflicts) = separate_conflicts(read.events, read.rows);
+        let row_counts = count_rows(
+            read.total_rows,
+            &rows,
+            &conflicts,
+            &read.rejected,
+            &read.skipped,
+        );
+        let completeness = completeness::assess(&events, tz, None);
+        Parsed {
+            format,
+            completeness,
+            events,
+            rows,
+            rejected: read.rejected,
+            conflicts,
+            row_counts,
+            skipped: read
+                .skipped
+                .into_iter()
+                .map(|(reason, count)| Skipped { reason, count })
+                .collect(),
+            notes: read.notes,
+        }
+    }
+}
+
+/// Keeps, of events with the same device, kind and instant but different values, the one from the row
+/// that comes first in the file, and reports the others as conflicts. Equal values stay: storing them
+/// counts them as duplicates.
+fn separate_conflicts(
+    events: Vec<Event>,
+    rows: Vec<usize>,
+) -> (Vec<Event>, Vec<usize>, Vec<Conflict>) {
+    let mut order: Vec<usize> = (0..events.len()).collect();
+    // Derived events (row 0) come last: a row's own value wins over one worked out from others.
+    order.sort_by_key(|&i| (rows[i] == 0, rows[i]));
+    let mut first: HashMap<(&str, Kind, i64), usize> = HashMap::new();
+    let mut conflicting = vec![false; events.len()];
+    let mut conflicts = Vec::new();
+    for i in order {
+        let event = &events[i];
+        match first.get(&event.identity()) {
+            Some(&kept) if events[kept].body != event.body => {
+                conflicting[i] = true;
+                conflicts.push(Conflict {
+                    row: (rows[i] > 0).then_some(rows[i]),
+                    time: event.at,
+                    device: event.device.clone(),
+                    kind: event.body.kind().as_str(),
+                    kept: events[kept].body.describe(),
+                    not_kept: event.body.describe(),
+                    kept_from: "file",
+                });
+            }
+            Some(_) => {}
+            None => {
+                first.insert(event.identity(), i);
+            }
+        }
+    }
+    conflicts.sort_by_key(|c| c.row);
+    let mut kept_events = Vec::with_capacity(events.len());
+    let mut kept_rows = Vec::with_capacity(events.len());
+    for ((event, row), conflict) in events.into_iter().zip(rows).zip(conflicting) {
+        if !conflict {
+            kept_events.push(event);
+            kept_rows.push(row);
+        }
+    }
+    (kept_events, kept_rows, conflicts)
+}
+
+fn count_rows(
+    total: usize,
+    rows: &[usize],
+    conflicts: &[Conflict],
+    rejected: &[Rejected],
+    skipped: &BTreeMap<String, usize>,
+) -> RowCounts {
+    let with_events: BTreeSet<usize> = rows.iter().copied().filter(|r| *r > 0).collect();
+    let conflicting: BTreeSet<usize> = conflicts
+        .iter()
+        .filter_map(|c| c.row)
+        .filter(|r| !with_events.contains(r))
+        .collect();
+    let rejected: BTreeSet<usize> = rejected.iter().map(|r| r.row).collect();
+    let skipped: usize = skipped.values().sum();
+    let counted = with_events.len() + conflicting.len() + rejected.len() + skipped;
+    RowCounts {
+        total,
+        with_events: with_events.len(),
+        conflicting: conflicting.len(),
+        rejected: rejected.len(),
+        skipped,
+        without_data: total.saturating_sub(counted),
+    }
 }
 
 /// Refuses events from the future (beyond a day of clock skew).

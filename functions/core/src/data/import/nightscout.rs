@@ -99,7 +99,10 @@ pub fn parse(bytes: &[u8], options: &Options) -> Result<Read, CoreError> {
     }
     let profiles = Profiles::read(&items, options);
     let bg_units = BgUnits::decide(&items);
-    let mut read = Read::default();
+    let mut read = Read {
+        total_rows: items.len(),
+        ..Read::default()
+    };
     if let Some(note) = bg_units.note() {
         read.notes.push(note);
     }
@@ -125,21 +128,23 @@ pub fn parse(bytes: &[u8], options: &Options) -> Result<Read, CoreError> {
         }
         match event(value, options, &profiles, bg_units) {
             Ok(Found::Events(found)) => {
-                for event in &found {
+                for event in found {
                     pump_treatments |=
                         matches!(event.body, Body::Bolus { .. } | Body::Basal { .. });
                     covered = Some(covered.map_or((event.at, event.at), |(a, b)| {
                         (a.min(event.at), b.max(event.at))
                     }));
+                    read.push(index + 1, event);
                 }
-                read.events.extend(found);
             }
             Ok(Found::Nothing(reason)) => read.skip(reason),
             Err(reason) => read.rejected.push(reject(reason)),
         }
     }
     if pump_treatments && let Some((from, to)) = covered {
-        read.events.extend(profiles.scheduled_basal(from, to));
+        for event in profiles.scheduled_basal(from, to) {
+            read.push(0, event);
+        }
     }
     Ok(read)
 }

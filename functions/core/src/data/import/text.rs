@@ -2,8 +2,7 @@
 
 use jiff::Timestamp;
 
-use super::MAX_ROWS;
-use crate::data::upload::Rejected;
+use super::{MAX_ROWS, Read};
 use crate::error::CoreError;
 use jiff::civil::DateTime;
 use jiff::tz::{Disambiguation, TimeZone};
@@ -83,7 +82,7 @@ impl FoldReader {
 pub fn csv_rows(
     text: &str,
     delimiter: u8,
-    rejected: &mut Vec<Rejected>,
+    read: &mut Read,
 ) -> Result<Vec<(usize, csv::StringRecord)>, CoreError> {
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(false)
@@ -102,8 +101,9 @@ pub fn csv_rows(
         }
         match record {
             Ok(record) => rows.push((line, record)),
-            Err(e) => rejected.push(Rejected::at(line, format!("unreadable CSV row ({e})"))),
+            Err(e) => read.reject(line, format!("unreadable CSV row ({e})")),
         }
+        read.total_rows = line;
     }
     Ok(rows)
 }
