@@ -595,6 +595,60 @@ function uploadFile(path, file, onProgress) {
   });
 }
 
+const count = (n) => Number(n).toLocaleString();
+
+/** What each kind of stored event is called on screen. */
+const KIND_WORDS = {
+  cgm: "sensor glucose",
+  smbg: "meter glucose",
+  bolus: "boluses",
+  basal: "basal",
+  carbs: "carbs",
+  auto_insulin: "SmartGuard insulin",
+  pump_mode: "SmartGuard on and off",
+  long_acting: "long-acting insulin",
+};
+
+/** Everything an upload answer says, in a person's words: what was stored, from which devices and
+ * period, how complete it is, and every row that was not used, with its reason. */
+function showUploadSummary(summary) {
+  const c = summary.completeness;
+  const day = (iso) => new Date(iso).toLocaleDateString(undefined, { dateStyle: "medium" });
+  const plural = (n, one, many) => `${count(n)} ${n === 1 ? one : many}`;
+  const parts = [
+    `${count(summary.accepted)} new readings and events`,
+    `${count(summary.duplicates)} already stored`,
+  ];
+  if (summary.conflict_count > 0) parts.push(plural(summary.conflict_count, "conflicting value not stored", "conflicting values not stored"));
+  parts.push(plural(summary.rejected_count, "row not used", "rows not used"));
+  fill({ upload_result_text: `Uploaded: ${parts.join(", ")}.` }, document.querySelector("[data-upload-result]"));
+  const devices = summary.devices.map((d) =>
+    el("li", {}, `${d.device}: ${d.kinds.map((k) => KIND_WORDS[k] ?? k).join(", ")}, ${day(d.first_event_at)} to ${day(d.last_event_at)}`));
+  const readings = c.readings.map((r) =>
+    el("li", {}, `${r.device}: ${count(r.present)} of ${count(r.expected)} expected sensor readings (${r.percent} %, every ${r.interval_minutes} min)`));
+  const completeness = [
+    ...readings,
+    el("li", {}, c.gap_count === 0 ? "No gap of more than 2 hours in the sensor readings." : `${count(c.gap_count)} gaps of more than 2 hours in the sensor readings.`),
+  ];
+  if (c.insulin_recorded && c.days_without_insulin_count > 0) {
+    completeness.push(el("li", {}, `${count(c.days_without_insulin_count)} days with sensor readings but no insulin data.`));
+  }
+  const problems = [
+    ...summary.conflicts.slice(0, 10).map((x) => el("li", {},
+      `${x.row ? `Row ${x.row}, ` : ""}${when(x.time)}, ${x.device}: kept ${x.kept} (${x.kept_from === "stored" ? "already stored" : "earlier in the file"}), not ${x.not_kept}`)),
+    ...summary.rejected.slice(0, 10).map((r) => el("li", {}, `${r.item ?? `Row ${r.row}`}: ${r.reason}`)),
+  ];
+  const skipped = summary.skipped.map((x) => el("li", {}, `${count(x.count)} ${x.reason}`));
+  document.querySelector("[data-upload-devices]").replaceChildren(...devices);
+  document.querySelector("[data-upload-completeness]").replaceChildren(...completeness);
+  document.querySelector("[data-upload-rejected]").replaceChildren(...problems);
+  document.querySelector("[data-upload-skipped]").replaceChildren(...skipped);
+  document.querySelector("[data-upload-notes]").replaceChildren(...summary.notes.map((n) => el("li", {}, n)));
+  for (const list of document.querySelectorAll("[data-upload-result] ul")) {
+    list.closest("div[data-upload-part]").hidden = list.children.length === 0;
+  }
+}
+
 function wireUpload(refresh) {
   const form = document.querySelector("[data-upload]");
   if (!form) return;
@@ -618,12 +672,7 @@ function wireUpload(refresh) {
       const summary = await uploadFile("/api/personal/uploads", file, (p) => {
         progress.value = p;
       });
-      fill({
-        upload_result_text: `Uploaded: ${summary.accepted} new readings and events, ${summary.duplicates} already stored, ${summary.rejected_count} rows not used.`,
-      }, result);
-      document.querySelector("[data-upload-rejected]").replaceChildren(
-        ...summary.rejected.slice(0, 10).map((r) => el("li", {}, `Row ${r.row}: ${r.reason}`)),
-      );
+      showUploadSummary(summary);
       result.hidden = false;
       form.reset();
       await refresh();

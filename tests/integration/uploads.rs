@@ -153,7 +153,7 @@ async fn rows_that_cannot_be_used_are_reported_with_their_reason_and_the_rest_is
 
 #[tokio::test]
 async fn a_different_value_for_the_same_instant_is_a_conflict_not_a_duplicate_and_every_row_is_counted()
-{
+ {
     let app = spawn_app().await;
     let person = signed_in_person(&app.user, "conflicts").await;
     let first = json!([
@@ -168,7 +168,10 @@ async fn a_different_value_for_the_same_instant_is_a_conflict_not_a_duplicate_an
         status_and_json(upload(&app.user, "", "application/json", json_file(first)).await).await;
     assert_eq!(status, 201, "{summary}");
     assert_eq!(summary["accepted"], 3, "{summary}");
-    assert_eq!(summary["duplicates"], 1, "the same value twice is a duplicate");
+    assert_eq!(
+        summary["duplicates"], 1,
+        "the same value twice is a duplicate"
+    );
     assert_eq!(summary["conflict_count"], 1);
     let conflict = &summary["conflicts"][0];
     assert_eq!(conflict["row"], 3);

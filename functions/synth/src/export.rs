@@ -233,6 +233,67 @@ pub fn to_carelink_csv(events: &[Event]) -> String {
     text
 }
 
+/// A CareLink export of a Guardian Connect (CGM without a pump), European style (`;`, decimal commas):
+/// sensor readings, and what the person logged in the app as event markers (`Insulin: 4,50`,
+/// `Meal: 60,00grams`), each marker row written twice as CareLink does (indexes `n,0` and `n+1,00000`).
+/// Meter readings, basal and other kinds have no place in this export and are left out.
+pub fn to_guardian_connect_csv(events: &[Event]) -> String {
+    let header = "Index;Date;Time;New Device Time;BG Reading (mg/dL);Linked BG Meter ID;Sensor Calibration BG (mg/dL);Sensor Glucose (mg/dL);ISIG Value;Event Marker;Sensor Exception";
+    let mut text = String::from(
+        "Last Name;First Name;Patient ID;Start Date;End Date;Device;Sensor\r\nSynthetic;Patient;;;;Guardian Connect;\r\n\r\nDevice data shown may exceed selected date range.\r\n\r\n",
+    );
+    let serial = events.first().map_or("GC0000000", |e| {
+        e.device
+            .rsplit_once(' ')
+            .map_or(e.device.as_str(), |(_, s)| s)
+    });
+    text.push_str(&format!(
+        "-------;Guardian Connect;Sensor;{serial};-------\r\n{header}\r\n"
+    ));
+    let decimal = |value: f64, places: usize| format!("{value:.places$}").replace('.', ",");
+    let mut index = 0usize;
+    for event in events.iter().rev() {
+        let stamp = local(event);
+        let (date, time) = (
+            stamp.strftime("%Y/%m/%d").to_string(),
+            stamp.strftime("%H:%M:%S").to_string(),
+        );
+        let (sensor, marker) = match &event.body {
+            Body::Cgm {
+                glucose_tenths_mg_dl,
+            } => (mg_dl(*glucose_tenths_mg_dl), String::new()),
+            Body::Bolus {
+                immediate_milliunits,
+                ..
+            } => (
+                String::new(),
+                format!(
+                    "Insulin: {}",
+                    decimal(f64::from(*immediate_milliunits) / 1000.0, 2)
+                ),
+            ),
+            Body::Carbs { tenths_grams } => (
+                String::new(),
+                format!("Meal: {}grams", decimal(f64::from(*tenths_grams) / 10.0, 2)),
+            ),
+            _ => continue,
+        };
+        let copies = if marker.is_empty() { 1 } else { 2 };
+        for copy in 0..copies {
+            let index_text = if copy == 0 {
+                format!("{index},0")
+            } else {
+                format!("{index},00000")
+            };
+            text.push_str(&format!(
+                "{index_text};{date};{time};;;;;{sensor};;{marker};\r\n"
+            ));
+            index += 1;
+        }
+    }
+    text
+}
+
 /// A Dexcom Clarity export (mg/dL).
 pub fn to_clarity_csv(events: &[Event]) -> String {
     let mut text = String::from(

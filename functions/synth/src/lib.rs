@@ -193,6 +193,43 @@ mod tests {
     }
 
     #[test]
+    fn a_guardian_connect_export_keeps_its_event_markers() {
+        let events = generate(&patient(Profile::DexcomPens, 5));
+        let csv = export::to_guardian_connect_csv(&events);
+        assert!(csv.contains("Meal: ") && csv.contains("grams;") && csv.contains("Insulin: "));
+        assert_eq!(
+            import::detect(csv.as_bytes()).expect("detect"),
+            Format::CareLink
+        );
+        let parsed = import::parse(Format::CareLink, csv.as_bytes(), &options()).expect("carelink");
+        assert!(parsed.rejected.is_empty(), "{:?}", parsed.rejected.first());
+        assert!(
+            parsed.conflicts.is_empty(),
+            "{:?}",
+            parsed.conflicts.first()
+        );
+        let kinds = [Kind::Cgm, Kind::Bolus, Kind::Carbs];
+        let mut stored = parsed.events.clone();
+        stored.sort_by(|a, b| a.identity().cmp(&b.identity()));
+        stored.dedup_by(|a, b| a.identity() == b.identity());
+        assert_eq!(
+            values(&stored, &kinds),
+            values(&events, &kinds),
+            "each marker written twice is stored once"
+        );
+        assert_eq!(
+            parsed.row_counts.total,
+            parsed.row_counts.with_events + parsed.row_counts.without_data,
+            "{:?}",
+            parsed.row_counts
+        );
+        assert_eq!(
+            parsed.row_counts.without_data, 5,
+            "two preamble rows, the notice, the divider and the header (blank lines are not rows)"
+        );
+    }
+
+    #[test]
     fn the_same_seed_gives_the_same_data() {
         assert_eq!(
             generate(&patient(Profile::MedtronicPump, 3)),

@@ -32,9 +32,18 @@ test("a patient uploads a file and the linked clinic sees recent data", async ({
   const file = { name: "readings.json", mimeType: "application/json", buffer: cgmFile(24) };
   await patient.getByLabel("Device data file").setInputFiles(file);
   await patient.getByRole("button", { name: "Upload now" }).click();
-  await expect(patient.getByText("Uploaded: 24 new readings and events, 0 already stored, 1 rows not used.")).toBeVisible();
-  await expect(patient.getByText(/Row 25: glucose 9999 is outside/)).toBeVisible();
+  await expect(patient.getByText("Uploaded: 24 new readings and events, 0 already stored, 1 row not used.")).toBeVisible();
+  await expect(patient.getByText(/events\[24\]: glucose 9999 is outside/)).toBeVisible();
+  await expect(patient.getByText(/E2E Sensor 1: sensor glucose, /)).toBeVisible();
+  await expect(patient.getByText(/of \d+ expected sensor readings/)).toBeVisible();
   await expectAccessible(patient);
+  for (const width of [1280, 390]) {
+    await patient.setViewportSize({ width, height: 900 });
+    await patient.locator("[data-upload-result]").screenshot({ path: `test-results/screens/upload-result-${width}.png` });
+    const overflow = await patient.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    expect(overflow, `nothing wider than the ${width} px screen`).toBeLessThanOrEqual(0);
+  }
+  await patient.setViewportSize({ width: 1280, height: 720 });
 
   await patient.getByLabel("Device data file").setInputFiles(file);
   await patient.getByRole("button", { name: "Upload now" }).click();

@@ -51,6 +51,7 @@ struct Columns {
     carbs_grams: Option<usize>,
     carbs_exchanges: Option<usize>,
     alert: Option<usize>,
+    event_marker: Option<usize>,
 }
 
 fn columns(header: &csv::StringRecord) -> Option<Columns> {
@@ -78,6 +79,7 @@ fn columns(header: &csv::StringRecord) -> Option<Columns> {
         carbs_grams: find("BWZ Carb Input (grams)"),
         carbs_exchanges: find("BWZ Carb Input (exchanges)"),
         alert: find("Alert").or_else(|| find("Alarm")),
+        event_marker: find("Event Marker"),
     })
 }
 
@@ -309,7 +311,9 @@ fn read_section(
             Ok(bodies) => {
                 for body in bodies {
                     if let Body::Bolus { .. } = body {
-                        merge_bolus(&mut boluses, row.line, new_event(body));
+                        if merge_bolus(&mut boluses, row.line, new_event(body)) {
+                            read.merged_rows.push(row.line);
+                        }
                     } else {
                         read.push(row.line, new_event(body));
                     }
@@ -323,8 +327,8 @@ fn read_section(
     }
 }
 
-/// Adds a bolus part to the bolus at the same instant, if any.
-fn merge_bolus(boluses: &mut BTreeMap<i64, (usize, Event)>, line: usize, event: Event) {
+/// Adds a bolus part to the bolus at the same instant, if any; says whether it joined one.
+fn merge_bolus(boluses: &mut BTreeMap<i64, (usize, Event)>, line: usize, event: Event) -> bool {
     let second = event.at.as_second();
     match boluses.get_mut(&second) {
         Some((_, existing)) => {
@@ -349,9 +353,11 @@ fn merge_bolus(boluses: &mut BTreeMap<i64, (usize, Event)>, line: usize, event: 
                 *a_min = (*a_min).max(*b_min);
                 *a_auto = *a_auto && *b_auto;
             }
+            true
         }
         None => {
             boluses.insert(second, (line, event));
+            false
         }
     }
 }
@@ -373,6 +379,48 @@ fn day_length(local: DateTime, tz: &jiff::tz::TimeZone) -> Result<u32, String> {
         .map_err(|_| "the date does not exist in the time zone".to_owned())?;
     u32::try_from(end.as_second() - start.as_second())
         .map_err(|_| "the day's length is out of range".to_owned())
+}
+
+/// What a Guardian Connect user logged in the app (`Event Marker`): `Insulin: 27,00` is a dose of
+/// unknown insulin type (kept as a bolus), `Meal: 60,00grams` carbs. Other markers (exercise, notes)
+/// carry no glucose, insulin or carbs.
+fn event_marker(raw: &str) -> Result<Option<Body>, String> {
+    let Some((label, value)) = raw.split_once(':') else {
+        return Ok(None);
+    };
+    let value = value.trim();
+    match label.trim().to_ascii_lowercase().as_str() {
+        "insulin" => {
+            let units = number(value.trim_end_matches(|c: char| c.is_alphabetic()))
+                .ok_or_else(|| format!("the insulin marker {raw:?} has no number"))?;
+            let milli = milliunits(units, MAX_BOLUS_UNITS)
+                .ok_or_else(|| format!("an insulin marker of {units} U is out of range"))?;
+            Ok((milli > 0).then_some(Body::Bolus {
+                immediate_milliunits: milli,
+                extended_milliunits: 0,
+                extended_minutes: 0,
+                automatic: false,
+            }))
+        }
+        "meal" => {
+            let number_part = value.trim_end_matches(|c: char| c.is_alphabetic());
+            let unit = value[number_part.len()..].trim().to_ascii_lowercase();
+            if !(unit.is_empty() || unit.starts_with("gram") || unit == "g") {
+                return Err(format!(
+                    "the meal marker {raw:?} is not in grams (exchanges differ by country)"
+                ));
+            }
+            let grams = number(number_part)
+                .ok_or_else(|| format!("the meal marker {raw:?} has no number"))?;
+            if grams > MAX_CARBS_GRAMS {
+                return Err(format!("{grams} g of carbs is out of range"));
+            }
+            Ok((grams > 0.0).then(|| Body::Carbs {
+                tenths_grams: (grams * 10.0).round() as u32,
+            }))
+        }
+        _ => Ok(None),
+    }
 }
 
 /// `h:mm:ss` as minutes.
@@ -503,6 +551,7 @@ fn row_events(
             basal: BasalKind::Suspend,
         });
     }
+    bodies.extend(event_marker(cell(columns.event_marker))?);
     let grams = cell(columns.carbs_grams);
     if !grams.is_empty() {
         let value =

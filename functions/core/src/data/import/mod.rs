@@ -97,6 +97,9 @@ pub struct Read {
     pub events: Vec<Event>,
     /// The row (or JSON item, from 1) of each event, aligned with `events`.
     pub rows: Vec<usize>,
+    /// Rows whose content joined another row's event (a bolus's parts, its selected and delivered
+    /// rows): used, though no event carries their number.
+    pub merged_rows: Vec<usize>,
     pub rejected: Vec<Rejected>,
     pub skipped: BTreeMap<String, usize>,
     /// Rows (CSV lines or JSON items) in the file, header and preamble included.
@@ -195,9 +198,10 @@ impl Parsed {
     /// (local days in `tz`).
     pub fn new(format: Format, read: Read, tz: &TimeZone) -> Self {
         let (events, rows, conflicts) = separate_conflicts(read.events, read.rows);
+        let used: Vec<usize> = rows.iter().chain(&read.merged_rows).copied().collect();
         let row_counts = count_rows(
             read.total_rows,
-            &rows,
+            &used,
             &conflicts,
             &read.rejected,
             &read.skipped,
