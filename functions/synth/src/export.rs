@@ -300,8 +300,17 @@ pub fn to_clarity_csv(events: &[Event]) -> String {
         "Index,Timestamp (YYYY-MM-DDThh:mm:ss),Event Type,Event Subtype,Patient Info,Device Info,Source Device ID,Glucose Value (mg/dL),Insulin Value (u),Carb Value (grams),Duration (hh:mm:ss),Glucose Rate of Change (mg/dL/min),Transmitter Time (Long Integer),Transmitter ID\r\n1,,FirstName,,Synthetic,,,,,,,,,\r\n2,,LastName,,Patient,,,,,,,,,\r\n",
     );
     let mut index = 3;
-    for event in events {
+    // Clarity lists rows by their local timestamp, so the two passes of the autumn hour interleave;
+    // only the transmitter's own clock (seconds since it started) tells them apart.
+    let transmitter_start = events.first().map_or(0, |e| e.at.as_second() - 3 * 86_400);
+    let mut ordered: Vec<&Event> = events.iter().collect();
+    ordered.sort_by_key(|e| local(e));
+    for event in ordered {
         let stamp = local(event).strftime("%Y-%m-%dT%H:%M:%S").to_string();
+        let transmitter_time = match event.body {
+            Body::Cgm { .. } => (event.at.as_second() - transmitter_start).to_string(),
+            _ => String::new(),
+        };
         let (kind, subtype, glucose, insulin, carbs) = match &event.body {
             Body::Cgm {
                 glucose_tenths_mg_dl,
@@ -348,7 +357,7 @@ pub fn to_clarity_csv(events: &[Event]) -> String {
             Body::Basal { .. } | Body::AutoInsulin { .. } | Body::PumpMode { .. } => continue,
         };
         text.push_str(&format!(
-            "{index},{stamp},{kind},{subtype},,,Android G7,{glucose},{insulin},{carbs},,,,TX01\r\n"
+            "{index},{stamp},{kind},{subtype},,,Android G7,{glucose},{insulin},{carbs},,,{transmitter_time},TX01\r\n"
         ));
         index += 1;
     }
