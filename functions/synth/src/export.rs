@@ -5,6 +5,8 @@
 use glucolink_core::data::event::{BasalKind, Body, Event};
 use jiff::civil::DateTime;
 use jiff::tz::Offset;
+use std::collections::HashMap;
+
 use serde_json::{Value, json};
 
 fn local(event: &Event) -> DateTime {
@@ -56,6 +58,7 @@ pub fn to_json(events: &[Event]) -> Vec<u8> {
                 Body::LongActing { milliunits } => json!({"type": "long_acting", "units": f64::from(*milliunits) / 1000.0}),
                 Body::AutoInsulin { milliunits, period_seconds } => json!({"type": "auto_insulin", "units": f64::from(*milliunits) / 1000.0, "period_minutes": period_seconds / 60}),
                 Body::PumpMode { automatic } => json!({"type": "pump_mode", "mode": if *automatic { "automatic" } else { "manual" }}),
+                Body::ClockSet { shift_seconds } => json!({"type": "clock_set", "shift_seconds": shift_seconds}),
             };
             item["time"] = json!(time);
             item["device"] = json!(event.device);
@@ -77,13 +80,68 @@ fn automatic_at(modes: &[&Event], at: jiff::Timestamp) -> bool {
         .is_some_and(|m| matches!(m.body, Body::PumpMode { automatic: true }))
 }
 
+/// What the device's clock showed for each event: a device with clock settings (`ClockSet`) runs at a
+/// fixed offset from UTC between two settings and is right after the last (the rule the CareLink
+/// importer reverses, docs/UPLOADS.md); other devices show each event's own offset.
+struct ShownClocks<'a> {
+    /// Per device: the instants of its settings, and its offsets (seconds) before, between and after.
+    devices: HashMap<&'a str, (Vec<i64>, Vec<i64>)>,
+}
+
+impl<'a> ShownClocks<'a> {
+    fn new(events: &'a [Event]) -> Self {
+        let mut settings: HashMap<&str, Vec<&Event>> = HashMap::new();
+        for event in events {
+            if let Body::ClockSet { .. } = event.body {
+                settings
+                    .entry(event.device.as_str())
+                    .or_default()
+                    .push(event);
+            }
+        }
+        let devices = settings
+            .into_iter()
+            .map(|(device, mut list)| {
+                list.sort_by_key(|e| e.at);
+                let mut offsets = vec![
+                    list.last()
+                        .map_or(0, |e| i64::from(e.utc_offset_minutes) * 60),
+                ];
+                for setting in list.iter().rev() {
+                    if let Body::ClockSet { shift_seconds } = setting.body {
+                        let after = offsets.last().copied().unwrap_or(0);
+                        offsets.push(after - i64::from(shift_seconds));
+                    }
+                }
+                offsets.reverse();
+                (
+                    device,
+                    (list.iter().map(|e| e.at.as_second()).collect(), offsets),
+                )
+            })
+            .collect();
+        Self { devices }
+    }
+
+    fn shown(&self, event: &Event) -> DateTime {
+        let Some((settings, offsets)) = self.devices.get(event.device.as_str()) else {
+            return local(event);
+        };
+        let stretch = settings.partition_point(|s| *s < event.at.as_second());
+        let offset = offsets.get(stretch).copied().unwrap_or(0);
+        jiff::tz::TimeZone::UTC.to_datetime(
+            jiff::Timestamp::from_second(event.at.as_second() + offset).unwrap_or(event.at),
+        )
+    }
+}
+
 fn carelink_row(
     index: usize,
     event: &Event,
     columns: &[&str],
     in_smart_guard: bool,
+    stamp: DateTime,
 ) -> Option<String> {
-    let stamp = local(event);
     let mut values: Vec<(&str, String)> = Vec::new();
     match &event.body {
         Body::Cgm {
@@ -136,6 +194,15 @@ fn carelink_row(
         // SmartGuard's start shows only in what follows (its insulin); its exit is an alert.
         Body::PumpMode { automatic: true } | Body::LongActing { .. } => return None,
         Body::PumpMode { automatic: false } => values.push(("Alert", "SmartGuard exit".into())),
+        Body::ClockSet { shift_seconds } => {
+            let new = stamp
+                .checked_add(jiff::SignedDuration::from_secs(i64::from(*shift_seconds)))
+                .unwrap_or(stamp);
+            values.push((
+                "New Device Time",
+                new.strftime("%Y/%m/%d %H:%M:%S").to_string(),
+            ));
+        }
     }
     let row: Vec<String> = columns
         .iter()
@@ -154,8 +221,7 @@ fn carelink_row(
 }
 
 /// The row that records only the volume selected for a bolus (no insulin delivered yet).
-fn selected_only_row(index: usize, event: &Event, milliunits: u32, columns: &[&str]) -> String {
-    let stamp = local(event);
+fn selected_only_row(index: usize, stamp: DateTime, milliunits: u32, columns: &[&str]) -> String {
     columns
         .iter()
         .map(|column| match *column {
@@ -180,6 +246,7 @@ pub fn to_carelink_csv(events: &[Event]) -> String {
         .iter()
         .filter(|e| matches!(e.body, Body::PumpMode { .. }))
         .collect();
+    let clocks = ShownClocks::new(events);
     // Sections as the 780G writes them: pump events, the days of automatic insulin, the sensor.
     let section_of = |e: &Event| match e.body {
         Body::Cgm { .. } => 2,
@@ -206,8 +273,14 @@ pub fn to_carelink_csv(events: &[Event]) -> String {
         section.reverse();
         for event in &section {
             index += 1;
-            if let Some(row) = carelink_row(index, event, &columns, automatic_at(&modes, event.at))
-            {
+            let stamp = clocks.shown(event);
+            if let Some(row) = carelink_row(
+                index,
+                event,
+                &columns,
+                automatic_at(&modes, event.at),
+                stamp,
+            ) {
                 text.push_str(&row);
                 text.push_str("\r\n");
             }
@@ -222,7 +295,7 @@ pub fn to_carelink_csv(events: &[Event]) -> String {
                 index += 1;
                 text.push_str(&selected_only_row(
                     index,
-                    event,
+                    stamp,
                     immediate_milliunits,
                     &columns,
                 ));
@@ -354,7 +427,10 @@ pub fn to_clarity_csv(events: &[Event]) -> String {
                 units(*milliunits),
                 String::new(),
             ),
-            Body::Basal { .. } | Body::AutoInsulin { .. } | Body::PumpMode { .. } => continue,
+            Body::Basal { .. }
+            | Body::AutoInsulin { .. }
+            | Body::PumpMode { .. }
+            | Body::ClockSet { .. } => continue,
         };
         text.push_str(&format!(
             "{index},{stamp},{kind},{subtype},,,Android G7,{glucose},{insulin},{carbs},,,{transmitter_time},TX01\r\n"
@@ -438,7 +514,8 @@ pub fn to_nightscout_json(events: &[Event]) -> Vec<u8> {
             Body::Basal { .. }
             | Body::AutoInsulin { .. }
             | Body::PumpMode { .. }
-            | Body::LongActing { .. } => {}
+            | Body::LongActing { .. }
+            | Body::ClockSet { .. } => {}
         }
     }
     serde_json::to_vec(&json!({"entries": entries, "treatments": treatments})).unwrap_or_default()

@@ -9,7 +9,7 @@
 pub mod export;
 mod model;
 
-pub use model::{Patient, Profile, generate};
+pub use model::{Patient, Profile, generate, with_clock_settings};
 
 #[cfg(test)]
 mod tests {
@@ -227,6 +227,47 @@ mod tests {
             parsed.row_counts.without_data, 5,
             "two preamble rows, the notice, the divider and the header (blank lines are not rows)"
         );
+    }
+
+    #[test]
+    fn a_pump_on_its_factory_clock_and_left_on_winter_time_reads_back_at_the_right_instants() {
+        let tz = "Europe/London";
+        let generated = generate(&Patient {
+            start: date(2026, 3, 22),
+            ..patient(Profile::MedtronicPump, 14)
+        });
+        let pump = generated
+            .iter()
+            .find(|e| matches!(e.body, Body::Basal { .. }))
+            .map(|e| e.device.clone())
+            .expect("pump");
+        let at = |s: &str| s.parse::<Timestamp>().expect("ts");
+        // Factory clock (ten years behind) until the 23rd; winter time kept until 1 April, past the
+        // change of 29 March.
+        let events = with_clock_settings(
+            generated,
+            &pump,
+            tz,
+            &[
+                (at("2026-03-23T09:00:30Z"), 315_360_000),
+                (at("2026-04-01T12:00:30Z"), 3600),
+            ],
+        );
+        let csv = export::to_carelink_csv(&events);
+        assert!(csv.contains(",2016/03/"), "the factory clock shows 2016");
+        assert!(csv.contains(",2026/03/29,02:"), "winter time shows times the spring change skipped");
+        let parsed = import::parse(Format::CareLink, csv.as_bytes(), &options()).expect("carelink");
+        assert!(parsed.rejected.is_empty(), "{:?}", parsed.rejected.first());
+        assert!(parsed.conflicts.is_empty(), "{:?}", parsed.conflicts.first());
+        assert!(parsed.notes.iter().any(|n| n.contains("set 2 time(s)")), "{:?}", parsed.notes);
+        let kinds = [
+            Kind::Smbg,
+            Kind::Bolus,
+            Kind::Basal,
+            Kind::Carbs,
+            Kind::ClockSet,
+        ];
+        assert_eq!(values(&parsed.events, &kinds), values(&events, &kinds));
     }
 
     #[test]

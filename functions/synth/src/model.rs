@@ -328,3 +328,27 @@ pub fn generate(patient: &Patient) -> Vec<Event> {
     events.dedup_by(|a, b| a.identity() == b.identity());
     events
 }
+
+/// The pump's clock set at these instants, by these shifts (new − old, seconds): the export then shows
+/// the pump's wrong times before each setting (a factory clock, winter time kept past the spring
+/// change), as real CareLink files do.
+pub fn with_clock_settings(
+    mut events: Vec<Event>,
+    device: &str,
+    time_zone: &str,
+    settings: &[(Timestamp, i32)],
+) -> Vec<Event> {
+    let tz = TimeZone::get(time_zone).unwrap_or(TimeZone::UTC);
+    for (at, shift_seconds) in settings {
+        events.push(Event {
+            at: *at,
+            utc_offset_minutes: i16::try_from(tz.to_offset(*at).seconds() / 60).unwrap_or(0),
+            device: device.to_owned(),
+            body: Body::ClockSet {
+                shift_seconds: *shift_seconds,
+            },
+        });
+    }
+    events.sort_by(|a, b| (a.at, &a.device).cmp(&(b.at, &b.device)));
+    events
+}

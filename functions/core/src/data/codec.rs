@@ -137,6 +137,7 @@ pub fn encode(kind: Kind, day_start: Timestamp, events: &[Event]) -> Vec<u8> {
             }
             Body::PumpMode { automatic } => out.push(u8::from(*automatic)),
             Body::LongActing { milliunits } => put_varint(&mut out, u64::from(*milliunits)),
+            Body::ClockSet { shift_seconds } => put_zigzag(&mut out, i64::from(*shift_seconds)),
         }
     }
     out
@@ -227,6 +228,10 @@ pub fn decode(kind: Kind, day_start: Timestamp, bytes: &[u8]) -> Result<Vec<Even
             },
             Kind::LongActing => Body::LongActing {
                 milliunits: reader.small()?,
+            },
+            Kind::ClockSet => Body::ClockSet {
+                shift_seconds: i32::try_from(reader.zigzag()?)
+                    .map_err(|_| DecodeError("clock shift"))?,
             },
         };
         events.push(Event {
@@ -348,6 +353,9 @@ mod tests {
             Body::PumpMode { automatic: true },
             Body::PumpMode { automatic: false },
             Body::LongActing { milliunits: 18_000 },
+            Body::ClockSet {
+                shift_seconds: -315_619_200,
+            },
         ] {
             let kind = body.kind();
             let one = vec![Event {

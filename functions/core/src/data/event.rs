@@ -31,10 +31,12 @@ pub enum Kind {
     PumpMode,
     /// A long-acting (basal) insulin injection.
     LongActing,
+    /// Someone set the device's clock (CareLink's `New Device Time`).
+    ClockSet,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 8] = [
+    pub const ALL: [Kind; 9] = [
         Kind::Cgm,
         Kind::Smbg,
         Kind::Bolus,
@@ -43,6 +45,7 @@ impl Kind {
         Kind::AutoInsulin,
         Kind::PumpMode,
         Kind::LongActing,
+        Kind::ClockSet,
     ];
 
     pub fn as_str(&self) -> &'static str {
@@ -55,6 +58,7 @@ impl Kind {
             Kind::AutoInsulin => "auto_insulin",
             Kind::PumpMode => "pump_mode",
             Kind::LongActing => "long_acting",
+            Kind::ClockSet => "clock_set",
         }
     }
 
@@ -109,6 +113,9 @@ pub enum Body {
     PumpMode { automatic: bool },
     /// A long-acting (basal) insulin injection, in milliunits.
     LongActing { milliunits: u32 },
+    /// At this instant someone moved the device's clock by `shift_seconds` (new time − old time): the
+    /// device's times before it were off by that much (docs/UPLOADS.md, "Pump clock changes").
+    ClockSet { shift_seconds: i32 },
 }
 
 impl Body {
@@ -158,6 +165,9 @@ impl Body {
             }
             .to_owned(),
             Body::LongActing { milliunits } => format!("{} long-acting", units(*milliunits)),
+            Body::ClockSet { shift_seconds } => {
+                format!("clock moved by {} minutes", shift_seconds / 60)
+            }
         }
     }
 
@@ -171,6 +181,7 @@ impl Body {
             Body::AutoInsulin { .. } => Kind::AutoInsulin,
             Body::PumpMode { .. } => Kind::PumpMode,
             Body::LongActing { .. } => Kind::LongActing,
+            Body::ClockSet { .. } => Kind::ClockSet,
         }
     }
 }

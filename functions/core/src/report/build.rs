@@ -542,7 +542,7 @@ pub fn compose(events: &[Event], options: &Options) -> Result<Report, CoreError>
             Body::LongActing { milliunits } => {
                 long_acting_by_day[day] += f64::from(milliunits) / 1000.0;
             }
-            Body::Basal { .. } | Body::PumpMode { .. } => {}
+            Body::Basal { .. } | Body::PumpMode { .. } | Body::ClockSet { .. } => {}
         }
     }
     let days_with_data = readings_by_day.iter().filter(|r| !r.is_empty()).count();

@@ -52,6 +52,7 @@ struct Columns {
     carbs_exchanges: Option<usize>,
     alert: Option<usize>,
     event_marker: Option<usize>,
+    new_device_time: Option<usize>,
 }
 
 fn columns(header: &csv::StringRecord) -> Option<Columns> {
@@ -80,6 +81,7 @@ fn columns(header: &csv::StringRecord) -> Option<Columns> {
         carbs_exchanges: find("BWZ Carb Input (exchanges)"),
         alert: find("Alert").or_else(|| find("Alarm")),
         event_marker: find("Event Marker"),
+        new_device_time: find("New Device Time"),
     })
 }
 
@@ -87,6 +89,8 @@ fn columns(header: &csv::StringRecord) -> Option<Columns> {
 struct Row {
     line: usize,
     index: f64,
+    /// Position in recording order across the file's sections (set by [`order_rows`]).
+    order: f64,
     local: DateTime,
     cells: csv::StringRecord,
 }
@@ -149,6 +153,7 @@ pub fn parse(text: &str, options: &Options) -> Result<Read, CoreError> {
         section.rows.push(Row {
             line,
             index,
+            order: 0.0,
             local,
             cells: record,
         });
@@ -160,9 +165,14 @@ pub fn parse(text: &str, options: &Options) -> Result<Read, CoreError> {
             "No CareLink header row (Index, Date, Time, …) was found.",
         ));
     }
+    for section in &mut sections {
+        order_rows(section);
+    }
+    let clocks = pump_clocks(&sections, &options.tz, &mut read);
     let mut evidence = Vec::new();
-    for section in sections {
-        read_section(section, options, &mut read, &mut evidence);
+    for (number, section) in sections.into_iter().enumerate() {
+        let clock = clocks.get(&section.device).map(|clock| (number, clock));
+        read_section(section, options, clock, &mut read, &mut evidence);
     }
     for mode in pump_modes(evidence, &read.events) {
         read.push(0, mode);
@@ -270,24 +280,28 @@ fn local_datetime(date: &str, time: &str) -> Option<DateTime> {
 
 /// Reads one section's rows in time order (by `Index`), resolving the autumn fold.
 fn read_section(
-    mut section: Section,
+    section: Section,
     options: &Options,
+    clock: Option<(usize, &PumpClock)>,
     read: &mut Read,
     evidence: &mut Vec<Evidence>,
 ) {
-    section.rows.sort_by(|a, b| a.index.total_cmp(&b.index));
-    let newest_first = match (section.rows.first(), section.rows.last()) {
-        (Some(first), Some(last)) => first.local > last.local,
-        _ => false,
-    };
-    if newest_first {
-        section.rows.reverse();
-    }
     // Boluses at one instant (selected/delivered rows, dual-wave parts) are combined before storing.
     let mut boluses: BTreeMap<i64, (usize, Event)> = BTreeMap::new();
     let mut fold = FoldReader::default();
     for row in &section.rows {
-        let Some((at, utc_offset_minutes)) = fold.instant(row.local, &options.tz) else {
+        let placed = match clock {
+            Some((number, clock)) => match clock.instant(number, row.order, row.local, &options.tz)
+            {
+                Ok(placed) => placed,
+                Err(reason) => {
+                    read.reject(row.line, reason);
+                    continue;
+                }
+            },
+            None => fold.instant(row.local, &options.tz),
+        };
+        let Some((at, utc_offset_minutes)) = placed else {
             read.reject(row.line, "the time does not exist in the time zone");
             continue;
         };
@@ -325,6 +339,157 @@ fn read_section(
     for (line, bolus) in boluses.into_values() {
         read.push(line, bolus);
     }
+}
+
+/// Puts a section's rows in recording order (by `Index`; exports are often newest first) and gives each
+/// its position in that order, comparable across the sections of one file.
+fn order_rows(section: &mut Section) {
+    section.rows.sort_by(|a, b| a.index.total_cmp(&b.index));
+    let newest_first = match (section.rows.first(), section.rows.last()) {
+        (Some(first), Some(last)) => first.local > last.local,
+        _ => false,
+    };
+    if newest_first {
+        section.rows.reverse();
+    }
+    for row in &mut section.rows {
+        row.order = if newest_first { -row.index } else { row.index };
+    }
+}
+
+/// A pump's clock, known from its `New Device Time` rows (docs/UPLOADS.md, "Pump clock changes"):
+/// between two settings the pump's clock runs at a fixed offset from UTC (pumps do not follow
+/// daylight saving time by themselves, and a new pump runs on its factory clock until set); each setting
+/// moves it by new − old; after the last one it is taken as right.
+#[derive(Debug)]
+struct PumpClock {
+    /// Each setting: its section, its position in recording order, and the clock's old and new times
+    /// (seconds, as shown), in recording order.
+    settings: Vec<(usize, f64, i64, i64)>,
+    /// The clock's offset from UTC, in seconds, before the first setting, between each two, after the last.
+    offsets: Vec<i64>,
+}
+
+/// A wall-clock time as seconds, read as if it were UTC (what the pump's display shows).
+fn shown_seconds(local: DateTime) -> Option<i64> {
+    jiff::tz::TimeZone::UTC
+        .to_ambiguous_timestamp(local)
+        .compatible()
+        .ok()
+        .map(|t| t.as_second())
+}
+
+impl PumpClock {
+    /// The instant of a row: its stretch is decided by recording order in the settings' own section,
+    /// and by the shown time in the device's other sections (a time the clock showed twice, after it was
+    /// set back, cannot be placed there: `Err`).
+    fn instant(
+        &self,
+        section: usize,
+        order: f64,
+        local: DateTime,
+        tz: &jiff::tz::TimeZone,
+    ) -> Result<Option<(jiff::Timestamp, i16)>, String> {
+        let Some(shown) = shown_seconds(local) else {
+            return Ok(None);
+        };
+        let mut stretch = 0;
+        for &(setting_section, setting_order, old, new) in &self.settings {
+            let after = if setting_section == section {
+                order > setting_order
+            } else if shown > old.max(new) || (new > old && shown >= new) {
+                true
+            } else if shown < new.min(old) || (new > old && shown <= old) {
+                false
+            } else {
+                return Err(
+                    "the pump's clock was set back over this time, which it showed twice: the row cannot be placed".into(),
+                );
+            };
+            if after {
+                stretch += 1;
+            }
+        }
+        let Some(offset) = self.offsets.get(stretch) else {
+            return Ok(None);
+        };
+        let Ok(at) = jiff::Timestamp::from_second(shown - offset) else {
+            return Ok(None);
+        };
+        let utc_offset = i16::try_from(tz.to_offset(at).seconds() / 60).unwrap_or(0);
+        Ok(Some((at, utc_offset)))
+    }
+}
+
+/// The `New Device Time` of a row, as `YYYY/MM/DD HH:MM:SS` (or with `-`, or a `T`).
+fn device_time(raw: &str) -> Option<DateTime> {
+    let (date, time) = raw.trim().split_once([' ', 'T'])?;
+    local_datetime(date.trim(), time.trim())
+}
+
+/// The clock of each device that has `New Device Time` rows.
+fn pump_clocks(
+    sections: &[Section],
+    tz: &jiff::tz::TimeZone,
+    read: &mut Read,
+) -> std::collections::HashMap<String, PumpClock> {
+    let mut settings: std::collections::HashMap<&str, Vec<(usize, f64, DateTime, DateTime)>> =
+        std::collections::HashMap::new();
+    for (number, section) in sections.iter().enumerate() {
+        let Some(column) = section.columns.new_device_time else {
+            continue;
+        };
+        for row in &section.rows {
+            let raw = row.cells.get(column).unwrap_or("").trim();
+            if let Some(new) = device_time(raw) {
+                settings
+                    .entry(section.device.as_str())
+                    .or_default()
+                    .push((number, row.order, row.local, new));
+            }
+        }
+    }
+    let mut clocks = std::collections::HashMap::new();
+    for (device, mut list) in settings {
+        list.sort_by(|a, b| {
+            (a.0, a.1)
+                .partial_cmp(&(b.0, b.1))
+                .unwrap_or(std::cmp::Ordering::Equal)
+        });
+        list.dedup_by(|a, b| a.2 == b.2 && a.3 == b.3);
+        let Some(&(_, _, _, last_new)) = list.last() else {
+            continue;
+        };
+        let Ok(set_at) = tz.to_ambiguous_timestamp(last_new).compatible() else {
+            continue;
+        };
+        let mut offsets = vec![i64::from(tz.to_offset(set_at).seconds())];
+        for (_, _, old, new) in list.iter().rev() {
+            let shift = new.duration_since(*old).as_secs();
+            let after = offsets.last().copied().unwrap_or(0);
+            offsets.push(after - shift);
+        }
+        offsets.reverse();
+        let hours = |s: i64| (s as f64 / 360.0).round() / 10.0;
+        read.notes.push(format!(
+            "The clock of {device} was set {} time(s) (by {} h in all): its times were corrected from those settings.",
+            list.len(),
+            hours(offsets.last().copied().unwrap_or(0) - offsets.first().copied().unwrap_or(0))
+        ));
+        clocks.insert(
+            device.to_owned(),
+            PumpClock {
+                settings: list
+                    .iter()
+                    .filter_map(|(section, order, old, new)| {
+                        Some((*section, *order, shown_seconds(*old)?, shown_seconds(*new)?))
+                    })
+                    .collect(),
+                offsets,
+            },
+        );
+    }
+    clocks
 }
 
 /// Adds a bolus part to the bolus at the same instant, if any; says whether it joined one.
@@ -443,6 +608,16 @@ fn row_events(
 ) -> Result<Vec<Body>, String> {
     let cell = |i: Option<usize>| i.and_then(|i| cells.get(i)).unwrap_or("").trim();
     let mut bodies = Vec::new();
+    let new_time = cell(columns.new_device_time);
+    if !new_time.is_empty() {
+        let new = device_time(new_time)
+            .ok_or_else(|| format!("the new device time {new_time:?} is not a date and time"))?;
+        let shift = new.duration_since(local).as_secs();
+        bodies.push(Body::ClockSet {
+            shift_seconds: i32::try_from(shift)
+                .map_err(|_| format!("the new device time {new_time:?} is too far off"))?,
+        });
+    }
     // The 780G's day of automatic insulin (auto basal and auto corrections): a total, not a bolus.
     if cell(columns.bolus_source).eq_ignore_ascii_case("CLOSED_LOOP_AUTO_INSULIN") {
         let raw = cell(columns.bolus_delivered);

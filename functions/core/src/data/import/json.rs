@@ -251,9 +251,18 @@ fn event(item: &Value, default_device: &str, options: &Options) -> Result<Event,
                 _ => return Err("\"mode\" is automatic or manual".into()),
             },
         },
+        "clock_set" => {
+            let shift = required(item, "shift_seconds")?;
+            if !shift.is_finite() || shift.abs() > 20.0 * 365.25 * 86_400.0 || shift.fract() != 0.0 {
+                return Err("\"shift_seconds\" is a whole number of seconds, at most 20 years".into());
+            }
+            Body::ClockSet {
+                shift_seconds: shift as i32,
+            }
+        }
         other => {
             return Err(format!(
-                "\"type\" {other:?} is not cgm, smbg, bolus, basal, carbs, long_acting, auto_insulin or pump_mode"
+                "\"type\" {other:?} is not cgm, smbg, bolus, basal, carbs, long_acting, auto_insulin, pump_mode or clock_set"
             ));
         }
     };
