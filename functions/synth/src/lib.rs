@@ -255,11 +255,22 @@ mod tests {
         );
         let csv = export::to_carelink_csv(&events);
         assert!(csv.contains(",2016/03/"), "the factory clock shows 2016");
-        assert!(csv.contains(",2026/03/29,02:"), "winter time shows times the spring change skipped");
+        assert!(
+            csv.contains(",2026/03/29,02:"),
+            "winter time shows times the spring change skipped"
+        );
         let parsed = import::parse(Format::CareLink, csv.as_bytes(), &options()).expect("carelink");
         assert!(parsed.rejected.is_empty(), "{:?}", parsed.rejected.first());
-        assert!(parsed.conflicts.is_empty(), "{:?}", parsed.conflicts.first());
-        assert!(parsed.notes.iter().any(|n| n.contains("set 2 time(s)")), "{:?}", parsed.notes);
+        assert!(
+            parsed.conflicts.is_empty(),
+            "{:?}",
+            parsed.conflicts.first()
+        );
+        assert!(
+            parsed.notes.iter().any(|n| n.contains("set 2 time(s)")),
+            "{:?}",
+            parsed.notes
+        );
         let kinds = [
             Kind::Smbg,
             Kind::Bolus,

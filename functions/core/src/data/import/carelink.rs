@@ -288,6 +288,10 @@ fn read_section(
 ) {
     // Boluses at one instant (selected/delivered rows, dual-wave parts) are combined before storing.
     let mut boluses: BTreeMap<i64, (usize, Event)> = BTreeMap::new();
+    // The scheduled rate in force (milliunits/h), and a percentage temp running until an instant.
+    let mut scheduled_rate: Option<u32> = None;
+    let mut percent_temp: Option<(f64, i64)> = None;
+    let mut deferred_schedule: Option<(i64, u32, i16)> = None;
     let mut fold = FoldReader::default();
     for row in &section.rows {
         let placed = match clock {
@@ -318,7 +322,25 @@ fn read_section(
         if let Some(mode) = row_mode(&row.cells, &section.columns) {
             evidence.push((section.device.clone(), at, utc_offset_minutes, mode));
         }
-        match row_events(&row.cells, &section.columns, row.local, &options.tz) {
+        let at_second = at.as_second();
+        // The schedule that changed during a percentage temp takes over once the temp ends.
+        if let Some((end, rate, offset)) = deferred_schedule.filter(|(end, _, _)| *end <= at_second)
+        {
+            deferred_schedule = None;
+            read.push(0, scheduled_at(end, rate, offset, &section.device));
+        }
+        let found =
+            row_events(&row.cells, &section.columns, row.local, &options.tz).and_then(|found| {
+                percent_temps(
+                    found,
+                    at_second,
+                    utc_offset_minutes,
+                    &mut scheduled_rate,
+                    &mut percent_temp,
+                    &mut deferred_schedule,
+                )
+            });
+        match found {
             Ok(bodies) if bodies.is_empty() => read.skip(
                 "pump rows without a reading, insulin or carbs (alerts, primes, rewinds, settings)",
             ),
@@ -339,6 +361,83 @@ fn read_section(
     for (line, bolus) in boluses.into_values() {
         read.push(line, bolus);
     }
+    if let Some((end, rate, offset)) = deferred_schedule {
+        read.push(0, scheduled_at(end, rate, offset, &section.device));
+    }
+}
+
+/// Turns a row's percentage temp into units per hour (docs/UPLOADS.md): it scales the scheduled rate in
+/// force (the newest `Basal Rate (U/h)` row before it; without one the row is refused). When the
+/// schedule changes during the temp, the rest of the temp follows the new rate, and the new scheduled
+/// rate is deferred to the temp's end (`deferred`), so one instant never holds two basal events.
+fn percent_temps(
+    found: RowEvents,
+    at: i64,
+    offset: i16,
+    scheduled_rate: &mut Option<u32>,
+    percent_temp: &mut Option<(f64, i64)>,
+    deferred: &mut Option<(i64, u32, i16)>,
+) -> Result<Vec<Body>, String> {
+    let mut bodies = Vec::with_capacity(found.bodies.len() + 1);
+    if let Some((percent, seconds)) = found.percent_temp {
+        let scheduled = scheduled_rate.ok_or(
+            "a percentage temporary basal needs the pump's basal rate before it, which is not in the file",
+        )?;
+        *percent_temp = Some((percent, at + i64::from(seconds)));
+        bodies.push(scaled_temp(scheduled, percent, seconds)?);
+    }
+    for body in found.bodies {
+        match body {
+            Body::Basal {
+                rate_milliunits_per_hour,
+                basal: BasalKind::Scheduled,
+                ..
+            } => {
+                *scheduled_rate = Some(rate_milliunits_per_hour);
+                match *percent_temp {
+                    Some((percent, end)) if end > at => {
+                        let remaining = u32::try_from(end - at).unwrap_or(0);
+                        bodies.push(scaled_temp(rate_milliunits_per_hour, percent, remaining)?);
+                        *deferred = Some((end, rate_milliunits_per_hour, offset));
+                    }
+                    _ => bodies.push(body),
+                }
+            }
+            Body::Basal { .. } => {
+                // Another temp or a suspend replaces a running percentage temp (a deferred schedule
+                // change still takes over at its time: it does not end a temp that has a duration).
+                *percent_temp = None;
+                bodies.push(body);
+            }
+            other => bodies.push(other),
+        }
+    }
+    Ok(bodies)
+}
+
+/// A scheduled rate resuming at an instant (after a percentage temp).
+fn scheduled_at(at: i64, rate: u32, offset: i16, device: &str) -> Event {
+    Event {
+        at: jiff::Timestamp::from_second(at).unwrap_or_default(),
+        utc_offset_minutes: offset,
+        device: device.to_owned(),
+        body: Body::Basal {
+            rate_milliunits_per_hour: rate,
+            duration_seconds: 0,
+            basal: BasalKind::Scheduled,
+        },
+    }
+}
+
+/// A percentage of a scheduled rate, as a temporary basal lasting `seconds`.
+fn scaled_temp(scheduled: u32, percent: f64, seconds: u32) -> Result<Body, String> {
+    let rate = f64::from(scheduled) / 1000.0 * percent / 100.0;
+    Ok(Body::Basal {
+        rate_milliunits_per_hour: milliunits(rate, MAX_BASAL_UNITS_PER_HOUR)
+            .ok_or_else(|| format!("a temporary basal of {rate:.3} U/h is out of range"))?,
+        duration_seconds: seconds,
+        basal: BasalKind::Temporary,
+    })
 }
 
 /// Puts a section's rows in recording order (by `Index`; exports are often newest first) and gives each
@@ -599,13 +698,20 @@ fn duration_minutes(raw: &str) -> Option<u32> {
     Some(hours * 60 + minutes + u32::from(seconds >= 30))
 }
 
+/// What one row carries: its events, and a percentage temporary basal `(percent, seconds)`, which only
+/// the pump's scheduled rate at that time turns into units (see [`read_section`]).
+struct RowEvents {
+    bodies: Vec<Body>,
+    percent_temp: Option<(f64, u32)>,
+}
+
 /// The events one row carries (none for rows such as alerts, primes and rewinds).
 fn row_events(
     cells: &csv::StringRecord,
     columns: &Columns,
     local: DateTime,
     tz: &jiff::tz::TimeZone,
-) -> Result<Vec<Body>, String> {
+) -> Result<RowEvents, String> {
     let cell = |i: Option<usize>| i.and_then(|i| cells.get(i)).unwrap_or("").trim();
     let mut bodies = Vec::new();
     let new_time = cell(columns.new_device_time);
@@ -625,10 +731,13 @@ fn row_events(
             number(raw).ok_or_else(|| format!("the automatic insulin {raw:?} is not a number"))?;
         let milliunits = milliunits(units, MAX_AUTO_INSULIN_UNITS_PER_DAY)
             .ok_or_else(|| format!("{units} U of automatic insulin in a day is out of range"))?;
-        return Ok(vec![Body::AutoInsulin {
-            milliunits,
-            period_seconds: day_length(local, tz)?,
-        }]);
+        return Ok(RowEvents {
+            bodies: vec![Body::AutoInsulin {
+                milliunits,
+                period_seconds: day_length(local, tz)?,
+            }],
+            percent_temp: None,
+        });
     }
     let glucose = |column: Option<(usize, f64)>, what: &str| -> Result<Option<u16>, String> {
         let Some((index, factor)) = column else {
@@ -702,9 +811,16 @@ fn row_events(
     if !temp.is_empty() {
         let kind = cell(columns.temp_type).to_ascii_lowercase();
         if kind.contains("percent") {
-            return Err(
-                "a percentage temporary basal cannot be stored without the scheduled rate".into(),
-            );
+            let percent = number(temp)
+                .filter(|p| (0.0..=1000.0).contains(p))
+                .ok_or_else(|| format!("the temporary basal {temp:?} is not a percentage"))?;
+            let minutes = duration_minutes(cell(columns.temp_duration))
+                .filter(|m| *m > 0)
+                .ok_or("a percentage temporary basal needs its duration")?;
+            return Ok(RowEvents {
+                bodies,
+                percent_temp: Some((percent, minutes * 60)),
+            });
         }
         let units =
             number(temp).ok_or_else(|| format!("the temporary basal {temp:?} is not a number"))?;
@@ -748,5 +864,92 @@ fn row_events(
                 .into(),
         );
     }
-    Ok(bodies)
+    Ok(RowEvents {
+        bodies,
+        percent_temp: None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn options() -> Options {
+        Options {
+            tz: jiff::tz::TimeZone::UTC,
+            now: jiff::Timestamp::from_second(1_900_000_000).expect("ts"),
+        }
+    }
+
+    /// A pump section (oldest first) with the columns these tests need.
+    fn file(rows: &[&str]) -> String {
+        let mut text = String::from(
+            "-------,MiniMed 640G MMT-1512,Pump,NG1,-------\nIndex,Date,Time,Basal Rate (U/h),Temp Basal Amount,Temp Basal Type,Temp Basal Duration (h:mm:ss)\n",
+        );
+        for (i, row) in rows.iter().enumerate() {
+            text.push_str(&format!("{},{row}\n", i + 1));
+        }
+        text
+    }
+
+    fn basal(read: &Read) -> Vec<(i64, u32, u32, BasalKind)> {
+        let mut found: Vec<_> = read
+            .events
+            .iter()
+            .filter_map(|e| match e.body {
+                Body::Basal {
+                    rate_milliunits_per_hour,
+                    duration_seconds,
+                    basal,
+                } => Some((
+                    e.at.as_second() % 86_400 / 60,
+                    rate_milliunits_per_hour,
+                    duration_seconds,
+                    basal,
+                )),
+                _ => None,
+            })
+            .collect();
+        found.sort_by_key(|b| b.0);
+        found
+    }
+
+    #[test]
+    fn percentage_temps_scale_the_pumps_own_schedule_and_follow_its_changes() {
+        let read = parse(
+            &file(&[
+                "2026/01/05,00:00:00,0.8,,,",
+                "2026/01/05,05:30:00,,50,Percent,1:00:00",
+                "2026/01/05,06:00:00,1.2,,,",
+            ]),
+            &options(),
+        )
+        .expect("parsed");
+        assert!(read.rejected.is_empty(), "{:?}", read.rejected);
+        assert_eq!(
+            basal(&read),
+            vec![
+                (0, 800, 0, BasalKind::Scheduled),
+                (330, 400, 3600, BasalKind::Temporary),
+                (360, 600, 1800, BasalKind::Temporary),
+                (390, 1200, 0, BasalKind::Scheduled),
+            ],
+            "50 % of 0.8, then of 1.2 from 06:00; the new rate runs on its own from 06:30"
+        );
+    }
+
+    #[test]
+    fn a_percentage_temp_without_the_schedule_before_it_is_refused() {
+        let read = parse(
+            &file(&[
+                "2026/01/05,05:30:00,,50,Percent,1:00:00",
+                "2026/01/05,06:00:00,1.2,,,",
+            ]),
+            &options(),
+        )
+        .expect("parsed");
+        assert_eq!(read.rejected.len(), 1);
+        assert!(read.rejected[0].reason.contains("basal rate before it"));
+        assert_eq!(basal(&read), vec![(360, 1200, 0, BasalKind::Scheduled)]);
+    }
 }
