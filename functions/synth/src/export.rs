@@ -367,6 +367,116 @@ pub fn to_guardian_connect_csv(events: &[Event]) -> String {
     text
 }
 
+/// The Paradigm-era header (a Revel 523/723 in CareLink Personal): the event is named in `Raw-Type`.
+pub const PARADIGM_HEADER: &str = "Index,Date,Time,Timestamp,New Device Time,BG Reading (mg/dL),Linked BG Meter ID,Temp Basal Amount (U/h),Temp Basal Type,Temp Basal Duration (hh:mm:ss),Bolus Type,Bolus Volume Selected (U),Bolus Volume Delivered (U),Programmed Bolus Duration (hh:mm:ss),Prime Type,Prime Volume Delivered (U),Suspend,Rewind,BWZ Estimate (U),BWZ Target High BG (mg/dL),BWZ Target Low BG (mg/dL),BWZ Carb Ratio (grams),BWZ Insulin Sensitivity (mg/dL),BWZ Carb Input (grams),BWZ BG Input (mg/dL),BWZ Correction Estimate (U),BWZ Food Estimate (U),BWZ Active Insulin (U),Alarm,Sensor Calibration BG (mg/dL),Sensor Glucose (mg/dL),ISIG Value,Daily Insulin Total (U),Raw-Type,Raw-Values,Raw-ID,Raw-Upload ID,Raw-Seq Num,Raw-Device Type";
+
+/// A CareLink Personal export of a Paradigm pump (2014 era): a preamble naming the pump, one header,
+/// rows oldest first with `M/D/YY` dates, each event named in `Raw-Type` (`GlucoseSensorData`,
+/// `BGReceived`, `BolusNormal`, `BolusWizardBolusEstimate`, `BasalProfileStart` with `RATE=` in
+/// `Raw-Values`). The Paradigm had no automation: automatic boluses and other kinds are left out.
+pub fn to_carelink_paradigm_csv(events: &[Event]) -> String {
+    let columns: Vec<&str> = PARADIGM_HEADER.split(',').collect();
+    let stamp = |e: &Event| local(e);
+    let (first, last) = match (events.first(), events.last()) {
+        (Some(a), Some(b)) => (stamp(a), stamp(b)),
+        _ => return String::new(),
+    };
+    let mut text = format!(
+        "Name,Synthetic Patient\r\nReport Range,{},to,{}\r\nDEVICE INFO\r\nPump:,Paradigm Revel - 723,#965788,VER 3.0B1.1,\r\nData Exported on,{} 10:05 AM\r\nDEVICE DATA ({} records)\r\nData Range,{},to,{}\r\n{PARADIGM_HEADER}\r\n",
+        first.strftime("%-m/%-d/%y"),
+        last.strftime("%-m/%-d/%y"),
+        last.strftime("%-m/%-d/%y"),
+        events.len(),
+        first.strftime("%-m/%-d/%y %H:%M:%S"),
+        last.strftime("%-m/%-d/%y %H:%M:%S"),
+    );
+    let mut index = 0;
+    for event in events {
+        let mut values: Vec<(&str, String)> = Vec::new();
+        let (raw_type, raw_values) = match &event.body {
+            Body::Cgm {
+                glucose_tenths_mg_dl,
+            } => {
+                values.push(("Sensor Glucose (mg/dL)", mg_dl(*glucose_tenths_mg_dl)));
+                (
+                    "GlucoseSensorData",
+                    format!("AMOUNT={}", glucose_tenths_mg_dl / 10),
+                )
+            }
+            Body::Smbg {
+                glucose_tenths_mg_dl,
+            } => {
+                values.push(("BG Reading (mg/dL)", mg_dl(*glucose_tenths_mg_dl)));
+                (
+                    "BGReceived",
+                    format!("AMOUNT={}", glucose_tenths_mg_dl / 10),
+                )
+            }
+            Body::Bolus {
+                immediate_milliunits,
+                automatic: false,
+                extended_milliunits: 0,
+                ..
+            } => {
+                values.push(("Bolus Type", "Normal".into()));
+                values.push(("Bolus Volume Selected (U)", units(*immediate_milliunits)));
+                values.push(("Bolus Volume Delivered (U)", units(*immediate_milliunits)));
+                (
+                    "BolusNormal",
+                    format!(
+                        "AMOUNT={}, CONCENTRATION=null",
+                        units(*immediate_milliunits)
+                    ),
+                )
+            }
+            Body::Carbs { tenths_grams } => {
+                values.push(("BWZ Carb Input (grams)", format!("{}", tenths_grams / 10)));
+                (
+                    "BolusWizardBolusEstimate",
+                    format!("CARB_INPUT={}", tenths_grams / 10),
+                )
+            }
+            Body::Basal {
+                rate_milliunits_per_hour,
+                basal: BasalKind::Scheduled,
+                ..
+            } => (
+                "BasalProfileStart",
+                format!(
+                    "PATTERN_NAME=standard, PROFILE_INDEX=0, RATE={}, START_TIME=0",
+                    units(*rate_milliunits_per_hour)
+                ),
+            ),
+            _ => continue,
+        };
+        index += 1;
+        let shown = stamp(event);
+        let row: Vec<String> = columns
+            .iter()
+            .map(|column| match *column {
+                "Index" => index.to_string(),
+                "Date" => shown.strftime("%-m/%-d/%y").to_string(),
+                "Time" => shown.strftime("%-H:%M:%S").to_string(),
+                "Timestamp" => shown.strftime("%-m/%-d/%y %H:%M:%S").to_string(),
+                "Raw-Type" => raw_type.to_owned(),
+                "Raw-Values" => format!("\"{raw_values}\""),
+                "Raw-ID" => (9_000_000 + index).to_string(),
+                "Raw-Upload ID" => "51543163".to_owned(),
+                "Raw-Seq Num" => (index % 100).to_string(),
+                "Raw-Device Type" => "Paradigm Revel - 723".to_owned(),
+                other => values
+                    .iter()
+                    .find(|(name, _)| *name == other)
+                    .map(|(_, v)| v.clone())
+                    .unwrap_or_default(),
+            })
+            .collect();
+        text.push_str(&row.join(","));
+        text.push_str("\r\n");
+    }
+    text
+}
+
 /// A Dexcom Clarity export (mg/dL).
 pub fn to_clarity_csv(events: &[Event]) -> String {
     let mut text = String::from(

@@ -282,6 +282,53 @@ mod tests {
     }
 
     #[test]
+    fn a_paradigm_era_carelink_export_reads_back() {
+        let events: Vec<Event> = generate(&Patient {
+            start: date(2014, 3, 3),
+            time_zone: "America/Chicago",
+            ..patient(Profile::MedtronicPump, 14)
+        })
+        .into_iter()
+        .filter(|e| {
+            !matches!(
+                e.body,
+                Body::Bolus {
+                    automatic: true,
+                    ..
+                }
+            )
+        })
+        .collect();
+        let csv = export::to_carelink_paradigm_csv(&events);
+        assert!(
+            csv.contains("\r\n3/13/14,") || csv.contains(",3/13/14,"),
+            "M/D/YY dates"
+        );
+        assert_eq!(
+            import::detect(csv.as_bytes()).expect("detect"),
+            Format::CareLink
+        );
+        let options = Options {
+            tz: TimeZone::get("America/Chicago").expect("tz"),
+            ..options()
+        };
+        let parsed = import::parse(Format::CareLink, csv.as_bytes(), &options).expect("paradigm");
+        assert!(parsed.rejected.is_empty(), "{:?}", parsed.rejected.first());
+        let kinds = [Kind::Cgm, Kind::Smbg, Kind::Bolus, Kind::Basal, Kind::Carbs];
+        assert_eq!(
+            values(&parsed.events, &kinds),
+            values(&events, &kinds),
+            "every kind, across the spring change of 9 March 2014"
+        );
+        assert!(
+            parsed
+                .events
+                .iter()
+                .all(|e| e.device == "Paradigm Revel - 723 #965788")
+        );
+    }
+
+    #[test]
     fn the_same_seed_gives_the_same_data() {
         assert_eq!(
             generate(&patient(Profile::MedtronicPump, 3)),

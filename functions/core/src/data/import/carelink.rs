@@ -53,6 +53,12 @@ struct Columns {
     alert: Option<usize>,
     event_marker: Option<usize>,
     new_device_time: Option<usize>,
+    /// The Paradigm-era layout names each event in `Raw-Type` and its values in `Raw-Values`.
+    raw_type: Option<usize>,
+    raw_values: Option<usize>,
+    raw_device: Option<usize>,
+    /// How the file writes dates (decided from all its rows).
+    dates: Dates,
 }
 
 fn columns(header: &csv::StringRecord) -> Option<Columns> {
@@ -69,12 +75,15 @@ fn columns(header: &csv::StringRecord) -> Option<Columns> {
         sensor: glucose("Sensor Glucose"),
         bg: glucose("BG Reading"),
         basal_rate: find("Basal Rate (U/h)"),
-        temp_amount: find("Temp Basal Amount"),
+        temp_amount: find("Temp Basal Amount").or_else(|| find("Temp Basal Amount (U/h)")),
         temp_type: find("Temp Basal Type"),
-        temp_duration: find("Temp Basal Duration (h:mm:ss)"),
+        temp_duration: find("Temp Basal Duration (h:mm:ss)")
+            .or_else(|| find("Temp Basal Duration (hh:mm:ss)")),
         bolus_type: find("Bolus Type"),
         bolus_delivered: find("Bolus Volume Delivered (U)"),
-        bolus_duration: find("Bolus Duration (h:mm:ss)"),
+        bolus_duration: find("Bolus Duration (h:mm:ss)")
+            .or_else(|| find("Bolus Duration (hh:mm:ss)"))
+            .or_else(|| find("Programmed Bolus Duration (hh:mm:ss)")),
         bolus_source: find("Bolus Source"),
         suspend: find("Suspend"),
         carbs_grams: find("BWZ Carb Input (grams)"),
@@ -82,6 +91,10 @@ fn columns(header: &csv::StringRecord) -> Option<Columns> {
         alert: find("Alert").or_else(|| find("Alarm")),
         event_marker: find("Event Marker"),
         new_device_time: find("New Device Time"),
+        raw_type: find("Raw-Type"),
+        raw_values: find("Raw-Values"),
+        raw_device: find("Raw-Device Type"),
+        dates: Dates::YearFirst,
     })
 }
 
@@ -99,6 +112,8 @@ struct Section {
     device: String,
     columns: Columns,
     rows: Vec<Row>,
+    /// Paradigm layout: the `Raw-Device Type` column, and the preamble's pump model and serial.
+    raw_devices: Option<(usize, String, String)>,
 }
 
 pub fn parse(text: &str, options: &Options) -> Result<Read, CoreError> {
@@ -107,6 +122,8 @@ pub fn parse(text: &str, options: &Options) -> Result<Read, CoreError> {
     let mut read = Read::default();
     let mut sections: Vec<Section> = Vec::new();
     let mut device = "Medtronic CareLink".to_owned();
+    // Paradigm-era preambles name the pump instead of dividing sections: `Pump:,Paradigm Revel - 723,#965788`.
+    let mut preamble_pump: Option<(String, String)> = None;
     let mut headers_seen = false;
     for (line, record) in csv_rows(text, delimiter_byte, &mut read)? {
         let first = record
@@ -130,33 +147,70 @@ pub fn parse(text: &str, options: &Options) -> Result<Read, CoreError> {
                     device: device.clone(),
                     columns,
                     rows: Vec::new(),
+                    raw_devices: None,
                 });
             }
             continue;
         }
         let Some(section) = sections.last_mut() else {
-            continue; // the preamble: patient name, date range, devices
+            // The preamble: patient name, date range, devices.
+            if first == "Pump:" {
+                let model = record.get(1).unwrap_or("").trim().to_owned();
+                let serial = record.get(2).unwrap_or("").trim().to_owned();
+                if !model.is_empty() {
+                    device = format!("{model} {serial}").trim().to_owned();
+                    preamble_pump = Some((model, serial));
+                }
+            }
+            continue;
         };
         let cell = |i: usize| record.get(i).unwrap_or("").trim();
         let (date_raw, time_raw) = (cell(section.columns.date), cell(section.columns.time));
         if date_raw.is_empty() && time_raw.is_empty() {
             continue;
         }
-        let Some(local) = local_datetime(date_raw, time_raw) else {
-            read.reject(
-                line,
-                format!("the date and time {date_raw:?} {time_raw:?} are not YYYY/MM/DD HH:MM:SS"),
-            );
-            continue;
-        };
         let index = number(cell(section.columns.index)).unwrap_or(line as f64);
         section.rows.push(Row {
             line,
             index,
             order: 0.0,
-            local,
+            local: DateTime::default(),
             cells: record,
         });
+    }
+    // Dates are read once the whole file is known: `YYYY/MM/DD`, or the Paradigm era's `M/D/YY`,
+    // whose day/month order the data decides.
+    let dates = Dates::decide(&sections)
+        .map_err(|message| CoreError::invalid("file", "ambiguous_dates", message))?;
+    for section in &mut sections {
+        section.columns.dates = dates;
+        let (date, time) = (section.columns.date, section.columns.time);
+        section.rows.retain_mut(|row| {
+            let cell = |i: usize| row.cells.get(i).unwrap_or("").trim();
+            match dates.parse(cell(date), cell(time)) {
+                Some(local) => {
+                    row.local = local;
+                    true
+                }
+                None => {
+                    read.reject(
+                        row.line,
+                        format!(
+                            "the date and time {:?} {:?} are not a date ({}) and a time (HH:MM:SS)",
+                            cell(date),
+                            cell(time),
+                            dates.pattern()
+                        ),
+                    );
+                    false
+                }
+            }
+        });
+        // Each row of the Paradigm layout names its own device (the pump, or a linked meter).
+        if let (Some(column), Some((model, serial))) = (section.columns.raw_device, &preamble_pump)
+        {
+            section.raw_devices = Some((column, model.clone(), serial.clone()));
+        }
     }
     if !headers_seen {
         return Err(CoreError::invalid(
@@ -272,10 +326,114 @@ fn pump_modes(mut evidence: Vec<Evidence>, events: &[Event]) -> Vec<Event> {
     modes
 }
 
-fn local_datetime(date: &str, time: &str) -> Option<DateTime> {
-    let date: Date = date.replace('/', "-").parse().ok()?;
-    let time: Time = time.parse().ok()?;
-    Some(date.to_datetime(time))
+/// How the file writes dates: `YYYY/MM/DD` (780G era), or `M/D/YY` / `D/M/YY` (Paradigm era).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+enum Dates {
+    #[default]
+    YearFirst,
+    MonthFirst,
+    DayFirst,
+}
+
+impl Dates {
+    /// Decides the order from every row's date: a first part of four digits is the year; else a part
+    /// above 12 shows which is the day; else, in recording order, the reading under which consecutive
+    /// dates are closer together (real data has no month-long holes every day). A file that fits both
+    /// equally is refused rather than read one way by chance.
+    fn decide(sections: &[Section]) -> Result<Self, String> {
+        let mut dates: Vec<(f64, [u32; 3])> = Vec::new();
+        for section in sections {
+            for row in &section.rows {
+                let raw = row.cells.get(section.columns.date).unwrap_or("").trim();
+                if let Some(parts) = date_parts(raw) {
+                    if parts[0] > 31 {
+                        return Ok(Dates::YearFirst);
+                    }
+                    dates.push((row.index, parts));
+                }
+            }
+        }
+        let month_first = dates.iter().all(|(_, [a, b, _])| *a <= 12 && *b <= 31);
+        let day_first = dates.iter().all(|(_, [a, b, _])| *b <= 12 && *a <= 31);
+        match (month_first, day_first) {
+            (true, false) => return Ok(Dates::MonthFirst),
+            (false, true) => return Ok(Dates::DayFirst),
+            (false, false) => {
+                return Err(
+                    "The dates of this CareLink file fit neither month/day nor day/month order."
+                        .into(),
+                );
+            }
+            (true, true) => {}
+        }
+        dates.sort_by(|a, b| a.0.total_cmp(&b.0));
+        let spread = |order: Dates| -> i64 {
+            let days: Vec<i64> = dates
+                .iter()
+                .filter_map(|(_, parts)| order.date(*parts))
+                .map(|d| i64::from((d - Date::constant(2000, 1, 1)).get_days()))
+                .collect();
+            days.windows(2).map(|w| (w[1] - w[0]).abs()).sum()
+        };
+        let (month, day) = (spread(Dates::MonthFirst), spread(Dates::DayFirst));
+        if month < day {
+            Ok(Dates::MonthFirst)
+        } else if day < month {
+            Ok(Dates::DayFirst)
+        } else if dates.iter().all(|(_, [a, b, _])| a == b) {
+            Ok(Dates::MonthFirst)
+        } else {
+            Err("The day/month order of this CareLink file's dates cannot be told from its data: export a longer period, or one that spans a day after the 12th.".into())
+        }
+    }
+
+    fn pattern(self) -> &'static str {
+        match self {
+            Dates::YearFirst => "YYYY/MM/DD",
+            Dates::MonthFirst => "M/D/YY",
+            Dates::DayFirst => "D/M/YY",
+        }
+    }
+
+    fn date(self, [a, b, c]: [u32; 3]) -> Option<Date> {
+        let (year, month, day) = match self {
+            Dates::YearFirst => (a, b, c),
+            Dates::MonthFirst => (c, a, b),
+            Dates::DayFirst => (c, b, a),
+        };
+        let year = if year < 100 { year + 2000 } else { year };
+        Date::new(
+            i16::try_from(year).ok()?,
+            i8::try_from(month).ok()?,
+            i8::try_from(day).ok()?,
+        )
+        .ok()
+    }
+
+    fn parse(self, date: &str, time: &str) -> Option<DateTime> {
+        let date = self.date(date_parts(date)?)?;
+        let mut hms = time.trim().split(':').map(|p| p.trim().parse::<i8>().ok());
+        let (hour, minute, second) = (
+            hms.next()??,
+            hms.next()??,
+            hms.next().flatten().unwrap_or(0),
+        );
+        if hms.next().is_some() {
+            return None;
+        }
+        Some(date.to_datetime(Time::new(hour, minute, second, 0).ok()?))
+    }
+}
+
+/// The three numbers of a date written with `/`, `-` or `.`.
+fn date_parts(raw: &str) -> Option<[u32; 3]> {
+    let parts: Vec<u32> = raw
+        .trim()
+        .split(['/', '-', '.'])
+        .map(|p| p.trim().parse().ok())
+        .collect::<Option<Vec<_>>>()?;
+    let [a, b, c] = parts[..] else { return None };
+    Some([a, b, c])
 }
 
 /// Reads one section's rows in time order (by `Index`), resolving the autumn fold.
@@ -313,10 +471,11 @@ fn read_section(
             read.reject(row.line, reason);
             continue;
         }
+        let device = row_device(&section, &row.cells);
         let new_event = |body: Body| Event {
             at,
             utc_offset_minutes,
-            device: section.device.clone(),
+            device: device.clone(),
             body,
         };
         if let Some(mode) = row_mode(&row.cells, &section.columns) {
@@ -440,6 +599,27 @@ fn scaled_temp(scheduled: u32, percent: f64, seconds: u32) -> Result<Body, Strin
     })
 }
 
+/// One value of a Paradigm `Raw-Values` cell (`PATTERN_NAME=standard, RATE=0.85, START_TIME=0`).
+fn raw_value<'a>(values: &'a str, key: &str) -> Option<&'a str> {
+    values.split(',').find_map(|pair| {
+        let (name, value) = pair.split_once('=')?;
+        (name.trim() == key).then_some(value.trim())
+    })
+}
+
+/// The device a row comes from: its section's, or in the Paradigm layout the row's `Raw-Device Type`
+/// (the pump, named with the preamble's serial, or a linked meter).
+fn row_device(section: &Section, cells: &csv::StringRecord) -> String {
+    let Some((column, model, serial)) = &section.raw_devices else {
+        return section.device.clone();
+    };
+    match cells.get(*column).unwrap_or("").trim() {
+        "" => section.device.clone(),
+        raw if raw == model => format!("{model} {serial}").trim().to_owned(),
+        raw => raw.to_owned(),
+    }
+}
+
 /// Puts a section's rows in recording order (by `Index`; exports are often newest first) and gives each
 /// its position in that order, comparable across the sections of one file.
 fn order_rows(section: &mut Section) {
@@ -521,9 +701,9 @@ impl PumpClock {
 }
 
 /// The `New Device Time` of a row, as `YYYY/MM/DD HH:MM:SS` (or with `-`, or a `T`).
-fn device_time(raw: &str) -> Option<DateTime> {
+fn device_time(raw: &str, dates: Dates) -> Option<DateTime> {
     let (date, time) = raw.trim().split_once([' ', 'T'])?;
-    local_datetime(date.trim(), time.trim())
+    dates.parse(date.trim(), time.trim())
 }
 
 /// The clock of each device that has `New Device Time` rows.
@@ -540,7 +720,7 @@ fn pump_clocks(
         };
         for row in &section.rows {
             let raw = row.cells.get(column).unwrap_or("").trim();
-            if let Some(new) = device_time(raw) {
+            if let Some(new) = device_time(raw, section.columns.dates) {
                 settings
                     .entry(section.device.as_str())
                     .or_default()
@@ -716,7 +896,7 @@ fn row_events(
     let mut bodies = Vec::new();
     let new_time = cell(columns.new_device_time);
     if !new_time.is_empty() {
-        let new = device_time(new_time)
+        let new = device_time(new_time, columns.dates)
             .ok_or_else(|| format!("the new device time {new_time:?} is not a date and time"))?;
         let shift = new.duration_since(local).as_secs();
         bodies.push(Body::ClockSet {
@@ -796,7 +976,15 @@ fn row_events(
             });
         }
     }
-    let rate = cell(columns.basal_rate);
+    // The Paradigm layout has no basal rate column: `BasalProfileStart` rows carry `RATE=` in Raw-Values.
+    let profile_rate = (cell(columns.raw_type) == "BasalProfileStart")
+        .then(|| raw_value(cell(columns.raw_values), "RATE"))
+        .flatten();
+    let rate = if cell(columns.basal_rate).is_empty() {
+        profile_rate.unwrap_or("")
+    } else {
+        cell(columns.basal_rate)
+    };
     if !rate.is_empty() {
         let units =
             number(rate).ok_or_else(|| format!("the basal rate {rate:?} is not a number"))?;
@@ -951,5 +1139,43 @@ mod tests {
         assert_eq!(read.rejected.len(), 1);
         assert!(read.rejected[0].reason.contains("basal rate before it"));
         assert_eq!(basal(&read), vec![(360, 1200, 0, BasalKind::Scheduled)]);
+    }
+
+    #[test]
+    fn paradigm_dates_take_their_day_month_order_from_the_data_or_are_refused() {
+        let paradigm = |dates: &[&str]| {
+            let mut text = String::from(
+                "Pump:,Paradigm Revel - 723,#965788,VER 3.0B1.1,\nIndex,Date,Time,Sensor Glucose (mg/dL),Raw-Type,Raw-Device Type\n",
+            );
+            for (i, date) in dates.iter().enumerate() {
+                text.push_str(&format!(
+                    "{},{date},9:27:00,120,GlucoseSensorData,Paradigm Revel - 723\n",
+                    i + 1
+                ));
+            }
+            parse(&text, &options())
+        };
+        let day = |read: &Read| {
+            read.events
+                .iter()
+                .map(|e| e.at.to_string()[..10].to_owned())
+                .collect::<Vec<_>>()
+        };
+        // A day above 12 decides; consecutive days decide when none is.
+        assert_eq!(
+            day(&paradigm(&["3/12/14", "3/13/14"]).expect("m/d")),
+            ["2014-03-12", "2014-03-13"]
+        );
+        assert_eq!(
+            day(&paradigm(&["1/3/14", "2/3/14", "3/3/14"]).expect("d/m")),
+            ["2014-03-01", "2014-03-02", "2014-03-03"]
+        );
+        let refused = paradigm(&["3/4/14"]).expect_err("ambiguous");
+        assert!(
+            format!("{refused:?}").contains("ambiguous_dates"),
+            "{refused:?}"
+        );
+        let read = paradigm(&["3/13/14"]).expect("parsed");
+        assert_eq!(read.events[0].device, "Paradigm Revel - 723 #965788");
     }
 }
