@@ -180,6 +180,26 @@ fn carelink_row(
         } => {
             values.push(("Basal Rate (U/h)", units(*rate_milliunits_per_hour)));
         }
+        // Temporary basals as the pump logs an exercise temp: a percentage of the 0.8 U/h step.
+        Body::Basal {
+            rate_milliunits_per_hour,
+            duration_seconds,
+            basal: BasalKind::Temporary,
+        } => {
+            values.push((
+                "Temp Basal Amount",
+                format!("{}", f64::from(*rate_milliunits_per_hour) / 8.0),
+            ));
+            values.push(("Temp Basal Type", "Percent".into()));
+            values.push((
+                "Temp Basal Duration (h:mm:ss)",
+                format!(
+                    "{}:{:02}:00",
+                    duration_seconds / 3600,
+                    duration_seconds % 3600 / 60
+                ),
+            ));
+        }
         Body::Basal { .. } => return None,
         Body::Carbs { tenths_grams } => {
             values.push(("BWZ Carb Input (grams)", format!("{}", tenths_grams / 10)))
@@ -434,6 +454,30 @@ pub fn to_carelink_paradigm_csv(events: &[Event]) -> String {
                 (
                     "BolusWizardBolusEstimate",
                     format!("CARB_INPUT={}", tenths_grams / 10),
+                )
+            }
+            Body::Basal {
+                rate_milliunits_per_hour,
+                duration_seconds,
+                basal: BasalKind::Temporary,
+            } => {
+                let percent = f64::from(*rate_milliunits_per_hour) / 8.0;
+                values.push(("Temp Basal Amount (U/h)", format!("{percent}")));
+                values.push(("Temp Basal Type", "Percent".into()));
+                values.push((
+                    "Temp Basal Duration (hh:mm:ss)",
+                    format!(
+                        "{}:{:02}:00",
+                        duration_seconds / 3600,
+                        duration_seconds % 3600 / 60
+                    ),
+                ));
+                (
+                    "ChangeTempBasalPercent",
+                    format!(
+                        "PERCENT_OF_RATE={percent}, DURATION={}",
+                        duration_seconds * 1000
+                    ),
                 )
             }
             Body::Basal {

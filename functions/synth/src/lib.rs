@@ -284,6 +284,7 @@ mod tests {
     #[test]
     fn a_paradigm_era_carelink_export_reads_back() {
         let events: Vec<Event> = generate(&Patient {
+            seed: 42,
             start: date(2014, 3, 3),
             time_zone: "America/Chicago",
             ..patient(Profile::MedtronicPump, 14)

@@ -227,11 +227,24 @@ pub fn generate(patient: &Patient) -> Vec<Event> {
         }
         // An afternoon of exercise now and then: a low.
         if rng.chance(0.2) {
+            let at = whole_minute(local(16.0 + rng.between(0.0, 2.0)));
             effects.push(Effect {
-                at: local(16.0 + rng.between(0.0, 2.0)),
+                at,
                 peak_minutes: 45.0,
                 size: -rng.between(50.0, 90.0),
             });
+            // On the pump (manual mode), a temporary basal of 50 % of the 0.8 U/h step for the hour.
+            if patient.profile == Profile::MedtronicPump {
+                events.push(event(
+                    at - 1800,
+                    &pump,
+                    Body::Basal {
+                        rate_milliunits_per_hour: 400,
+                        duration_seconds: 3600,
+                        basal: BasalKind::Temporary,
+                    },
+                ));
+            }
         }
         // The dawn rise, strong on some nights: an overnight high.
         let dawn = if rng.chance(0.25) {
