@@ -674,3 +674,120 @@ pub fn to_nightscout_json(events: &[Event]) -> Vec<u8> {
     }
     serde_json::to_vec(&json!({"entries": entries, "treatments": treatments})).unwrap_or_default()
 }
+
+/// The apps that upload to Nightscout, each with its own way of writing treatments.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Uploader {
+    /// Loop: boluses as `Correction Bolus` with `"type": "normal"` (automatic ones `"automatic": true`),
+    /// absolute temp basals, BG checks in mg/dL.
+    Loop,
+    /// AndroidAPS: SMBs as `Correction Bolus` with `"type": "SMB"` and `"isSMB": true`, temp basals as a
+    /// percentage change (`percent`, with AndroidAPS's converted `rate` but no `absolute`), a
+    /// `Profile Switch` carrying the profile, BG checks in mmol/L without `units`.
+    AndroidAps,
+    /// iAPS: boluses as `Bolus` with `"type": "SMB"` or `"normal"`, absolute temp basals.
+    IAps,
+}
+
+/// Nightscout `entries`, `treatments` and the `profile` (the pump's schedule in `time_zone`), as
+/// `uploader` writes them.
+pub fn to_nightscout_as(events: &[Event], uploader: Uploader, time_zone: &str) -> Vec<u8> {
+    let tz = jiff::tz::TimeZone::get(time_zone).unwrap_or(jiff::tz::TimeZone::UTC);
+    // The schedule: the scheduled rates of the first day, by local time of day.
+    let mut schedule: Vec<(i64, u32)> = Vec::new();
+    if let Some(first) = events.first() {
+        let first_day = tz.to_datetime(first.at).date();
+        for event in events {
+            let local = tz.to_datetime(event.at);
+            if let Body::Basal {
+                rate_milliunits_per_hour,
+                basal: BasalKind::Scheduled,
+                ..
+            } = event.body
+                && local.date() == first_day
+            {
+                let second = i64::from(local.hour()) * 3600 + i64::from(local.minute()) * 60;
+                schedule.push((second, rate_milliunits_per_hour));
+            }
+        }
+    }
+    schedule.sort_unstable();
+    schedule.dedup_by_key(|(s, _)| *s);
+    let scheduled_at = |at: jiff::Timestamp| -> u32 {
+        let local = tz.to_datetime(at);
+        let second = i64::from(local.hour()) * 3600 + i64::from(local.minute()) * 60;
+        schedule
+            .iter()
+            .rev()
+            .find(|(s, _)| *s <= second)
+            .map_or(0, |(_, r)| *r)
+    };
+    let basal: Vec<Value> = schedule
+        .iter()
+        .map(|(second, rate)| {
+            json!({"time": format!("{:02}:{:02}", second / 3600, second % 3600 / 60), "value": f64::from(*rate) / 1000.0, "timeAsSeconds": second})
+        })
+        .collect();
+    let profile = json!({"dia": 5, "timezone": time_zone, "units": "mg/dl", "basal": basal});
+    let start = events.first().map_or(jiff::Timestamp::UNIX_EPOCH, |e| e.at);
+    let start_date = jiff::Timestamp::from_second(start.as_second() - 86_400)
+        .unwrap_or(start)
+        .to_string();
+    let mut entries = Vec::new();
+    let mut treatments = Vec::new();
+    if uploader == Uploader::AndroidAps {
+        treatments.push(json!({"eventType": "Profile Switch", "created_at": start_date, "profile": "Synthetic", "percentage": 100, "timeshift": 0, "duration": 0, "profileJson": profile.to_string()}));
+    }
+    for event in events {
+        let created_at = event.at.to_string();
+        let offset = event.utc_offset_minutes;
+        match &event.body {
+            Body::Cgm {
+                glucose_tenths_mg_dl,
+            } => entries.push(json!({"type": "sgv", "sgv": glucose_tenths_mg_dl / 10, "date": event.at.as_millisecond(), "direction": "Flat", "utcOffset": offset})),
+            Body::Smbg {
+                glucose_tenths_mg_dl,
+            } => treatments.push(if uploader == Uploader::AndroidAps {
+                let mmol = f64::from(*glucose_tenths_mg_dl) / 10.0 / glucolink_core::data::event::MG_DL_PER_MMOL_L;
+                json!({"eventType": "BG Check", "glucose": (mmol * 1000.0).round() / 1000.0, "glucoseType": "Finger", "created_at": created_at})
+            } else {
+                json!({"eventType": "BG Check", "glucose": glucose_tenths_mg_dl / 10, "glucoseType": "Finger", "units": "mg/dl", "created_at": created_at})
+            }),
+            Body::Bolus {
+                immediate_milliunits,
+                automatic,
+                ..
+            } => {
+                let insulin = f64::from(*immediate_milliunits) / 1000.0;
+                treatments.push(match uploader {
+                    Uploader::Loop => json!({"eventType": "Correction Bolus", "type": "normal", "insulin": insulin, "automatic": automatic, "created_at": created_at}),
+                    Uploader::AndroidAps => json!({"eventType": if *automatic { "Correction Bolus" } else { "Meal Bolus" }, "type": if *automatic { "SMB" } else { "NORMAL" }, "isSMB": automatic, "insulin": insulin, "created_at": created_at}),
+                    Uploader::IAps => json!({"eventType": "Bolus", "type": if *automatic { "SMB" } else { "normal" }, "isSMB": automatic, "insulin": insulin, "created_at": created_at}),
+                });
+            }
+            Body::Carbs { tenths_grams } => treatments.push(json!({"eventType": "Carb Correction", "carbs": f64::from(*tenths_grams) / 10.0, "created_at": created_at})),
+            Body::Basal {
+                rate_milliunits_per_hour,
+                duration_seconds,
+                basal: BasalKind::Temporary,
+            } => {
+                let absolute = f64::from(*rate_milliunits_per_hour) / 1000.0;
+                let minutes = duration_seconds / 60;
+                treatments.push(if uploader == Uploader::AndroidAps {
+                    let scheduled = f64::from(scheduled_at(event.at));
+                    let percent = (f64::from(*rate_milliunits_per_hour) / scheduled * 100.0).round() - 100.0;
+                    json!({"eventType": "Temp Basal", "percent": percent, "rate": absolute, "duration": minutes, "type": "NORMAL", "created_at": created_at})
+                } else {
+                    json!({"eventType": "Temp Basal", "absolute": absolute, "rate": absolute, "duration": minutes, "created_at": created_at})
+                });
+            }
+            _ => {}
+        }
+    }
+    let document = json!({
+        "entries": entries,
+        "treatments": treatments,
+        "profile": [{"defaultProfile": "Synthetic", "startDate": start_date, "store": {"Synthetic": profile}}],
+    });
+    serde_json::to_vec(&document).unwrap_or_default()
+}

@@ -79,6 +79,19 @@ mod tests {
             "floating local times, grouped rows, the clock change"
         );
 
+        // Pens with a long-acting dose every evening, through Clarity.
+        let pens = generate(&patient(Profile::DexcomPens, 14));
+        let clarity = export::to_clarity_csv(&pens);
+        assert!(clarity.contains(",Insulin,Long-Acting,"));
+        let parsed =
+            import::parse(Format::Clarity, clarity.as_bytes(), &options()).expect("clarity");
+        assert!(parsed.rejected.is_empty(), "{:?}", parsed.rejected.first());
+        assert_eq!(
+            values(&parsed.events, &with_long_acting),
+            values(&pens, &with_long_acting),
+            "rapid- and long-acting doses of a pen user"
+        );
+
         let pump = generate(&patient(Profile::MedtronicPump, 14));
         let json = export::to_nightscout_json(&pump);
         assert_eq!(import::detect(&json).expect("detect"), Format::Nightscout);
@@ -327,6 +340,72 @@ mod tests {
                 .iter()
                 .all(|e| e.device == "Paradigm Revel - 723 #965788")
         );
+    }
+
+    #[test]
+    fn loop_androidaps_and_iaps_uploads_give_the_same_boluses_and_daily_basal() {
+        use glucolink_core::report::build::{Options as ReportOptions, Period, Units, compose};
+        use glucolink_core::report::ranges::RangePreset;
+        let events = generate(&Patient {
+            seed: 42,
+            ..patient(Profile::MedtronicPump, 14)
+        });
+        assert!(events.iter().any(|e| matches!(
+            e.body,
+            Body::Basal {
+                basal: glucolink_core::data::event::BasalKind::Temporary,
+                ..
+            }
+        )));
+        let tz = TimeZone::get("Europe/London").expect("tz");
+        let daily_basal = |events: &[Event]| -> Vec<f64> {
+            let mut sorted = events.to_vec();
+            sorted.sort_by_key(|e| e.at);
+            let report = compose(
+                &sorted,
+                &ReportOptions {
+                    period: Period::parse("2026-10-16", "2026-10-27").expect("period"),
+                    tz: tz.clone(),
+                    units: Units::MgDl,
+                    ranges: RangePreset::Standard,
+                    detail: false,
+                },
+            )
+            .expect("report");
+            report.days.iter().map(|d| d.basal_units).collect()
+        };
+        let expected = daily_basal(&events);
+        assert!(expected.iter().all(|u| *u > 15.0), "{expected:?}");
+        let kinds = [Kind::Cgm, Kind::Smbg, Kind::Bolus, Kind::Carbs];
+        for uploader in [
+            export::Uploader::Loop,
+            export::Uploader::AndroidAps,
+            export::Uploader::IAps,
+        ] {
+            let json = export::to_nightscout_as(&events, uploader, "Europe/London");
+            assert_eq!(import::detect(&json).expect("detect"), Format::Nightscout);
+            let parsed = import::parse(Format::Nightscout, &json, &options()).expect("nightscout");
+            assert!(
+                parsed.rejected.is_empty(),
+                "{uploader:?}: {:?}",
+                parsed.rejected.first()
+            );
+            assert!(
+                parsed.conflicts.is_empty(),
+                "{uploader:?}: {:?}",
+                parsed.conflicts.first()
+            );
+            assert_eq!(
+                values(&parsed.events, &kinds),
+                values(&events, &kinds),
+                "{uploader:?}"
+            );
+            assert_eq!(
+                daily_basal(&parsed.events),
+                expected,
+                "{uploader:?}: the profile's schedule and the temps"
+            );
+        }
     }
 
     #[test]

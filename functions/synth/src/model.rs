@@ -166,9 +166,14 @@ pub fn generate(patient: &Patient) -> Vec<Event> {
             patient.profile,
             Profile::MedtronicPump | Profile::MedtronicSmartGuard
         ) {
-            for (hour, rate) in [(0.0, 0.75), (4.0, 0.95), (10.0, 0.8)] {
+            // The pump's schedule follows its wall clock, also on the days the clocks change.
+            for (hour, rate) in [(0i8, 0.75), (4, 0.95), (10, 0.8)] {
+                let wall = tz
+                    .to_ambiguous_timestamp(day.at(hour, 0, 0, 0))
+                    .compatible()
+                    .map_or(local(f64::from(hour)), |t| t.as_second());
                 events.push(event(
-                    local(hour),
+                    wall,
                     &pump,
                     Body::Basal {
                         rate_milliunits_per_hour: (rate * 1000.0) as u32,
