@@ -94,7 +94,7 @@ fn columns(header: &csv::StringRecord) -> Option<Columns> {
         raw_type: find("Raw-Type"),
         raw_values: find("Raw-Values"),
         raw_device: find("Raw-Device Type"),
-        dates: Dates::YearFirst,
+        dates: Dates::YearMonthDay,
     })
 }
 
@@ -330,9 +330,9 @@ fn pump_modes(mut evidence: Vec<Evidence>, events: &[Event]) -> Vec<Event> {
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 enum Dates {
     #[default]
-    YearFirst,
-    MonthFirst,
-    DayFirst,
+    YearMonthDay,
+    MonthDayYear,
+    DayMonthYear,
 }
 
 impl Dates {
@@ -347,7 +347,7 @@ impl Dates {
                 let raw = row.cells.get(section.columns.date).unwrap_or("").trim();
                 if let Some(parts) = date_parts(raw) {
                     if parts[0] > 31 {
-                        return Ok(Dates::YearFirst);
+                        return Ok(Dates::YearMonthDay);
                     }
                     dates.push((row.index, parts));
                 }
@@ -356,8 +356,8 @@ impl Dates {
         let month_first = dates.iter().all(|(_, [a, b, _])| *a <= 12 && *b <= 31);
         let day_first = dates.iter().all(|(_, [a, b, _])| *b <= 12 && *a <= 31);
         match (month_first, day_first) {
-            (true, false) => return Ok(Dates::MonthFirst),
-            (false, true) => return Ok(Dates::DayFirst),
+            (true, false) => return Ok(Dates::MonthDayYear),
+            (false, true) => return Ok(Dates::DayMonthYear),
             (false, false) => {
                 return Err(
                     "The dates of this CareLink file fit neither month/day nor day/month order."
@@ -375,13 +375,13 @@ impl Dates {
                 .collect();
             days.windows(2).map(|w| (w[1] - w[0]).abs()).sum()
         };
-        let (month, day) = (spread(Dates::MonthFirst), spread(Dates::DayFirst));
+        let (month, day) = (spread(Dates::MonthDayYear), spread(Dates::DayMonthYear));
         if month < day {
-            Ok(Dates::MonthFirst)
+            Ok(Dates::MonthDayYear)
         } else if day < month {
-            Ok(Dates::DayFirst)
+            Ok(Dates::DayMonthYear)
         } else if dates.iter().all(|(_, [a, b, _])| a == b) {
-            Ok(Dates::MonthFirst)
+            Ok(Dates::MonthDayYear)
         } else {
             Err("The day/month order of this CareLink file's dates cannot be told from its data: export a longer period, or one that spans a day after the 12th.".into())
         }
@@ -389,17 +389,17 @@ impl Dates {
 
     fn pattern(self) -> &'static str {
         match self {
-            Dates::YearFirst => "YYYY/MM/DD",
-            Dates::MonthFirst => "M/D/YY",
-            Dates::DayFirst => "D/M/YY",
+            Dates::YearMonthDay => "YYYY/MM/DD",
+            Dates::MonthDayYear => "M/D/YY",
+            Dates::DayMonthYear => "D/M/YY",
         }
     }
 
     fn date(self, [a, b, c]: [u32; 3]) -> Option<Date> {
         let (year, month, day) = match self {
-            Dates::YearFirst => (a, b, c),
-            Dates::MonthFirst => (c, a, b),
-            Dates::DayFirst => (c, b, a),
+            Dates::YearMonthDay => (a, b, c),
+            Dates::MonthDayYear => (c, a, b),
+            Dates::DayMonthYear => (c, b, a),
         };
         let year = if year < 100 { year + 2000 } else { year };
         Date::new(
