@@ -137,19 +137,24 @@ pub fn assess(
     gaps.truncate(LISTED);
 
     let insulin_recorded = events.iter().any(|e| is_insulin(&e.body));
-    let local_day = |at: Timestamp| tz.to_datetime(at).date();
-    let cgm_days: std::collections::BTreeSet<Date> = all_times
-        .iter()
-        .filter_map(|s| Timestamp::from_second(*s).ok())
-        .map(local_day)
-        .collect();
+    let mut days = LocalDays { tz, current: None };
+    let mut cgm_days: Vec<Date> = Vec::new();
+    for &at in &all_times {
+        let day = days.of(at);
+        if cgm_days.last() != Some(&day) {
+            cgm_days.push(day);
+        }
+    }
     let insulin_days: std::collections::BTreeSet<Date> = events
         .iter()
         .filter(|e| is_insulin(&e.body))
-        .map(|e| local_day(e.at))
+        .map(|e| days.of(e.at.as_second()))
         .collect();
     let mut days_without_insulin: Vec<Date> = if insulin_recorded {
-        cgm_days.difference(&insulin_days).copied().collect()
+        cgm_days
+            .into_iter()
+            .filter(|day| !insulin_days.contains(day))
+            .collect()
     } else {
         Vec::new()
     };
@@ -164,6 +169,35 @@ pub fn assess(
         days_without_insulin_count,
         duplicates: None,
         conflicts: None,
+    }
+}
+
+/// The local date of instants, with one zone lookup per local day instead of one per instant.
+struct LocalDays<'a> {
+    tz: &'a TimeZone,
+    /// The last day found: its first second, the first second of the next, and the date.
+    current: Option<(i64, i64, Date)>,
+}
+
+impl LocalDays<'_> {
+    fn of(&mut self, at: i64) -> Date {
+        if let Some((from, to, day)) = self.current
+            && (from..to).contains(&at)
+        {
+            return day;
+        }
+        let instant = Timestamp::from_second(at).unwrap_or_default();
+        let day = self.tz.to_datetime(instant).date();
+        let start = |date: Date| {
+            self.tz
+                .to_ambiguous_timestamp(date.to_datetime(jiff::civil::Time::midnight()))
+                .compatible()
+                .map(|t| t.as_second())
+        };
+        if let (Ok(from), Some(Ok(to))) = (start(day), day.tomorrow().ok().map(start)) {
+            self.current = Some((from, to, day));
+        }
+        day
     }
 }
 

@@ -249,11 +249,18 @@ type Evidence = (String, jiff::Timestamp, i16, Mode);
 /// `CLOSED_LOOP_*` bolus source says automatic.
 fn row_mode(cells: &csv::StringRecord, columns: &Columns) -> Option<Mode> {
     let cell = |i: Option<usize>| i.and_then(|i| cells.get(i)).unwrap_or("").trim();
-    let alert = cell(columns.alert).to_ascii_uppercase();
-    if alert.contains("SMARTGUARD EXIT") || alert.contains("AUTO MODE EXIT") {
-        return Some(Mode::Manual);
+    let alert = cell(columns.alert);
+    if !alert.is_empty() {
+        let alert = alert.to_ascii_uppercase();
+        if alert.contains("SMARTGUARD EXIT") || alert.contains("AUTO MODE EXIT") {
+            return Some(Mode::Manual);
+        }
     }
-    let source = cell(columns.bolus_source).to_ascii_uppercase();
+    let source = cell(columns.bolus_source);
+    if source.is_empty() {
+        return (!cell(columns.temp_amount).is_empty()).then_some(Mode::Manual);
+    }
+    let source = source.to_ascii_uppercase();
     if source.starts_with("CLOSED_LOOP") {
         return Some(Mode::Automatic);
     }
@@ -427,13 +434,12 @@ impl Dates {
 
 /// The three numbers of a date written with `/`, `-` or `.`.
 fn date_parts(raw: &str) -> Option<[u32; 3]> {
-    let parts: Vec<u32> = raw
+    let mut parts = raw
         .trim()
         .split(['/', '-', '.'])
-        .map(|p| p.trim().parse().ok())
-        .collect::<Option<Vec<_>>>()?;
-    let [a, b, c] = parts[..] else { return None };
-    Some([a, b, c])
+        .map(|p| p.trim().parse().ok());
+    let found = [parts.next()??, parts.next()??, parts.next()??];
+    parts.next().is_none().then_some(found)
 }
 
 /// Reads one section's rows in time order (by `Index`), resolving the autumn fold.
@@ -475,7 +481,7 @@ fn read_section(
         let new_event = |body: Body| Event {
             at,
             utc_offset_minutes,
-            device: device.clone(),
+            device: device.to_owned(),
             body,
         };
         if let Some(mode) = row_mode(&row.cells, &section.columns) {
@@ -537,39 +543,37 @@ fn percent_temps(
     percent_temp: &mut Option<(f64, i64)>,
     deferred: &mut Option<(i64, u32, i16)>,
 ) -> Result<Vec<Body>, String> {
-    let mut bodies = Vec::with_capacity(found.bodies.len() + 1);
-    if let Some((percent, seconds)) = found.percent_temp {
-        let scheduled = scheduled_rate.ok_or(
-            "a percentage temporary basal needs the pump's basal rate before it, which is not in the file",
-        )?;
-        *percent_temp = Some((percent, at + i64::from(seconds)));
-        bodies.push(scaled_temp(scheduled, percent, seconds)?);
-    }
-    for body in found.bodies {
-        match body {
+    let mut bodies = found.bodies;
+    for body in &mut bodies {
+        match *body {
             Body::Basal {
                 rate_milliunits_per_hour,
                 basal: BasalKind::Scheduled,
                 ..
             } => {
                 *scheduled_rate = Some(rate_milliunits_per_hour);
-                match *percent_temp {
-                    Some((percent, end)) if end > at => {
-                        let remaining = u32::try_from(end - at).unwrap_or(0);
-                        bodies.push(scaled_temp(rate_milliunits_per_hour, percent, remaining)?);
-                        *deferred = Some((end, rate_milliunits_per_hour, offset));
-                    }
-                    _ => bodies.push(body),
+                if let Some((percent, end)) = *percent_temp
+                    && end > at
+                {
+                    let remaining = u32::try_from(end - at).unwrap_or(0);
+                    *body = scaled_temp(rate_milliunits_per_hour, percent, remaining)?;
+                    *deferred = Some((end, rate_milliunits_per_hour, offset));
                 }
             }
             Body::Basal { .. } => {
                 // Another temp or a suspend replaces a running percentage temp (a deferred schedule
                 // change still takes over at its time: it does not end a temp that has a duration).
                 *percent_temp = None;
-                bodies.push(body);
             }
-            other => bodies.push(other),
+            _ => {}
         }
+    }
+    if let Some((percent, seconds)) = found.percent_temp {
+        let scheduled = scheduled_rate.ok_or(
+            "a percentage temporary basal needs the pump's basal rate before it, which is not in the file",
+        )?;
+        *percent_temp = Some((percent, at + i64::from(seconds)));
+        bodies.push(scaled_temp(scheduled, percent, seconds)?);
     }
     Ok(bodies)
 }
@@ -609,14 +613,15 @@ fn raw_value<'a>(values: &'a str, key: &str) -> Option<&'a str> {
 
 /// The device a row comes from: its section's, or in the Paradigm layout the row's `Raw-Device Type`
 /// (the pump, named with the preamble's serial, or a linked meter).
-fn row_device(section: &Section, cells: &csv::StringRecord) -> String {
-    let Some((column, model, serial)) = &section.raw_devices else {
-        return section.device.clone();
+fn row_device<'a>(section: &'a Section, cells: &'a csv::StringRecord) -> &'a str {
+    let Some((column, model, _)) = &section.raw_devices else {
+        return &section.device;
     };
     match cells.get(*column).unwrap_or("").trim() {
-        "" => section.device.clone(),
-        raw if raw == model => format!("{model} {serial}").trim().to_owned(),
-        raw => raw.to_owned(),
+        "" => &section.device,
+        // The preamble's pump is the section's device (its name with the serial).
+        raw if raw == model => &section.device,
+        raw => raw,
     }
 }
 

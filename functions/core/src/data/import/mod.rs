@@ -278,11 +278,13 @@ fn count_rows(
     rejected: &[Rejected],
     skipped: &BTreeMap<String, usize>,
 ) -> RowCounts {
-    let with_events: BTreeSet<usize> = rows.iter().copied().filter(|r| *r > 0).collect();
+    let mut with_events: Vec<usize> = rows.iter().copied().filter(|r| *r > 0).collect();
+    with_events.sort_unstable();
+    with_events.dedup();
     let conflicting: BTreeSet<usize> = conflicts
         .iter()
         .filter_map(|c| c.row)
-        .filter(|r| !with_events.contains(r))
+        .filter(|r| with_events.binary_search(r).is_err())
         .collect();
     let rejected: BTreeSet<usize> = rejected.iter().map(|r| r.row).collect();
     let skipped: usize = skipped.values().sum();
