@@ -45,6 +45,18 @@ async fn a_clinic_report_of_a_linked_patient_has_hand_checkable_metrics_and_is_a
     assert_eq!(m["readings"], 5);
     assert_eq!(report["period"]["days"], 1);
     assert_eq!(report["days"][0]["bolus_units"], 4.0);
+    // Boluses only: basal is not recorded, so neither is a total daily dose (never a 0 that looks real).
+    assert_eq!(report["insulin"]["basal_per_day"], Value::Null);
+    assert_eq!(report["insulin"]["total_daily_dose"], Value::Null);
+    assert_eq!(report["insulin"]["bolus_per_day"], 4.0);
+    // Completeness over the period up to the newest data (08:20 + 5 minutes): 5 of 101 readings, the
+    // 8-hour stretch before the first one a gap; the day has insulin; one upload, nothing repeated.
+    let c = &report["completeness"];
+    assert_eq!(c["readings"][0]["present"], 5, "{c}");
+    assert_eq!(c["readings"][0]["expected"], 101, "{c}");
+    assert_eq!(c["gap_count"], 1, "{c}");
+    assert_eq!(c["days_without_insulin_count"], 0, "{c}");
+    assert_eq!((c["duplicates"].as_u64(), c["conflicts"].as_u64()), (Some(0), Some(0)));
     assert_eq!(report["carbs"]["by_time_of_day"][1], 50.0, "a morning meal");
     assert!(
         report["notice"]

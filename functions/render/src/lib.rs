@@ -179,9 +179,18 @@ pub(crate) fn completeness_summary(report: &Report) -> Vec<(&'static str, String
         }
         format!("{}: {}", c.days_without_insulin_count, listed.join(", "))
     };
-    vec![
+    let mut rows = vec![
         ("CGM readings", readings),
         ("Gaps over 2 hours", gaps),
         ("Days with CGM but no insulin data", days),
-    ]
+    ];
+    if let (Some(duplicates), Some(conflicts)) = (c.duplicates, c.conflicts) {
+        rows.push((
+            "Uploads of this period",
+            format!(
+                "{duplicates} repeated values stored once; {conflicts} conflicting values not stored"
+            ),
+        ));
+    }
+    rows
 }

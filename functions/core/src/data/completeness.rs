@@ -53,10 +53,11 @@ pub struct Completeness {
     /// has them all.
     pub days_without_insulin: Vec<Date>,
     pub days_without_insulin_count: usize,
-    /// Events not stored again because they already were (an upload's answer only).
+    /// Events not stored again because they already were: this upload's, or in a report those of the
+    /// uploads whose data overlaps the period.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub duplicates: Option<usize>,
-    /// Values that disagree with one stored or earlier in the file (an upload's answer only).
+    /// Values that disagree with one stored or earlier in the file (likewise).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub conflicts: Option<usize>,
 }

@@ -18,7 +18,7 @@ use crate::context::Ctx;
 use crate::error::CoreError;
 use crate::ids::PersonId;
 use crate::keys;
-use crate::store::{Condition, Item, StoreError, Value};
+use crate::store::{Condition, Item, Query, StoreError, Value, query_all};
 
 /// A row the importer could not use, and why (rows count from 1, header rows included).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -222,6 +222,8 @@ pub async fn ingest(
                 .with_n("accepted", accepted as i64)
                 .with_n("duplicates", duplicates as i64)
                 .with_n("conflicts", conflict_count as i64)
+                .with_n("first_event_at", first.map_or(0, |t| t.as_millisecond()))
+                .with_n("last_event_at", last.map_or(0, |t| t.as_millisecond()))
                 .with_n("rejected", rejected_count as i64)
                 .with_s("sha256", content_sha256),
             Condition::NotExists,
@@ -262,6 +264,34 @@ pub async fn ingest(
         first_event_at: first,
         last_event_at: last,
     })
+}
+
+/// Duplicates removed and conflicting values not stored by the uploads whose data overlaps
+/// `[from, to)`, for a report's data completeness. Uploads from before these were recorded count as
+/// neither.
+pub async fn tallies_between(
+    ctx: &Ctx,
+    person: PersonId,
+    from: Timestamp,
+    to: Timestamp,
+) -> Result<(usize, usize), CoreError> {
+    let items = query_all(
+        ctx.store.as_ref(),
+        Query::prefix(keys::person_pk(person), keys::UPLOAD_PREFIX),
+    )
+    .await?;
+    let (from, to) = (from.as_millisecond(), to.as_millisecond());
+    let mut tally = (0, 0);
+    for item in items {
+        let (Some(first), Some(last)) = (item.n("first_event_at"), item.n("last_event_at")) else {
+            continue;
+        };
+        if first < to && last >= from {
+            tally.0 += usize::try_from(item.n("duplicates").unwrap_or(0)).unwrap_or(0);
+            tally.1 += usize::try_from(item.n("conflicts").unwrap_or(0)).unwrap_or(0);
+        }
+    }
+    Ok(tally)
 }
 
 /// The devices of an upload, each with its kinds of data and the period it covers.

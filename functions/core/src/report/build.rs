@@ -12,7 +12,7 @@ use super::ranges::{self, RangePreset, Targets};
 use crate::context::Ctx;
 use crate::data::completeness::{self, Completeness};
 use crate::data::event::{BasalKind, Body, Event, MG_DL_PER_MMOL_L};
-use crate::data::store;
+use crate::data::{store, upload};
 use crate::error::CoreError;
 use crate::ids::PersonId;
 
@@ -404,7 +404,16 @@ pub async fn build(ctx: &Ctx, person: PersonId, options: &Options) -> Result<Rep
     let read_from = period.from.checked_sub(1.day()).unwrap_or(period.from);
     let read_to = period.to.checked_add(1.day()).unwrap_or(period.to);
     let events = store::read(ctx, person, read_from, read_to).await?;
-    compose(&events, options)
+    let mut report = compose(&events, options)?;
+    let start = day_start(&options.tz, period.from)?;
+    let end = day_start(
+        &options.tz,
+        period.to.checked_add(1.day()).unwrap_or(period.to),
+    )?;
+    let (duplicates, conflicts) = upload::tallies_between(ctx, person, start, end).await?;
+    report.completeness.duplicates = Some(duplicates);
+    report.completeness.conflicts = Some(conflicts);
+    Ok(report)
 }
 
 /// The report of these events (in time order, as the store returns them); events outside the period's
