@@ -76,6 +76,8 @@ async fn main() {
         assess_best * 1000.0
     );
 
+    smart_guard_daily_totals(&tz, start);
+
     let dir = std::env::temp_dir().join(format!("glucolink-bench-import-{}", ulid::Ulid::new()));
     std::fs::create_dir_all(&dir).expect("temp dir");
     let clock = Arc::new(SystemClock);
@@ -160,4 +162,84 @@ async fn main() {
         counting.requests() - before
     );
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A MiniMed 780G in SmartGuard for 8 days (a SmartGuard exit at 14:00 on the sixth), through CareLink
+/// CSV and back: each day's insulin as the report counts it, against the documented rule (automatic
+/// total + delivered boluses + programmed basal in manual mode only, docs/UPLOADS.md).
+fn smart_guard_daily_totals(tz: &TimeZone, start: jiff::civil::Date) {
+    use glucolink_core::data::Body;
+    use glucolink_core::report::build::{Options as ReportOptions, Period, Units, compose};
+    use glucolink_core::report::ranges::RangePreset;
+    let events = generate(&Patient {
+        seed: 42,
+        profile: Profile::MedtronicSmartGuard,
+        time_zone: "Europe/London",
+        start,
+        days: 8,
+    });
+    let csv = export::to_carelink_csv(&events);
+    let options = Options {
+        tz: tz.clone(),
+        now: Timestamp::now(),
+    };
+    let mut parsed = import::parse(Format::CareLink, csv.as_bytes(), &options)
+        .expect("parse")
+        .events;
+    parsed.sort_by_key(|e| e.at);
+    let last = start.checked_add(7.days()).expect("date");
+    let report = compose(
+        &parsed,
+        &ReportOptions {
+            period: Period::parse(&start.to_string(), &last.to_string()).expect("period"),
+            tz: tz.clone(),
+            units: Units::MgDl,
+            ranges: RangePreset::Standard,
+            detail: false,
+        },
+    )
+    .expect("report");
+    println!("780G in SmartGuard, 8 days through CareLink CSV (U/day: automatic + bolus + manual basal = total; by the rule):");
+    for day in &report.days {
+        let sum = |f: &dyn Fn(&Body) -> f64| -> f64 {
+            events
+                .iter()
+                .filter(|e| tz.to_datetime(e.at).date() == day.date)
+                .map(|e| f(&e.body))
+                .sum()
+        };
+        let automatic = sum(&|b| match b {
+            Body::AutoInsulin { milliunits, .. } => f64::from(*milliunits) / 1000.0,
+            _ => 0.0,
+        });
+        let bolus = sum(&|b| match b {
+            Body::Bolus {
+                immediate_milliunits,
+                ..
+            } => f64::from(*immediate_milliunits) / 1000.0,
+            _ => 0.0,
+        });
+        // The one manual stretch (day 6 from 14:00) runs on the 0.8 U/h step: 10 h.
+        let manual_basal = if day.date == start.checked_add(5.days()).expect("date") {
+            8.0
+        } else {
+            0.0
+        };
+        println!(
+            "  {}  {:>6.2} + {:>6.2} + {:>5.2} = {:>6.2}   rule {:>6.2}",
+            day.date,
+            day.automatic_units,
+            day.bolus_units,
+            day.basal_units,
+            day.automatic_units + day.bolus_units + day.basal_units,
+            automatic + bolus + manual_basal
+        );
+    }
+    println!(
+        "  average: total daily dose {:?} U, automatic {:?} %, basal {:?} %, bolus {:?} %",
+        report.insulin.total_daily_dose,
+        report.insulin.automatic_percent,
+        report.insulin.basal_percent,
+        report.insulin.bolus_percent
+    );
 }
