@@ -199,7 +199,9 @@ fn smart_guard_daily_totals(tz: &TimeZone, start: jiff::civil::Date) {
         },
     )
     .expect("report");
-    println!("780G in SmartGuard, 8 days through CareLink CSV (U/day: automatic + bolus + manual basal = total; by the rule):");
+    println!(
+        "780G in SmartGuard, 8 days through CareLink CSV (U/day: automatic + bolus + manual basal = total; by the rule):"
+    );
     for day in &report.days {
         let sum = |f: &dyn Fn(&Body) -> f64| -> f64 {
             events

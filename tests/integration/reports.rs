@@ -56,7 +56,10 @@ async fn a_clinic_report_of_a_linked_patient_has_hand_checkable_metrics_and_is_a
     assert_eq!(c["readings"][0]["expected"], 101, "{c}");
     assert_eq!(c["gap_count"], 1, "{c}");
     assert_eq!(c["days_without_insulin_count"], 0, "{c}");
-    assert_eq!((c["duplicates"].as_u64(), c["conflicts"].as_u64()), (Some(0), Some(0)));
+    assert_eq!(
+        (c["duplicates"].as_u64(), c["conflicts"].as_u64()),
+        (Some(0), Some(0))
+    );
     assert_eq!(report["carbs"]["by_time_of_day"][1], 50.0, "a morning meal");
     assert!(
         report["notice"]

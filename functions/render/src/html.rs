@@ -10,8 +10,8 @@ use glucolink_core::report::build::Report;
 use crate::canvas::{Svg, escape};
 use crate::charts::{self, Frame, GlucoseScale};
 use crate::{
-    Cover, Subject, completeness_summary, has_data, header_lines, insulin_summary, no_data_steps,
-    optional, readable_date,
+    Cover, Subject, completeness_summary, day_table, has_data, header_lines, insulin_summary,
+    no_data_steps, optional, readable_date,
 };
 
 /// Days of daily profiles on one page (five weeks of seven).
@@ -268,22 +268,27 @@ fn insulin_and_meals(out: &mut String, report: &Report, cover: &Cover<'_>) {
         r#"<figure class="carbs"><figcaption>Carbohydrate by time of day (g per day)</figcaption>{}</figure>"#,
         svg.finish()
     );
-    out.push_str(r#"<table class="days"><caption>Day by day</caption><thead><tr><th scope="col">Date</th><th scope="col">Readings</th><th scope="col">Mean</th><th scope="col">In range</th><th scope="col">Basal U</th><th scope="col">Bolus U</th><th scope="col">Boluses</th><th scope="col">Carbs g</th></tr></thead><tbody>"#);
-    for day in &report.days {
+    let (header, rows) = day_table(report);
+    out.push_str(
+        r#"<div class="table-scroll"><table class="days"><caption>Day by day</caption><thead><tr>"#,
+    );
+    for name in header {
+        let _ = write!(out, r#"<th scope="col">{name}</th>"#);
+    }
+    out.push_str("</tr></thead><tbody>");
+    for row in rows {
+        let mut cells = row.into_iter();
         let _ = write!(
             out,
-            r#"<tr><th scope="row">{}</th><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>"#,
-            day.date.strftime("%a %-d %b"),
-            day.readings,
-            optional(day.mean, ""),
-            optional(day.in_range_percent, " %"),
-            day.basal_units,
-            day.bolus_units,
-            day.boluses,
-            day.carbs_grams
+            r#"<tr><th scope="row">{}</th>"#,
+            cells.next().unwrap_or_default()
         );
+        for cell in cells {
+            let _ = write!(out, "<td>{cell}</td>");
+        }
+        out.push_str("</tr>");
     }
-    out.push_str("</tbody></table>");
+    out.push_str("</tbody></table></div>");
     page_footer(out, report, cover);
 }
 

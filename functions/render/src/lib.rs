@@ -194,3 +194,37 @@ pub(crate) fn completeness_summary(report: &Report) -> Vec<(&'static str, String
     }
     rows
 }
+
+/// The day-by-day table, the same on both formats: a header and a row per day; the pump automation's
+/// column only when some day has automatic insulin.
+pub(crate) fn day_table(report: &Report) -> (Vec<&'static str>, Vec<Vec<String>>) {
+    let automatic = report.days.iter().any(|d| d.automatic_units > 0.0);
+    let mut header = vec!["Date", "Readings", "Mean", "In range", "Basal U"];
+    if automatic {
+        header.push("Automatic U");
+    }
+    header.extend(["Bolus U", "Boluses", "Carbs g"]);
+    let rows = report
+        .days
+        .iter()
+        .map(|d| {
+            let mut row = vec![
+                d.date.strftime("%a %-d %b %Y").to_string(),
+                d.readings.to_string(),
+                optional(d.mean, ""),
+                optional(d.in_range_percent, " %"),
+                d.basal_units.to_string(),
+            ];
+            if automatic {
+                row.push(d.automatic_units.to_string());
+            }
+            row.extend([
+                d.bolus_units.to_string(),
+                d.boluses.to_string(),
+                d.carbs_grams.to_string(),
+            ]);
+            row
+        })
+        .collect();
+    (header, rows)
+}

@@ -10,8 +10,8 @@ use crate::canvas::{Anchor, Canvas, Color, TextStyle, palette};
 use crate::charts::{self, Frame, GlucoseScale};
 use crate::html::{DETAIL_DAYS_PER_PAGE, PROFILE_DAYS_PER_PAGE};
 use crate::{
-    Cover, completeness_summary, has_data, header_lines, insulin_summary, no_data_steps, optional,
-    readable_date,
+    Cover, completeness_summary, day_table, has_data, header_lines, insulin_summary, no_data_steps,
+    optional, readable_date,
 };
 
 const PAGE_WIDTH: f32 = 595.0;
@@ -456,39 +456,19 @@ fn insulin_and_meals(report: &Report) -> Vec<PdfCanvas> {
     table(&mut c, y + 148.0, &[170.0, 350.0], &rows, true);
     let mut pages = vec![c];
     // The day-by-day table, on as many pages as it needs.
-    let header = vec![
-        "Date".to_owned(),
-        "Readings".into(),
-        "Mean".into(),
-        "In range".into(),
-        "Basal U".into(),
-        "Bolus U".into(),
-        "Boluses".into(),
-        "Carbs g".into(),
-    ];
+    let (header, all_rows) = day_table(report);
+    let header: Vec<String> = header.into_iter().map(str::to_owned).collect();
+    let widths: &[f32] = if header.len() == 9 {
+        &[95.0, 50.0, 45.0, 52.0, 50.0, 62.0, 50.0, 50.0, 50.0]
+    } else {
+        &[100.0, 55.0, 55.0, 60.0, 55.0, 55.0, 55.0, 55.0]
+    };
     let per_page = ((BODY_BOTTOM - BODY_TOP) / 12.0) as usize - 2;
-    for chunk in report.days.chunks(per_page) {
+    for chunk in all_rows.chunks(per_page) {
         let mut c = PdfCanvas::new();
         let mut rows = vec![header.clone()];
-        rows.extend(chunk.iter().map(|d| {
-            vec![
-                d.date.strftime("%a %-d %b %Y").to_string(),
-                d.readings.to_string(),
-                optional(d.mean, ""),
-                optional(d.in_range_percent, " %"),
-                d.basal_units.to_string(),
-                d.bolus_units.to_string(),
-                d.boluses.to_string(),
-                d.carbs_grams.to_string(),
-            ]
-        }));
-        table(
-            &mut c,
-            BODY_TOP,
-            &[100.0, 55.0, 55.0, 60.0, 55.0, 55.0, 55.0, 55.0],
-            &rows,
-            true,
-        );
+        rows.extend(chunk.iter().cloned());
+        table(&mut c, BODY_TOP, widths, &rows, true);
         pages.push(c);
     }
     pages
