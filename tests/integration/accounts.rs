@@ -303,6 +303,61 @@ async fn concurrent_sign_ups_have_exactly_one_winner_on_dynamodb() {
     concurrent_sign_ups_have_exactly_one_winner(spawn_app_on_dynamodb().await).await;
 }
 
+/// Parallel guesses at one account: the attempts are booked before the password work, so exactly the
+/// limit (5) are checked, the rest refused, and a right password among the later ones does not get in.
+async fn parallel_guesses_cannot_outrun_the_lockout(app: TestApp) {
+    signed_in_person(&app.user, "parallel.target").await;
+    let mut tasks = Vec::new();
+    for guess in 0..30 {
+        let browser = app.browser();
+        browser.csrf().await;
+        let password = if guess == 25 {
+            PERSON_PASSWORD.to_owned()
+        } else {
+            format!("wrong guess number {guess}")
+        };
+        tasks.push(tokio::spawn(async move {
+            browser
+                .post(
+                    "/api/personal/signin",
+                    &json!({"username": "parallel.target", "password": password}),
+                )
+                .await
+                .status()
+                .as_u16()
+        }));
+    }
+    let mut statuses = Vec::new();
+    for task in tasks {
+        statuses.push(task.await.expect("task"));
+    }
+    let checked = statuses.iter().filter(|s| **s != 429).count();
+    assert_eq!(checked, 5, "exactly the limit is checked: {statuses:?}");
+    assert!(
+        statuses.iter().filter(|s| **s == 200).count() <= 1,
+        "{statuses:?}"
+    );
+    // Whatever the order, once the window is full even the right password waits.
+    let response = app
+        .browser()
+        .post(
+            "/api/personal/signin",
+            &json!({"username": "parallel.target", "password": PERSON_PASSWORD}),
+        )
+        .await;
+    assert_eq!(response.status().as_u16(), 429);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn parallel_guesses_cannot_outrun_the_lockout_on_the_embedded_store() {
+    parallel_guesses_cannot_outrun_the_lockout(spawn_app().await).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn parallel_guesses_cannot_outrun_the_lockout_on_dynamodb() {
+    parallel_guesses_cannot_outrun_the_lockout(spawn_app_on_dynamodb().await).await;
+}
+
 #[tokio::test]
 async fn taken_email_and_username_get_clear_conflicts() {
     let app = spawn_app().await;

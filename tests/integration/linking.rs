@@ -209,6 +209,50 @@ async fn every_kind_of_unusable_code_gets_its_own_message() {
     );
 }
 
+/// 60 unknown codes from one account at once: the guesses are booked before the look-up, so exactly the
+/// limit (10) are looked up and the rest refused.
+async fn parallel_code_guesses_are_bounded(app: TestApp) {
+    signed_in_person(&app.user, "parallel.guesser").await;
+    let token = app.user.csrf().await;
+    let mut tasks = Vec::new();
+    for i in 0..60 {
+        let client = app.user.client.clone();
+        let url = format!("{}/api/personal/sharing/lookup", app.user.base);
+        let token = token.clone();
+        tasks.push(tokio::spawn(async move {
+            client
+                .post(url)
+                .header("X-CSRF-Token", token)
+                .json(&json!({"code": format!("ZZZZZ-ZZZ{:02}", i % 100)}))
+                .send()
+                .await
+                .expect("request")
+                .status()
+                .as_u16()
+        }));
+    }
+    let mut statuses = Vec::new();
+    for task in tasks {
+        statuses.push(task.await.expect("task"));
+    }
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 404).count(),
+        10,
+        "{statuses:?}"
+    );
+    assert_eq!(statuses.iter().filter(|s| **s == 429).count(), 50);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn parallel_code_guesses_are_bounded_on_the_embedded_store() {
+    parallel_code_guesses_are_bounded(spawn_app().await).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn parallel_code_guesses_are_bounded_on_dynamodb() {
+    parallel_code_guesses_are_bounded(spawn_app_on_dynamodb().await).await;
+}
+
 #[tokio::test]
 async fn guessing_codes_is_bounded_per_account() {
     let app = spawn_app().await;

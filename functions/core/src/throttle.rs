@@ -92,10 +92,41 @@ pub async fn reset(ctx: &Ctx, limit: Limit, subject: &str) -> Result<(), CoreErr
         .await?)
 }
 
+/// Reserves one attempt before the work it guards: counts it first, atomically, and refuses with
+/// `TooManyAttempts` when the count is over the limit. Attempts in flight are counted, so parallel
+/// requests (or parallel Lambdas) cannot all pass a check made before any of them is booked.
+pub async fn reserve(ctx: &Ctx, limit: Limit, subject: &str) -> Result<(), CoreError> {
+    let count = record_failure(ctx, limit, subject).await?;
+    if count <= limit.max {
+        return Ok(());
+    }
+    let key = keys::throttle(limit.scope, &sha256_hex(subject));
+    let now = ctx.clock.epoch_seconds();
+    let retry_after_seconds = ctx
+        .store
+        .get(&key)
+        .await?
+        .and_then(|item| item.expires_at)
+        .map_or(limit.window_seconds, |at| (at - now).max(1));
+    Err(CoreError::TooManyAttempts {
+        retry_after_seconds,
+    })
+}
+
+/// Gives back an attempt [`reserve`] counted, when it turned out not to be a failure (a right
+/// password, a code that exists).
+pub async fn refund(ctx: &Ctx, limit: Limit, subject: &str) -> Result<(), CoreError> {
+    let key = keys::throttle(limit.scope, &sha256_hex(subject));
+    if ctx.store.increment(&key, COUNT, -1, None).await? <= 0 {
+        ctx.store
+            .delete(&key, crate::store::Condition::None)
+            .await?;
+    }
+    Ok(())
+}
+
 /// Spends one unit of an allowance (for actions that are limited whether or not they succeed):
 /// refuses with `TooManyAttempts` once the window is full.
 pub async fn spend(ctx: &Ctx, limit: Limit, subject: &str) -> Result<(), CoreError> {
-    check(ctx, limit, subject).await?;
-    record_failure(ctx, limit, subject).await?;
-    Ok(())
+    reserve(ctx, limit, subject).await
 }

@@ -137,9 +137,7 @@ pub async fn sign_up(
 
 /// Hashes on a blocking thread: argon2 is deliberately slow and must not stall the async runtime.
 pub(crate) async fn hash_off_thread(password: Password) -> Result<PasswordHash, CoreError> {
-    tokio::task::spawn_blocking(move || password.hash())
-        .await
-        .map_err(|e| CoreError::Internal(format!("hashing task failed: {e}")))?
+    super::password::off_thread(move || password.hash()).await?
 }
 
 pub(crate) fn user_item(user: &ClinicUser) -> Item {

@@ -17,6 +17,25 @@ use unicode_normalization::UnicodeNormalization;
 
 use crate::error::CoreError;
 
+/// At most this many argon2 computations run at once (each holds 19 MiB): a few per core of the local
+/// server or a Lambda, so a burst of sign-ins waits its turn instead of growing memory without bound.
+pub const HASHING_AT_ONCE: usize = 4;
+
+static HASHING: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(HASHING_AT_ONCE);
+
+/// Runs password work (hashing or verifying) on the blocking pool, at most [`HASHING_AT_ONCE`] at a time.
+pub async fn off_thread<T: Send + 'static>(
+    work: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, CoreError> {
+    let _permit = HASHING
+        .acquire()
+        .await
+        .map_err(|e| CoreError::Internal(format!("hashing permits closed: {e}")))?;
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|e| CoreError::Internal(format!("password task failed: {e}")))
+}
+
 /// Memory cost in KiB (19 MiB).
 pub const ARGON2_MEMORY_KIB: u32 = 19 * 1024;
 /// Passes over memory.
@@ -217,5 +236,27 @@ mod tests {
     fn corrupt_stored_hash_never_matches() {
         let password = Password::for_sign_in("anything at all here").expect("ok");
         assert!(!password.matches(&PasswordHash::from_stored("not a phc string".into())));
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn password_work_runs_a_few_at_a_time() {
+        use std::sync::Arc;
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        let (running, most) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+        let mut tasks = Vec::new();
+        for _ in 0..24 {
+            let (running, most) = (running.clone(), most.clone());
+            tasks.push(tokio::spawn(off_thread(move || {
+                let now = running.fetch_add(1, Ordering::SeqCst) + 1;
+                most.fetch_max(now, Ordering::SeqCst);
+                std::thread::sleep(std::time::Duration::from_millis(15));
+                running.fetch_sub(1, Ordering::SeqCst);
+            })));
+        }
+        for task in tasks {
+            task.await.expect("task").expect("work");
+        }
+        let most = most.load(Ordering::SeqCst);
+        assert!((1..=HASHING_AT_ONCE).contains(&most), "{most} at once");
     }
 }

@@ -75,10 +75,12 @@ pub async fn person(
     Ok((person, session))
 }
 
-/// Refuses before any password work while the account or the source is locked out.
+/// Books the attempt against the source and the account before any password work, and refuses while
+/// either is over its limit: counted first, so parallel guesses cannot all pass (docs: ARCHITECTURE.md,
+/// "Lockout").
 async fn guard(ctx: &Ctx, account: &str, source: &str) -> Result<(), CoreError> {
-    throttle::check(ctx, SIGN_IN_PER_SOURCE, source).await?;
-    throttle::check(ctx, SIGN_IN_PER_ACCOUNT, account).await
+    throttle::reserve(ctx, SIGN_IN_PER_SOURCE, source).await?;
+    throttle::reserve(ctx, SIGN_IN_PER_ACCOUNT, account).await
 }
 
 /// Verifies the password (or spends the same time on a dummy hash) and books the outcome.
@@ -89,21 +91,21 @@ async fn settle(
     password: Password,
     stored: Option<PasswordHash>,
 ) -> Result<(), CoreError> {
-    let matched = tokio::task::spawn_blocking(move || match stored {
+    let matched = super::password::off_thread(move || match stored {
         Some(hash) => password.matches(&hash),
         None => {
             password.match_against_nothing();
             false
         }
     })
-    .await
-    .map_err(|e| CoreError::Internal(format!("verification task failed: {e}")))?;
+    .await?;
     if matched {
+        // A right password is no failure: the account's window closes, the source gets its attempt back.
         throttle::reset(ctx, SIGN_IN_PER_ACCOUNT, account).await?;
+        throttle::refund(ctx, SIGN_IN_PER_SOURCE, source).await?;
         Ok(())
     } else {
-        throttle::record_failure(ctx, SIGN_IN_PER_ACCOUNT, account).await?;
-        throttle::record_failure(ctx, SIGN_IN_PER_SOURCE, source).await?;
+        // Already counted by `guard`.
         Err(CoreError::InvalidCredentials)
     }
 }

@@ -210,13 +210,14 @@ async fn find_code(
             (*id).to_owned()
         }
     };
-    throttle::check(ctx, CODE_PER_SOURCE, source).await?;
-    throttle::check(ctx, CODE_PER_ACCOUNT, &account).await?;
+    // Booked before the look-up, so parallel guesses cannot all pass; a code that exists is given back.
+    throttle::reserve(ctx, CODE_PER_SOURCE, source).await?;
+    throttle::reserve(ctx, CODE_PER_ACCOUNT, &account).await?;
     let Some(item) = ctx.store.get(&keys::link_code(&hash)).await? else {
-        throttle::record_failure(ctx, CODE_PER_ACCOUNT, &account).await?;
-        throttle::record_failure(ctx, CODE_PER_SOURCE, source).await?;
         return Err(CoreError::Code(CodeProblem::NotFound));
     };
+    throttle::refund(ctx, CODE_PER_ACCOUNT, &account).await?;
+    throttle::refund(ctx, CODE_PER_SOURCE, source).await?;
     match item.s("status") {
         Some("pending") => {}
         Some("used") => return Err(CoreError::Code(CodeProblem::Used)),
