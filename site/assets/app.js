@@ -52,10 +52,22 @@ function browserZone() {
   return Intl.DateTimeFormat().resolvedOptions().timeZone || "UTC";
 }
 
+/** The ?next= of this page as a path on this site, or null: it is resolved against our origin the way
+ * the browser will (backslashes, tabs and other tricks included) and kept only if it stays here. */
+function safeNext() {
+  const raw = new URLSearchParams(location.search).get("next");
+  if (!raw || !raw.startsWith("/")) return null;
+  try {
+    const url = new URL(raw, location.origin);
+    return url.origin === location.origin ? url.pathname + url.search + url.hash : null;
+  } catch {
+    return null;
+  }
+}
+
 /** Where to go after signing in: a same-site path from ?next=, else the default. */
 function nextPath(fallback) {
-  const next = new URLSearchParams(location.search).get("next");
-  return next && next.startsWith("/") && !next.startsWith("//") ? next : fallback;
+  return safeNext() ?? fallback;
 }
 
 function clearErrors(form) {
@@ -777,7 +789,7 @@ const pages = {
 
 // A sign-in page passes ?next on to its sign-up link, so a patient who follows a code link and has
 // no account yet comes back to the request after signing up.
-const next = new URLSearchParams(location.search).get("next");
+const next = safeNext();
 if (next) {
   for (const link of document.querySelectorAll('a[href="/personal/signup"], a[href="/personal/signin"]')) {
     link.href = `${link.getAttribute("href")}?next=${encodeURIComponent(next)}`;
