@@ -408,6 +408,21 @@ async fn bad_uploads_get_clear_errors_and_store_nothing() {
             400,
             "invalid_clarity_csv",
         ),
+        // An offset no place uses.
+        (
+            "",
+            "application/json",
+            json_file(json!([{"type": "cgm", "time": "2026-11-20T08:00:00+25:00", "value": 120}])),
+            400,
+            "no_events",
+        ),
+        (
+            "",
+            "application/json",
+            br#"[{"eventType":"Meal Bolus","created_at":"2026-11-20T08:00:00+1500","insulin":2}]"#.to_vec(),
+            400,
+            "no_events",
+        ),
         // A percentage temporary basal without the profile it scales: refused, not stored as U/h.
         (
             "",

@@ -71,14 +71,18 @@ pub struct Period {
 
 impl Period {
     pub fn parse(from: &str, to: &str) -> Result<Self, CoreError> {
+        // Dates near the ends of the calendar would overflow the day arithmetic: data is from 1900–2200.
         let date = |field: &'static str, raw: &str| {
-            raw.parse::<Date>().map_err(|_| {
-                CoreError::invalid(
-                    field,
-                    "invalid_date",
-                    format!("{field} is a date like 2026-11-20."),
-                )
-            })
+            raw.parse::<Date>()
+                .ok()
+                .filter(|d| (1900..=2200).contains(&d.year()))
+                .ok_or_else(|| {
+                    CoreError::invalid(
+                        field,
+                        "invalid_date",
+                        format!("{field} is a date like 2026-11-20, between 1900 and 2200."),
+                    )
+                })
         };
         let (from, to) = (date("from", from)?, date("to", to)?);
         if from > to {
@@ -743,6 +747,9 @@ mod tests {
             "over 90 days"
         );
         assert!(Period::parse("yesterday", "2026-11-14").is_err());
+        // The ends of the calendar are refused, not a 500.
+        assert!(Period::parse("9999-12-25", "9999-12-31").is_err());
+        assert!(Period::parse("-009999-01-01", "-009999-01-02").is_err());
     }
 
     #[test]

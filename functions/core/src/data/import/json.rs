@@ -16,7 +16,7 @@ use jiff::civil::DateTime;
 use serde_json::Value;
 
 use super::text::local_instant;
-use super::{MAX_ROWS, Options, Read, plausible_time};
+use super::{MAX_OFFSET_MINUTES, MAX_ROWS, Options, Read, plausible_time};
 use crate::data::event::{
     BasalKind, Body, Event, MAX_AUTO_INSULIN_UNITS_PER_DAY, MAX_BASAL_UNITS_PER_HOUR,
     MAX_BOLUS_UNITS, MAX_CARBS_GRAMS, MAX_LONG_ACTING_UNITS, MG_DL_PER_MMOL_L, glucose_tenths,
@@ -98,6 +98,11 @@ pub(crate) fn time(raw: &str, options: &Options) -> Result<(Timestamp, i16), Str
         // The offset the time was written with is the device's local offset.
         let offset = written_offset_minutes(raw)
             .unwrap_or_else(|| i16::try_from(options.tz.to_offset(at).seconds() / 60).unwrap_or(0));
+        if offset.abs() > MAX_OFFSET_MINUTES {
+            return Err(format!(
+                "\"time\" {raw:?} has an offset beyond ±14:00, which no place on Earth uses"
+            ));
+        }
         return Ok((at, offset));
     }
     let local: DateTime = raw.parse().map_err(|_| {
@@ -107,19 +112,27 @@ pub(crate) fn time(raw: &str, options: &Options) -> Result<(Timestamp, i16), Str
         .ok_or_else(|| format!("\"time\" {raw:?} does not exist in the time zone"))
 }
 
-/// The offset at the end of an RFC 3339 time (`Z`, `+01:00`, `-05:30`), in minutes.
-fn written_offset_minutes(raw: &str) -> Option<i16> {
+/// The offset at the end of an RFC 3339 time (`Z`, `+01:00`, `-05:30`, or `+0100`), in minutes.
+pub(crate) fn written_offset_minutes(raw: &str) -> Option<i16> {
     if raw.ends_with(['Z', 'z']) {
         return Some(0);
     }
-    let tail = raw.get(raw.len().checked_sub(6)?..)?;
-    let sign = match tail.as_bytes().first()? {
-        b'+' => 1,
-        b'-' => -1,
-        _ => return None,
+    let signed = |tail: &str| -> Option<i16> {
+        let sign = match tail.as_bytes().first()? {
+            b'+' => 1,
+            b'-' => -1,
+            _ => return None,
+        };
+        let digits = tail.get(1..)?.replace(':', "");
+        if digits.len() != 4 || !digits.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        Some(sign * (digits[..2].parse::<i16>().ok()? * 60 + digits[2..].parse::<i16>().ok()?))
     };
-    let (hours, minutes) = tail.get(1..)?.split_once(':')?;
-    Some(sign * (hours.parse::<i16>().ok()? * 60 + minutes.parse::<i16>().ok()?))
+    raw.get(raw.len().checked_sub(6)?..)
+        .filter(|tail| tail.as_bytes().get(3) == Some(&b':'))
+        .and_then(signed)
+        .or_else(|| raw.get(raw.len().checked_sub(5)?..).and_then(signed))
 }
 
 fn event(item: &Value, default_device: &str, options: &Options) -> Result<Event, String> {

@@ -299,6 +299,9 @@ fn count_rows(
     }
 }
 
+/// The largest UTC offset any place uses (±14:00), in minutes: beyond it a time is an error.
+pub const MAX_OFFSET_MINUTES: i16 = 14 * 60;
+
 /// Refuses events from the future (beyond a day of clock skew).
 pub(crate) fn plausible_time(at: Timestamp, options: &Options) -> Result<(), String> {
     if at.as_second() > options.now.as_second() + 86_400 {

@@ -23,7 +23,7 @@ use jiff::Timestamp;
 use jiff::tz::TimeZone;
 use serde_json::Value;
 
-use super::{MAX_ROWS, Options, Read, plausible_time};
+use super::{MAX_OFFSET_MINUTES, MAX_ROWS, Options, Read, plausible_time};
 use crate::data::event::{
     BasalKind, Body, Event, MAX_BASAL_UNITS_PER_HOUR, MAX_BOLUS_UNITS, MAX_CARBS_GRAMS,
     MG_DL_PER_MMOL_L, glucose_tenths, milliunits,
@@ -220,12 +220,17 @@ fn when(item: &Value, options: &Options) -> Result<(Timestamp, i16), String> {
             .or_else(|| item.get("timestamp"))
             .and_then(Value::as_str)
             .ok_or("the time is missing")?;
+        if super::json::written_offset_minutes(raw).is_some_and(|o| o.abs() > MAX_OFFSET_MINUTES) {
+            return Err(format!(
+                "the time {raw:?} has an offset beyond ±14:00, which no place on Earth uses"
+            ));
+        }
         instant(raw).ok_or_else(|| format!("the time {raw:?} is not ISO 8601 with an offset"))?
     };
     let at = Timestamp::from_second(at.as_second())
         .map_err(|_| "the date is out of range".to_owned())?;
     let offset = match number(item, "utcOffset") {
-        Some(minutes) if (-900.0..=900.0).contains(&minutes) => minutes as i16,
+        Some(minutes) if minutes.abs() <= f64::from(MAX_OFFSET_MINUTES) => minutes as i16,
         _ => i16::try_from(options.tz.to_offset(at).seconds() / 60).unwrap_or(0),
     };
     Ok((at, offset))
