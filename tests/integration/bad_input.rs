@@ -368,3 +368,55 @@ async fn unknown_routes_and_wrong_methods_get_json_errors() {
     )
     .await;
 }
+
+#[tokio::test]
+async fn unknown_query_parameters_are_refused_naming_them() {
+    let app = spawn_app().await;
+    signed_in_clinic(&app.user, "params@clinic.example").await;
+    for path in [
+        "/api/clinic/patients?shoe_size=44",
+        "/api/clinic/patients?q=ann&page=2",
+        "/api/me?debug=1",
+        "/api/clinic/audit?cursor=&limit=5",
+    ] {
+        let before = app.stored().await;
+        let message = assert_error(app.user.get(path).await, 400, "unknown_parameter").await;
+        let name = path
+            .rsplit(['?', '&'])
+            .next()
+            .and_then(|p| p.split('=').next())
+            .unwrap_or("");
+        assert!(message.contains(name), "{path}: {message}");
+        // Only the session's idle timer may move; nothing else is written.
+        let after: Vec<_> = app
+            .stored()
+            .await
+            .into_iter()
+            .filter(|i| !i.key.pk.starts_with("SESSION"))
+            .collect();
+        let before: Vec<_> = before
+            .into_iter()
+            .filter(|i| !i.key.pk.starts_with("SESSION"))
+            .collect();
+        assert_eq!(after, before, "{path} changed the store");
+    }
+    let before = app.stored().await;
+    let refused = app
+        .user
+        .post(
+            "/api/clinic/patients?admin=true",
+            &json!({"name": "Param Test", "date_of_birth": "1990-01-01"}),
+        )
+        .await;
+    assert_error(refused, 400, "unknown_parameter").await;
+    assert_eq!(app.stored().await, before, "nothing created");
+    // The parameters a route reads still work.
+    assert_eq!(
+        app.user
+            .get("/api/clinic/patients?q=ann")
+            .await
+            .status()
+            .as_u16(),
+        200
+    );
+}

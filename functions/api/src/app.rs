@@ -97,6 +97,13 @@ impl App {
         let needs_csrf = changes_state(request.method()) && !token_upload;
         let outcome = if needs_csrf && !security::csrf_ok(&request) {
             Err(ApiError::csrf())
+        } else if let Some(unknown) = unknown_query_parameter(id, &request) {
+            Err(ApiError::new(
+                http::StatusCode::BAD_REQUEST,
+                "unknown_parameter",
+                format!("The query parameter {unknown:?} is not one this request takes."),
+            )
+            .with_field("query"))
         } else {
             handlers::dispatch(self, id, &params, &request).await
         };
@@ -131,4 +138,13 @@ impl App {
 /// Methods that change state must carry the CSRF header.
 fn changes_state(method: &Method) -> bool {
     !matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS)
+}
+
+/// The first query parameter the route does not read, if any.
+fn unknown_query_parameter(id: RouteId, request: &Request<Bytes>) -> Option<String> {
+    let allowed = id.query_parameters();
+    form_urlencoded::parse(request.uri().query().unwrap_or("").as_bytes())
+        .map(|(name, _)| name)
+        .find(|name| !allowed.contains(&name.as_ref()))
+        .map(|name| name.chars().take(40).collect())
 }

@@ -297,6 +297,22 @@ impl RouteId {
         ROUTES.iter().find(|r| r.id == self).unwrap_or(&ROUTES[0])
     }
 
+    /// The query parameters this route reads; any other is refused (`unknown_parameter`), as unknown
+    /// JSON fields are.
+    pub fn query_parameters(self) -> &'static [&'static str] {
+        match self {
+            RouteId::ListPatients => &["q", "cursor"],
+            RouteId::ClinicAudit | RouteId::PersonalAudit => &["cursor"],
+            RouteId::PrintLinkCode => &["code"],
+            RouteId::SignOut => &["everywhere"],
+            RouteId::Upload => &["format", "tz"],
+            RouteId::ClinicReport | RouteId::PersonalReport => {
+                &["format", "units", "ranges", "from", "to", "days", "tz"]
+            }
+            _ => &[],
+        }
+    }
+
     /// The name of this route's Lambda binary and template resource stem, e.g. `clinic-signup`.
     pub fn lambda_name(self) -> &'static str {
         match self {
