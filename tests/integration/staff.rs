@@ -148,6 +148,72 @@ async fn removing_a_member_of_staff_ends_their_sessions_at_once() {
     assert_error(response, 409, "cannot_remove_self").await;
 }
 
+/// Two admins removing each other at the same moment: one removal wins, the clinic keeps an admin.
+async fn admins_removing_each_other_at_once_leave_one_admin(app: TestApp) {
+    let first = app.browser();
+    signed_in_clinic(&first, "first@admins.example").await;
+    let token = invite(&first, "second@admins.example", "admin").await;
+    let second = join(&app, &token, "Sam Second").await;
+    let id_of = |body: serde_json::Value| body["user_id"].as_str().expect("id").to_owned();
+    let first_id = id_of(status_and_json(first.get("/api/me").await).await.1);
+    let second_id = id_of(status_and_json(second.get("/api/me").await).await.1);
+    first.csrf().await;
+    second.csrf().await;
+    let remove = |browser: Browser, id: String| async move {
+        browser
+            .send(Method::DELETE, &format!("/api/clinic/staff/{id}"), None)
+            .await
+            .status()
+            .as_u16()
+    };
+    let (a, b) = tokio::join!(
+        tokio::spawn(remove(first, second_id)),
+        tokio::spawn(remove(second, first_id))
+    );
+    let mut statuses = vec![a.expect("task"), b.expect("task")];
+    statuses.sort_unstable();
+    assert_eq!(statuses[0], 204, "{statuses:?}");
+    assert!(
+        [401, 403, 404].contains(&statuses[1]),
+        "the other removal must fail: {statuses:?}"
+    );
+    // Whoever is left is an admin who can sign in and sees one member of staff.
+    let mut admins = 0;
+    for email in ["first@admins.example", "second@admins.example"] {
+        let browser = app.browser();
+        let password = if email.starts_with("first") {
+            crate::support::people::CLINIC_PASSWORD
+        } else {
+            STAFF_PASSWORD
+        };
+        let signin = browser
+            .post(
+                "/api/clinic/signin",
+                &json!({"email": email, "password": password}),
+            )
+            .await;
+        if signin.status().as_u16() == 200 {
+            admins += 1;
+            let (_, staff) = status_and_json(browser.get("/api/clinic/staff").await).await;
+            assert_eq!(staff["staff"].as_array().map(Vec::len), Some(1), "{staff}");
+        }
+    }
+    assert_eq!(admins, 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn admins_removing_each_other_at_once_leave_one_admin_on_the_embedded_store() {
+    admins_removing_each_other_at_once_leave_one_admin(spawn_app().await).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn admins_removing_each_other_at_once_leave_one_admin_on_dynamodb() {
+    admins_removing_each_other_at_once_leave_one_admin(
+        crate::support::app::spawn_app_on_dynamodb().await,
+    )
+    .await;
+}
+
 #[tokio::test]
 async fn invitations_expire_and_a_new_one_replaces_the_old() {
     let app = spawn_app().await;

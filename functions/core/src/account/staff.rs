@@ -360,6 +360,13 @@ pub async fn remove(ctx: &Ctx, admin: &Staff, user_id: ClinicUserId) -> Result<(
         .map_err(|_| CoreError::Store(StoreError::Corrupt("staff email".into())))?;
     let now = ctx.clock.now();
     let mut ops = vec![
+        // The acting admin must still be an admin when the removal commits: two admins removing each
+        // other at once cannot both succeed, and the clinic always keeps an admin (no one removes
+        // themselves).
+        WriteOp::Check {
+            key: keys::clinic_user(admin.clinic.id, admin.user.id),
+            condition: Condition::Equals("role".into(), Value::S("admin".into())),
+        },
         WriteOp::Delete {
             key: keys::clinic_user(admin.clinic.id, user_id),
             condition: Condition::Exists,
@@ -382,6 +389,7 @@ pub async fn remove(ctx: &Ctx, admin: &Staff, user_id: ClinicUserId) -> Result<(
     );
     match ctx.store.transact(ops).await {
         Ok(()) => {}
+        Err(StoreError::TransactionCanceled { index: 0 }) => return Err(CoreError::Forbidden),
         Err(StoreError::TransactionCanceled { .. }) => return Err(CoreError::NotFound),
         Err(other) => return Err(other.into()),
     }
