@@ -420,3 +420,67 @@ async fn unknown_query_parameters_are_refused_naming_them() {
         200
     );
 }
+
+/// Raw TCP to the local server, as a slow or hostile client would talk.
+async fn raw(app: &TestApp) -> tokio::net::TcpStream {
+    let address = app.base.trim_start_matches("http://");
+    tokio::net::TcpStream::connect(address)
+        .await
+        .expect("connect")
+}
+
+/// Reads until the server answers or closes (at most 10 s).
+async fn read_answer(stream: &mut tokio::net::TcpStream) -> String {
+    use tokio::io::AsyncReadExt;
+    let mut answer = Vec::new();
+    let _ = tokio::time::timeout(std::time::Duration::from_secs(10), async {
+        let mut buffer = [0u8; 4096];
+        loop {
+            match stream.read(&mut buffer).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => {
+                    answer.extend_from_slice(&buffer[..n]);
+                    if String::from_utf8_lossy(&answer).contains("\r\n\r\n{") {
+                        break;
+                    }
+                }
+            }
+        }
+    })
+    .await;
+    String::from_utf8_lossy(&answer).into_owned()
+}
+
+#[tokio::test]
+async fn stalled_and_oversized_requests_are_cut_off_without_waiting_for_ever() {
+    use tokio::io::AsyncWriteExt;
+    let app = spawn_app().await;
+    // Half a header, never finished: the connection is closed after the header timeout.
+    let mut stalled = raw(&app).await;
+    stalled
+        .write_all(b"GET /api/me HTTP/1.1\r\nHost: localhost\r\n")
+        .await
+        .expect("write");
+    let started = std::time::Instant::now();
+    let answer = read_answer(&mut stalled).await;
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(9),
+        "closed, not left open"
+    );
+    assert!(!answer.contains("200 OK"), "{answer}");
+    // A body announced but never sent: 408 after the body timeout.
+    let mut slow = raw(&app).await;
+    slow.write_all(b"POST /api/personal/signin HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{\"username\"")
+        .await
+        .expect("write");
+    let answer = read_answer(&mut slow).await;
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    assert!(answer.contains("request_timeout"), "{answer}");
+    // A body over the limit is refused from its Content-Length, before it is sent.
+    let mut huge = raw(&app).await;
+    huge.write_all(b"POST /api/personal/uploads HTTP/1.1\r\nHost: localhost\r\nContent-Type: text/csv\r\nContent-Length: 40000000\r\n\r\n")
+        .await
+        .expect("write");
+    let answer = read_answer(&mut huge).await;
+    assert!(answer.starts_with("HTTP/1.1 413"), "{answer}");
+}

@@ -125,6 +125,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let server = Arc::new(LocalServer {
         app,
         site: Site::new(site_dir),
+        limits: server::Limits::default(),
     });
     tokio::select! {
         () = server::run(listener, server) => Ok(()),

@@ -29,6 +29,7 @@ pub async fn serve(ctx: Ctx) -> String {
         Arc::new(LocalServer {
             app,
             site: Site::new(Site::source_tree_dir()),
+            limits: server::Limits::default(),
         }),
     ));
     base
