@@ -57,6 +57,7 @@ async fn main() {
             name: "Bench Admin",
             email: "bench@clinic.example",
             password,
+            source: "",
         },
     )
     .await

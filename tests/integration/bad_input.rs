@@ -132,7 +132,63 @@ async fn clinic_sign_up_refuses_each_kind_of_bad_input() {
         "invalid_clinic_name",
     )
     .await;
+    // A phishing link in the clinic's name would reach patients in every code message.
+    refused(
+        &app,
+        path,
+        with(
+            good.clone(),
+            "clinic_name",
+            json!("Riverside Clinic: log in at https://evil.example"),
+        ),
+        400,
+        "invalid_clinic_name",
+    )
+    .await;
+    // A bidirectional override makes "Alex \u{202e}omeD" show as "Alex Demo".
+    refused(
+        &app,
+        path,
+        with(good.clone(), "name", json!("Alex \u{202e}omeD")),
+        400,
+        "invalid_name",
+    )
+    .await;
     refused(&app, path, json!([1, 2, 3]), 400, "invalid_type").await;
+}
+
+#[tokio::test]
+async fn sign_ups_are_limited_per_source() {
+    let app = spawn_app().await;
+    for i in 0..60 {
+        let response = app
+            .browser()
+            .post(
+                "/api/personal/signup",
+                &personal_sign_up(&format!("many.{i}")),
+            )
+            .await;
+        assert_eq!(response.status().as_u16(), 201, "sign-up {i}");
+    }
+    let before = app.stored().await;
+    let response = app
+        .browser()
+        .post("/api/personal/signup", &personal_sign_up("one.too.many"))
+        .await;
+    assert_error(response, 429, "too_many_attempts").await;
+    let clinic = app
+        .browser()
+        .post("/api/clinic/signup", &clinic_sign_up("late@clinic.example"))
+        .await;
+    assert_error(clinic, 429, "too_many_attempts").await;
+    // No account was created; only the limit's counter moved.
+    let created: Vec<_> = app
+        .stored()
+        .await
+        .into_iter()
+        .filter(|item| !before.contains(item) && !item.key.pk.starts_with("THROTTLE"))
+        .collect();
+    assert!(created.is_empty(), "{created:?}");
 }
 
 #[tokio::test]

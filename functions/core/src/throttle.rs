@@ -46,6 +46,15 @@ pub const CODE_PER_SOURCE: Limit = Limit {
     window_seconds: 3600,
 };
 
+/// Sign-ups (clinic or personal) that pass validation, per source address: 60 per hour. Each answer says
+/// whether an email or username is taken, so this bounds enumeration, while a clinic's or a hospital's
+/// shared address can still sign a waiting room up.
+pub const SIGN_UP_PER_SOURCE: Limit = Limit {
+    scope: "signup-source",
+    max: 60,
+    window_seconds: 3600,
+};
+
 /// Messages (email, SMS) a clinic sends: 200 per hour, so a stolen staff session cannot spam.
 pub const MESSAGES_PER_CLINIC: Limit = Limit {
     scope: "messages-clinic",

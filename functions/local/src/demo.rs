@@ -63,6 +63,7 @@ pub async fn ensure(ctx: &Ctx) -> Result<Option<Created>, CoreError> {
             name: "Dana Demo",
             email: CLINIC_EMAIL,
             password: CLINIC_PASSWORD,
+            source: "",
         },
     )
     .await;
@@ -77,6 +78,7 @@ pub async fn ensure(ctx: &Ctx) -> Result<Option<Created>, CoreError> {
             email: Some("alex.demo@example.org"),
             phone: Some("+447700900001"),
             time_zone: Some("Europe/London"),
+            source: "",
         },
     )
     .await;
@@ -128,6 +130,7 @@ pub async fn ensure(ctx: &Ctx) -> Result<Option<Created>, CoreError> {
             email: Some("morgan.olddata@example.org"),
             phone: None,
             time_zone: Some("Europe/London"),
+            source: "",
         },
     )
     .await;

@@ -109,6 +109,7 @@ pub async fn clinic_sign_up(app: &App, request: &Request<Bytes>) -> Result<Reply
             name: &body.name,
             email: &body.email,
             password: &body.password,
+            source: &source_ip(request),
         },
     )
     .await?;
@@ -150,6 +151,7 @@ pub async fn personal_sign_up(app: &App, request: &Request<Bytes>) -> Result<Rep
             email: body.email.as_deref(),
             phone: body.phone.as_deref(),
             time_zone: body.time_zone.as_deref(),
+            source: &source_ip(request),
         },
     )
     .await?;

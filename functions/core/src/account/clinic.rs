@@ -10,6 +10,7 @@ use crate::ids::{ClinicId, ClinicUserId};
 use crate::keys;
 use crate::report::build::Units;
 use crate::store::{Condition, Item, StoreError, WriteOp};
+use crate::throttle;
 
 /// What a member of staff may do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -73,6 +74,8 @@ pub struct ClinicSignUp<'a> {
     pub name: &'a str,
     pub email: &'a str,
     pub password: &'a str,
+    /// Where the request came from, for the per-source sign-up limit (empty: not limited, for the demo).
+    pub source: &'a str,
 }
 
 /// Creates a clinic and its admin. Fails with `email_taken` if the email already belongs to staff anywhere.
@@ -88,6 +91,9 @@ pub async fn sign_up(
         input.password,
         &[local_part, name.as_str(), clinic_name.as_str()],
     )?;
+    if !input.source.is_empty() {
+        throttle::spend(ctx, throttle::SIGN_UP_PER_SOURCE, input.source).await?;
+    }
     let password_hash = hash_off_thread(password).await?;
     let now = ctx.clock.now();
     let clinic = Clinic {

@@ -33,7 +33,7 @@ fn display_text(
             ),
         ));
     }
-    if text.chars().any(char::is_control) {
+    if text.chars().any(char::is_control) || hides_text(&text) {
         return Err(CoreError::invalid(
             field,
             code,
@@ -43,7 +43,82 @@ fn display_text(
             ),
         ));
     }
+    if looks_like_an_address(&text) {
+        return Err(CoreError::invalid(
+            field,
+            code,
+            format!(
+                "The {} cannot contain a web or email address.",
+                field.replace('_', " ")
+            ),
+        ));
+    }
     Ok(text)
+}
+
+/// Unicode format characters (general category Cf), line and paragraph separators: they reorder or
+/// hide text (`"Alex \u{202e}omeD"` shows as "Alex Demo"). Zero-width (non-)joiners stay allowed
+/// between letters, where scripts such as Persian and the Indic ones need them in names.
+fn hides_text(text: &str) -> bool {
+    const FORMAT: &[(u32, u32)] = &[
+        (0x00AD, 0x00AD),
+        (0x0600, 0x0605),
+        (0x061C, 0x061C),
+        (0x06DD, 0x06DD),
+        (0x070F, 0x070F),
+        (0x0890, 0x0891),
+        (0x08E2, 0x08E2),
+        (0x180E, 0x180E),
+        (0x200B, 0x200F),
+        (0x2028, 0x202E),
+        (0x2060, 0x2064),
+        (0x2066, 0x206F),
+        (0xFEFF, 0xFEFF),
+        (0xFFF9, 0xFFFB),
+        (0x110BD, 0x110BD),
+        (0x110CD, 0x110CD),
+        (0x13430, 0x1343F),
+        (0x1BCA0, 0x1BCA3),
+        (0x1D173, 0x1D17A),
+        (0xE0001, 0xE0001),
+        (0xE0020, 0xE007F),
+    ];
+    let chars: Vec<char> = text.chars().collect();
+    chars.iter().enumerate().any(|(i, c)| {
+        let code = u32::from(*c);
+        if !FORMAT
+            .iter()
+            .any(|(from, to)| (*from..=*to).contains(&code))
+        {
+            return false;
+        }
+        let joiner = code == 0x200C || code == 0x200D;
+        let between_letters = i > 0
+            && chars.get(i - 1).is_some_and(|c| c.is_alphabetic())
+            && chars.get(i + 1).is_some_and(|c| c.is_alphabetic());
+        !(joiner && between_letters)
+    })
+}
+
+/// Whether a name carries a web or email address (`https://…`, `www.…`, `a@b.c`, `evil.example`):
+/// names are shown to patients in messages glucolink sends, so they must not carry links.
+fn looks_like_an_address(text: &str) -> bool {
+    let lower = text.to_lowercase();
+    if lower.contains("://") || lower.contains("www.") || lower.contains('@') {
+        return true;
+    }
+    // A word with a dot between letters and two or more letters after the last dot: a domain name.
+    lower.split_whitespace().any(|word| {
+        let word = word.trim_matches(|c: char| !c.is_alphanumeric());
+        let host = word.split(['/', '?', '#', ':']).next().unwrap_or(word);
+        let Some((head, tail)) = host.rsplit_once('.') else {
+            return false;
+        };
+        !head.is_empty()
+            && head.chars().last().is_some_and(char::is_alphanumeric)
+            && tail.chars().count() >= 2
+            && tail.chars().all(|c| c.is_ascii_alphabetic())
+    })
 }
 
 /// A person's name (staff member or patient).
@@ -298,6 +373,40 @@ mod tests {
         assert!(PersonName::parse(&"x".repeat(101)).is_err());
         assert!(PersonName::parse("Ana\u{0007}").is_err());
         assert!(ClinicName::parse(&"x".repeat(120)).is_ok());
+    }
+
+    #[test]
+    fn names_cannot_hide_or_reorder_text_or_carry_addresses() {
+        for bad in [
+            "Alex \u{202e}omeD",
+            "Alex\u{200b}Demo",
+            "Alex\u{2028}Demo",
+            "\u{2066}Alex\u{2069}",
+            "Ale\u{00ad}x",
+            "\u{feff}Alex",
+        ] {
+            assert!(PersonName::parse(bad).is_err(), "{bad:?}");
+        }
+        for bad in [
+            "Riverside Clinic https://evil.example/login",
+            "Visit www.evil.example",
+            "Clinic evil.example",
+            "Call help@evil.example",
+            "Clinic (bit.ly/x)",
+        ] {
+            assert!(ClinicName::parse(bad).is_err(), "{bad:?}");
+        }
+        for good in [
+            "St. Mary's Diabetes Centre",
+            "Dr. Ana López",
+            "Jean-Paul O'Neill",
+            "علی\u{200c}رضا",
+            "山田 太郎",
+            "Clinic No. 5",
+            "A.B. Smith",
+        ] {
+            assert!(PersonName::parse(good).is_ok(), "{good:?}");
+        }
     }
 
     #[test]

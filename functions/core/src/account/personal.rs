@@ -39,6 +39,8 @@ pub struct PersonalSignUp<'a> {
     pub email: Option<&'a str>,
     pub phone: Option<&'a str>,
     pub time_zone: Option<&'a str>,
+    /// Where the request came from, for the per-source sign-up limit (empty: not limited, for the demo).
+    pub source: &'a str,
 }
 
 /// Creates a personal account. Fails with `username_taken` if the username is in use.
@@ -74,6 +76,9 @@ pub async fn sign_up(ctx: &Ctx, input: PersonalSignUp<'_>) -> Result<Person, Cor
         input.password,
         &[username.as_str(), name.as_str(), local_part],
     )?;
+    if !input.source.is_empty() {
+        crate::throttle::spend(ctx, crate::throttle::SIGN_UP_PER_SOURCE, input.source).await?;
+    }
     let password_hash = hash_off_thread(password).await?;
     let person = Person {
         id: PersonId::generate(),
