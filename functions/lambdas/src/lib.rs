@@ -41,12 +41,32 @@ pub async fn run(route: RouteId) -> Result<(), lambda_http::Error> {
     .await
 }
 
+/// The viewer's address that CloudFront forwards (`CloudFront-Viewer-Address: 198.51.100.10:46532`, or
+/// an IPv6 address followed by the port), without the port; `None` when absent or malformed.
+fn viewer_address(request: &Request) -> Option<String> {
+    let raw = request
+        .headers()
+        .get("cloudfront-viewer-address")?
+        .to_str()
+        .ok()?
+        .trim();
+    let (address, port) = raw.rsplit_once(':')?;
+    port.parse::<u16>().ok()?;
+    let address = address.trim_start_matches('[').trim_end_matches(']');
+    address
+        .parse::<std::net::IpAddr>()
+        .ok()
+        .map(|ip| ip.to_string())
+}
+
 /// Adapts one API Gateway request to the shared `App` and its answer back.
 pub async fn answer(app: &App, route: RouteId, request: Request) -> Response<Body> {
-    let source = match request.request_context_ref() {
+    // Behind CloudFront, API Gateway's source address is a CloudFront edge shared by many people:
+    // per-source limits use the viewer's own address, which CloudFront forwards.
+    let source = viewer_address(&request).or_else(|| match request.request_context_ref() {
         Some(RequestContext::ApiGatewayV2(context)) => context.http.source_ip.clone(),
         _ => None,
-    };
+    });
     let (mut parts, body) = request.into_parts();
     if let Some(ip) = source {
         parts.extensions.insert(SourceIp(ip));
@@ -224,5 +244,25 @@ mod tests {
         .await;
         assert_eq!(response.status().as_u16(), 404);
         assert_eq!(json_of(&response)["error"]["code"], "no_such_route");
+    }
+
+    #[test]
+    fn the_viewer_address_from_cloudfront_is_the_source_not_the_edge() {
+        for (header, expected) in [
+            ("198.51.100.10:46532", Some("198.51.100.10")),
+            ("2001:db8::1:46532", Some("2001:db8::1")),
+            ("[2001:db8::2]:443", Some("2001:db8::2")),
+            ("not an address", None),
+            ("198.51.100.10", None),
+        ] {
+            let request = event(
+                "GET",
+                "/api/me",
+                &[],
+                json!({ "cloudfront-viewer-address": header }),
+                None,
+            );
+            assert_eq!(viewer_address(&request).as_deref(), expected, "{header}");
+        }
     }
 }
