@@ -7,8 +7,8 @@ use glucolink_core::Ctx;
 use glucolink_core::data::event::{Body, Event};
 use glucolink_core::data::store;
 use glucolink_core::ids::PersonId;
-use jiff::Timestamp;
 use jiff::civil::date;
+use jiff::{SignedDuration, Timestamp};
 use serde_json::{Value, json};
 
 use crate::support::app::{
@@ -539,6 +539,141 @@ async fn concurrent_uploads_to_the_same_day_lose_nothing_on_the_embedded_store()
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_uploads_to_the_same_day_lose_nothing_on_dynamodb() {
     concurrent_uploads_to_the_same_day_lose_nothing(&spawn_app_on_dynamodb().await).await;
+}
+
+/// 20 uploads of overlapping data at once: every one answers 201 once its data are stored (never a
+/// "try again" after the fact), the events are stored once, and each upload has its audit event.
+async fn parallel_overlapping_uploads_all_succeed_and_are_all_recorded(app: &TestApp) -> String {
+    let person = signed_in_person(&app.user, "overlapping.uploader").await;
+    let session = app.user.cookie("session").expect("session");
+    let all: Vec<Value> = day_in_parts().into_iter().flatten().collect();
+    let mut tasks = Vec::new();
+    for _ in 0..20 {
+        let browser = Browser::new(&app.base);
+        browser.set_cookie("session", &session);
+        let file = json_file(Value::Array(all.clone()));
+        tasks.push(tokio::spawn(async move {
+            status_and_json(upload(&browser, "", "application/json", file).await).await
+        }));
+    }
+    let mut accepted = 0;
+    for task in tasks {
+        let (status, summary) = task.await.expect("task");
+        assert_eq!(status, 201, "{summary}");
+        accepted += summary["accepted"].as_u64().expect("accepted");
+    }
+    assert_eq!(accepted, 200, "each reading stored once");
+    let (_, log) = status_and_json(app.user.get("/api/personal/audit").await).await;
+    let uploads = log["events"]
+        .as_array()
+        .expect("events")
+        .iter()
+        .filter(|e| e["action"] == "data_uploaded")
+        .count();
+    assert_eq!(uploads, 20, "one audit event per upload");
+    person["person_id"].as_str().expect("id").to_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn parallel_overlapping_uploads_all_succeed_and_are_all_recorded_on_the_embedded_store() {
+    let app = spawn_app().await;
+    let person = parallel_overlapping_uploads_all_succeed_and_are_all_recorded(&app).await;
+    // The clinic's freshness: the newest reading is the newest of all the uploads.
+    let person_id: glucolink_core::ids::PersonId = person.parse().expect("id");
+    let store = Arc::new(app.embedded.clone().expect("embedded"));
+    let clock: Arc<dyn glucolink_core::clock::Clock> = app.clock.clone();
+    let outbox = Arc::new(glucolink_notify::OutboxNotifier::new(
+        store.clone(),
+        clock.clone(),
+    ));
+    let times = glucolink_core::patient::data_times(&Ctx::new(store, clock, outbox), &[person_id])
+        .await
+        .expect("times");
+    assert_eq!(
+        times[&person_id].last_reading_at,
+        Some("2026-11-20T03:19:03Z".parse().expect("ts"))
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn parallel_overlapping_uploads_all_succeed_and_are_all_recorded_on_dynamodb() {
+    parallel_overlapping_uploads_all_succeed_and_are_all_recorded(&spawn_app_on_dynamodb().await)
+        .await;
+}
+
+#[tokio::test]
+async fn an_upload_interrupted_mid_way_is_repaired_by_the_next_one() {
+    use glucolink_core::store::{Condition, Item};
+    let app = spawn_app().await;
+    let person = signed_in_person(&app.user, "crashed.upload").await;
+    let person_id: glucolink_core::ids::PersonId = person["person_id"]
+        .as_str()
+        .expect("id")
+        .parse()
+        .expect("id");
+    // What a process killed mid-upload leaves: a started record (and possibly part of the data).
+    let started = app.clock_now();
+    let store = app.embedded.as_ref().expect("embedded store");
+    glucolink_core::store::Store::put(
+        store,
+        Item::new(glucolink_core::keys::upload(person_id, ulid::Ulid::new()))
+            .with_s("status", "started")
+            .with_s("format", "glucolink-json")
+            .with_n("at", started.as_millisecond())
+            .with_n("newest_reading_at", started.as_millisecond() - 60_000),
+        Condition::NotExists,
+    )
+    .await
+    .expect("put");
+    app.advance(SignedDuration::from_mins(20));
+    let later = json!([{"type": "cgm", "time": "2026-11-20T08:00:00Z", "value": 120}]);
+    let (status, _) =
+        status_and_json(upload(&app.user, "", "application/json", json_file(later)).await).await;
+    assert_eq!(status, 201);
+    let log = status_and_json(app.user.get("/api/personal/audit").await)
+        .await
+        .1;
+    let actions: Vec<&str> = log["events"]
+        .as_array()
+        .expect("events")
+        .iter()
+        .filter_map(|e| e["action"].as_str())
+        .collect();
+    assert!(actions.contains(&"data_upload_interrupted"), "{actions:?}");
+    let statuses: Vec<String> = app
+        .stored()
+        .await
+        .into_iter()
+        .filter(|i| i.key.sk.starts_with("UPLOAD#"))
+        .filter_map(|i| i.s("status").map(str::to_owned))
+        .collect();
+    assert!(statuses.contains(&"interrupted".to_owned()), "{statuses:?}");
+    assert!(!statuses.contains(&"started".to_owned()), "{statuses:?}");
+}
+
+#[tokio::test]
+async fn a_file_too_dense_to_store_is_refused_whole() {
+    let app = spawn_app().await;
+    signed_in_person(&app.user, "dense.file").await;
+    // A reading every second for a day, and another day of normal data first in the file.
+    let mut events: Vec<Value> = (0..288)
+        .map(|i| json!({"type": "cgm", "time": format!("2026-11-19T{:02}:{:02}:00Z", i * 5 / 60, i * 5 % 60), "value": 120}))
+        .collect();
+    events.extend((0..86_400).map(|s| json!({"type": "cgm", "time": format!("2026-11-20T{:02}:{:02}:{:02}Z", s / 3600, s / 60 % 60, s % 60), "value": 40 + s * 37 % 360})));
+    let before = app.stored().await;
+    let response = upload(
+        &app.user,
+        "",
+        "application/json",
+        json_file(Value::Array(events)),
+    )
+    .await;
+    assert_error(response, 400, "too_dense").await;
+    assert_eq!(
+        app.stored().await,
+        before,
+        "nothing stored, no upload record"
+    );
 }
 
 /// A format, its content type, the file, and the (accepted, duplicates) expected if exact.

@@ -19,6 +19,11 @@ use crate::store::{Condition, Item, Key, MAX_BATCH_GET_KEYS, Query, StoreError, 
 const DATA: &str = "d";
 const COUNT: &str = "n";
 const VERSION: &str = "version";
+/// Largest encoded day item written (DynamoDB's item limit is 400 KB, names and keys included): a day of
+/// 5-minute CGM takes ~1.4 KB, so only absurdly dense data comes near it.
+pub const MAX_DAY_BYTES: usize = 350_000;
+/// Most devices in one day item.
+pub const MAX_DAY_DEVICES: usize = 100;
 /// Conditional writes retry this often when another upload wrote the same day in between.
 const RETRIES: usize = 8;
 
@@ -82,6 +87,11 @@ pub async fn merge(ctx: &Ctx, person: PersonId, events: Vec<Event>) -> Result<Me
             stored.insert(item.key.clone(), item);
         }
     }
+    // Every day must fit before the first write: a file too dense to store is refused whole, never
+    // stored in part.
+    for ((day, kind), key) in &keys {
+        check_day_fits(*day, *kind, stored.get(key), &groups[&(*day, *kind)])?;
+    }
     for ((day, kind), key) in keys {
         let incoming = groups.remove(&(day, kind)).unwrap_or_default();
         let mut current = stored.remove(&key);
@@ -110,6 +120,46 @@ pub async fn merge(ctx: &Ctx, person: PersonId, events: Vec<Event>) -> Result<Me
         }
     }
     Ok(merged)
+}
+
+/// Refuses a day whose stored and incoming events together would not fit one item.
+fn check_day_fits(
+    day: Date,
+    kind: Kind,
+    current: Option<&Item>,
+    incoming: &[Event],
+) -> Result<(), CoreError> {
+    let start = day_start(day)?;
+    let mut events = match current.and_then(|item| item.b(DATA)) {
+        Some(bytes) => codec::decode(kind, start, bytes).map_err(corrupt)?,
+        None => Vec::new(),
+    };
+    events.extend(incoming.iter().cloned());
+    let devices: HashSet<&str> = events.iter().map(|e| e.device.as_str()).collect();
+    if devices.len() > MAX_DAY_DEVICES {
+        return Err(CoreError::invalid(
+            "file",
+            "too_many_devices",
+            format!(
+                "{day} would hold {} devices' {} data; at most {MAX_DAY_DEVICES} devices a day are kept. Nothing was stored.",
+                devices.len(),
+                kind.as_str()
+            ),
+        ));
+    }
+    let size = codec::encode(kind, start, &events).len();
+    if size > MAX_DAY_BYTES {
+        return Err(CoreError::invalid(
+            "file",
+            "too_dense",
+            format!(
+                "The {} data of {day} is too dense to store ({} events); no device records that often. Nothing was stored.",
+                kind.as_str(),
+                events.len()
+            ),
+        ));
+    }
+    Ok(())
 }
 
 /// Writes one day's union; `None` when another writer got there first.

@@ -13,12 +13,12 @@ use super::import::Parsed;
 use super::store::{Merged, merge};
 use crate::account::clinic::millis;
 use crate::account::personal::Person;
-use crate::audit::{self, NewEvent};
+use crate::audit::NewEvent;
 use crate::context::Ctx;
 use crate::error::CoreError;
 use crate::ids::PersonId;
 use crate::keys;
-use crate::store::{Condition, Item, Query, StoreError, Value, query_all};
+use crate::store::{Condition, Item, Query, StoreError, Value, WriteOp, query_all};
 
 /// A row the importer could not use, and why (rows count from 1, header rows included).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -182,11 +182,47 @@ pub async fn ingest(
         .filter(|(_, row)| **row > 0)
         .map(|(e, row)| ((e.device.clone(), e.body.kind(), e.at.as_second()), *row))
         .collect();
+    repair_interrupted(ctx, person).await?;
+    // The upload is recorded as started before its data are merged and finished after (with its audit
+    // event in the same transaction), so a crash in between leaves a trace the next upload repairs:
+    // data, freshness, the upload record and the audit log never disagree for long.
+    let now = ctx.clock.now();
+    let upload_id = Ulid::new();
+    let rejected_count = parsed.rejected.len();
+    let record = Item::new(keys::upload(person.id, upload_id))
+        .with_s("format", parsed.format.as_str())
+        .with_n("at", now.as_millisecond())
+        .with_n("events", event_count as i64)
+        .with_n("first_event_at", first.map_or(0, |t| t.as_millisecond()))
+        .with_n("last_event_at", last.map_or(0, |t| t.as_millisecond()))
+        .with_n(
+            "newest_reading_at",
+            newest_reading.map_or(0, |t| t.as_millisecond()),
+        )
+        .with_n("rejected", rejected_count as i64)
+        .with_s("sha256", content_sha256);
+    ctx.store
+        .put(
+            record.clone().with_s("status", "started"),
+            Condition::NotExists,
+        )
+        .await?;
+    let merged = match merge(ctx, person.id, parsed.events).await {
+        Ok(merged) => merged,
+        Err(error @ CoreError::InvalidInput { .. }) => {
+            // Refused before anything was written (a day too dense to store): no upload happened.
+            ctx.store
+                .delete(&keys::upload(person.id, upload_id), Condition::None)
+                .await?;
+            return Err(error);
+        }
+        Err(error) => return Err(error),
+    };
     let Merged {
         accepted,
         duplicates,
         conflicts: stored_conflicts,
-    } = merge(ctx, person.id, parsed.events).await?;
+    } = merged;
     let mut conflicts = parsed.conflicts;
     conflicts.extend(stored_conflicts.into_iter().map(|(incoming, stored)| {
         Conflict {
@@ -210,28 +246,15 @@ pub async fn ingest(
     let mut completeness = parsed.completeness;
     completeness.duplicates = Some(duplicates);
     completeness.conflicts = Some(conflict_count);
-    let now = ctx.clock.now();
-    let upload_id = Ulid::new();
-    let rejected_count = parsed.rejected.len();
-    ctx.store
-        .put(
-            Item::new(keys::upload(person.id, upload_id))
-                .with_s("format", parsed.format.as_str())
-                .with_n("at", now.as_millisecond())
-                .with_n("events", event_count as i64)
-                .with_n("accepted", accepted as i64)
-                .with_n("duplicates", duplicates as i64)
-                .with_n("conflicts", conflict_count as i64)
-                .with_n("first_event_at", first.map_or(0, |t| t.as_millisecond()))
-                .with_n("last_event_at", last.map_or(0, |t| t.as_millisecond()))
-                .with_n("rejected", rejected_count as i64)
-                .with_s("sha256", content_sha256),
-            Condition::NotExists,
-        )
-        .await?;
-    record_times(ctx, person.id, now, newest_reading).await?;
-    audit::record(
-        ctx,
+    let mut ops = vec![WriteOp::Put {
+        item: record
+            .with_s("status", "done")
+            .with_n("accepted", accepted as i64)
+            .with_n("duplicates", duplicates as i64)
+            .with_n("conflicts", conflict_count as i64),
+        condition: Condition::Exists,
+    }];
+    ops.extend(
         NewEvent {
             actor: person.actor(),
             action: "data_uploaded",
@@ -242,9 +265,21 @@ pub async fn ingest(
                 "Uploaded a {} file: {accepted} new events, {duplicates} already stored, {conflict_count} conflicting values not stored, {rejected_count} rows not used.",
                 parsed.format.label()
             ),
-        },
-    )
-    .await?;
+        }
+        .ops(now),
+    );
+    ctx.store.transact(ops).await?;
+    // The data are stored: from here nothing may turn the answer into a failure. The times only move
+    // forward, so parallel uploads settle in any order; if they still do not, the next upload moves them.
+    let mut notes = parsed.notes;
+    if record_times(ctx, person.id, now, newest_reading)
+        .await
+        .is_err()
+    {
+        notes.push(
+            "Your data are stored, but the time of your last upload could not be updated just now; your next upload will update it.".into(),
+        );
+    }
     let mut rejected = parsed.rejected;
     rejected.truncate(100);
     Ok(UploadSummary {
@@ -257,7 +292,7 @@ pub async fn ingest(
         rejected,
         rejected_count,
         skipped: parsed.skipped,
-        notes: parsed.notes,
+        notes,
         rows: parsed.row_counts,
         devices,
         completeness,
@@ -294,6 +329,60 @@ pub async fn tallies_between(
     Ok(tally)
 }
 
+/// Uploads started more than this long ago and never finished were interrupted (a crash mid-upload).
+const INTERRUPTED_AFTER_SECONDS: i64 = 15 * 60;
+
+/// Finds the person's uploads that started but never finished (the process died while merging), and
+/// makes what is stored agree with itself: the freshness times move forward to what the upload held,
+/// an audit event says it was interrupted (its data may be partly stored), and the record says so.
+async fn repair_interrupted(ctx: &Ctx, person: &Person) -> Result<(), CoreError> {
+    let now = ctx.clock.now();
+    let items = query_all(
+        ctx.store.as_ref(),
+        Query::prefix(keys::person_pk(person.id), keys::UPLOAD_PREFIX),
+    )
+    .await?;
+    for item in items {
+        if item.s("status") != Some("started") {
+            continue;
+        }
+        let started = millis(item.n("at").unwrap_or(0))?;
+        if now.as_second() - started.as_second() < INTERRUPTED_AFTER_SECONDS {
+            continue; // may still be running
+        }
+        let newest = item
+            .n("newest_reading_at")
+            .filter(|ms| *ms > 0)
+            .map(millis)
+            .transpose()?;
+        record_times(ctx, person.id, started, newest).await?;
+        let mut ops = vec![WriteOp::Put {
+            item: item.clone().with_s("status", "interrupted"),
+            condition: Condition::Equals("status".into(), Value::S("started".into())),
+        }];
+        ops.extend(
+            NewEvent {
+                actor: person.actor(),
+                action: "data_upload_interrupted",
+                clinic: None,
+                patient_id: None,
+                person_id: Some(person.id),
+                detail: format!(
+                    "An upload of a {} file started at {started} did not finish; part of its data may be stored.",
+                    item.s("format").unwrap_or("device data")
+                ),
+            }
+            .ops(now),
+        );
+        match ctx.store.transact(ops).await {
+            // Another request repaired it first.
+            Ok(()) | Err(StoreError::TransactionCanceled { .. }) => {}
+            Err(other) => return Err(other.into()),
+        }
+    }
+    Ok(())
+}
+
 /// The devices of an upload, each with its kinds of data and the period it covers.
 fn devices_seen(events: &[Event]) -> Vec<DeviceSeen> {
     let mut seen: BTreeMap<&str, (BTreeSet<Kind>, usize, Timestamp, Timestamp)> = BTreeMap::new();
@@ -317,14 +406,21 @@ fn devices_seen(events: &[Event]) -> Vec<DeviceSeen> {
         .collect()
 }
 
-/// Moves `last_upload_at` to now and `last_reading_at` forward (never back), under a version check.
+/// Moves `last_upload_at` and `last_reading_at` forward (never back), under a version check: the
+/// update is a maximum, so parallel uploads may apply it in any order.
 async fn record_times(
     ctx: &Ctx,
     person: PersonId,
     now: Timestamp,
     newest: Option<Timestamp>,
 ) -> Result<(), CoreError> {
-    for _ in 0..8 {
+    for attempt in 0..32u64 {
+        if attempt > 0 {
+            // Spread the retries of writers that raced: a few milliseconds, growing.
+            let pause =
+                (attempt * 3 + u64::from(now.subsec_millisecond().unsigned_abs()) % 7).min(40);
+            tokio::time::sleep(std::time::Duration::from_millis(pause)).await;
+        }
         let current = ctx.store.get(&keys::data_info(person)).await?;
         let (times, version) = match &current {
             Some(item) => (data_times_of(item)?, item.n("version").unwrap_or(0)),
@@ -334,8 +430,15 @@ async fn record_times(
             (Some(a), Some(b)) => Some(a.max(b)),
             (a, b) => a.or(b),
         };
+        let uploaded = times.last_upload_at.map_or(now, |t| t.max(now));
+        if current.is_some()
+            && reading == times.last_reading_at
+            && Some(uploaded) == times.last_upload_at
+        {
+            return Ok(()); // already as far forward
+        }
         let mut item = Item::new(keys::data_info(person))
-            .with_n("last_upload_at", now.as_millisecond())
+            .with_n("last_upload_at", uploaded.as_millisecond())
             .with_n("version", version + 1);
         if let Some(reading) = reading {
             item = item.with_n("last_reading_at", reading.as_millisecond());
