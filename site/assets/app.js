@@ -1,7 +1,9 @@
 // glucolink site script: the API client (session cookie + CSRF double submit) and each page's behaviour.
 // Pages say which behaviour they want with <body data-page="...">; there is no inline script (CSP).
 
-const CSRF_COOKIE = "csrf";
+// In the cloud the cookie carries the __Host- prefix (Secure, host-only); locally it is plain.
+const CSRF_COOKIES = ["__Host-csrf", "csrf"];
+const csrfToken = () => CSRF_COOKIES.map(readCookie).find(Boolean) || null;
 
 function readCookie(name) {
   for (const part of document.cookie.split(";")) {
@@ -24,10 +26,10 @@ export class ApiError extends Error {
 
 /** Makes sure the browser holds a CSRF cookie (any API answer hands one out). */
 async function ensureCsrf() {
-  if (!readCookie(CSRF_COOKIE)) {
+  if (!csrfToken()) {
     await fetch("/api/me", { credentials: "same-origin" });
   }
-  return readCookie(CSRF_COOKIE) || "";
+  return csrfToken() || "";
 }
 
 /** Calls the API; resolves to the parsed JSON (or null), rejects with ApiError. */
@@ -796,5 +798,9 @@ if (next) {
   }
 }
 
+// Once a page has loaded its data and wired its forms it says so (`data-ready`), so nothing typed
+// before then is overwritten unseen (the browser tests wait for it too).
 const page = pages[document.body.dataset.page];
-if (page) page();
+Promise.resolve(page ? page() : null).finally(() => {
+  document.body.dataset.ready = "true";
+});

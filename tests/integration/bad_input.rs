@@ -540,3 +540,42 @@ async fn stalled_and_oversized_requests_are_cut_off_without_waiting_for_ever() {
     let answer = read_answer(&mut huge).await;
     assert!(answer.starts_with("HTTP/1.1 413"), "{answer}");
 }
+
+#[tokio::test]
+async fn a_state_change_from_another_site_is_refused_and_sign_in_rotates_the_csrf_token() {
+    let app = spawn_app().await;
+    let token = app.user.csrf().await;
+    let before = app.stored().await;
+    for (name, value) in [
+        ("Origin", "https://evil.example"),
+        ("Sec-Fetch-Site", "cross-site"),
+    ] {
+        let response = app
+            .user
+            .client
+            .post(format!("{}/api/personal/signup", app.base))
+            .header("X-CSRF-Token", &token)
+            .header(name, value)
+            .json(&personal_sign_up("from.elsewhere"))
+            .send()
+            .await
+            .expect("request");
+        assert_error(response, 403, "csrf").await;
+    }
+    assert_eq!(app.stored().await, before, "nothing created");
+    // The browser's own page: same origin, accepted; the token changes with the new session.
+    let response = app
+        .user
+        .client
+        .post(format!("{}/api/personal/signup", app.base))
+        .header("X-CSRF-Token", &token)
+        .header("Origin", &app.base)
+        .header("Sec-Fetch-Site", "same-origin")
+        .json(&personal_sign_up("from.here"))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(response.status().as_u16(), 201);
+    let rotated = app.user.cookie("csrf").expect("csrf");
+    assert_ne!(rotated, token, "a new token with the new session");
+}

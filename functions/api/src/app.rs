@@ -95,7 +95,10 @@ impl App {
         // never grants); it is authenticated by the token alone, so it needs no CSRF token.
         let token_upload = id == RouteId::Upload && security::bearer_token(&request).is_some();
         let needs_csrf = changes_state(request.method()) && !token_upload;
-        let outcome = if needs_csrf && !security::csrf_ok(&request) {
+        let outcome = if needs_csrf
+            && !(security::csrf_ok(&request, &self.config)
+                && security::same_origin(&request, &self.config))
+        {
             Err(ApiError::csrf())
         } else if let Some(unknown) = unknown_query_parameter(id, &request) {
             Err(ApiError::new(
@@ -125,7 +128,7 @@ impl App {
                 (Reply::from_error(&error), error.retry_after_seconds)
             }
         };
-        if crate::wire::cookie(request, security::CSRF_COOKIE).is_none() {
+        if crate::wire::cookie(request, security::csrf_cookie_name(&self.config)).is_none() {
             match security::new_csrf_cookie(&self.config) {
                 Ok(cookie) => reply.set_cookies.push(cookie),
                 Err(error) => tracing::error!(%error, "could not mint a CSRF token"),

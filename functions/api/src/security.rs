@@ -20,9 +20,55 @@ pub const SESSION_COOKIE: &str = "session";
 pub const CSRF_COOKIE: &str = "csrf";
 pub const CSRF_HEADER: &str = "x-csrf-token";
 
+/// The session cookie's name: in the cloud with the `__Host-` prefix, which browsers accept only when
+/// Secure, host-only and on `/`, so no sibling subdomain can plant or overwrite it.
+pub fn session_cookie_name(config: &Config) -> &'static str {
+    if config.secure_cookies {
+        "__Host-session"
+    } else {
+        SESSION_COOKIE
+    }
+}
+
+/// The CSRF cookie's name, likewise.
+pub fn csrf_cookie_name(config: &Config) -> &'static str {
+    if config.secure_cookies {
+        "__Host-csrf"
+    } else {
+        CSRF_COOKIE
+    }
+}
+
+/// Whether a state-changing request comes from this site, by the browser's own word: `Sec-Fetch-Site`
+/// (when sent) must be `same-origin` or `none`, and `Origin` (when sent) must be the site's origin or
+/// the request's own host. Programs that send neither are judged by the CSRF token alone.
+pub fn same_origin(request: &Request<Bytes>, config: &Config) -> bool {
+    let header = |name: &str| request.headers().get(name).and_then(|v| v.to_str().ok());
+    if let Some(site) = header("sec-fetch-site")
+        && !matches!(site, "same-origin" | "none")
+    {
+        return false;
+    }
+    let Some(origin) = header("origin") else {
+        return true;
+    };
+    let origin = origin.trim_end_matches('/');
+    let ours = config
+        .site_url
+        .as_deref()
+        .map(|url| url.trim_end_matches('/'));
+    let host = header("host");
+    ours == Some(origin)
+        || host.is_some_and(|host| {
+            origin
+                .split_once("://")
+                .is_some_and(|(_, authority)| authority.eq_ignore_ascii_case(host))
+        })
+}
+
 /// Whether the request's CSRF header matches its CSRF cookie (compared in constant time).
-pub fn csrf_ok(request: &Request<Bytes>) -> bool {
-    let Some(expected) = cookie(request, CSRF_COOKIE).filter(|c| !c.is_empty()) else {
+pub fn csrf_ok(request: &Request<Bytes>, config: &Config) -> bool {
+    let Some(expected) = cookie(request, csrf_cookie_name(config)).filter(|c| !c.is_empty()) else {
         return false;
     };
     let Some(sent) = request
@@ -52,7 +98,8 @@ pub fn bearer_token(request: &Request<Bytes>) -> Option<&str> {
 /// A fresh `csrf` cookie (readable by script, so not HttpOnly).
 pub fn new_csrf_cookie(config: &Config) -> Result<String, CoreError> {
     Ok(format!(
-        "{CSRF_COOKIE}={}; Path=/; SameSite=Strict{}",
+        "{}={}; Path=/; SameSite=Strict{}",
+        csrf_cookie_name(config),
         token_256()?,
         secure(config)
     ))
@@ -61,7 +108,8 @@ pub fn new_csrf_cookie(config: &Config) -> Result<String, CoreError> {
 /// The cookie that hands a new session to the browser.
 pub fn session_cookie(config: &Config, session: &NewSession) -> String {
     format!(
-        "{SESSION_COOKIE}={}; Path=/; HttpOnly; SameSite=Strict; Max-Age={}{}",
+        "{}={}; Path=/; HttpOnly; SameSite=Strict; Max-Age={}{}",
+        session_cookie_name(config),
         session.token,
         session.max_age_seconds,
         secure(config)
@@ -71,7 +119,8 @@ pub fn session_cookie(config: &Config, session: &NewSession) -> String {
 /// The cookie that makes the browser forget its session.
 pub fn clear_session_cookie(config: &Config) -> String {
     format!(
-        "{SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0{}",
+        "{}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0{}",
+        session_cookie_name(config),
         secure(config)
     )
 }
@@ -86,7 +135,8 @@ fn secure(config: &Config) -> &'static str {
 
 /// The caller's valid session, or `Unauthenticated`.
 pub async fn require_session(app: &App, request: &Request<Bytes>) -> Result<Session, CoreError> {
-    let token = cookie(request, SESSION_COOKIE).ok_or(CoreError::Unauthenticated)?;
+    let token =
+        cookie(request, session_cookie_name(&app.config)).ok_or(CoreError::Unauthenticated)?;
     session::authenticate(&app.ctx, token).await
 }
 
@@ -139,13 +189,63 @@ mod tests {
         builder.body(Bytes::new()).expect("request")
     }
 
+    fn local() -> Config {
+        Config::local("http://127.0.0.1:8080".into())
+    }
+
     #[test]
     fn csrf_needs_a_matching_cookie_and_header() {
-        assert!(csrf_ok(&request(Some("csrf=abc"), Some("abc"))));
-        assert!(!csrf_ok(&request(Some("csrf=abc"), Some("abd"))));
-        assert!(!csrf_ok(&request(Some("csrf=abc"), None)));
-        assert!(!csrf_ok(&request(None, Some("abc"))));
-        assert!(!csrf_ok(&request(Some("csrf="), Some(""))));
+        let local = local();
+        assert!(csrf_ok(&request(Some("csrf=abc"), Some("abc")), &local));
+        assert!(!csrf_ok(&request(Some("csrf=abc"), Some("abd")), &local));
+        assert!(!csrf_ok(&request(Some("csrf=abc"), None), &local));
+        assert!(!csrf_ok(&request(None, Some("abc")), &local));
+        assert!(!csrf_ok(&request(Some("csrf="), Some("")), &local));
+        // In the cloud only the __Host- cookie counts: a sibling subdomain cannot plant it.
+        let cloud = Config::cloud(Some("https://glucolink.example".into()));
+        assert!(!csrf_ok(&request(Some("csrf=abc"), Some("abc")), &cloud));
+        assert!(csrf_ok(
+            &request(Some("__Host-csrf=abc"), Some("abc")),
+            &cloud
+        ));
+    }
+
+    #[test]
+    fn state_changes_must_come_from_this_site() {
+        let cloud = Config::cloud(Some("https://glucolink.example".into()));
+        let with = |headers: &[(&str, &str)]| {
+            let mut builder = Request::builder()
+                .method("POST")
+                .header("host", "api.example");
+            for (name, value) in headers {
+                builder = builder.header(*name, *value);
+            }
+            builder.body(Bytes::new()).expect("request")
+        };
+        assert!(same_origin(&with(&[]), &cloud), "programs send neither");
+        assert!(same_origin(
+            &with(&[
+                ("origin", "https://glucolink.example"),
+                ("sec-fetch-site", "same-origin")
+            ]),
+            &cloud
+        ));
+        assert!(!same_origin(
+            &with(&[("origin", "https://evil.example")]),
+            &cloud
+        ));
+        assert!(!same_origin(
+            &with(&[("sec-fetch-site", "cross-site")]),
+            &cloud
+        ));
+        assert!(
+            !same_origin(&with(&[("sec-fetch-site", "same-site")]), &cloud),
+            "a sibling subdomain"
+        );
+        assert!(
+            same_origin(&with(&[("origin", "https://api.example")]), &cloud),
+            "the request's own host"
+        );
     }
 
     #[test]
@@ -155,14 +255,12 @@ mod tests {
             max_age_seconds: 60,
         };
         let cloud = session_cookie(&Config::cloud(None), &session);
+        assert!(cloud.starts_with("__Host-session=t; Path=/;"), "{cloud}");
         assert!(
             cloud.contains("HttpOnly")
                 && cloud.contains("SameSite=Strict")
                 && cloud.ends_with("; Secure")
         );
-        assert!(
-            !session_cookie(&Config::local("http://127.0.0.1:8080".into()), &session)
-                .contains("Secure")
-        );
+        assert!(!session_cookie(&local(), &session).contains("Secure"));
     }
 }

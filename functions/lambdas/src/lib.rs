@@ -190,7 +190,7 @@ mod tests {
         assert!(
             cookies
                 .iter()
-                .any(|c| c.starts_with("csrf=") && c.contains("; Secure")),
+                .any(|c| c.starts_with("__Host-csrf=") && c.contains("; Secure")),
             "{cookies:?}"
         );
     }
@@ -211,7 +211,7 @@ mod tests {
             event(
                 "POST",
                 "/api/clinic/signup",
-                &["csrf=tok"],
+                &["__Host-csrf=tok"],
                 json!({"content-type": "application/json", "x-csrf-token": "tok"}),
                 Some(&body),
             ),
@@ -220,7 +220,7 @@ mod tests {
         assert_eq!(response.status().as_u16(), 201, "{:?}", response.body());
         let session = set_cookies(&response)
             .into_iter()
-            .find(|c| c.starts_with("session="))
+            .find(|c| c.starts_with("__Host-session="))
             .expect("session cookie");
         let pair = session.split(';').next().expect("pair").to_owned();
         let response = answer(

@@ -170,7 +170,7 @@ async fn the_lambda_makes_no_network_call_before_its_first_request() {
     let runtime = Arc::new(Runtime {
         events: Mutex::new(vec![
             me_event(&[]),
-            me_event(&[&format!("session={token}")]),
+            me_event(&[&format!("__Host-session={token}")]),
         ]),
         aws_connections_at_next: Mutex::new(Vec::new()),
         aws_connections: aws_connections.clone(),

@@ -41,8 +41,14 @@ async function registerClinic(page, clinicName = "Lakeside Diabetes Service") {
   return email;
 }
 
+/** Waits until the page has loaded its data and wired its forms (app.js sets body[data-ready]). */
+async function ready(page) {
+  await expect(page.locator("body[data-ready]")).toHaveCount(1);
+}
+
 /** Fills the personal sign-up form the page is on. */
 async function fillPersonalSignUp(page, username, name = "Morgan Sample", dateOfBirth = "1979-03-08") {
+  await ready(page);
   await page.getByLabel("Your name").fill(name);
   await page.getByLabel("Username").fill(username);
   await page.getByLabel("Password").fill(PERSON_PASSWORD);
@@ -56,6 +62,7 @@ async function addPatient(page, name, dateOfBirth) {
   await page.getByLabel("Date of birth", { exact: true }).fill(dateOfBirth);
   await page.getByRole("button", { name: "Add patient" }).click();
   await expect(page.getByRole("heading", { name: "Patient Profile" })).toBeVisible();
+  await ready(page);
 }
 
 module.exports = {
@@ -64,6 +71,7 @@ module.exports = {
   registerClinic,
   fillPersonalSignUp,
   addPatient,
+  ready,
   CLINIC_PASSWORD,
   PERSON_PASSWORD,
 };

@@ -83,6 +83,7 @@ test("a patient generates their own report and chooses their units", async ({ pa
   await page.getByLabel("Password").fill("kettle meadow sparrow 17");
   await page.getByRole("button", { name: "Sign in" }).click();
   await expect(page.getByRole("heading", { name: "Your reports" })).toBeVisible();
+  await expect(page.locator("body[data-ready]")).toHaveCount(1);
   await page.getByLabel("Glucose units of your reports").selectOption("mmol/L");
   await page.getByRole("button", { name: "Save units" }).click();
   await expect(page.getByText("Saved: your reports show mmol/L.")).toBeVisible();

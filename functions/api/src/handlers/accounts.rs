@@ -10,7 +10,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::app::App;
 use crate::error::ApiError;
-use crate::security::{clear_session_cookie, optional_session, require_session, session_cookie};
+use crate::security::{
+    clear_session_cookie, new_csrf_cookie, optional_session, require_session, session_cookie,
+};
 use crate::wire::{Reply, json_body, source_ip};
 
 #[derive(Deserialize)]
@@ -123,7 +125,9 @@ pub async fn clinic_sign_up(app: &App, request: &Request<Bytes>) -> Result<Reply
     .await?;
     Ok(
         Reply::json(StatusCode::CREATED, &clinic_user_view(&admin, clinic.name))
-            .with_cookie(session_cookie(&app.config, &new_session)),
+            .with_cookie(session_cookie(&app.config, &new_session))
+            // A new CSRF token with every new session: one seen before sign-in is worth nothing after.
+            .with_cookie(new_csrf_cookie(&app.config)?),
     )
 }
 
@@ -135,7 +139,9 @@ pub async fn clinic_sign_in(app: &App, request: &Request<Bytes>) -> Result<Reply
     let clinic = clinic::get_clinic(&app.ctx, user.clinic_id).await?;
     Ok(
         Reply::json(StatusCode::OK, &clinic_user_view(&user, clinic.name))
-            .with_cookie(session_cookie(&app.config, &new_session)),
+            .with_cookie(session_cookie(&app.config, &new_session))
+            // A new CSRF token with every new session: one seen before sign-in is worth nothing after.
+            .with_cookie(new_csrf_cookie(&app.config)?),
     )
 }
 
@@ -163,7 +169,9 @@ pub async fn personal_sign_up(app: &App, request: &Request<Bytes>) -> Result<Rep
     )
     .await?;
     Ok(Reply::json(StatusCode::CREATED, &person_view(&person))
-        .with_cookie(session_cookie(&app.config, &new_session)))
+        .with_cookie(session_cookie(&app.config, &new_session))
+        // A new CSRF token with every new session: one seen before sign-in is worth nothing after.
+        .with_cookie(new_csrf_cookie(&app.config)?))
 }
 
 pub async fn personal_sign_in(app: &App, request: &Request<Bytes>) -> Result<Reply, ApiError> {
@@ -177,7 +185,9 @@ pub async fn personal_sign_in(app: &App, request: &Request<Bytes>) -> Result<Rep
     .await?;
     end_previous_session(app, request).await?;
     Ok(Reply::json(StatusCode::OK, &person_view(&person))
-        .with_cookie(session_cookie(&app.config, &new_session)))
+        .with_cookie(session_cookie(&app.config, &new_session))
+        // A new CSRF token with every new session: one seen before sign-in is worth nothing after.
+        .with_cookie(new_csrf_cookie(&app.config)?))
 }
 
 /// Ends the caller's session; with `?everywhere=true`, every session of the same account.

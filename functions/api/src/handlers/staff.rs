@@ -10,7 +10,7 @@ use super::linking::site_url;
 use crate::app::App;
 use crate::error::ApiError;
 use crate::routes::PathParams;
-use crate::security::{require_staff, session_cookie};
+use crate::security::{new_csrf_cookie, require_staff, session_cookie};
 use crate::wire::{Reply, json_body};
 
 #[derive(Deserialize)]
@@ -89,7 +89,9 @@ pub async fn accept_invitation(app: &App, request: &Request<Bytes>) -> Result<Re
             "role": user.role.as_str(),
         }),
     )
-    .with_cookie(session_cookie(&app.config, &new_session)))
+    .with_cookie(session_cookie(&app.config, &new_session))
+    // A new CSRF token with every new session: one seen before sign-in is worth nothing after.
+    .with_cookie(new_csrf_cookie(&app.config)?))
 }
 
 #[derive(Deserialize)]
