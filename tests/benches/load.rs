@@ -8,12 +8,8 @@
 
 mod support;
 
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use glucolink_core::Ctx;
-use glucolink_core::clock::SystemClock;
-use glucolink_store::EmbeddedStore;
 use jiff::tz::TimeZone;
 use jiff::{Timestamp, ToSpan};
 use support::percentile;
@@ -67,41 +63,8 @@ async fn run(
 
 #[tokio::main]
 async fn main() {
-    let dir = std::env::temp_dir().join(format!("glucolink-load-{}", ulid::Ulid::new()));
-    std::fs::create_dir_all(&dir).expect("temp dir");
-    let clock = Arc::new(SystemClock);
-    let store: Arc<dyn glucolink_core::store::Store> =
-        Arc::new(EmbeddedStore::open(&dir.join("load.redb"), clock.clone()).expect("store"));
-    let outbox = Arc::new(glucolink_notify::OutboxNotifier::new(
-        store.clone(),
-        clock.clone(),
-    ));
-    let ctx = Ctx::new(store, clock, outbox);
-    glucolink_local::demo::ensure(&ctx)
-        .await
-        .expect("demo data");
-    let base = support::serve(ctx).await;
-    let (client, csrf) = support::client(&base).await;
-    support::clinic_sign_in(
-        &client,
-        &base,
-        &csrf,
-        glucolink_local::demo::CLINIC_EMAIL,
-        glucolink_local::demo::CLINIC_PASSWORD,
-    )
-    .await;
-    let list: serde_json::Value = client
-        .get(format!("{base}/api/clinic/patients?q=RDC-1001"))
-        .send()
-        .await
-        .expect("search")
-        .json()
-        .await
-        .expect("json");
-    let id = list["patients"][0]["patient_id"]
-        .as_str()
-        .expect("demo patient")
-        .to_owned();
+    let demo = support::demo_clinic("load").await;
+    let (base, client, id) = (&demo.base, &demo.client, &demo.patient_id);
     let today = TimeZone::get("Europe/London")
         .expect("zone")
         .to_datetime(Timestamp::now())
@@ -127,7 +90,7 @@ async fn main() {
     );
     for (name, url, total) in &targets {
         for concurrency in [1, 8, 32] {
-            let (rate, samples) = run(&client, url, concurrency, *total).await;
+            let (rate, samples) = run(client, url, concurrency, *total).await;
             println!(
                 "{name:<32} {concurrency:>5} {rate:>10.0} {:>9.2} {:>9.2} {:>9.2}",
                 percentile(&samples, 0.50),
@@ -149,7 +112,7 @@ async fn main() {
     let mut memory = Vec::new();
     while started.elapsed() < soak {
         for (_, url, total) in &targets {
-            run(&client, url, 8, total / 4).await;
+            run(client, url, 8, total / 4).await;
         }
         round += 1;
         memory.push(resident_mb());
@@ -161,5 +124,4 @@ async fn main() {
         "soak: {round} rounds in {:.0} s; resident memory first round {first:.0} MB, last {last:.0} MB, peak {peak:.0} MB",
         started.elapsed().as_secs_f64()
     );
-    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -8,16 +8,12 @@
 //! Prints p50/p95 in milliseconds and the output sizes. With `--write DIR` it keeps the HTML and PDF it
 //! rendered. (The metrics for the peer comparison come from `glucolink-synth`'s `peer-metrics`.)
 
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use glucolink_core::Ctx;
-use glucolink_core::clock::SystemClock;
 use glucolink_core::data::Event;
 use glucolink_core::report::build::{Options, Period, Units, compose};
 use glucolink_core::report::ranges::RangePreset;
 use glucolink_render::{Audience, Cover, Subject};
-use glucolink_store::EmbeddedStore;
 use glucolink_synth::{Patient, Profile, generate};
 use jiff::tz::TimeZone;
 use jiff::{Timestamp, ToSpan};
@@ -135,41 +131,8 @@ async fn main() {
     }
 
     // End to end on the local server with the demo data.
-    let dir = std::env::temp_dir().join(format!("glucolink-bench-{}", ulid::Ulid::new()));
-    std::fs::create_dir_all(&dir).expect("temp dir");
-    let clock = Arc::new(SystemClock);
-    let store: Arc<dyn glucolink_core::store::Store> =
-        Arc::new(EmbeddedStore::open(&dir.join("bench.redb"), clock.clone()).expect("store"));
-    let outbox = Arc::new(glucolink_notify::OutboxNotifier::new(
-        store.clone(),
-        clock.clone(),
-    ));
-    let ctx = Ctx::new(store, clock, outbox);
-    glucolink_local::demo::ensure(&ctx)
-        .await
-        .expect("demo data");
-    let base = support::serve(ctx).await;
-    let (client, csrf) = support::client(&base).await;
-    support::clinic_sign_in(
-        &client,
-        &base,
-        &csrf,
-        glucolink_local::demo::CLINIC_EMAIL,
-        glucolink_local::demo::CLINIC_PASSWORD,
-    )
-    .await;
-    let list: serde_json::Value = client
-        .get(format!("{base}/api/clinic/patients?q=RDC-1001"))
-        .send()
-        .await
-        .expect("search")
-        .json()
-        .await
-        .expect("json");
-    let id = list["patients"][0]["patient_id"]
-        .as_str()
-        .expect("demo patient")
-        .to_owned();
+    let demo = support::demo_clinic("bench-reports").await;
+    let (base, client, id) = (&demo.base, &demo.client, &demo.patient_id);
     let today = tz.to_datetime(Timestamp::now()).date();
     let from = today.checked_sub(89.days()).expect("date");
     for format in ["json", "html", "pdf"] {
@@ -191,5 +154,4 @@ async fn main() {
             size,
         );
     }
-    let _ = std::fs::remove_dir_all(&dir);
 }

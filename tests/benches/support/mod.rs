@@ -71,3 +71,65 @@ pub async fn clinic_sign_in(
         .expect("signin");
     assert_eq!(signed_in.status().as_u16(), 200);
 }
+
+/// The local server with the demo data on a fresh embedded store, a clinic session of the demo admin,
+/// and the demo's linked 90-day patient.
+pub struct DemoClinic {
+    pub base: String,
+    pub client: reqwest::Client,
+    pub patient_id: String,
+    /// The store's directory; removed when the demo is dropped.
+    pub dir: std::path::PathBuf,
+}
+
+impl Drop for DemoClinic {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+pub async fn demo_clinic(label: &str) -> DemoClinic {
+    let dir = std::env::temp_dir().join(format!("glucolink-{label}-{}", ulid::Ulid::new()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let clock = Arc::new(glucolink_core::clock::SystemClock);
+    let store: Arc<dyn glucolink_core::store::Store> = Arc::new(
+        glucolink_store::EmbeddedStore::open(&dir.join("bench.redb"), clock.clone())
+            .expect("store"),
+    );
+    let outbox = Arc::new(glucolink_notify::OutboxNotifier::new(
+        store.clone(),
+        clock.clone(),
+    ));
+    let ctx = Ctx::new(store, clock, outbox);
+    glucolink_local::demo::ensure(&ctx)
+        .await
+        .expect("demo data");
+    let base = serve(ctx).await;
+    let (client, csrf) = client(&base).await;
+    clinic_sign_in(
+        &client,
+        &base,
+        &csrf,
+        glucolink_local::demo::CLINIC_EMAIL,
+        glucolink_local::demo::CLINIC_PASSWORD,
+    )
+    .await;
+    let list: serde_json::Value = client
+        .get(format!("{base}/api/clinic/patients?q=RDC-1001"))
+        .send()
+        .await
+        .expect("search")
+        .json()
+        .await
+        .expect("json");
+    let patient_id = list["patients"][0]["patient_id"]
+        .as_str()
+        .expect("demo patient")
+        .to_owned();
+    DemoClinic {
+        base,
+        client,
+        patient_id,
+        dir,
+    }
+}
