@@ -24,6 +24,10 @@ pub struct Config {
     /// The site's public origin (`https://…`), for links in messages; when absent, taken from the
     /// request's `Host` header.
     pub site_url: Option<String>,
+    /// In the cloud, the secret CloudFront adds to every request it forwards (`X-Origin-Verify`): a
+    /// request without it did not come through the site's distribution (someone calling the
+    /// execute-api address directly, who could forge the viewer address) and is refused.
+    pub origin_secret: Option<String>,
 }
 
 impl Config {
@@ -33,6 +37,7 @@ impl Config {
             secure_cookies: true,
             local_routes: false,
             site_url,
+            origin_secret: None,
         }
     }
 
@@ -42,6 +47,7 @@ impl Config {
             secure_cookies: false,
             local_routes: true,
             site_url: Some(site_url),
+            origin_secret: None,
         }
     }
 }
@@ -95,7 +101,13 @@ impl App {
         // never grants); it is authenticated by the token alone, so it needs no CSRF token.
         let token_upload = id == RouteId::Upload && security::bearer_token(&request).is_some();
         let needs_csrf = changes_state(request.method()) && !token_upload;
-        let outcome = if needs_csrf
+        let outcome = if !security::through_the_site(&request, &self.config) {
+            Err(ApiError::new(
+                StatusCode::FORBIDDEN,
+                "not_through_the_site",
+                "Use glucolink through its website's address.",
+            ))
+        } else if needs_csrf
             && !(security::csrf_ok(&request, &self.config)
                 && security::same_origin(&request, &self.config))
         {

@@ -66,6 +66,22 @@ pub fn same_origin(request: &Request<Bytes>, config: &Config) -> bool {
         })
 }
 
+/// The header CloudFront adds to every request it forwards to the API, carrying the stack's secret.
+pub const ORIGIN_HEADER: &str = "x-origin-verify";
+
+/// Whether the request came through the site's CloudFront distribution: it carries the origin secret
+/// (compared in constant time). Always true when no secret is configured (the local server).
+pub fn through_the_site(request: &Request<Bytes>, config: &Config) -> bool {
+    let Some(secret) = config.origin_secret.as_deref() else {
+        return true;
+    };
+    request
+        .headers()
+        .get(ORIGIN_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|sent| constant_time_eq(sent.as_bytes(), secret.as_bytes()))
+}
+
 /// Whether the request's CSRF header matches its CSRF cookie (compared in constant time).
 pub fn csrf_ok(request: &Request<Bytes>, config: &Config) -> bool {
     let Some(expected) = cookie(request, csrf_cookie_name(config)).filter(|c| !c.is_empty()) else {

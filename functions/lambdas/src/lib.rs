@@ -33,7 +33,13 @@ pub async fn run(route: RouteId) -> Result<(), lambda_http::Error> {
     let notifier = CloudNotifier::from_config(&config)?;
     let site_url = std::env::var("SITE_URL").ok().filter(|url| !url.is_empty());
     let ctx = Ctx::new(Arc::new(store), clock, Arc::new(notifier));
-    let app = App::new(ctx, Config::cloud(site_url));
+    let config = Config {
+        origin_secret: std::env::var("ORIGIN_SECRET")
+            .ok()
+            .filter(|s| !s.is_empty()),
+        ..Config::cloud(site_url)
+    };
+    let app = App::new(ctx, config);
     lambda_http::run(service_fn(move |request: Request| {
         let app = app.clone();
         async move { Ok::<_, Infallible>(answer(&app, route, request).await) }
@@ -264,5 +270,49 @@ mod tests {
             );
             assert_eq!(viewer_address(&request).as_deref(), expected, "{header}");
         }
+    }
+
+    #[tokio::test]
+    async fn without_cloudfronts_secret_header_the_api_refuses() {
+        let mut app = app();
+        app.config.origin_secret = Some("s3cr3t-from-the-stack".into());
+        let direct = answer(
+            &app,
+            RouteId::Me,
+            event("GET", "/api/me", &[], json!({}), None),
+        )
+        .await;
+        assert_eq!(direct.status().as_u16(), 403);
+        assert_eq!(json_of(&direct)["error"]["code"], "not_through_the_site");
+        let forged = answer(
+            &app,
+            RouteId::Me,
+            event(
+                "GET",
+                "/api/me",
+                &[],
+                json!({"x-origin-verify": "guess"}),
+                None,
+            ),
+        )
+        .await;
+        assert_eq!(forged.status().as_u16(), 403);
+        let through_cloudfront = answer(
+            &app,
+            RouteId::Me,
+            event(
+                "GET",
+                "/api/me",
+                &[],
+                json!({"x-origin-verify": "s3cr3t-from-the-stack"}),
+                None,
+            ),
+        )
+        .await;
+        assert_eq!(
+            through_cloudfront.status().as_u16(),
+            401,
+            "on to the usual checks"
+        );
     }
 }
