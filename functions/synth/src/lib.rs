@@ -108,6 +108,25 @@ mod tests {
         assert_eq!(values(&stored, &kinds), values(&pump, &kinds));
     }
 
+    /// The report (Europe/London, mg/dL, standard targets) of some events over local dates.
+    fn report_of(events: &[Event], from: &str, to: &str) -> glucolink_core::report::build::Report {
+        use glucolink_core::report::build::{Options as ReportOptions, Period, Units, compose};
+        use glucolink_core::report::ranges::RangePreset;
+        let mut sorted = events.to_vec();
+        sorted.sort_by_key(|e| e.at);
+        compose(
+            &sorted,
+            &ReportOptions {
+                period: Period::parse(from, to).expect("period"),
+                tz: TimeZone::get("Europe/London").expect("tz"),
+                units: Units::MgDl,
+                ranges: RangePreset::Standard,
+                detail: false,
+            },
+        )
+        .expect("report")
+    }
+
     /// Each day's insulin of a 780G in SmartGuard by the documented rule (docs/UPLOADS.md): the day's
     /// automatic total + the delivered boluses + the programmed basal while in manual mode.
     fn rule_totals(events: &[Event], tz: &TimeZone) -> Vec<(jiff::civil::Date, f64)> {
@@ -134,8 +153,6 @@ mod tests {
 
     #[test]
     fn a_smart_guard_carelink_export_gives_the_vendors_daily_totals() {
-        use glucolink_core::report::build::{Options as ReportOptions, Period, Units, compose};
-        use glucolink_core::report::ranges::RangePreset;
         let events = generate(&patient(Profile::MedtronicSmartGuard, 8));
         let csv = export::to_carelink_csv(&events);
         assert!(
@@ -159,19 +176,7 @@ mod tests {
             "the days of automatic insulin and SmartGuard's exit and return read back"
         );
         let tz = TimeZone::get("Europe/London").expect("tz");
-        let mut stored = parsed.events.clone();
-        stored.sort_by_key(|e| e.at);
-        let report = compose(
-            &stored,
-            &ReportOptions {
-                period: Period::parse("2026-10-15", "2026-10-22").expect("period"),
-                tz: tz.clone(),
-                units: Units::MgDl,
-                ranges: RangePreset::Standard,
-                detail: false,
-            },
-        )
-        .expect("report");
+        let report = report_of(&parsed.events, "2026-10-15", "2026-10-22");
         let expected = rule_totals(&events, &tz);
         let reported: Vec<(jiff::civil::Date, f64)> = report
             .days
@@ -344,8 +349,6 @@ mod tests {
 
     #[test]
     fn loop_androidaps_and_iaps_uploads_give_the_same_boluses_and_daily_basal() {
-        use glucolink_core::report::build::{Options as ReportOptions, Period, Units, compose};
-        use glucolink_core::report::ranges::RangePreset;
         let events = generate(&Patient {
             seed: 42,
             ..patient(Profile::MedtronicPump, 14)
@@ -357,21 +360,8 @@ mod tests {
                 ..
             }
         )));
-        let tz = TimeZone::get("Europe/London").expect("tz");
         let daily_basal = |events: &[Event]| -> Vec<f64> {
-            let mut sorted = events.to_vec();
-            sorted.sort_by_key(|e| e.at);
-            let report = compose(
-                &sorted,
-                &ReportOptions {
-                    period: Period::parse("2026-10-16", "2026-10-27").expect("period"),
-                    tz: tz.clone(),
-                    units: Units::MgDl,
-                    ranges: RangePreset::Standard,
-                    detail: false,
-                },
-            )
-            .expect("report");
+            let report = report_of(events, "2026-10-16", "2026-10-27");
             report.days.iter().map(|d| d.basal_units).collect()
         };
         let expected = daily_basal(&events);
