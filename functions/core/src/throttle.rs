@@ -64,24 +64,6 @@ pub const MESSAGES_PER_CLINIC: Limit = Limit {
 
 const COUNT: &str = "count";
 
-/// Refuses with `TooManyAttempts` while the subject's window is full.
-pub async fn check(ctx: &Ctx, limit: Limit, subject: &str) -> Result<(), CoreError> {
-    let key = keys::throttle(limit.scope, &sha256_hex(subject));
-    let Some(item) = ctx.store.get(&key).await? else {
-        return Ok(());
-    };
-    if item.n(COUNT).unwrap_or(0) < limit.max {
-        return Ok(());
-    }
-    let now = ctx.clock.epoch_seconds();
-    let retry_after_seconds = item
-        .expires_at
-        .map_or(limit.window_seconds, |at| (at - now).max(1));
-    Err(CoreError::TooManyAttempts {
-        retry_after_seconds,
-    })
-}
-
 /// Counts one failure; returns the count in the current window.
 pub async fn record_failure(ctx: &Ctx, limit: Limit, subject: &str) -> Result<i64, CoreError> {
     let key = keys::throttle(limit.scope, &sha256_hex(subject));
