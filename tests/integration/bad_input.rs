@@ -417,12 +417,21 @@ async fn unknown_routes_and_wrong_methods_get_json_errors() {
         "method_not_allowed",
     )
     .await;
-    assert_error(
-        app.user.send(Method::DELETE, "/api/me", None).await,
-        405,
-        "method_not_allowed",
-    )
-    .await;
+    let wrong = app.user.send(Method::DELETE, "/api/me", None).await;
+    assert_eq!(
+        wrong.headers().get("allow").and_then(|v| v.to_str().ok()),
+        Some("GET"),
+        "a 405 names the methods the path has"
+    );
+    assert_error(wrong, 405, "method_not_allowed").await;
+    let staff = app
+        .user
+        .send(Method::PATCH, "/api/clinic/staff/01ABC", None)
+        .await;
+    assert_eq!(
+        staff.headers().get("allow").and_then(|v| v.to_str().ok()),
+        Some("DELETE")
+    );
 }
 
 #[tokio::test]
@@ -578,4 +587,51 @@ async fn a_state_change_from_another_site_is_refused_and_sign_in_rotates_the_csr
     assert_eq!(response.status().as_u16(), 201);
     let rotated = app.user.cookie("csrf").expect("csrf");
     assert_ne!(rotated, token, "a new token with the new session");
+}
+
+#[tokio::test]
+async fn a_null_field_is_refused_rather_than_read_as_left_out() {
+    let app = spawn_app().await;
+    signed_in_clinic(&app.user, "nulls@clinic.example").await;
+    let before = app.stored().await;
+    let message = assert_error(
+        app.user
+            .send(
+                Method::PUT,
+                "/api/clinic/settings",
+                Some(&json!({ "freshness_days": 3, "glucose_units": null })),
+            )
+            .await,
+        400,
+        "invalid_type",
+    )
+    .await;
+    assert!(message.contains("glucose_units"), "{message}");
+    assert_eq!(
+        app.stored().await,
+        before,
+        "nothing saved, not even the days"
+    );
+}
+
+#[tokio::test]
+async fn an_invitation_form_with_a_bad_password_is_refused_before_the_link_is_judged() {
+    let app = spawn_app().await;
+    // A link that was never issued would answer 410; a password too short is the form's fault first.
+    refused(
+        &app,
+        "/api/clinic/staff/invitations/accept",
+        json!({ "token": "no-such-invitation", "name": "Sam Staff", "password": "short" }),
+        400,
+        "weak_password",
+    )
+    .await;
+    refused(
+        &app,
+        "/api/clinic/staff/invitations/accept",
+        json!({ "token": "no-such-invitation", "name": "Sam Staff", "password": "a long enough passphrase here" }),
+        410,
+        "invitation_invalid",
+    )
+    .await;
 }

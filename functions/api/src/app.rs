@@ -73,7 +73,7 @@ impl App {
         );
         match found {
             Match::Found(id, params) => self.run(id, params, request).await,
-            Match::WrongMethod { .. } => self.finish(&request, Err(ApiError::method_not_allowed())),
+            Match::WrongMethod { allow } => self.wrong_method(&request, &allow),
             Match::NotFound => self.finish(&request, Err(ApiError::no_such_route())),
         }
     }
@@ -85,9 +85,18 @@ impl App {
             Some(params) if request.method().as_str() == route.method => {
                 self.run(id, params, request).await
             }
-            Some(_) => self.finish(&request, Err(ApiError::method_not_allowed())),
+            Some(_) => self.wrong_method(&request, &[route.method]),
             None => self.finish(&request, Err(ApiError::no_such_route())),
         }
+    }
+
+    /// 405, with the `Allow` header listing the methods the path has (RFC 9110 §15.5.6).
+    fn wrong_method(&self, request: &Request<Bytes>, allow: &[&str]) -> Response<Bytes> {
+        let mut response = self.finish(request, Err(ApiError::method_not_allowed()));
+        if let Ok(value) = http::HeaderValue::from_str(&allow.join(", ")) {
+            response.headers_mut().insert(http::header::ALLOW, value);
+        }
+        response
     }
 
     async fn run(

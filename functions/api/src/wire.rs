@@ -78,7 +78,19 @@ pub fn json_body<T: DeserializeOwned>(request: &Request<Bytes>) -> Result<T, Api
     if body.len() > MAX_JSON_BODY_BYTES {
         return Err(ApiError::body_too_large(MAX_JSON_BODY_BYTES));
     }
-    serde_json::from_slice(body).map_err(json_error)
+    let value: serde_json::Value = serde_json::from_slice(body).map_err(json_error)?;
+    // A field is either given or left out: `null` would read as "left out" (serde's Option), so that a
+    // client believing it cleared a setting would silently keep the old one.
+    if let Some((name, _)) = value
+        .as_object()
+        .and_then(|fields| fields.iter().find(|(_, v)| v.is_null()))
+    {
+        return Err(ApiError::bad_request(
+            "invalid_type",
+            format!("The field {name} cannot be null: give a value or leave the field out."),
+        ));
+    }
+    T::deserialize(&value).map_err(json_error)
 }
 
 /// Turns serde's error into a client-facing one with a stable code.

@@ -205,8 +205,11 @@ pub async fn accept(
     name: &str,
     password: &str,
 ) -> Result<(ClinicUser, NewSession), CoreError> {
-    let live = find_invitation(ctx, token).await?;
+    // The form's own faults first (a 400 says what to fix), whatever state the link is in; the checks
+    // against the clinic's and the address's words follow once the invitation is known.
     let name = PersonName::parse(name)?;
+    Password::parse_new(password, &[name.as_str()])?;
+    let live = find_invitation(ctx, token).await?;
     let local_part = live
         .email
         .as_str()
