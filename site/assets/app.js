@@ -162,7 +162,15 @@ function when(iso) {
   return new Date(iso).toLocaleString(undefined, { dateStyle: "medium", timeStyle: "short" });
 }
 
-const LINK_TEXT = { linked: "Linked", pending: "Pending code", not_linked: "Not linked" };
+const LINK_TEXT = {
+  linked: "Linked",
+  pending: "Pending code",
+  not_linked: "Not linked",
+  sharing_stopped: "Sharing stopped",
+  code_expired: "Code expired",
+  code_declined: "Code declined",
+  unlinked: "Unlinked",
+};
 const FRESHNESS_TEXT = { recent: "Recent data", old: "Old data", none: "No data" };
 
 function badge(kind, text) {
@@ -297,7 +305,8 @@ async function clinicPatient() {
         ? `Last asked ${when(p.upload_request.at)} by ${p.upload_request.channel === "sms" ? "SMS Text" : "Email"}.`
         : "Not asked yet.",
     });
-    showWhen(p.link.status);
+    // Every state but "linked" and "pending" is a record the clinic can link again.
+    showWhen(["linked", "pending"].includes(p.link.status) ? p.link.status : "not_linked");
     if (p.ranges) document.querySelector("#record-ranges").value = p.ranges.preset;
     document.querySelector("[data-mismatch]").hidden = !(account.mismatches && account.mismatches.length);
     document.querySelector("[data-stale]").hidden = p.freshness === "recent";

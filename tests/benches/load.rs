@@ -3,8 +3,8 @@
 //! The demo data (a clinic, a linked 90-day patient) on the embedded store, one signed-in clinic
 //! session, then for `GET /api/me`, the patient list and a 90-day JSON report: requests per second and
 //! p50/p95/p99 latency at 1, 8 and 32 requests in flight, with the process's resident memory before
-//! and after; then a soak (a mix of the three for a while) that prints memory as it goes, to show no
-//! growth. Numbers, not a test: nothing here fails on a threshold.
+//! and after; then a soak in two halves (reads that store nothing, then with audited report views)
+//! that prints memory as it goes, to tell a leak from the store's own growth. Numbers, not a test: nothing here fails on a threshold.
 
 mod support;
 
@@ -100,28 +100,40 @@ async fn main() {
         }
     }
     println!("resident memory after the runs: {:.0} MB", resident_mb());
-    // Soak: the three requests in turn at 8 in flight, memory every round.
+    // Soak, in two halves that tell growth apart from a leak: first only reads that store nothing but
+    // the session's idle timer (me and the list), then the mix with reports, each of which is audited
+    // as a view and so adds an event to the store. Memory every round.
     let soak = Duration::from_secs(
         std::env::var("GLUCOLINK_SOAK_SECONDS")
             .ok()
             .and_then(|s| s.parse().ok())
             .unwrap_or(120),
     );
-    let started = Instant::now();
-    let mut round = 0;
-    let mut memory = Vec::new();
-    while started.elapsed() < soak {
-        for (_, url, total) in &targets {
-            run(client, url, 8, total / 4).await;
+    for (half, chosen) in [
+        ("reads only", &targets[..2]),
+        ("with reports", &targets[..]),
+    ] {
+        let started = Instant::now();
+        let mut round = 0;
+        let mut memory = Vec::new();
+        while started.elapsed() < soak / 2 {
+            for (_, url, total) in chosen {
+                run(client, url, 8, total / 4).await;
+            }
+            round += 1;
+            memory.push(resident_mb());
         }
-        round += 1;
-        memory.push(resident_mb());
+        let first = memory.first().copied().unwrap_or(0.0);
+        let last = memory.last().copied().unwrap_or(0.0);
+        let peak = memory.iter().copied().fold(0.0, f64::max);
+        let reports = if chosen.len() > 2 {
+            round * targets[2].2 / 4
+        } else {
+            0
+        };
+        println!(
+            "soak, {half}: {round} rounds in {:.0} s ({reports} audited report views); resident memory first round {first:.0} MB, last {last:.0} MB, peak {peak:.0} MB",
+            started.elapsed().as_secs_f64()
+        );
     }
-    let first = memory.first().copied().unwrap_or(0.0);
-    let last = memory.last().copied().unwrap_or(0.0);
-    let peak = memory.iter().copied().fold(0.0, f64::max);
-    println!(
-        "soak: {round} rounds in {:.0} s; resident memory first round {first:.0} MB, last {last:.0} MB, peak {peak:.0} MB",
-        started.elapsed().as_secs_f64()
-    );
 }

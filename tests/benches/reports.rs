@@ -88,6 +88,7 @@ async fn main() {
         name: "Alex Demo".into(),
         date_of_birth: Some(jiff::civil::date(1988, 4, 12)),
         mrn: Some("RDC-1001".into()),
+        identity_warning: None,
     };
     let cover = Cover {
         subject: &subject,

@@ -9,8 +9,8 @@ use crate::support::app::{
     Browser, TestApp, assert_error, spawn_app, spawn_app_on_dynamodb, status_and_json,
 };
 use crate::support::people::{
-    PERSON_PASSWORD, create_patient, generate_code, linked_patient, sign_in_clinic, sign_in_person,
-    signed_in_clinic, signed_in_person,
+    PERSON_PASSWORD, create_patient, generate_code, linked_patient, replace_code, sign_in_clinic,
+    sign_in_person, signed_in_clinic, signed_in_person,
 };
 
 async fn profile(clinic: &Browser, patient_id: &str) -> Value {
@@ -143,7 +143,7 @@ async fn every_kind_of_unusable_code_gets_its_own_message() {
     let app = spawn_app().await;
     let clinic = app.browser();
     signed_in_clinic(&clinic, "codes@clinic.example").await;
-    let patient_id = create_patient(&clinic, "Casey Code", "1985-02-03", None).await;
+    let patient_id = create_patient(&clinic, "Jordan Example", "1990-06-15", None).await;
     let patient = app.browser();
     signed_in_person(&patient, "casey.code").await;
     let accept = |code: &Value| {
@@ -153,7 +153,7 @@ async fn every_kind_of_unusable_code_gets_its_own_message() {
     };
 
     let first = generate_code(&clinic, &patient_id).await;
-    let second = generate_code(&clinic, &patient_id).await;
+    let second = replace_code(&clinic, &patient_id).await;
     let replaced = assert_error(accept(&first["code"]).await, 410, "code_cancelled").await;
     assert!(replaced.contains("newer"), "{replaced}");
 
@@ -170,17 +170,23 @@ async fn every_kind_of_unusable_code_gets_its_own_message() {
         "not_linked"
     );
     assert_error(accept(&second["code"]).await, 410, "code_cancelled").await;
+    assert_eq!(
+        profile(&clinic, &patient_id).await["pending_code"],
+        Value::Null
+    );
 
     let third = generate_code(&clinic, &patient_id).await;
     app.advance(SignedDuration::from_hours(24 * 7 + 1));
     // A week later both have to sign in again.
     sign_in_clinic(&clinic, "codes@clinic.example").await;
     sign_in_person(&patient, "casey.code").await;
+    let lapsed = profile(&clinic, &patient_id).await;
     assert_eq!(
-        profile(&clinic, &patient_id).await["link"]["status"],
-        "not_linked",
-        "an expired code is not pending"
+        lapsed["link"]["status"], "code_expired",
+        "an expired code is not pending, and says so"
     );
+    assert_eq!(lapsed["link"]["since"], third["expires_at"]);
+    assert_eq!(lapsed["pending_code"], Value::Null);
     let expired = assert_error(accept(&third["code"]).await, 410, "code_expired").await;
     assert!(expired.contains("expired"), "{expired}");
 
@@ -314,9 +320,10 @@ async fn guessing_codes_is_bounded_per_source_across_accounts() {
 async fn two_accounts_redeeming_one_code_have_exactly_one_winner(app: TestApp) {
     let clinic = app.browser();
     signed_in_clinic(&clinic, "race@clinic.example").await;
-    let patient_id = create_patient(&clinic, "Race Patient", "1980-01-01", None).await;
+    let patient_id = create_patient(&clinic, "Jordan Example", "1990-06-15", None).await;
     let code = generate_code(&clinic, &patient_id).await["code"].clone();
     let mut tasks = Vec::new();
+    // Every racer's account matches the record (the identity check is not what this test is about).
     for i in 0..4 {
         let browser = app.browser();
         signed_in_person(&browser, &format!("racer{i}")).await;
@@ -489,7 +496,9 @@ async fn revoking_stops_the_clinics_next_read_and_unlinking_ends_sharing() {
         .await;
     assert_eq!(response.status().as_u16(), 204);
     let after = profile(&linked.clinic, &linked.patient_id).await;
-    assert_eq!(after["link"]["status"], "not_linked");
+    assert_eq!(after["link"]["status"], "sharing_stopped");
+    assert_eq!(after["link"]["by"], "Jordan Example");
+    assert!(after["link"]["since"].is_string());
     assert_eq!(after["linked_account"], Value::Null);
     let again = linked
         .patient
@@ -511,6 +520,9 @@ async fn revoking_stops_the_clinics_next_read_and_unlinking_ends_sharing() {
         )
         .await;
     assert_eq!(response.status().as_u16(), 204);
+    let unlinked = profile(&second.clinic, &second.patient_id).await;
+    assert_eq!(unlinked["link"]["status"], "unlinked");
+    assert_eq!(unlinked["link"]["by"], "Sam Rivera");
     let (_, sharing) = status_and_json(second.patient.get("/api/personal/sharing").await).await;
     assert_eq!(sharing["clinics"], serde_json::json!([]));
     let log = actions(&second.patient, "/api/personal/audit").await;
@@ -561,10 +573,34 @@ async fn the_profile_warns_when_the_linked_account_does_not_match_the_record() {
     let code = generate_code(&clinic, &patient_id).await;
     let patient = app.browser();
     signed_in_person(&patient, "mismatch").await;
-    let response = patient
+    let before = app.stored().await;
+    let refused = patient
         .post(
             "/api/personal/sharing/accept",
             &json!({"code": code["code"]}),
+        )
+        .await;
+    let (status, body) = status_and_json(refused).await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (409, Some("identity_mismatch")),
+        "{body}"
+    );
+    assert_eq!(body["error"]["differs"], json!(["name", "date_of_birth"]));
+    let message = body["error"]["message"].as_str().unwrap_or_default();
+    assert!(
+        message.contains("2001-01-01") && message.contains("1990-06-15"),
+        "{message}"
+    );
+    assert_eq!(
+        app.stored().await,
+        before,
+        "nothing linked, the code still pending"
+    );
+    let response = patient
+        .post(
+            "/api/personal/sharing/accept",
+            &json!({"code": code["code"], "confirm_mismatch": true}),
         )
         .await;
     assert_eq!(response.status().as_u16(), 200);
@@ -573,6 +609,10 @@ async fn the_profile_warns_when_the_linked_account_does_not_match_the_record() {
         linked["linked_account"]["mismatches"],
         json!(["name", "date_of_birth"])
     );
+    assert_eq!(linked["link"]["identity"], "mismatch");
+    assert_eq!(linked["link"]["differs"], json!(["name", "date_of_birth"]));
+    let (_, list) = status_and_json(clinic.get("/api/clinic/patients").await).await;
+    assert_eq!(list["patients"][0]["link"]["identity"], "mismatch");
 }
 
 #[tokio::test]
@@ -591,10 +631,9 @@ async fn declining_ends_the_request() {
         )
         .await;
     assert_eq!(response.status().as_u16(), 204);
-    assert_eq!(
-        profile(&clinic, &patient_id).await["link"]["status"],
-        "not_linked"
-    );
+    let declined = profile(&clinic, &patient_id).await;
+    assert_eq!(declined["link"]["status"], "code_declined");
+    assert_eq!(declined["link"]["by"], "Jordan Example");
     let response = patient
         .post(
             "/api/personal/sharing/accept",

@@ -9,6 +9,7 @@ mod support;
 mod accounts;
 mod bad_input;
 mod carelink;
+mod link_safety;
 mod linking;
 mod messaging;
 mod patients;

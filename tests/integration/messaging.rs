@@ -9,7 +9,7 @@ use crate::support::app::{
 };
 use crate::support::messages::{first_link, outbox_to, ses_messages_to, sms_to};
 use crate::support::people::{
-    create_patient, generate_code, linked_patient, signed_in_clinic, signed_in_person,
+    create_patient, generate_code, linked_patient, replace_code, signed_in_clinic, signed_in_person,
 };
 
 async fn send(
@@ -86,7 +86,7 @@ async fn an_emailed_code_lands_in_the_outbox_and_its_link_opens_the_request() {
 }
 
 #[tokio::test]
-async fn sending_without_the_shown_code_issues_a_new_one_and_a_stale_code_is_refused() {
+async fn sending_without_the_shown_code_shares_the_pending_one_and_a_stale_code_is_refused() {
     let app = spawn_app().await;
     let clinic = app.browser();
     signed_in_clinic(&clinic, "fresh@clinic.example").await;
@@ -102,7 +102,10 @@ async fn sending_without_the_shown_code_issues_a_new_one_and_a_stale_code_is_ref
     )
     .await;
     assert_eq!(status, 202, "{sent}");
-    assert_ne!(sent["code"], first["code"]);
+    assert_eq!(
+        sent["code"], first["code"],
+        "the code the patient may already hold"
+    );
     let texts = outbox_to(&clinic, "+447700900999").await;
     assert!(
         texts[0]["text"]
@@ -110,6 +113,15 @@ async fn sending_without_the_shown_code_issues_a_new_one_and_a_stale_code_is_ref
             .expect("text")
             .contains(sent["code"].as_str().expect("code"))
     );
+    let current = replace_code(&clinic, &patient_id).await;
+    let told = outbox_to(&clinic, "+447700900999").await;
+    assert!(
+        told.iter().any(|m| m["text"]
+            .as_str()
+            .is_some_and(|t| t.contains("no longer works"))),
+        "whoever received the replaced code is told: {told:?}"
+    );
+    assert_ne!(current["code"], first["code"]);
     let before = app.stored().await;
     let stale = send(
         &clinic,
@@ -189,17 +201,18 @@ async fn the_printable_page_shows_the_pending_code_with_a_qr_code() {
     assert!(page.contains("Pat &lt;Print&gt;"), "names are escaped");
     assert!(page.contains("adjunct"));
 
-    assert_error(
-        clinic
-            .get(&format!(
-                "/api/clinic/patients/{patient_id}/link/code/print"
-            ))
-            .await,
-        400,
-        "missing_field",
-    )
-    .await;
-    let other = generate_code(&clinic, &patient_id).await;
+    let pending = clinic
+        .get(&format!(
+            "/api/clinic/patients/{patient_id}/link/code/print"
+        ))
+        .await;
+    assert_eq!(
+        pending.status().as_u16(),
+        200,
+        "without ?code= the pending code prints"
+    );
+    assert!(pending.text().await.expect("page").contains(code));
+    let other = replace_code(&clinic, &patient_id).await;
     assert_ne!(other["code"], shown["code"]);
     let stale = clinic
         .get(&format!(

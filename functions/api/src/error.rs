@@ -18,6 +18,8 @@ pub struct ApiError {
     pub message: String,
     pub field: Option<&'static str>,
     pub retry_after_seconds: Option<i64>,
+    /// What differs between a record and a personal account (`identity_mismatch`).
+    pub differs: Vec<&'static str>,
 }
 
 impl ApiError {
@@ -28,6 +30,7 @@ impl ApiError {
             message: message.into(),
             field: None,
             retry_after_seconds: None,
+            differs: Vec::new(),
         }
     }
 
@@ -86,6 +89,9 @@ impl ApiError {
         if let Some(seconds) = self.retry_after_seconds {
             error["retry_after_seconds"] = json!(seconds);
         }
+        if !self.differs.is_empty() {
+            error["differs"] = json!(self.differs);
+        }
         json!({ "error": error })
     }
 }
@@ -126,6 +132,10 @@ impl From<CoreError> for ApiError {
                 ApiError::new(StatusCode::CONFLICT, code, message)
             }
             CoreError::Gone { code, message } => ApiError::new(StatusCode::GONE, code, message),
+            CoreError::IdentityMismatch { differs, message } => ApiError {
+                differs,
+                ..ApiError::new(StatusCode::CONFLICT, "identity_mismatch", message)
+            },
             CoreError::Code(problem) => {
                 let status = match problem {
                     CodeProblem::NotFound => StatusCode::NOT_FOUND,

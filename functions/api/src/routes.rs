@@ -44,6 +44,7 @@ pub enum RouteId {
     ClinicReport,
     PersonalReport,
     SetPatientRanges,
+    CorrectPatient,
 }
 
 /// One entry of the table.
@@ -288,6 +289,12 @@ pub const ROUTES: &[Route] = &[
         path: "/api/clinic/patients/{patient_id}/ranges",
         local_only: false,
     },
+    Route {
+        id: RouteId::CorrectPatient,
+        method: "PUT",
+        path: "/api/clinic/patients/{patient_id}",
+        local_only: false,
+    },
 ];
 
 impl RouteId {
@@ -301,7 +308,7 @@ impl RouteId {
     /// JSON fields are.
     pub fn query_parameters(self) -> &'static [&'static str] {
         match self {
-            RouteId::ListPatients => &["q", "cursor"],
+            RouteId::ListPatients => &["q", "cursor", "link"],
             RouteId::ClinicAudit | RouteId::PersonalAudit => &["cursor"],
             RouteId::PrintLinkCode => &["code"],
             RouteId::SignOut => &["everywhere"],
@@ -354,6 +361,7 @@ impl RouteId {
             RouteId::ClinicReport => "clinic-report",
             RouteId::PersonalReport => "personal-report",
             RouteId::SetPatientRanges => "clinic-patient-ranges",
+            RouteId::CorrectPatient => "clinic-patient-correct",
         }
     }
 }
@@ -386,9 +394,12 @@ impl RouteId {
             | RouteId::PreviewInvitation
             | RouteId::ListUploadTokens
             | RouteId::PersonalReport => Access::Read,
-            RouteId::SendLinkCode | RouteId::RequestUpload | RouteId::InviteStaff => {
-                Access::WriteAndSend
-            }
+            // Replacing or cancelling a code that was sent tells its recipient it no longer works.
+            RouteId::SendLinkCode
+            | RouteId::GenerateLinkCode
+            | RouteId::CancelLinkCode
+            | RouteId::RequestUpload
+            | RouteId::InviteStaff => Access::WriteAndSend,
             _ => Access::Write,
         }
     }

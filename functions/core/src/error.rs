@@ -28,6 +28,12 @@ pub enum CoreError {
     /// A uniqueness rule was broken (email or username already in use).
     #[error("{message}")]
     Conflict { code: &'static str, message: String },
+    /// A personal account whose name or date of birth is not the record's: linking needs a confirmation.
+    #[error("{message}")]
+    IdentityMismatch {
+        differs: Vec<&'static str>,
+        message: String,
+    },
     /// Something that existed and no longer works (an expired or used link).
     #[error("{message}")]
     Gone { code: &'static str, message: String },

@@ -14,6 +14,7 @@ pub mod keys;
 pub mod link;
 pub mod messages;
 pub mod notify;
+mod optimistic;
 pub mod patient;
 pub mod random;
 pub mod report;

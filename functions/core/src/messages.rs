@@ -86,6 +86,48 @@ pub fn link_code(
     }
 }
 
+/// Tells whoever received a code that it no longer works (the clinic replaced or cancelled it), so that
+/// nobody keeps trying a code on paper or in an old message.
+pub fn code_withdrawn(to: Recipient, clinic_name: &str, replaced: bool) -> Message {
+    let what = if replaced {
+        format!("{clinic_name} replaced the unique code it sent you with a new one.")
+    } else {
+        format!("{clinic_name} cancelled the unique code it sent you.")
+    };
+    let next = if replaced {
+        "Use the code in the newest message from your clinic, or ask them for it."
+    } else {
+        "You do not need to do anything. If you expected to share your data, ask your clinic for a new code."
+    };
+    match to {
+        Recipient::Email(to) => {
+            let paragraphs = vec![
+                "Hello,".to_owned(),
+                format!("{what} The earlier code no longer works."),
+                next.to_owned(),
+            ];
+            let text = format!("{}\n", paragraphs.join("\n\n"));
+            let mut html = String::from(
+                "<!doctype html><html lang=\"en\"><body style=\"font-family:sans-serif;line-height:1.5\">",
+            );
+            for paragraph in &paragraphs {
+                html.push_str(&format!("<p>{}</p>", escape_html(paragraph)));
+            }
+            html.push_str("</body></html>");
+            Message::Email {
+                to,
+                subject: format!("Your code from {clinic_name} no longer works"),
+                html,
+                text,
+            }
+        }
+        Recipient::Sms(to) => Message::Sms {
+            to,
+            text: format!("{what} The earlier code no longer works. {next}"),
+        },
+    }
+}
+
 /// The "Upload now" request of the seed's troubleshooting steps.
 pub fn upload_now(to: Recipient, clinic_name: &str, home_url: &str) -> Message {
     match to {

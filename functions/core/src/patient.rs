@@ -20,6 +20,7 @@ use crate::context::Ctx;
 use crate::error::CoreError;
 use crate::ids::{ClinicId, PatientId, PersonId};
 use crate::keys;
+use crate::optimistic::{Commit, commit};
 use crate::report::ranges::RangePreset;
 use crate::store::{Condition, Index, Item, Key, Query, StoreError, WriteOp};
 
@@ -66,28 +67,170 @@ pub fn fold(text: &str) -> String {
     folded.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
-/// Where a record stands with the patient's personal account.
+/// Where a record stands with the patient's personal account, and how it got there: every state but
+/// "never linked" says since when and who made it so, so that staff see "Priya stopped sharing on
+/// 2 Dec" rather than a bare "Not linked".
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum LinkState {
+    /// Never linked, and no code ever sent (or a code the clinic cancelled).
     NotLinked,
     /// A unique code is out and not yet answered.
     Pending {
         expires_at: Timestamp,
+        since: Timestamp,
+        by: String,
     },
     Linked {
         person_id: PersonId,
         since: Timestamp,
+        /// Who linked: the patient (code) or the member of staff (credentials on the clinic's screen).
+        by: String,
+        identity: IdentityCheck,
     },
+    /// The patient stopped sharing from their Data Sharing page.
+    SharingStopped { since: Timestamp, by: String },
+    /// The code ran out unanswered (`since` is when it expired).
+    CodeExpired { since: Timestamp },
+    /// The patient declined the request.
+    CodeDeclined { since: Timestamp, by: String },
+    /// The clinic unlinked the record.
+    Unlinked { since: Timestamp, by: String },
 }
 
 impl LinkState {
+    /// The stable name of the state, as the API and the store write it.
     pub fn status(&self) -> &'static str {
         match self {
             LinkState::NotLinked => "not_linked",
             LinkState::Pending { .. } => "pending",
             LinkState::Linked { .. } => "linked",
+            LinkState::SharingStopped { .. } => "sharing_stopped",
+            LinkState::CodeExpired { .. } => "code_expired",
+            LinkState::CodeDeclined { .. } => "code_declined",
+            LinkState::Unlinked { .. } => "unlinked",
         }
     }
+
+    /// Every status, in the order a filter offers them.
+    pub const STATUSES: [&'static str; 7] = [
+        "not_linked",
+        "pending",
+        "linked",
+        "sharing_stopped",
+        "code_expired",
+        "code_declined",
+        "unlinked",
+    ];
+
+    /// Since when the record is in this state (none for a record never linked).
+    pub fn since(&self) -> Option<Timestamp> {
+        match self {
+            LinkState::NotLinked => None,
+            LinkState::Pending { since, .. }
+            | LinkState::Linked { since, .. }
+            | LinkState::SharingStopped { since, .. }
+            | LinkState::CodeExpired { since }
+            | LinkState::CodeDeclined { since, .. }
+            | LinkState::Unlinked { since, .. } => Some(*since),
+        }
+    }
+
+    /// Who made it so, by name (none for "never linked" and for a code that ran out).
+    pub fn by(&self) -> Option<&str> {
+        match self {
+            LinkState::NotLinked | LinkState::CodeExpired { .. } => None,
+            LinkState::Pending { by, .. }
+            | LinkState::Linked { by, .. }
+            | LinkState::SharingStopped { by, .. }
+            | LinkState::CodeDeclined { by, .. }
+            | LinkState::Unlinked { by, .. } => Some(by),
+        }
+    }
+
+    /// Whether a link to a personal account is in place.
+    pub fn is_linked(&self) -> bool {
+        matches!(self, LinkState::Linked { .. })
+    }
+}
+
+/// Whether the linked personal account is the person the record describes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Identity {
+    /// Same name (words in any order, case and accents folded) and the same date of birth.
+    Match,
+    /// The name or the date of birth differs: staff must check that the right account is linked.
+    Mismatch,
+    /// The account has no date of birth to compare (the name matches).
+    Unknown,
+}
+
+impl Identity {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Identity::Match => "match",
+            Identity::Mismatch => "mismatch",
+            Identity::Unknown => "unknown",
+        }
+    }
+
+    fn parse(raw: &str) -> Option<Self> {
+        match raw {
+            "match" => Some(Identity::Match),
+            "mismatch" => Some(Identity::Mismatch),
+            "unknown" => Some(Identity::Unknown),
+            _ => None,
+        }
+    }
+}
+
+/// The comparison of a record with a personal account, and what differs (`name`, `date_of_birth`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IdentityCheck {
+    pub identity: Identity,
+    pub differs: Vec<&'static str>,
+}
+
+impl IdentityCheck {
+    /// Compares the record's name and date of birth with the account's.
+    pub fn compare(
+        record_name: &str,
+        record_date_of_birth: Date,
+        person_name: &str,
+        person_date_of_birth: Option<Date>,
+    ) -> Self {
+        let mut differs = Vec::new();
+        if name_words(record_name) != name_words(person_name) {
+            differs.push("name");
+        }
+        if person_date_of_birth.is_some_and(|d| d != record_date_of_birth) {
+            differs.push("date_of_birth");
+        }
+        let identity = if !differs.is_empty() {
+            Identity::Mismatch
+        } else if person_date_of_birth.is_none() {
+            Identity::Unknown
+        } else {
+            Identity::Match
+        };
+        Self { identity, differs }
+    }
+}
+
+/// The words of a name, folded and sorted: "Demo, Alex" and "alex DEMO" are the same name; hyphens and
+/// apostrophes join nothing ("Mary-Jane O'Neil" = "Mary Jane ONeil").
+fn name_words(name: &str) -> Vec<String> {
+    let folded = fold(name);
+    let mut words: Vec<String> = folded
+        .split(|c: char| c.is_whitespace() || c == ',' || c == '-' || c == '.')
+        .map(|w| {
+            w.chars()
+                .filter(|c| c.is_alphanumeric())
+                .collect::<String>()
+        })
+        .filter(|w| !w.is_empty())
+        .collect();
+    words.sort_unstable();
+    words
 }
 
 /// The last "Upload now" request sent to the patient.
@@ -111,6 +254,11 @@ pub struct PatientRecord {
     pub ranges: RangePreset,
     /// The digest of the pending code, if one is out (to retire it when replaced or cancelled).
     pub(crate) code_hash: Option<String>,
+    /// The pending code itself, kept in the clinic's own partition so that staff can show, send or
+    /// print it again; the patient side finds codes only by their digest.
+    pub(crate) pending_code: Option<String>,
+    /// Where the pending code was sent (`email:…`, `sms:…`): told when the code stops working.
+    pub(crate) code_sent_to: Vec<String>,
     pub(crate) version: i64,
 }
 
@@ -154,6 +302,8 @@ pub async fn create(
         upload_request: None,
         ranges: RangePreset::Standard,
         code_hash: None,
+        pending_code: None,
+        code_sent_to: Vec::new(),
         version: 1,
     };
     let mut ops = Vec::new();
@@ -186,12 +336,7 @@ pub async fn create(
     );
     match ctx.store.transact(ops).await {
         Ok(()) => Ok(record),
-        Err(StoreError::TransactionCanceled { index: 0 }) if mrn.is_some() => {
-            Err(CoreError::Conflict {
-                code: "mrn_taken",
-                message: "Another patient record of this clinic has this MRN.".into(),
-            })
-        }
+        Err(StoreError::TransactionCanceled { index: 0 }) if mrn.is_some() => Err(mrn_taken()),
         Err(other) => Err(other.into()),
     }
 }
@@ -232,19 +377,40 @@ pub(crate) fn record_item(record: &PatientRecord) -> Item {
     if let Some(mrn) = &record.mrn {
         item = item.with_s("mrn", mrn);
     }
+    if let Some(since) = record.link.since() {
+        item = item.with_n("link_since", since.as_millisecond());
+    }
+    if let Some(by) = record.link.by() {
+        item = item.with_s("link_by", by);
+    }
     match &record.link {
-        LinkState::NotLinked => {}
-        LinkState::Pending { expires_at } => {
+        LinkState::Pending { expires_at, .. } => {
             item = item.with_n("code_expires_at", expires_at.as_millisecond());
         }
-        LinkState::Linked { person_id, since } => {
+        LinkState::Linked {
+            person_id,
+            since,
+            identity,
+            ..
+        } => {
             item = item
                 .with_s("person_id", person_id.to_string())
-                .with_n("linked_at", since.as_millisecond());
+                .with_n("linked_at", since.as_millisecond())
+                .with_s("identity", identity.identity.as_str());
+            if !identity.differs.is_empty() {
+                item = item.with_s("identity_differs", identity.differs.join(","));
+            }
         }
+        _ => {}
     }
     if let Some(hash) = &record.code_hash {
         item = item.with_s("code_hash", hash);
+    }
+    if let Some(code) = &record.pending_code {
+        item = item.with_s("pending_code", code);
+    }
+    if !record.code_sent_to.is_empty() {
+        item = item.with_s("code_sent_to", record.code_sent_to.join("\n"));
     }
     if record.ranges != RangePreset::Standard {
         item = item.with_s("ranges", record.ranges.as_str());
@@ -257,7 +423,7 @@ pub(crate) fn record_item(record: &PatientRecord) -> Item {
     item
 }
 
-/// Reads a record back; a pending code past its expiry reads as not linked.
+/// Reads a record back; a pending code past its expiry reads as `code_expired`.
 pub(crate) fn from_item(
     clinic_id: ClinicId,
     item: &Item,
@@ -270,14 +436,24 @@ pub(crate) fn from_item(
         .strip_prefix("PATIENT#")
         .and_then(|id| id.parse().ok())
         .ok_or_else(|| corrupt("id"))?;
+    let since = || -> Result<Timestamp, CoreError> {
+        item.n("link_since")
+            .or(item.n("linked_at"))
+            .map_or(Ok(Timestamp::UNIX_EPOCH), millis)
+    };
+    let by = || item.s("link_by").unwrap_or_default().to_owned();
     let link = match item.require_s("link")? {
         "not_linked" => LinkState::NotLinked,
         "pending" => {
             let expires_at = millis(item.require_n("code_expires_at")?)?;
             if expires_at > now {
-                LinkState::Pending { expires_at }
+                LinkState::Pending {
+                    expires_at,
+                    since: since()?,
+                    by: by(),
+                }
             } else {
-                LinkState::NotLinked
+                LinkState::CodeExpired { since: expires_at }
             }
         }
         "linked" => LinkState::Linked {
@@ -286,9 +462,43 @@ pub(crate) fn from_item(
                 .parse()
                 .map_err(|_| corrupt("person_id"))?,
             since: millis(item.require_n("linked_at")?)?,
+            by: by(),
+            identity: IdentityCheck {
+                // Links made before identities were compared are checked by staff like an account
+                // without a date of birth.
+                identity: item
+                    .s("identity")
+                    .map(|raw| Identity::parse(raw).ok_or_else(|| corrupt("identity")))
+                    .transpose()?
+                    .unwrap_or(Identity::Unknown),
+                differs: item
+                    .s("identity_differs")
+                    .unwrap_or_default()
+                    .split(',')
+                    .filter_map(|field| match field {
+                        "name" => Some("name"),
+                        "date_of_birth" => Some("date_of_birth"),
+                        _ => None,
+                    })
+                    .collect(),
+            },
+        },
+        "sharing_stopped" => LinkState::SharingStopped {
+            since: since()?,
+            by: by(),
+        },
+        "code_expired" => LinkState::CodeExpired { since: since()? },
+        "code_declined" => LinkState::CodeDeclined {
+            since: since()?,
+            by: by(),
+        },
+        "unlinked" => LinkState::Unlinked {
+            since: since()?,
+            by: by(),
         },
         _ => return Err(corrupt("link")),
     };
+    let pending = matches!(link, LinkState::Pending { .. });
     let upload_request = match (
         item.n("upload_request_at"),
         item.s("upload_request_channel"),
@@ -318,6 +528,15 @@ pub(crate) fn from_item(
             .map_err(|_| corrupt("ranges"))?
             .unwrap_or_default(),
         code_hash: item.s("code_hash").map(str::to_owned),
+        pending_code: item
+            .s("pending_code")
+            .filter(|_| pending)
+            .map(str::to_owned),
+        code_sent_to: item
+            .s("code_sent_to")
+            .filter(|_| pending)
+            .map(|list| list.lines().map(str::to_owned).collect())
+            .unwrap_or_default(),
         version: item.require_n("version")?,
     })
 }
@@ -355,10 +574,10 @@ pub async fn set_ranges(
     raw: &str,
 ) -> Result<PatientRecord, CoreError> {
     let preset = RangePreset::parse(raw)?;
-    for _ in 0..3 {
+    commit(ctx, || async move {
         let mut record = get(ctx, staff.clinic.id, patient_id).await?;
         if record.ranges == preset {
-            return Ok(record);
+            return Ok(Commit::new(Vec::new(), record));
         }
         record.ranges = preset;
         let now = ctx.clock.now();
@@ -378,36 +597,184 @@ pub async fn set_ranges(
             }
             .ops(now),
         );
-        match ctx.store.transact(ops).await {
-            Ok(()) => return Ok(record),
-            Err(StoreError::TransactionCanceled { .. }) => continue,
-            Err(other) => return Err(other.into()),
-        }
-    }
-    Err(CoreError::Conflict {
-        code: "busy",
-        message: "The record changed meanwhile; try again.".into(),
+        Ok(Commit::new(ops, record))
     })
+    .await
 }
 
-/// A page of the clinic's records, sorted by name.
+/// Corrects a record's name, date of birth and MRN (any member of staff; audited). A linked record's
+/// identity check is made again against the personal account, so correcting the record clears (or
+/// raises) the "Check identity" flag.
+pub async fn correct(
+    ctx: &Ctx,
+    staff: &Staff,
+    patient_id: PatientId,
+    input: NewPatient<'_>,
+) -> Result<PatientRecord, CoreError> {
+    let name = PersonName::parse(input.name)?;
+    let today = jiff::tz::TimeZone::UTC.to_datetime(ctx.clock.now()).date();
+    let date_of_birth = DateOfBirth::parse(input.date_of_birth.trim(), today)?.date();
+    let mrn = input
+        .mrn
+        .filter(|m| !m.trim().is_empty())
+        .map(Mrn::parse)
+        .transpose()?;
+    let (name, mrn) = (&name, &mrn);
+    commit(ctx, || async move {
+        let mut record = get(ctx, staff.clinic.id, patient_id).await?;
+        let before = record.clone();
+        record.name = name.as_str().to_owned();
+        record.date_of_birth = date_of_birth;
+        record.mrn = mrn.as_ref().map(|m| m.as_str().to_owned());
+        let mut changes = Vec::new();
+        if before.name != record.name {
+            changes.push(format!("name {} → {}", before.name, record.name));
+        }
+        if before.date_of_birth != record.date_of_birth {
+            changes.push(format!(
+                "date of birth {} → {}",
+                before.date_of_birth, record.date_of_birth
+            ));
+        }
+        if before.mrn != record.mrn {
+            changes.push(format!(
+                "MRN {} → {}",
+                before.mrn.as_deref().unwrap_or("none"),
+                record.mrn.as_deref().unwrap_or("none")
+            ));
+        }
+        if changes.is_empty() {
+            return Ok(Commit::new(Vec::new(), record));
+        }
+        let mut ops = Vec::new();
+        let mut mrn_index = None;
+        if before.mrn != record.mrn {
+            if let Some(old) = before.mrn.as_deref().and_then(|m| Mrn::parse(m).ok()) {
+                ops.push(WriteOp::Delete {
+                    key: mrn_key(record.clinic_id, &old),
+                    condition: Condition::None,
+                });
+            }
+            if let Some(new) = mrn {
+                mrn_index = Some(ops.len());
+                ops.push(WriteOp::Put {
+                    item: Item::new(mrn_key(record.clinic_id, new))
+                        .with_s("patient_id", record.id.to_string()),
+                    condition: Condition::NotExists,
+                });
+            }
+        }
+        let (old_tokens, new_tokens) = (search_tokens(&before), search_tokens(&record));
+        for token in old_tokens.difference(&new_tokens) {
+            ops.push(WriteOp::Delete {
+                key: keys::patient_search_token(record.clinic_id, token, record.id),
+                condition: Condition::None,
+            });
+        }
+        for token in new_tokens.difference(&old_tokens) {
+            ops.push(WriteOp::Put {
+                item: Item::new(keys::patient_search_token(
+                    record.clinic_id,
+                    token,
+                    record.id,
+                )),
+                condition: Condition::None,
+            });
+        }
+        let mut person_id = None;
+        if let LinkState::Linked {
+            person_id: linked,
+            identity,
+            ..
+        } = &mut record.link
+        {
+            let person = crate::account::personal::get(ctx, *linked).await?;
+            *identity = IdentityCheck::compare(
+                name.as_str(),
+                date_of_birth,
+                &person.name,
+                person.date_of_birth,
+            );
+            person_id = Some(*linked);
+        }
+        ops.push(update_op(&mut record));
+        ops.extend(
+            NewEvent {
+                actor: staff.actor(),
+                action: "patient_corrected",
+                clinic: Some(staff.clinic_ref()),
+                patient_id: Some(patient_id),
+                person_id,
+                detail: format!(
+                    "Corrected the record of {}: {}.",
+                    record.name,
+                    changes.join("; ")
+                ),
+            }
+            .ops(ctx.clock.now()),
+        );
+        let commit = Commit::new(ops, record);
+        Ok(match mrn_index {
+            Some(index) => commit.or_if_refused_at(index, mrn_taken()),
+            None => commit,
+        })
+    })
+    .await
+}
+
+fn mrn_taken() -> CoreError {
+    CoreError::Conflict {
+        code: "mrn_taken",
+        message: "Another patient record of this clinic has this MRN.".into(),
+    }
+}
+
+/// Reads at most this many pages of the list to fill one filtered page.
+const FILTER_PAGES: usize = 40;
+
+/// The link status a list filter names (`linked`, `sharing_stopped`…).
+pub fn parse_link_status(raw: &str) -> Result<&'static str, CoreError> {
+    LinkState::STATUSES
+        .iter()
+        .find(|s| **s == raw)
+        .copied()
+        .ok_or_else(|| {
+            CoreError::invalid(
+                "link",
+                "invalid_link_status",
+                format!("Filter by one of: {}.", LinkState::STATUSES.join(", ")),
+            )
+        })
+}
+
+/// A page of the clinic's records, sorted by name; with `status`, only records in that link state
+/// (a filtered page may hold fewer or a few more than [`PAGE_SIZE`]; follow the cursor for the rest).
 pub async fn list(
     ctx: &Ctx,
     clinic_id: ClinicId,
     cursor: Option<String>,
+    status: Option<&str>,
 ) -> Result<(Vec<PatientRecord>, Option<String>), CoreError> {
     let mut query = Query::prefix(keys::patients_by_name_pk(clinic_id), "");
     query.index = Index::Gsi1;
     query.limit = PAGE_SIZE;
     query.cursor = cursor;
-    let page = ctx.store.query(&query).await.map_err(invalid_cursor)?;
     let now = ctx.clock.now();
-    let records = page
-        .items
-        .iter()
-        .map(|item| from_item(clinic_id, item, now))
-        .collect::<Result<Vec<_>, _>>()?;
-    Ok((records, page.cursor))
+    let mut records = Vec::new();
+    for _ in 0..FILTER_PAGES {
+        let page = ctx.store.query(&query).await.map_err(invalid_cursor)?;
+        for item in &page.items {
+            let record = from_item(clinic_id, item, now)?;
+            if status.is_none_or(|s| record.link.status() == s) {
+                records.push(record);
+            }
+        }
+        query.cursor = page.cursor;
+        if status.is_none() || records.len() >= PAGE_SIZE || query.cursor.is_none() {
+            break;
+        }
+    }
+    Ok((records, query.cursor))
 }
 
 fn invalid_cursor(error: StoreError) -> CoreError {
@@ -549,6 +916,41 @@ mod tests {
     fn folding_ignores_case_accents_and_spacing() {
         assert_eq!(fold("  José   ÁLVAREZ "), "jose alvarez");
         assert_eq!(fold("Zoë"), "zoe");
+    }
+
+    #[test]
+    fn identity_compares_name_words_in_any_order_and_the_exact_date_of_birth() {
+        let born = Date::constant(1990, 6, 15);
+        let check = |record: &str, person: &str, dob: Option<Date>| {
+            IdentityCheck::compare(record, born, person, dob)
+        };
+        assert_eq!(
+            check("EXAMPLE, Jórdan", "Jordan Example", Some(born)).identity,
+            Identity::Match
+        );
+        assert_eq!(
+            check("Mary-Jane O'Neil", "mary jane oneil", Some(born)).identity,
+            Identity::Match
+        );
+        let other_day = check(
+            "Jordan Example",
+            "Jordan Example",
+            Some(Date::constant(1990, 6, 16)),
+        );
+        assert_eq!(
+            (other_day.identity, other_day.differs),
+            (Identity::Mismatch, vec!["date_of_birth"])
+        );
+        let other_name = check("Jordan Example", "Jordan Exemple", Some(born));
+        assert_eq!(other_name.differs, vec!["name"]);
+        assert_eq!(
+            check("Jordan Example", "Jordan Example", None).identity,
+            Identity::Unknown
+        );
+        assert_eq!(
+            check("Jordan Example", "Alex Demo", None).identity,
+            Identity::Mismatch
+        );
     }
 
     #[test]

@@ -107,9 +107,12 @@ pub async fn ensure(ctx: &Ctx) -> Result<Option<Created>, CoreError> {
         ctx,
         &staff,
         linked.id,
-        PERSON_USERNAME,
-        PERSON_PASSWORD,
-        true,
+        link::CredentialsLink {
+            username: PERSON_USERNAME,
+            password: PERSON_PASSWORD,
+            consent: true,
+            ..Default::default()
+        },
         "demo",
     )
     .await?;
@@ -140,9 +143,12 @@ pub async fn ensure(ctx: &Ctx) -> Result<Option<Created>, CoreError> {
         ctx,
         &staff,
         old_record.id,
-        "demo.olddata",
-        "pebble harbour willow 63",
-        true,
+        link::CredentialsLink {
+            username: "demo.olddata",
+            password: "pebble harbour willow 63",
+            consent: true,
+            ..Default::default()
+        },
         "demo",
     )
     .await?;
@@ -151,7 +157,7 @@ pub async fn ensure(ctx: &Ctx) -> Result<Option<Created>, CoreError> {
         .ok_or(CoreError::NotFound)?;
     upload_synthetic(ctx, &morgan, Profile::DexcomPens, 2, 30, 21).await?;
     let pending = new_record("Sam Pending", "1975-09-30", "RDC-1002").await?;
-    let code = link::generate_code(ctx, &staff, pending.id).await?;
+    let code = link::generate_code(ctx, &staff, pending.id, false).await?;
     new_record("Robin Notlinked", "2001-02-14", "RDC-1003").await?;
 
     match ctx

@@ -18,6 +18,9 @@ pub struct Subject {
     pub name: String,
     pub date_of_birth: Option<Date>,
     pub mrn: Option<String>,
+    /// Set when the linked account's name or date of birth is not the record's: every page says
+    /// "Check identity" and what differs, until staff correct the record or unlink.
+    pub identity_warning: Option<String>,
 }
 
 /// Who reads the report: the troubleshooting steps differ.
@@ -105,6 +108,9 @@ pub fn header_lines(report: &Report, subject: &Subject) -> [String; 2] {
     }
     if let Some(mrn) = &subject.mrn {
         who.push_str(&format!(" · MRN {mrn}"));
+    }
+    if let Some(warning) = &subject.identity_warning {
+        who.push_str(&format!(" · CHECK IDENTITY: {warning}"));
     }
     let period = format!(
         "{} – {} ({} days) · {} · {}{}",

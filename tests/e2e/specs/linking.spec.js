@@ -117,7 +117,7 @@ test("the patient's credentials on the clinic's screen link the record; the pati
   await expect(patient.getByText("You do not share your data with any clinic.")).toBeVisible();
 
   await clinic.reload();
-  await expect(clinic.locator("dd", { hasText: "Not linked" })).toBeVisible();
+  await expect(clinic.locator("dd", { hasText: "Sharing stopped" })).toBeVisible();
   await patient.goto("/personal/");
   await expect(patient.getByText("Riley Credential stopped sharing their data with Hillside Clinic.")).toBeVisible();
 });

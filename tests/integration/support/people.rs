@@ -70,6 +70,14 @@ pub async fn create_patient(
         .to_owned()
 }
 
+/// Replaces the record's pending code with a new one (`{"replace": true}`); returns the answer.
+pub async fn replace_code(clinic: &Browser, patient_id: &str) -> Value {
+    let path = format!("/api/clinic/patients/{patient_id}/link/code");
+    let (status, body) = status_and_json(clinic.post(&path, &json!({"replace": true})).await).await;
+    assert_eq!(status, 201, "{body}");
+    body
+}
+
 /// Generates a unique code for a record; returns the answer (`code`, `expires_at`, `accept_url`).
 pub async fn generate_code(clinic: &Browser, patient_id: &str) -> Value {
     let path = format!("/api/clinic/patients/{patient_id}/link/code");

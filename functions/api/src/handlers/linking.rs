@@ -22,6 +22,11 @@ struct CredentialsBody {
     username: String,
     password: String,
     consent: bool,
+    /// Staff confirm the account is the patient's although name or date of birth differ…
+    #[serde(default)]
+    confirm_mismatch: bool,
+    /// …and say why (audited).
+    reason: Option<String>,
 }
 
 pub async fn with_credentials(
@@ -36,9 +41,13 @@ pub async fn with_credentials(
         &app.ctx,
         &staff,
         patient_id,
-        &body.username,
-        &body.password,
-        body.consent,
+        link::CredentialsLink {
+            username: &body.username,
+            password: &body.password,
+            consent: body.consent,
+            confirm_mismatch: body.confirm_mismatch,
+            reason: body.reason.as_deref(),
+        },
         &source_ip(request),
     )
     .await?;
@@ -62,7 +71,8 @@ pub async fn with_credentials(
 struct SendBody {
     channel: String,
     to: String,
-    /// The code on the clinic's screen; without it (or when it is no longer pending) a new code is sent.
+    /// The code on the clinic's screen (refused once it is no longer the pending one); without it the
+    /// pending code is sent, or a new one when none is out.
     code: Option<String>,
 }
 
@@ -99,15 +109,9 @@ pub async fn print_code(
     params: &PathParams,
 ) -> Result<Reply, ApiError> {
     let staff = require_staff(app, request).await?;
-    let shown = query_param(request, "code").ok_or_else(|| {
-        ApiError::bad_request(
-            "missing_field",
-            "Give the code to print: ?code=XXXXX-XXXXX.",
-        )
-        .with_field("code")
-    })?;
+    let shown = query_param(request, "code").filter(|c| !c.is_empty());
     let (record, issued) =
-        link::printable_code(&app.ctx, &staff, patient_id(params)?, &shown).await?;
+        link::printable_code(&app.ctx, &staff, patient_id(params)?, shown.as_deref()).await?;
     let url = link::accept_url(&site_url(app, request), &issued.code);
     let page = print::code_page(
         &staff.clinic.name,
@@ -162,13 +166,27 @@ pub(crate) fn site_url(app: &App, request: &Request<Bytes>) -> String {
     format!("https://{host}")
 }
 
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct GenerateBody {
+    /// Replace the pending code (it stops working; whoever received it is told).
+    #[serde(default)]
+    replace: bool,
+}
+
 pub async fn generate_code(
     app: &App,
     request: &Request<Bytes>,
     params: &PathParams,
 ) -> Result<Reply, ApiError> {
     let staff = require_staff(app, request).await?;
-    let issued = link::generate_code(&app.ctx, &staff, patient_id(params)?).await?;
+    // The body is optional: no body is `{"replace": false}`.
+    let body: GenerateBody = if request.body().is_empty() {
+        GenerateBody::default()
+    } else {
+        json_body(request)?
+    };
+    let issued = link::generate_code(&app.ctx, &staff, patient_id(params)?, body.replace).await?;
     Ok(Reply::json(
         StatusCode::CREATED,
         &serde_json::json!({

@@ -34,6 +34,7 @@ pub async fn dispatch(
         RouteId::ListPatients => patients::list(app, request).await,
         RouteId::CreatePatient => patients::create(app, request).await,
         RouteId::PatientProfile => patients::profile(app, request, params).await,
+        RouteId::CorrectPatient => patients::correct(app, request, params).await,
         RouteId::ClinicAudit => patients::clinic_audit(app, request).await,
         RouteId::LinkWithCredentials => linking::with_credentials(app, request, params).await,
         RouteId::GenerateLinkCode => linking::generate_code(app, request, params).await,

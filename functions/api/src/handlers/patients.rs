@@ -28,13 +28,24 @@ struct NewPatientBody {
     mrn: Option<String>,
 }
 
+/// Where the record stands with the patient's account, since when and by whom.
 #[derive(Serialize)]
 struct LinkView {
+    /// `not_linked`, `pending`, `linked`, `sharing_stopped`, `code_expired`, `code_declined`, `unlinked`.
     status: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
     code_expires_at: Option<Timestamp>,
     #[serde(skip_serializing_if = "Option::is_none")]
     since: Option<Timestamp>,
+    /// Who made it so, by name.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    by: Option<String>,
+    /// Linked records: `match`, `mismatch` (show "Check identity") or `unknown`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    identity: Option<&'static str>,
+    /// Linked records: what differs between the record and the account (`name`, `date_of_birth`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    differs: Option<Vec<&'static str>>,
 }
 
 /// One row of the patient list (and the top of the profile).
@@ -56,10 +67,13 @@ pub(crate) fn summary(
     now: Timestamp,
     freshness_days: i64,
 ) -> PatientSummary {
-    let (code_expires_at, since) = match &record.link {
-        LinkState::NotLinked => (None, None),
-        LinkState::Pending { expires_at } => (Some(*expires_at), None),
-        LinkState::Linked { since, .. } => (None, Some(*since)),
+    let code_expires_at = match &record.link {
+        LinkState::Pending { expires_at, .. } => Some(*expires_at),
+        _ => None,
+    };
+    let identity = match &record.link {
+        LinkState::Linked { identity, .. } => Some(identity),
+        _ => None,
     };
     PatientSummary {
         patient_id: record.id.to_string(),
@@ -69,7 +83,10 @@ pub(crate) fn summary(
         link: LinkView {
             status: record.link.status(),
             code_expires_at,
-            since,
+            since: record.link.since(),
+            by: record.link.by().map(str::to_owned),
+            identity: identity.map(|i| i.identity.as_str()),
+            differs: identity.map(|i| i.differs.clone()),
         },
         last_upload_at: times.last_upload_at,
         last_reading_at: times.last_reading_at,
@@ -101,15 +118,20 @@ async fn times_of(ctx: &Ctx, records: &[PatientRecord]) -> Result<Vec<DataTimes>
 pub async fn list(app: &App, request: &Request<Bytes>) -> Result<Reply, ApiError> {
     let staff = require_staff(app, request).await?;
     let query = query_param(request, "q").filter(|q| !q.trim().is_empty());
+    let status = query_param(request, "link")
+        .filter(|s| !s.is_empty())
+        .map(|s| patient::parse_link_status(&s))
+        .transpose()?;
     let (records, next_cursor, more) = match query {
         Some(q) => {
             let folded = patient::parse_search(&q)?;
-            let (records, more) = patient::search(&app.ctx, staff.clinic.id, &folded).await?;
+            let (mut records, more) = patient::search(&app.ctx, staff.clinic.id, &folded).await?;
+            records.retain(|r| status.is_none_or(|s| r.link.status() == s));
             (records, None, more)
         }
         None => {
             let cursor = query_param(request, "cursor");
-            let (records, next) = patient::list(&app.ctx, staff.clinic.id, cursor).await?;
+            let (records, next) = patient::list(&app.ctx, staff.clinic.id, cursor, status).await?;
             (records, next, false)
         }
     };
@@ -215,9 +237,49 @@ pub async fn profile(
         Some(request) => serde_json::json!({"at": request.at, "channel": request.channel}),
         None => serde_json::Value::Null,
     };
+    view["pending_code"] = match link::pending_code(&record) {
+        Some(pending) => serde_json::json!({
+            "code": pending.issued.code.to_string(),
+            "expires_at": pending.issued.expires_at,
+            "created_at": pending.created_at,
+            "sent_to": pending.sent_to,
+            "accept_url": link::accept_url(&super::linking::site_url(app, request), &pending.issued.code),
+        }),
+        None => serde_json::Value::Null,
+    };
     view["freshness_days"] = serde_json::json!(staff.clinic.freshness_days);
     view["ranges"] = serde_json::json!({"preset": record.ranges, "label": record.ranges.label()});
     view["glucose_units"] = serde_json::json!(staff.clinic.glucose_units);
+    Ok(Reply::json(StatusCode::OK, &view))
+}
+
+/// Corrects the record's name, date of birth and MRN (PUT: the whole set; MRN may be left out to clear
+/// it). A linked record's identity is checked again.
+pub async fn correct(
+    app: &App,
+    request: &Request<Bytes>,
+    params: &PathParams,
+) -> Result<Reply, ApiError> {
+    let staff = require_staff(app, request).await?;
+    let body: NewPatientBody = json_body(request)?;
+    let record = patient::correct(
+        &app.ctx,
+        &staff,
+        patient_id(params)?,
+        NewPatient {
+            name: &body.name,
+            date_of_birth: &body.date_of_birth,
+            mrn: body.mrn.as_deref(),
+        },
+    )
+    .await?;
+    let times = times_of(&app.ctx, std::slice::from_ref(&record)).await?;
+    let view = summary(
+        &record,
+        times.into_iter().next().unwrap_or_default(),
+        app.ctx.clock.now(),
+        staff.clinic.freshness_days,
+    );
     Ok(Reply::json(StatusCode::OK, &view))
 }
 

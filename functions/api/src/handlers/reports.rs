@@ -8,6 +8,7 @@ use glucolink_core::CoreError;
 use glucolink_core::account::personal::{self, Person};
 use glucolink_core::audit::{self, NewEvent};
 use glucolink_core::link;
+use glucolink_core::link::Identity;
 use glucolink_core::patient::{self, LinkState, PatientRecord};
 use glucolink_core::report::build::{self, Options, Period, Report, Units};
 use glucolink_core::report::ranges::RangePreset;
@@ -175,6 +176,7 @@ pub async fn personal(app: &App, request: &Request<Bytes>) -> Result<Reply, ApiE
         name: person.name.clone(),
         date_of_birth: person.date_of_birth,
         mrn: None,
+        identity_warning: None,
     };
     reply(
         &report,
@@ -221,7 +223,12 @@ pub async fn clinic(
     let staff = require_staff(app, request).await?;
     let format = format(request)?;
     let record = patient::get(&app.ctx, staff.clinic.id, patient_id(params)?).await?;
-    let LinkState::Linked { person_id, .. } = record.link else {
+    let LinkState::Linked {
+        person_id,
+        ref identity,
+        ..
+    } = record.link
+    else {
         return cannot_report(
             format,
             &record,
@@ -272,6 +279,17 @@ pub async fn clinic(
         name: record.name.clone(),
         date_of_birth: Some(record.date_of_birth),
         mrn: record.mrn.clone(),
+        identity_warning: (identity.identity == Identity::Mismatch).then(|| {
+            format!(
+                "the linked account's {} {} from this record",
+                identity.differs.join(" and ").replace('_', " "),
+                if identity.differs.len() == 1 {
+                    "differs"
+                } else {
+                    "differ"
+                }
+            )
+        }),
     };
     reply(
         &report,

@@ -19,6 +19,9 @@ use crate::wire::{Reply, json_body, query_param, source_ip};
 struct CodeBody {
     code: Option<String>,
     request_id: Option<String>,
+    /// Accept although the record's date of birth is not the account's (the patient confirms).
+    #[serde(default)]
+    confirm_mismatch: bool,
 }
 
 impl CodeBody {
@@ -45,7 +48,14 @@ pub async fn preview(app: &App, request: &Request<Bytes>) -> Result<Reply, ApiEr
 pub async fn accept(app: &App, request: &Request<Bytes>) -> Result<Reply, ApiError> {
     let person = require_person(app, request).await?;
     let body: CodeBody = json_body(request)?;
-    let shared = link::accept(&app.ctx, &person, body.code_ref()?, &source_ip(request)).await?;
+    let shared = link::accept(
+        &app.ctx,
+        &person,
+        body.code_ref()?,
+        &source_ip(request),
+        body.confirm_mismatch,
+    )
+    .await?;
     Ok(Reply::json(StatusCode::OK, &shared))
 }
 
