@@ -152,7 +152,7 @@ function el(tag, attributes = {}, ...children) {
     else if (key.startsWith("on")) node.addEventListener(key.slice(2), value);
     else node.setAttribute(key, value);
   }
-  for (const child of children) node.append(child instanceof Node ? child : document.createTextNode(String(child)));
+  for (const child of children.flat()) node.append(child instanceof Node ? child : document.createTextNode(String(child)));
   return node;
 }
 
@@ -212,9 +212,12 @@ async function clinicHome() {
   const listError = document.querySelector("[data-list-error]");
   let cursor = null;
   let query = "";
+  const linkFilter = document.querySelector("[data-link-filter]");
+  linkFilter.addEventListener("change", () => load(false));
   async function load(append) {
     const params = new URLSearchParams();
     if (query) params.set("q", query);
+    if (linkFilter.value) params.set("link", linkFilter.value);
     if (append && cursor) params.set("cursor", cursor);
     listError.textContent = "";
     try {
@@ -226,7 +229,12 @@ async function clinicHome() {
             el("td", {}, el("a", { href: `/clinic/patient?id=${encodeURIComponent(p.patient_id)}` }, p.name)),
             el("td", {}, p.date_of_birth),
             el("td", {}, p.mrn || "—"),
-            el("td", {}, badge(p.link.status, LINK_TEXT[p.link.status])),
+            el("td", {},
+              badge(p.link.status, LINK_TEXT[p.link.status]),
+              p.link.identity === "mismatch" ? [" ", badge("identity", "Check identity")] : "",
+              p.link.since && p.link.status !== "linked"
+                ? el("span", { className: "link-note" }, p.link.status === "pending" ? `until ${day(p.link.code_expires_at)}` : `since ${day(p.link.since)}`)
+                : ""),
             el("td", {}, p.link.status === "linked" ? badge(p.freshness, FRESHNESS_TEXT[p.freshness]) : "—",
               p.last_reading_at ? el("div", { className: "hint" }, `Newest reading ${when(p.last_reading_at)}`) : ""),
           ),
@@ -265,10 +273,39 @@ function wireReportForm(form, action) {
   sync();
 }
 
+/** A day as people read it, in their own locale: "2 Dec 2026". */
+function day(iso) {
+  if (!iso) return "—";
+  return new Date(iso).toLocaleDateString(undefined, { day: "numeric", month: "short", year: "numeric" });
+}
+
+/** What differs between a record and an account, in words: "date of birth", "name and date of birth". */
+function differsText(differs) {
+  return (differs || []).map((d) => d.replaceAll("_", " ")).join(" and ");
+}
+
+/** Where a record stands, in words, with the next step: [heading, text]. */
+function linkStory(link) {
+  switch (link.status) {
+    case "pending":
+      return ["Waiting for the patient", `A unique code is waiting for the patient until ${when(link.code_expires_at)}.`];
+    case "sharing_stopped":
+      return ["Sharing stopped", `${link.by} stopped sharing their data on ${day(link.since)}. Send a new code only if the patient asks to share again.`];
+    case "code_expired":
+      return ["Code expired", `The code expired on ${day(link.since)} without an answer. Generate a unique code and send the new one.`];
+    case "code_declined":
+      return ["Request declined", `${link.by} declined the request on ${day(link.since)}. Talk with the patient before sending a new code.`];
+    case "unlinked":
+      return ["Unlinked", `${link.by} unlinked this record on ${day(link.since)}. Link to Personal again when the patient agrees.`];
+    default:
+      return ["Not linked yet", "Link to Personal below to see this patient’s device data."];
+  }
+}
+
 async function clinicPatient() {
   const me = await whoAmI("clinic_user", "/clinic/signin");
   if (!me) return;
-  fill({ name: me.name });
+  fill({ clinic_name: me.clinic_name });
   wireSignOut("/clinic/signin");
   const id = new URLSearchParams(location.search).get("id") || "";
   const base = `/api/clinic/patients/${encodeURIComponent(id)}`;
@@ -276,17 +313,35 @@ async function clinicPatient() {
   const pageStatus = (text) => {
     document.querySelector("[data-page-status]").textContent = text;
   };
-  async function run(action) {
-    pageError.textContent = "";
+  const codeStatus = document.querySelector("[data-code-status]");
+  const codePanel = document.querySelector("[data-code-panel]");
+  const noCode = document.querySelector("[data-no-code]");
+  let current = null;
+  async function run(action, errorSlot = pageError) {
+    errorSlot.textContent = "";
     try {
       await action();
     } catch (error) {
-      pageError.textContent = error.message;
+      errorSlot.textContent = error.message;
     }
+  }
+  function showCode(pending) {
+    current.pending_code = pending;
+    fill({
+      code: pending.code,
+      accept_url: pending.accept_url,
+      code_expires_text: when(pending.expires_at),
+      code_sent_text: pending.sent_to && pending.sent_to.length ? `Sent to ${pending.sent_to.join(", ")}.` : "Not sent by email or SMS yet.",
+    });
+    document.querySelector("[data-print]").href = `${base}/link/code/print?code=${encodeURIComponent(pending.code)}`;
+    codePanel.hidden = false;
+    noCode.hidden = true;
   }
   async function render() {
     const p = await api("GET", base);
+    current = p;
     const account = p.linked_account || {};
+    const [stateHeading, stateText] = linkStory(p.link);
     fill({
       name: p.name,
       date_of_birth: p.date_of_birth,
@@ -294,24 +349,129 @@ async function clinicPatient() {
       link_text: LINK_TEXT[p.link.status],
       last_upload_text: when(p.last_upload_at),
       last_reading_text: when(p.last_reading_at),
-      code_expires_text: when(p.link.code_expires_at),
+      state_heading: stateHeading,
+      state_text: stateText,
       account_name: account.name,
       account_username: account.username,
       account_date_of_birth: account.date_of_birth,
-      mismatch_text: (account.mismatches || []).map((m) => m.replaceAll("_", " ")).join(" and "),
+      identity_text: p.link.identity === "mismatch"
+        ? `The ${differsText(p.link.differs)} of the linked personal account (${account.name || "—"}, born ${account.date_of_birth || "not given"}) ${p.link.differs.length > 1 ? "differ" : "differs"} from this record (${p.name}, born ${p.date_of_birth}).`
+        : "",
       stale_heading: p.freshness === "none" ? "No data yet." : `Data is old (newest reading ${when(p.last_reading_at)}).`,
-      what_the_clinic_sees: "The clinic will see your uploaded pump, meter and CGM data and the reports made from it, until you stop sharing on your Data Sharing page.",
+      what_the_clinic_sees: "your uploaded pump, meter and CGM data and the reports made from it, until you stop sharing on your Data Sharing page.",
       upload_request_text: p.upload_request
         ? `Last asked ${when(p.upload_request.at)} by ${p.upload_request.channel === "sms" ? "SMS Text" : "Email"}.`
         : "Not asked yet.",
     });
+    document.querySelector("[data-link-badge]").replaceChildren(badge(p.link.status, LINK_TEXT[p.link.status]));
+    document.querySelector("[data-link-state]").hidden = p.link.status === "linked";
     // Every state but "linked" and "pending" is a record the clinic can link again.
     showWhen(["linked", "pending"].includes(p.link.status) ? p.link.status : "not_linked");
+    document.querySelector("[data-identity]").hidden = p.link.identity !== "mismatch";
     if (p.ranges) document.querySelector("#record-ranges").value = p.ranges.preset;
-    document.querySelector("[data-mismatch]").hidden = !(account.mismatches && account.mismatches.length);
     document.querySelector("[data-stale]").hidden = p.freshness === "recent";
+    const correct = document.querySelector("[data-correct-form]");
+    correct.elements.namedItem("name").value = p.name;
+    correct.elements.namedItem("date_of_birth").value = p.date_of_birth;
+    correct.elements.namedItem("mrn").value = p.mrn || "";
+    if (p.pending_code) showCode(p.pending_code);
+    else {
+      codePanel.hidden = true;
+      noCode.hidden = false;
+    }
   }
-  apiForm(document.querySelector("[data-credentials]"), () => `${base}/link/credentials`, () => render());
+
+  // The patient at the clinic's screen: a full-screen step in the patient's words, then back to staff
+  // only if the account's details differ from the record.
+  const handoff = document.querySelector("[data-handoff]");
+  const patientStep = handoff.querySelector("[data-handoff-patient]");
+  const staffStep = handoff.querySelector("[data-handoff-staff]");
+  const credentials = document.querySelector("[data-credentials]");
+  const confirmForm = document.querySelector("[data-confirm-mismatch]");
+  let typed = null;
+  function closeHandoff() {
+    credentials.reset();
+    confirmForm.reset();
+    clearErrors(credentials);
+    clearErrors(confirmForm);
+    typed = null;
+    handoff.close();
+  }
+  document.querySelector("[data-open-handoff]").addEventListener("click", () => {
+    patientStep.hidden = false;
+    staffStep.hidden = true;
+    handoff.showModal();
+    credentials.elements.namedItem("username").focus();
+  });
+  for (const button of handoff.querySelectorAll("[data-close-handoff]")) button.addEventListener("click", closeHandoff);
+  handoff.addEventListener("cancel", () => {
+    typed = null;
+    credentials.reset();
+  });
+  async function linked(result) {
+    const name = (result.linked_account && result.linked_account.name) || "the patient";
+    closeHandoff();
+    await render();
+    pageStatus(`Linked to the personal account of ${name}.`);
+    document.querySelector("#linked-heading").focus();
+  }
+  credentials.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    clearErrors(credentials);
+    const body = {
+      username: credentials.elements.namedItem("username").value,
+      password: credentials.elements.namedItem("password").value,
+      consent: credentials.elements.namedItem("consent").checked,
+    };
+    try {
+      await linked(await api("POST", `${base}/link/credentials`, body));
+    } catch (error) {
+      if (error.code === "identity_mismatch") {
+        typed = body;
+        fill({ mismatch_message: error.message }, staffStep);
+        patientStep.hidden = true;
+        staffStep.hidden = false;
+        staffStep.querySelector("h2").focus();
+        return;
+      }
+      showError(credentials, error);
+    }
+  });
+  confirmForm.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    clearErrors(confirmForm);
+    if (!typed) return;
+    const reason = confirmForm.elements.namedItem("reason").value;
+    try {
+      await linked(await api("POST", `${base}/link/credentials`, { ...typed, confirm_mismatch: true, reason }));
+    } catch (error) {
+      showError(confirmForm, error);
+    }
+  });
+
+  const correctForm = document.querySelector("[data-correct-form]");
+  correctForm.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    clearErrors(correctForm);
+    const field = (name) => correctForm.elements.namedItem(name).value.trim();
+    const body = { name: field("name"), date_of_birth: field("date_of_birth") };
+    if (field("mrn")) body.mrn = field("mrn");
+    try {
+      await api("PUT", base, body);
+      await render();
+      correctForm.querySelector("[data-form-status]").textContent = current.link.identity === "mismatch"
+        ? "Saved. The details still differ from the linked account: check the identity."
+        : "Saved.";
+    } catch (error) {
+      showError(correctForm, error);
+    }
+  });
+  document.querySelector("[data-open-correct]").addEventListener("click", () => {
+    const details = document.querySelector("[data-correct]");
+    details.open = true;
+    correctForm.elements.namedItem("name").focus();
+  });
+
   wireReportForm(document.querySelector("[data-report-form]"), `${base}/report`);
   const rangesForm = document.querySelector("[data-ranges]");
   rangesForm.addEventListener("submit", async (event) => {
@@ -324,31 +484,34 @@ async function clinicPatient() {
       showError(rangesForm, error);
     }
   });
-  let shownCode = null;
-  function showCode(issued) {
-    shownCode = issued.code;
-    fill({ code: issued.code, accept_url: issued.accept_url, code_expires_text: when(issued.expires_at) });
-    document.querySelector("[data-print]").href = `${base}/link/code/print?code=${encodeURIComponent(issued.code)}`;
-    document.querySelector("[data-code-panel]").hidden = false;
+  async function newCode(replace) {
+    const issued = await api("POST", `${base}/link/code`, replace ? { replace: true } : undefined);
+    await render();
+    codeStatus.textContent = `${replace ? "New code" : "Code"} ${issued.code}, valid until ${when(issued.expires_at)}.${replace ? " The earlier code no longer works." : ""}`;
+    codeStatus.focus();
   }
   document.querySelector("[data-generate-code]").addEventListener("click", () =>
+    run(() => newCode(false), document.querySelector("[data-code-error]")),
+  );
+  document.querySelector("[data-replace-code]").addEventListener("click", () =>
     run(async () => {
-      const issued = await api("POST", `${base}/link/code`);
-      await render();
-      showCode(issued);
-    }),
+      if (!confirm("Replace this code? It stops working, and anyone it was sent to is told.")) return;
+      await newCode(true);
+    }, document.querySelector("[data-code-panel-error]")),
   );
   for (const form of document.querySelectorAll("[data-send]")) {
     form.addEventListener("submit", async (event) => {
       event.preventDefault();
       clearErrors(form);
+      const status = form.querySelector("[data-form-status]");
+      status.textContent = "";
       const channel = form.dataset.send;
       const input = form.elements.namedItem("to");
       try {
-        const sent = await api("POST", `${base}/link/code/send`, { channel, to: input.value, code: shownCode || undefined });
-        showCode(sent);
-        form.querySelector("[data-form-error]").textContent = "";
-        pageStatus(`The code was sent by ${channel === "sms" ? "SMS Text" : "Email"} to ${input.value}.`);
+        const code = current.pending_code ? current.pending_code.code : undefined;
+        await api("POST", `${base}/link/code/send`, { channel, to: input.value, code });
+        await render();
+        status.textContent = `The code was sent by ${channel === "sms" ? "SMS Text" : "Email"} to ${input.value}.`;
       } catch (error) {
         showError(form, error);
       }
@@ -370,18 +533,24 @@ async function clinicPatient() {
   });
   document.querySelector("[data-cancel-code]").addEventListener("click", () =>
     run(async () => {
+      if (!confirm("Cancel this code? It stops working, and anyone it was sent to is told.")) return;
       await api("DELETE", `${base}/link/code`);
-      document.querySelector("[data-code-panel]").hidden = true;
       await render();
-    }),
+      codeStatus.textContent = "The code was cancelled.";
+      codeStatus.focus();
+    }, document.querySelector("[data-code-panel-error]")),
   );
-  document.querySelector("[data-unlink]").addEventListener("click", () =>
-    run(async () => {
-      if (!confirm("Unlink this record? The clinic stops seeing the patient's data.")) return;
-      await api("DELETE", `${base}/link`);
-      await render();
-    }),
-  );
+  for (const button of document.querySelectorAll("[data-unlink]")) {
+    button.addEventListener("click", () =>
+      run(async () => {
+        if (!confirm("Unlink this record? The clinic stops seeing the patient's data.")) return;
+        await api("DELETE", `${base}/link`);
+        await render();
+        pageStatus("The record was unlinked.");
+        document.querySelector("#state-heading").focus();
+      }),
+    );
+  }
   await run(render);
 }
 
@@ -399,7 +568,15 @@ async function personalSharing() {
     clinics.replaceChildren(
       ...sharing.clinics.map((c) =>
         el("li", {},
-          el("span", {}, `${c.clinic_name} — since ${when(c.since)}`),
+          el("span", {},
+            el("strong", {}, c.clinic_name), ` — since ${day(c.since)}`,
+            c.record
+              ? el("span", { className: "link-note" }, `Their record: ${c.record.patient_name}, born ${c.record.patient_date_of_birth}`)
+              : "",
+            c.record && c.record.identity === "mismatch"
+              ? el("span", { className: "link-note mismatch" },
+                  `The ${differsText(c.record.differs)} on this record ${c.record.differs.length > 1 ? "differ" : "differs"} from your account. If this is not your record, stop sharing and tell the clinic.`)
+              : ""),
           el("button", { type: "button", className: "secondary", "aria-label": `Stop sharing with ${c.clinic_name}`, onclick: () => revoke(c) }, "Stop sharing"),
         ),
       ),
@@ -411,7 +588,7 @@ async function personalSharing() {
         el("li", {},
           el("span", {}, `${r.clinic_name} — for ${r.patient_name}, until ${when(r.expires_at)}`),
           el("span", {},
-            el("button", { type: "button", "aria-label": `Accept the request of ${r.clinic_name}`, onclick: () => answer("accept", { request_id: r.request_id }, r.clinic_name) }, "Accept"),
+            el("button", { type: "button", "aria-label": `Accept the request of ${r.clinic_name}`, onclick: () => answer("accept", { request_id: r.request_id }, r.clinic_name, r) }, "Accept"),
             " ",
             el("button", { type: "button", className: "secondary", "aria-label": `Decline the request of ${r.clinic_name}`, onclick: () => answer("decline", { request_id: r.request_id }, r.clinic_name) }, "Decline"),
           ),
@@ -426,27 +603,63 @@ async function personalSharing() {
     status.textContent = `You no longer share your data with ${clinic.clinic_name}.`;
     await refresh();
   }
-  async function answer(verb, body, clinicName) {
+  async function answer(verb, body, clinicName, listed) {
     requestError.textContent = "";
+    if (listed) {
+      // Answered from the list: the request's card shows it, so that an error has a place beside it.
+      current = listed;
+      fill({
+        what_the_clinic_sees: "Your uploaded pump, meter and CGM data and the reports made from it, for as long as you share it.",
+        ...listed,
+        expires_text: when(listed.expires_at),
+      }, requestCard);
+      requestCard.querySelector("[data-request-mismatch]").hidden = true;
+      acceptButton.textContent = "Accept";
+    }
+    status.textContent = "";
     try {
       await api("POST", `/api/personal/sharing/${verb}`, body);
       requestCard.hidden = true;
+      current = null;
       status.textContent = verb === "accept" ? `You now share your data with ${clinicName}.` : `You declined the request of ${clinicName}.`;
       await refresh();
+      status.focus();
     } catch (error) {
+      // An error is shown as an error, beside the buttons, with the next step in its words.
       requestError.textContent = error.message;
-      status.textContent = error.message;
+      requestCard.hidden = false;
+      if (error.code === "identity_mismatch" && current) {
+        showMismatch(error.message);
+      }
+      requestError.setAttribute("tabindex", "-1");
+      requestError.focus();
     }
+  }
+  const acceptButton = document.querySelector("[data-accept]");
+  function showMismatch(text) {
+    fill({ mismatch_text: text }, requestCard);
+    requestCard.querySelector("[data-request-mismatch]").hidden = false;
+    current.confirm = true;
+    acceptButton.textContent = "This is me — accept anyway";
   }
   const form = document.querySelector("[data-lookup]");
   apiForm(form, "/api/personal/sharing/lookup", (request) => {
     current = request;
     fill({ ...request, expires_text: when(request.expires_at) }, requestCard);
+    requestError.textContent = "";
+    requestCard.querySelector("[data-request-mismatch]").hidden = true;
+    acceptButton.textContent = "Accept";
+    if (request.differs && request.differs.includes("date_of_birth")) {
+      showMismatch(`The clinic’s record is for ${request.patient_name}, born ${request.patient_date_of_birth}, but your account says you were born on another day.`);
+    }
     requestCard.hidden = false;
-    requestCard.querySelector("button").focus();
+    requestCard.querySelector("h2").setAttribute("tabindex", "-1");
+    requestCard.querySelector("h2").focus();
     refresh();
   });
-  document.querySelector("[data-accept]").addEventListener("click", () => answer("accept", { request_id: current.request_id }, current.clinic_name));
+  acceptButton.addEventListener("click", () =>
+    answer("accept", current.confirm ? { request_id: current.request_id, confirm_mismatch: true } : { request_id: current.request_id }, current.clinic_name),
+  );
   document.querySelector("[data-decline]").addEventListener("click", () => answer("decline", { request_id: current.request_id }, current.clinic_name));
   await refresh();
   const code = new URLSearchParams(location.search).get("code");

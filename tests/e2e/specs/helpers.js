@@ -65,7 +65,19 @@ async function addPatient(page, name, dateOfBirth) {
   await ready(page);
 }
 
+/** The patient at the clinic's screen: opens the hand-off, signs in as the patient and accepts. */
+async function linkAtClinicScreen(page, clinicName, username) {
+  await page.getByRole("button", { name: "The patient is here with me" }).click();
+  const handoff = page.getByRole("dialog");
+  await handoff.getByLabel("Your glucolink username").fill(username);
+  await handoff.getByLabel("Your password").fill(PERSON_PASSWORD);
+  await handoff.getByLabel(`I agree to share my data with ${clinicName}`).check();
+  await handoff.getByRole("button", { name: "Accept and share my data" }).click();
+  await expect(handoff).toBeHidden();
+}
+
 module.exports = {
+  linkAtClinicScreen,
   unique,
   expectAccessible,
   registerClinic,

@@ -13,12 +13,21 @@ test("a unique code links the record once the patient accepts on the Data Sharin
   await clinic.getByRole("button", { name: "Generate a unique code" }).click();
   await expect(clinic.locator(".code")).toHaveText(/^[0-9A-Z]{5}-[0-9A-Z]{5}$/);
   const code = (await clinic.locator(".code").textContent()).trim();
+  // The new code is announced, and focus rests on the announcement.
+  await expect(clinic.locator("[data-code-status]")).toContainText(`Code ${code}, valid until`);
+  await expect(clinic.locator("[data-code-status]")).toBeFocused();
   await expect(clinic.locator("dd", { hasText: "Pending code" })).toBeVisible();
+  await expect(clinic.getByRole("button", { name: "Generate a unique code" })).toBeHidden();
   const email = `${unique("patient")}@example.net`;
   await clinic.getByLabel("Patient’s email").fill(email);
   await clinic.getByRole("button", { name: "Send by Email" }).click();
-  await expect(clinic.getByRole("status")).toHaveText(`The code was sent by Email to ${email}.`);
+  // The confirmation stands beside the button that was used.
+  await expect(clinic.locator("[data-send=email]").getByRole("status")).toHaveText(`The code was sent by Email to ${email}.`);
   await expect(clinic.locator(".code")).toHaveText(code);
+  // After a reload the pending code is still there to share or print again.
+  await clinic.reload();
+  await expect(clinic.locator(".code")).toHaveText(code);
+  await expect(clinic.getByText(/Sent to .\*\*\*@example\.net\./)).toBeVisible();
 
   // The patient opens the email (the local outbox) and follows its link while signed out, has no
   // account yet, signs up and comes back to the request.
@@ -35,7 +44,9 @@ test("a unique code links the record once the patient accepts on the Data Sharin
   await expectAccessible(patient);
   await patient.getByRole("button", { name: "Accept", exact: true }).click();
   await expect(patient.getByRole("status")).toHaveText("You now share your data with Lakeside Diabetes Service.");
+  await expect(patient.getByRole("status")).toBeFocused();
   await expect(patient.getByRole("button", { name: "Stop sharing with Lakeside Diabetes Service" })).toBeVisible();
+  await expect(patient.getByText("Their record: Morgan Sample, born 1979-03-08")).toBeVisible();
 
   await clinic.reload();
   await expect(clinic.locator("dd", { hasText: "Linked" })).toBeVisible();
@@ -74,7 +85,7 @@ test("the clinic prints the code and asks a linked patient to Upload now", async
   await expect(clinic.getByText("No data yet.")).toBeVisible();
   await clinic.getByLabel("Send to (optional)").fill(`${username}@example.net`);
   await clinic.getByRole("button", { name: "Ask to Upload now" }).click();
-  await expect(clinic.getByRole("status")).toHaveText("The patient was asked to Upload now.");
+  await expect(clinic.locator("[data-page-status]")).toHaveText("The patient was asked to Upload now.");
   await expect(clinic.getByText(/Last asked .* by Email\./)).toBeVisible();
   await expectAccessible(clinic);
   await patient.goto("/dev/outbox");
@@ -101,13 +112,21 @@ test("the patient's credentials on the clinic's screen link the record; the pati
   const clinic = await (await browser.newContext()).newPage();
   await registerClinic(clinic, "Hillside Clinic");
   await addPatient(clinic, "Riley Credential", "1983-09-09");
-  await clinic.getByLabel("Patient’s username").fill(username);
-  await clinic.getByLabel("Patient’s password").fill(PERSON_PASSWORD);
-  await clinic.getByRole("button", { name: "Link to Personal" }).click();
+  // The code path leads; the credentials path is a hand-off to the patient, in their words.
+  await clinic.getByRole("button", { name: "The patient is here with me" }).click();
+  const handoff = clinic.getByRole("dialog", { name: "Share your diabetes data with Hillside Clinic" });
+  await expect(handoff).toBeVisible();
+  await expect(handoff).toContainText("its record of Riley Credential, born 1983-09-09");
+  await expectAccessible(clinic);
+  await handoff.getByLabel("Your glucolink username").fill(username);
+  await handoff.getByLabel("Your password").fill(PERSON_PASSWORD);
+  await handoff.getByRole("button", { name: "Accept and share my data" }).click();
   await expect(clinic.locator("#consent-error")).toContainText("must confirm");
-  await clinic.getByLabel("I am the patient and I agree to share my data with this clinic").check();
-  await clinic.getByRole("button", { name: "Link to Personal" }).click();
+  await handoff.getByLabel("I agree to share my data with Hillside Clinic").check();
+  await handoff.getByRole("button", { name: "Accept and share my data" }).click();
+  await expect(handoff).toBeHidden();
   await expect(clinic.getByRole("heading", { name: "Linked personal account" })).toBeVisible();
+  await expect(clinic.getByRole("heading", { name: "Linked personal account" })).toBeFocused();
   await expect(clinic.locator("dd", { hasText: username })).toBeVisible();
 
   await patient.goto("/personal/sharing");
@@ -118,6 +137,7 @@ test("the patient's credentials on the clinic's screen link the record; the pati
 
   await clinic.reload();
   await expect(clinic.locator("dd", { hasText: "Sharing stopped" })).toBeVisible();
+  await expect(clinic.getByText(/Riley Credential stopped sharing their data on .*Send a new code only if the patient asks/)).toBeVisible();
   await patient.goto("/personal/");
   await expect(patient.getByText("Riley Credential stopped sharing their data with Hillside Clinic.")).toBeVisible();
 });

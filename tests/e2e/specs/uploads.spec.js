@@ -1,6 +1,6 @@
 // Upload now in the real website: a patient uploads a file and the clinic sees recent data.
 const { test, expect } = require("@playwright/test");
-const { unique, expectAccessible, registerClinic, addPatient, fillPersonalSignUp, PERSON_PASSWORD } = require("./helpers");
+const { unique, expectAccessible, registerClinic, addPatient, fillPersonalSignUp, linkAtClinicScreen } = require("./helpers");
 
 function cgmFile(readings) {
   const now = Date.now();
@@ -22,10 +22,7 @@ test("a patient uploads a file and the linked clinic sees recent data", async ({
   const clinic = await (await browser.newContext()).newPage();
   await registerClinic(clinic, "Upload Clinic");
   await addPatient(clinic, "Uma Upload", "1991-01-01");
-  await clinic.getByLabel("Patient’s username").fill(username);
-  await clinic.getByLabel("Patient’s password").fill(PERSON_PASSWORD);
-  await clinic.getByLabel("I am the patient and I agree to share my data with this clinic").check();
-  await clinic.getByRole("button", { name: "Link to Personal" }).click();
+  await linkAtClinicScreen(clinic, "Upload Clinic", username);
   await expect(clinic.getByText("No data yet.")).toBeVisible();
 
   await patient.reload();
