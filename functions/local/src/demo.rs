@@ -1,7 +1,7 @@
 //! Demo data, created on the first start of a new data directory: a clinic with a staff login, a
 //! personal account, and patient records in each of the seed's states — linked with 90 days of recent
-//! data, linked with old data, a pending unique code, not linked — so a new user sees every path at
-//! once. Synthetic people and data only (`glucolink-synth`).
+//! data, linked with old data, a pending unique code, not linked, and one whose patient stopped
+//! sharing — so a new user sees every path at once. Synthetic people and data only (`glucolink-synth`).
 
 use glucolink_core::account::clinic::{self, ClinicSignUp, Staff};
 use glucolink_core::account::fields::{Email, Username};
@@ -159,6 +159,41 @@ pub async fn ensure(ctx: &Ctx) -> Result<Option<Created>, CoreError> {
     let pending = new_record("Sam Pending", "1975-09-30", "RDC-1002").await?;
     let code = link::generate_code(ctx, &staff, pending.id, false).await?;
     new_record("Robin Notlinked", "2001-02-14", "RDC-1003").await?;
+
+    // Linked once, then the patient stopped sharing: the record says who and when, not "Not linked".
+    let stopped = personal::sign_up(
+        ctx,
+        PersonalSignUp {
+            username: "demo.stopped",
+            password: "copper willow meadow 58",
+            name: "Priya Stopped",
+            date_of_birth: Some("1992-11-23"),
+            email: Some("priya.stopped@example.org"),
+            phone: None,
+            time_zone: Some("Europe/London"),
+            source: "",
+        },
+    )
+    .await;
+    tolerate_existing(stopped.map(|_| ()))?;
+    let stopped_record = new_record("Priya Stopped", "1992-11-23", "RDC-1005").await?;
+    link::link_with_credentials(
+        ctx,
+        &staff,
+        stopped_record.id,
+        link::CredentialsLink {
+            username: "demo.stopped",
+            password: "copper willow meadow 58",
+            consent: true,
+            ..Default::default()
+        },
+        "demo",
+    )
+    .await?;
+    let priya = personal::find_by_username(ctx, &Username::parse("demo.stopped")?)
+        .await?
+        .ok_or(CoreError::NotFound)?;
+    link::revoke(ctx, &priya, staff.clinic.id).await?;
 
     match ctx
         .store

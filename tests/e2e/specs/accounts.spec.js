@@ -90,6 +90,7 @@ test("the demo logins printed at start-up work", async ({ page }) => {
   await expect(page.getByRole("row", { name: /Alex Demo/ })).toContainText("Linked");
   await expect(page.getByRole("row", { name: /Sam Pending/ })).toContainText("Pending code");
   await expect(page.getByRole("row", { name: /Robin Notlinked/ })).toContainText("Not linked");
+  await expect(page.getByRole("row", { name: /Priya Stopped/ })).toContainText("Sharing stopped");
   await expect(page.getByRole("row", { name: /Alex Demo/ })).toContainText("Recent data");
   await expect(page.getByRole("row", { name: /Morgan Olddata/ })).toContainText("Old data");
   await expectAccessible(page);
