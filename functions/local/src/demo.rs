@@ -1,7 +1,7 @@
 //! Demo data, created on the first start of a new data directory: a clinic with a staff login, a
 //! personal account, and patient records in each of the seed's states — linked with 90 days of recent
-//! data, linked with old data, a pending unique code, not linked, and one whose patient stopped
-//! sharing — so a new user sees every path at once. Synthetic people and data only (`glucolink-synth`).
+//! data, linked with old data, a pending unique code, not linked, a code that expired unanswered,
+//! and one whose patient stopped sharing — so a new user sees every path at once. Synthetic people and data only (`glucolink-synth`).
 
 use glucolink_core::account::clinic::{self, ClinicSignUp, Staff};
 use glucolink_core::account::fields::{Email, Username};
@@ -159,6 +159,19 @@ pub async fn ensure(ctx: &Ctx) -> Result<Option<Created>, CoreError> {
     let pending = new_record("Sam Pending", "1975-09-30", "RDC-1002").await?;
     let code = link::generate_code(ctx, &staff, pending.id, false).await?;
     new_record("Robin Notlinked", "2001-02-14", "RDC-1003").await?;
+
+    // A code sent ten days ago that ran out unanswered: made on a clock set back, read now.
+    let lapsed = new_record("Casey Lapsed", "1958-03-14", "RDC-1006").await?;
+    let ten_days_ago = ctx
+        .clock
+        .now()
+        .checked_sub(jiff::SignedDuration::from_hours(24 * 10))
+        .map_err(|e| CoreError::Internal(e.to_string()))?;
+    let back_then = Ctx {
+        clock: std::sync::Arc::new(glucolink_core::clock::FixedClock::new(ten_days_ago)),
+        ..ctx.clone()
+    };
+    link::generate_code(&back_then, &staff, lapsed.id, false).await?;
 
     // Linked once, then the patient stopped sharing: the record says who and when, not "Not linked".
     let stopped = personal::sign_up(

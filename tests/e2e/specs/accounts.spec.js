@@ -91,7 +91,11 @@ test("the demo logins printed at start-up work", async ({ page }) => {
   await expect(page.getByRole("row", { name: /Sam Pending/ })).toContainText("Pending code");
   await expect(page.getByRole("row", { name: /Robin Notlinked/ })).toContainText("Not linked");
   await expect(page.getByRole("row", { name: /Priya Stopped/ })).toContainText("Sharing stopped");
+  await expect(page.getByRole("row", { name: /Casey Lapsed/ })).toContainText("Code expired");
   await expect(page.getByRole("row", { name: /Alex Demo/ })).toContainText("Recent data");
   await expect(page.getByRole("row", { name: /Morgan Olddata/ })).toContainText("Old data");
   await expectAccessible(page);
+  await page.getByRole("link", { name: "Casey Lapsed" }).click();
+  await expect(page.getByText(/The code expired on .* without an answer\. Generate a unique code and send the new one\./)).toBeVisible();
+  await expect(page.getByRole("button", { name: "Generate a unique code" })).toBeVisible();
 });
