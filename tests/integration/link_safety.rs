@@ -8,20 +8,9 @@ use serde_json::{Value, json};
 use crate::support::app::{Browser, TestApp, assert_error, spawn_app, status_and_json};
 use crate::support::messages::outbox_to;
 use crate::support::people::{
-    PERSON_PASSWORD, create_patient, generate_code, linked_patient, signed_in_clinic,
+    PERSON_PASSWORD, create_patient, generate_code, linked_patient, profile, signed_in_clinic,
     signed_in_person,
 };
-
-async fn profile(clinic: &Browser, patient_id: &str) -> Value {
-    let (status, body) = status_and_json(
-        clinic
-            .get(&format!("/api/clinic/patients/{patient_id}"))
-            .await,
-    )
-    .await;
-    assert_eq!(status, 200, "{body}");
-    body
-}
 
 /// The accounts of `signed_in_person` are "Jordan Example", born 1990-06-15.
 async fn clinic_and_account(app: &TestApp, tag: &str) -> Browser {
@@ -319,24 +308,14 @@ async fn the_list_filters_by_link_state_and_refuses_unknown_states() {
     )
     .await;
     assert_eq!(names(&searched), Vec::<String>::new());
-    let before = app.stored().await;
+    let before = app.stored_but_sessions().await;
     assert_error(
         linked.clinic.get("/api/clinic/patients?link=maybe").await,
         400,
         "invalid_link_status",
     )
     .await;
-    let after: Vec<_> = app
-        .stored()
-        .await
-        .into_iter()
-        .filter(|i| !i.key.pk.starts_with("SESSION"))
-        .collect();
-    let before: Vec<_> = before
-        .into_iter()
-        .filter(|i| !i.key.pk.starts_with("SESSION"))
-        .collect();
-    assert_eq!(after, before);
+    assert_eq!(app.stored_but_sessions().await, before);
 }
 
 #[tokio::test]

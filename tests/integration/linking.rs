@@ -9,20 +9,9 @@ use crate::support::app::{
     Browser, TestApp, assert_error, spawn_app, spawn_app_on_dynamodb, status_and_json,
 };
 use crate::support::people::{
-    PERSON_PASSWORD, create_patient, generate_code, linked_patient, replace_code, sign_in_clinic,
-    sign_in_person, signed_in_clinic, signed_in_person,
+    PERSON_PASSWORD, create_patient, generate_code, linked_patient, profile, replace_code,
+    sign_in_clinic, sign_in_person, signed_in_clinic, signed_in_person,
 };
-
-async fn profile(clinic: &Browser, patient_id: &str) -> Value {
-    let (status, body) = status_and_json(
-        clinic
-            .get(&format!("/api/clinic/patients/{patient_id}"))
-            .await,
-    )
-    .await;
-    assert_eq!(status, 200, "{body}");
-    body
-}
 
 async fn actions(browser: &Browser, path: &str) -> Vec<String> {
     let (status, body) = status_and_json(browser.get(path).await).await;

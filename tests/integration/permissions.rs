@@ -12,10 +12,9 @@ use crate::support::people::linked_patient;
 
 /// Items other than sessions (`SESSION#…`, `SESSIONS#…`).
 async fn non_session_items(app: &crate::support::app::TestApp) -> Vec<String> {
-    app.stored()
+    app.stored_but_sessions()
         .await
         .into_iter()
-        .filter(|item| !item.key.pk.starts_with("SESSION"))
         .map(|item| format!("{item:?}"))
         .collect()
 }

@@ -117,6 +117,15 @@ impl TestApp {
             .await
             .expect("dump store")
     }
+
+    /// Every stored item but sessions (`SESSION#…`, `SESSIONS#…`), whose idle timers any request moves.
+    pub async fn stored_but_sessions(&self) -> Vec<Item> {
+        self.stored()
+            .await
+            .into_iter()
+            .filter(|item| !item.key.pk.starts_with("SESSION"))
+            .collect()
+    }
 }
 
 pub struct Browser {

@@ -70,6 +70,18 @@ pub async fn create_patient(
         .to_owned()
 }
 
+/// The Patient Profile of a record, as the signed-in clinic sees it (asserts 200).
+pub async fn profile(clinic: &Browser, patient_id: &str) -> Value {
+    let (status, body) = status_and_json(
+        clinic
+            .get(&format!("/api/clinic/patients/{patient_id}"))
+            .await,
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    body
+}
+
 /// Replaces the record's pending code with a new one (`{"replace": true}`); returns the answer.
 pub async fn replace_code(clinic: &Browser, patient_id: &str) -> Value {
     let path = format!("/api/clinic/patients/{patient_id}/link/code");

@@ -235,18 +235,7 @@ pub async fn accept(
                 differs: check.differs.clone(),
                 message: format!(
                     "{} If this request is for you, confirm to accept anyway; if not, decline it and tell {}.",
-                    mismatch_words(
-                        &check,
-                        (&record.name, &record.date_of_birth.to_string()),
-                        (
-                            &person.name,
-                            &person
-                                .date_of_birth
-                                .map(|d| d.to_string())
-                                .unwrap_or_default()
-                        ),
-                    )
-                    .replace("the personal account's", "your account's"),
+                    mismatch_words(&check, &record, person).replace("the personal account's", "your account's"),
                     live.clinic_name
                 ),
             });

@@ -81,17 +81,7 @@ pub async fn link_with_credentials(
                 differs: check.differs.clone(),
                 message: format!(
                     "{} Check that you opened the right record and that this is the patient's own account. Link anyway only if you are sure, and say why.",
-                    mismatch_words(
-                        &check,
-                        (&record.name, &record.date_of_birth.to_string()),
-                        (
-                            &person.name,
-                            &person
-                                .date_of_birth
-                                .map(|d| d.to_string())
-                                .unwrap_or_default()
-                        )
-                    )
+                    mismatch_words(&check, &record, person)
                 ),
             });
         }

@@ -36,10 +36,12 @@ pub use records::{request_upload, unlink};
 
 pub use crate::patient::{Identity, IdentityCheck};
 
+use crate::account::personal::Person;
 use crate::context::Ctx;
 use crate::error::CoreError;
 use crate::ids::{ClinicId, PersonId};
 use crate::keys;
+use crate::patient::PatientRecord;
 
 /// How long a used, cancelled or expired code is remembered, so its answer stays specific.
 const CODE_MEMORY_DAYS: i64 = 30;
@@ -93,19 +95,24 @@ fn already_linked_record() -> CoreError {
     }
 }
 
-/// The words staff and patients read about a mismatch: what differs, both ways.
-fn mismatch_words(check: &IdentityCheck, record: (&str, &str), account: (&str, &str)) -> String {
+/// The words staff and patients read about a mismatch: what differs, both ways ("the personal
+/// account's" is the account's owner speaking of it in the third person; the patient side rewords it).
+fn mismatch_words(check: &IdentityCheck, record: &PatientRecord, person: &Person) -> String {
     let mut parts = Vec::new();
     if check.differs.contains(&"name") {
         parts.push(format!(
             "the name on the record is {} but the personal account's is {}",
-            record.0, account.0
+            record.name, person.name
         ));
     }
     if check.differs.contains(&"date_of_birth") {
         parts.push(format!(
             "the date of birth on the record is {} but the personal account's is {}",
-            record.1, account.1
+            record.date_of_birth,
+            person
+                .date_of_birth
+                .map(|d| d.to_string())
+                .unwrap_or_default()
         ));
     }
     let mut text = parts.join(", and ");
