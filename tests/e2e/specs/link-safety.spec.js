@@ -141,7 +141,7 @@ test("a declined request and an unlinked record say who, when and what to do nex
   void username;
 });
 
-test("a second code needs Replace, which warns; the old one stops working", async ({ browser }) => {
+test("a second code needs Replace, which warns; the old one stops working; Cancel ends it", async ({ browser }) => {
   const clinic = await (await browser.newContext()).newPage();
   await registerClinic(clinic, "Replace Clinic");
   await addPatient(clinic, "Rae Place", "1961-11-11");
@@ -158,6 +158,17 @@ test("a second code needs Replace, which warns; the old one stops working", asyn
   const { page: patient } = await newPatientAccount(browser, "Rae Place", "1961-11-11");
   await patient.goto(`/personal/sharing?code=${first}`);
   await expect(patient.locator("#code-error")).toContainText("replaced by a newer one");
+
+  // Cancelling leaves the record ready for a new code, and says so where the button was.
+  const second = (await clinic.locator(".code").textContent()).trim();
+  clinic.once("dialog", (dialog) => dialog.accept());
+  await clinic.getByRole("button", { name: "Cancel code" }).click();
+  await expect(clinic.locator("[data-code-status]")).toHaveText("The code was cancelled.");
+  await expect(clinic.locator("[data-code-status]")).toBeFocused();
+  await expect(clinic.getByRole("heading", { name: /Not linked yet/ })).toBeVisible();
+  await expect(clinic.getByRole("button", { name: "Generate a unique code" })).toBeVisible();
+  await patient.goto(`/personal/sharing?code=${second}`);
+  await expect(patient.locator("#code-error")).toContainText("cancelled");
 });
 
 test("the patient is asked before accepting a record with another date of birth", async ({ browser }) => {
