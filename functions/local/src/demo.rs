@@ -68,21 +68,6 @@ pub async fn ensure(ctx: &Ctx) -> Result<Option<Created>, CoreError> {
     )
     .await;
     tolerate_existing(created_clinic.map(|_| ()))?;
-    let created_person = personal::sign_up(
-        ctx,
-        PersonalSignUp {
-            username: PERSON_USERNAME,
-            password: PERSON_PASSWORD,
-            name: "Alex Demo",
-            date_of_birth: Some("1988-04-12"),
-            email: Some("alex.demo@example.org"),
-            phone: Some("+447700900001"),
-            time_zone: Some("Europe/London"),
-            source: "",
-        },
-    )
-    .await;
-    tolerate_existing(created_person.map(|_| ()))?;
 
     let email = Email::parse(CLINIC_EMAIL)?;
     let admin = clinic::find_user_by_email(ctx, &email)
@@ -103,58 +88,39 @@ pub async fn ensure(ctx: &Ctx) -> Result<Option<Created>, CoreError> {
         )
     };
     let linked = new_record("Alex Demo", "1988-04-12", "RDC-1001").await?;
-    link::link_with_credentials(
+    let alex = linked_account(
         ctx,
         &staff,
         linked.id,
-        link::CredentialsLink {
+        DemoPerson {
             username: PERSON_USERNAME,
             password: PERSON_PASSWORD,
-            consent: true,
-            ..Default::default()
+            name: "Alex Demo",
+            date_of_birth: "1988-04-12",
+            email: "alex.demo@example.org",
+            phone: Some("+447700900001"),
         },
-        "demo",
     )
     .await?;
-    let alex = personal::find_by_username(ctx, &Username::parse(PERSON_USERNAME)?)
-        .await?
-        .ok_or(CoreError::NotFound)?;
     // 90 days of a MiniMed 780G up to today: linked with recent data.
     upload_synthetic(ctx, &alex, Profile::MedtronicPump, 1, 90, 0).await?;
 
     // Linked, but the newest data is three weeks old: the seed's "no data / old data" path.
-    let old = personal::sign_up(
-        ctx,
-        PersonalSignUp {
-            username: "demo.olddata",
-            password: "pebble harbour willow 63",
-            name: "Morgan Olddata",
-            date_of_birth: Some("1969-06-01"),
-            email: Some("morgan.olddata@example.org"),
-            phone: None,
-            time_zone: Some("Europe/London"),
-            source: "",
-        },
-    )
-    .await;
-    tolerate_existing(old.map(|_| ()))?;
     let old_record = new_record("Morgan Olddata", "1969-06-01", "RDC-1004").await?;
-    link::link_with_credentials(
+    let morgan = linked_account(
         ctx,
         &staff,
         old_record.id,
-        link::CredentialsLink {
+        DemoPerson {
             username: "demo.olddata",
             password: "pebble harbour willow 63",
-            consent: true,
-            ..Default::default()
+            name: "Morgan Olddata",
+            date_of_birth: "1969-06-01",
+            email: "morgan.olddata@example.org",
+            phone: None,
         },
-        "demo",
     )
     .await?;
-    let morgan = personal::find_by_username(ctx, &Username::parse("demo.olddata")?)
-        .await?
-        .ok_or(CoreError::NotFound)?;
     upload_synthetic(ctx, &morgan, Profile::DexcomPens, 2, 30, 21).await?;
     let pending = new_record("Sam Pending", "1975-09-30", "RDC-1002").await?;
     let code = link::generate_code(ctx, &staff, pending.id, false).await?;
@@ -174,38 +140,21 @@ pub async fn ensure(ctx: &Ctx) -> Result<Option<Created>, CoreError> {
     link::generate_code(&back_then, &staff, lapsed.id, false).await?;
 
     // Linked once, then the patient stopped sharing: the record says who and when, not "Not linked".
-    let stopped = personal::sign_up(
-        ctx,
-        PersonalSignUp {
-            username: "demo.stopped",
-            password: "copper willow meadow 58",
-            name: "Priya Stopped",
-            date_of_birth: Some("1992-11-23"),
-            email: Some("priya.stopped@example.org"),
-            phone: None,
-            time_zone: Some("Europe/London"),
-            source: "",
-        },
-    )
-    .await;
-    tolerate_existing(stopped.map(|_| ()))?;
     let stopped_record = new_record("Priya Stopped", "1992-11-23", "RDC-1005").await?;
-    link::link_with_credentials(
+    let priya = linked_account(
         ctx,
         &staff,
         stopped_record.id,
-        link::CredentialsLink {
+        DemoPerson {
             username: "demo.stopped",
             password: "copper willow meadow 58",
-            consent: true,
-            ..Default::default()
+            name: "Priya Stopped",
+            date_of_birth: "1992-11-23",
+            email: "priya.stopped@example.org",
+            phone: None,
         },
-        "demo",
     )
     .await?;
-    let priya = personal::find_by_username(ctx, &Username::parse("demo.stopped")?)
-        .await?
-        .ok_or(CoreError::NotFound)?;
     link::revoke(ctx, &priya, staff.clinic.id).await?;
 
     match ctx
@@ -221,6 +170,57 @@ pub async fn ensure(ctx: &Ctx) -> Result<Option<Created>, CoreError> {
         })),
         Err(other) => Err(other.into()),
     }
+}
+
+/// A demo personal account, as signed up.
+struct DemoPerson<'a> {
+    username: &'a str,
+    password: &'a str,
+    name: &'a str,
+    date_of_birth: &'a str,
+    email: &'a str,
+    phone: Option<&'a str>,
+}
+
+/// Signs the person up (unless an interrupted start already did) and links them to `record` with their
+/// credentials on the clinic's screen, as the quick guide's path (a) does.
+async fn linked_account(
+    ctx: &Ctx,
+    staff: &Staff,
+    record: glucolink_core::ids::PatientId,
+    who: DemoPerson<'_>,
+) -> Result<personal::Person, CoreError> {
+    let created = personal::sign_up(
+        ctx,
+        PersonalSignUp {
+            username: who.username,
+            password: who.password,
+            name: who.name,
+            date_of_birth: Some(who.date_of_birth),
+            email: Some(who.email),
+            phone: who.phone,
+            time_zone: Some("Europe/London"),
+            source: "",
+        },
+    )
+    .await;
+    tolerate_existing(created.map(|_| ()))?;
+    link::link_with_credentials(
+        ctx,
+        staff,
+        record,
+        link::CredentialsLink {
+            username: who.username,
+            password: who.password,
+            consent: true,
+            ..Default::default()
+        },
+        "demo",
+    )
+    .await?;
+    personal::find_by_username(ctx, &Username::parse(who.username)?)
+        .await?
+        .ok_or(CoreError::NotFound)
 }
 
 /// Uploads `days` of synthetic data for a person, ending `days_ago` days before today.
