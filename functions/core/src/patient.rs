@@ -262,6 +262,18 @@ pub struct PatientRecord {
     pub(crate) version: i64,
 }
 
+impl PatientRecord {
+    /// Forgets the record's code (its digest, the code itself, where it was sent), answering the digest
+    /// and the addresses; the code's own item says why it no longer works.
+    pub(crate) fn forget_code(&mut self) -> (Option<String>, Vec<String>) {
+        self.pending_code = None;
+        (
+            self.code_hash.take(),
+            std::mem::take(&mut self.code_sent_to),
+        )
+    }
+}
+
 /// Raw input for a new record, as typed.
 #[derive(Debug, Default)]
 pub struct NewPatient<'a> {

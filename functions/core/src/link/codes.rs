@@ -130,22 +130,22 @@ fn code_item(
 /// Retires the record's pending code, if one is out (it is remembered for a while so that whoever types
 /// it learns why it no longer works), and answers where it had been sent, to tell them. A code that ran
 /// out is left to say "expired".
-fn withdraw(
+pub(super) fn withdraw(
     record: &mut PatientRecord,
     status: &str,
     now: Timestamp,
     ops: &mut Vec<WriteOp>,
 ) -> Vec<String> {
-    if let Some(old) = record.code_hash.take()
+    let (hash, sent_to) = record.forget_code();
+    if let Some(old) = hash
         && matches!(record.link, LinkState::Pending { .. })
     {
         ops.push(retire_code_op(&old, status, now));
     }
-    record.pending_code = None;
-    std::mem::take(&mut record.code_sent_to)
+    sent_to
 }
 
-pub(super) fn retire_code_op(code_hash: &str, status: &str, now: Timestamp) -> WriteOp {
+fn retire_code_op(code_hash: &str, status: &str, now: Timestamp) -> WriteOp {
     WriteOp::Put {
         item: Item::new(keys::link_code(code_hash))
             .with_s("status", status)
@@ -259,35 +259,28 @@ pub fn pending_code(record: &PatientRecord) -> Option<PendingCode> {
 
 /// The record's pending code: the one `shown` on the clinic's screen if given (refused when it is no
 /// longer the pending one), else whatever code is pending.
-async fn the_pending_code(
-    ctx: &Ctx,
-    staff: &Staff,
-    patient_id: PatientId,
-    shown: Option<&str>,
-) -> Result<(PatientRecord, IssuedCode), CoreError> {
-    let shown = shown.map(LinkCode::parse).transpose()?;
-    let record = patient::get(ctx, staff.clinic.id, patient_id).await?;
+fn the_pending_code(
+    record: &PatientRecord,
+    shown: Option<LinkCode>,
+) -> Result<IssuedCode, CoreError> {
     let pending = match (&record.link, &record.code_hash) {
         (LinkState::Pending { expires_at, .. }, Some(hash)) => Some((*expires_at, hash.clone())),
         _ => None,
     };
     match (pending, shown) {
         (Some((expires_at, hash)), Some(code)) if hash == code.hash() => {
-            Ok((record, IssuedCode { code, expires_at }))
+            Ok(IssuedCode { code, expires_at })
         }
         (Some(_), Some(_)) => Err(CoreError::Conflict {
             code: "no_pending_code",
             message: "This code is no longer the record's pending code: it was replaced or cancelled. Use the code now on the Patient Profile.".into(),
         }),
-        (Some(_), None) => {
-            let issued = pending_code(&record).map(|p| p.issued).ok_or_else(|| {
-                CoreError::Conflict {
-                    code: "no_pending_code",
-                    message: "The pending code was made before codes were kept for the clinic to show again. Generate a unique code to replace it.".into(),
-                }
-            })?;
-            Ok((record, issued))
-        }
+        (Some(_), None) => pending_code(record).map(|p| p.issued).ok_or_else(|| {
+            CoreError::Conflict {
+                code: "no_pending_code",
+                message: "The pending code was made before codes were kept for the clinic to show again. Generate a unique code to replace it.".into(),
+            }
+        }),
         (None, _) => Err(no_pending_code()),
     }
 }
@@ -307,10 +300,9 @@ pub async fn share_code(
     if record.link.is_linked() {
         return Err(already_linked_record());
     }
-    let existing = match (shown, &record.link) {
-        (Some(_), _) | (None, LinkState::Pending { .. }) => {
-            Some(the_pending_code(ctx, staff, patient_id, shown).await?.1)
-        }
+    let shown = shown.map(LinkCode::parse).transpose()?;
+    let existing = match (&shown, &record.link) {
+        (Some(_), _) | (None, LinkState::Pending { .. }) => Some(the_pending_code(&record, shown)?),
         (None, _) => None,
     };
     throttle::spend(ctx, MESSAGES_PER_CLINIC, &staff.clinic.id.to_string()).await?;
@@ -373,7 +365,9 @@ pub async fn printable_code(
     patient_id: PatientId,
     shown: Option<&str>,
 ) -> Result<(PatientRecord, IssuedCode), CoreError> {
-    let (record, issued) = the_pending_code(ctx, staff, patient_id, shown).await?;
+    let shown = shown.map(LinkCode::parse).transpose()?;
+    let record = patient::get(ctx, staff.clinic.id, patient_id).await?;
+    let issued = the_pending_code(&record, shown)?;
     audit::record(
         ctx,
         NewEvent {

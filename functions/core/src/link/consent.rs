@@ -254,9 +254,7 @@ pub async fn accept(
             by: person.name.clone(),
             identity: check,
         };
-        record.code_hash = None;
-        record.pending_code = None;
-        record.code_sent_to.clear();
+        record.forget_code();
         let mut ops = vec![
             WriteOp::Put {
                 item: Item::new(keys::link_code(&live.hash))
@@ -358,9 +356,7 @@ pub async fn decline(
                 since: now,
                 by: person.name.clone(),
             };
-            record.code_hash = None;
-            record.pending_code = None;
-            record.code_sent_to.clear();
+            record.forget_code();
             ops.push(patient::update_op(&mut record));
         }
         ops.extend(

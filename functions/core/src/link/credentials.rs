@@ -5,7 +5,7 @@
 //! is audited and leaves the link flagged "Check identity".
 
 use super::consent::{link_item_op, refuse_if_already_sharing};
-use super::{already_linked_record, codes::retire_code_op, mismatch_words};
+use super::{already_linked_record, codes::withdraw, mismatch_words};
 use crate::account::clinic::Staff;
 use crate::account::personal::Person;
 use crate::account::signin;
@@ -87,13 +87,8 @@ pub async fn link_with_credentials(
         }
         let now = ctx.clock.now();
         let mut ops = Vec::new();
-        if let Some(old) = record.code_hash.take()
-            && matches!(record.link, LinkState::Pending { .. })
-        {
-            ops.push(retire_code_op(&old, "replaced", now));
-        }
-        record.pending_code = None;
-        record.code_sent_to.clear();
+        // A code still out for this record stops working (as before, its recipients are not told).
+        withdraw(&mut record, "replaced", now, &mut ops);
         let confirmed = match (&check.differs[..], reason) {
             ([], _) | (_, None) => String::new(),
             (differs, Some(reason)) => format!(
