@@ -9,6 +9,10 @@ module.exports = defineConfig({
   workers: 1,
   use: {
     baseURL: process.env.BASE_URL || "http://127.0.0.1:8080",
+    // Dates and times are shown in the reader's locale and time zone; the tests read them as a
+    // reader in New York with a US English browser would.
+    locale: "en-US",
+    timezoneId: "America/New_York",
     launchOptions: {
       executablePath: process.env.CHROMIUM_PATH || "/usr/bin/chromium",
       args: [

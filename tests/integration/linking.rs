@@ -578,7 +578,7 @@ async fn the_profile_warns_when_the_linked_account_does_not_match_the_record() {
     assert_eq!(body["error"]["differs"], json!(["name", "date_of_birth"]));
     let message = body["error"]["message"].as_str().unwrap_or_default();
     assert!(
-        message.contains("2001-01-01") && message.contains("1990-06-15"),
+        message.contains("1 January 2001") && message.contains("15 June 1990"),
         "{message}"
     );
     assert_eq!(

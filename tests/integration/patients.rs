@@ -77,6 +77,33 @@ async fn search_finds_records_by_name_word_mrn_or_date_of_birth_ignoring_case_an
 }
 
 #[tokio::test]
+async fn search_reads_a_date_of_birth_written_the_way_people_write_it() {
+    let app = spawn_app().await;
+    signed_in_clinic(&app.user, "dates@clinic.example").await;
+    create_patient(&app.user, "Ada December", "1980-12-03", None).await;
+    create_patient(&app.user, "Bea March", "1980-03-12", None).await;
+    create_patient(&app.user, "Cy September", "1980-09-30", None).await;
+    for (written, expected) in [
+        ("3%20Dec%201980", vec!["Ada December"]),
+        ("December%203,%201980", vec!["Ada December"]),
+        ("03.12.1980", vec!["Ada December", "Bea March"]),
+        ("3/12/1980", vec!["Ada December", "Bea March"]),
+        ("30/09/1980", vec!["Cy September"]),
+        ("09/30/1980", vec!["Cy September"]),
+    ] {
+        assert_eq!(
+            names(&list(&app.user, &format!("?q={written}")).await),
+            expected,
+            "{written}"
+        );
+    }
+    assert!(
+        names(&list(&app.user, "?q=31/02/1980").await).is_empty(),
+        "no such day"
+    );
+}
+
+#[tokio::test]
 async fn the_list_pages_through_many_records() {
     let app = spawn_app().await;
     signed_in_clinic(&app.user, "pages@clinic.example").await;

@@ -21,6 +21,7 @@ pub mod report;
 pub mod session;
 pub mod store;
 pub mod throttle;
+pub mod written_date;
 
 pub use context::Ctx;
 pub use error::CoreError;

@@ -805,13 +805,14 @@ pub fn parse_search(raw: &str) -> Result<String, CoreError> {
         return Err(CoreError::invalid(
             "q",
             "invalid_search",
-            "Search by 1 to 100 characters of a name, an MRN or a date of birth (YYYY-MM-DD).",
+            "Search by 1 to 100 characters of a name, an MRN or a date of birth (for example 3 Dec 1980).",
         ));
     }
     Ok(folded)
 }
 
-/// Records with a name word, the whole name, the MRN or the date of birth starting with `query`
+/// Records with a name word, the whole name, the MRN or the date of birth starting with `query`, or
+/// born on a date `query` writes in a common form (see [`crate::written_date`])
 /// (already folded by [`parse_search`]), sorted by name; at most [`SEARCH_LIMIT`], and whether more matched.
 pub async fn search(
     ctx: &Ctx,
@@ -820,33 +821,43 @@ pub async fn search(
 ) -> Result<(Vec<PatientRecord>, bool), CoreError> {
     let mut ids: Vec<PatientId> = Vec::new();
     let mut more = false;
-    let mut find = Query::prefix(
-        keys::clinic_pk(clinic_id),
-        format!("{}{query}", keys::FIND_PREFIX),
-    );
-    find.limit = 200;
-    'pages: loop {
-        let page = ctx.store.query(&find).await?;
-        for item in &page.items {
-            let id = item
-                .key
-                .sk
-                .rsplit('#')
-                .next()
-                .and_then(|id| id.parse::<PatientId>().ok());
-            if let Some(id) = id
-                && !ids.contains(&id)
-            {
-                if ids.len() == SEARCH_LIMIT {
-                    more = true;
-                    break 'pages;
+    // A date of birth as people write it ("3 Dec 1980", "3/12/1980") is looked up as the dates it
+    // can mean; anything else as the start of a name, an MRN or an ISO date.
+    let dates = crate::written_date::date_candidates(query);
+    let prefixes: Vec<String> = if dates.is_empty() {
+        vec![query.to_owned()]
+    } else {
+        dates.iter().map(ToString::to_string).collect()
+    };
+    'prefixes: for prefix in prefixes {
+        let mut find = Query::prefix(
+            keys::clinic_pk(clinic_id),
+            format!("{}{prefix}", keys::FIND_PREFIX),
+        );
+        find.limit = 200;
+        loop {
+            let page = ctx.store.query(&find).await?;
+            for item in &page.items {
+                let id = item
+                    .key
+                    .sk
+                    .rsplit('#')
+                    .next()
+                    .and_then(|id| id.parse::<PatientId>().ok());
+                if let Some(id) = id
+                    && !ids.contains(&id)
+                {
+                    if ids.len() == SEARCH_LIMIT {
+                        more = true;
+                        break 'prefixes;
+                    }
+                    ids.push(id);
                 }
-                ids.push(id);
             }
-        }
-        match page.cursor {
-            Some(cursor) => find.cursor = Some(cursor),
-            None => break,
+            match page.cursor {
+                Some(cursor) => find.cursor = Some(cursor),
+                None => break,
+            }
         }
     }
     let keys: Vec<Key> = ids.iter().map(|id| keys::patient(clinic_id, *id)).collect();

@@ -63,6 +63,18 @@ struct ServeArgs {
     /// Do not create demo data.
     #[arg(long)]
     no_demo: bool,
+    /// Who provides the service, in every page's footer ("Provided by …").
+    #[arg(long, env = "GLUCOLINK_OPERATOR_NAME", default_value = "")]
+    operator_name: String,
+    /// The support address in every page's footer (none: patients are pointed to their clinic).
+    #[arg(long, env = "GLUCOLINK_SUPPORT_EMAIL", default_value = "")]
+    support_email: String,
+    /// The privacy notice linked from the footer: a path on the site or an https:// address.
+    #[arg(long, env = "GLUCOLINK_PRIVACY_URL", default_value = "")]
+    privacy_url: String,
+    /// The terms of use linked from the footer: a path on the site or an https:// address.
+    #[arg(long, env = "GLUCOLINK_TERMS_URL", default_value = "")]
+    terms_url: String,
 }
 
 #[tokio::main]
@@ -89,6 +101,14 @@ async fn main() -> anyhow::Result<()> {
 }
 
 async fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    let operator = glucolink_site::Operator::new(
+        &args.operator_name,
+        &args.support_email,
+        &args.privacy_url,
+        &args.terms_url,
+    )
+    .map_err(anyhow::Error::msg)
+    .context("the footer settings")?;
     let address = SocketAddr::from((Ipv4Addr::LOCALHOST, args.port));
     let app = local_app(&args.data_dir, format!("http://{address}")).with_context(|| {
         format!(
@@ -124,7 +144,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     println!("Press Ctrl+C to stop.");
     let server = Arc::new(LocalServer {
         app,
-        site: Site::new(site_dir),
+        site: Site::new(site_dir, operator),
         limits: server::Limits::default(),
     });
     tokio::select! {

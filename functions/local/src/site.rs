@@ -1,11 +1,14 @@
-//! Serves the static site from a directory, with the security headers the cloud distribution also sets.
+//! Serves the site from its source directory, with the security headers the cloud distribution also
+//! sets. Pages are rendered in the page shell on each request (`glucolink-site`), so edits show on
+//! reload; assets are served under their plain names.
 //!
 //! Clean URLs: `/clinic/signin` serves `clinic/signin.html`, `/` and `/clinic/` serve `index.html`.
-//! Paths that try to leave the directory are refused.
+//! Paths that try to leave the directory, and the shell's own `_` sources, are refused.
 
 use std::path::{Component, Path, PathBuf};
 
 use bytes::Bytes;
+use glucolink_site::Operator;
 use http::header::{CACHE_CONTROL, CONTENT_TYPE, HeaderValue};
 use http::{Method, Request, Response, StatusCode};
 
@@ -14,16 +17,37 @@ pub const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'
 
 pub struct Site {
     root: PathBuf,
+    operator: Operator,
 }
 
 impl Site {
-    pub fn new(root: PathBuf) -> Self {
-        Self { root }
+    pub fn new(root: PathBuf, operator: Operator) -> Self {
+        Self { root, operator }
     }
 
     /// The site directory of this source tree (the default for `glucolink serve`).
     pub fn source_tree_dir() -> PathBuf {
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../site")
+        glucolink_site::source_tree_dir()
+    }
+
+    /// A page rendered in the shell with the operator's footer, or the file's bytes.
+    async fn content(&self, path: &Path) -> Option<Bytes> {
+        if path.extension().is_some_and(|e| e == "html") {
+            let key = path
+                .strip_prefix(&self.root)
+                .ok()?
+                .to_string_lossy()
+                .replace('\\', "/");
+            match glucolink_site::page::render(&self.root, &key) {
+                Ok(html) => Some(self.operator.fill(&html).into()),
+                Err(error) => {
+                    tracing::error!(%error, "a page of the site does not render");
+                    None
+                }
+            }
+        } else {
+            tokio::fs::read(path).await.ok().map(Bytes::from)
+        }
     }
 
     pub async fn serve(&self, request: &Request<Bytes>) -> Response<Bytes> {
@@ -31,28 +55,24 @@ impl Site {
             return plain(StatusCode::METHOD_NOT_ALLOWED, "Method not allowed.\n");
         }
         let Some(path) = self.resolve(request.uri().path()).await else {
-            return match tokio::fs::read(self.root.join("404.html")).await {
-                Ok(page) => with_headers(
-                    StatusCode::NOT_FOUND,
-                    page.into(),
-                    "text/html; charset=utf-8",
-                ),
-                Err(_) => plain(StatusCode::NOT_FOUND, "Not found.\n"),
+            return match self.content(&self.root.join("404.html")).await {
+                Some(page) => with_headers(StatusCode::NOT_FOUND, page, "text/html; charset=utf-8"),
+                None => plain(StatusCode::NOT_FOUND, "Not found.\n"),
             };
         };
-        match tokio::fs::read(&path).await {
-            Ok(content) => with_headers(StatusCode::OK, content.into(), content_type(&path)),
-            Err(_) => plain(StatusCode::NOT_FOUND, "Not found.\n"),
+        match self.content(&path).await {
+            Some(content) => with_headers(StatusCode::OK, content, content_type(&path)),
+            None => plain(StatusCode::NOT_FOUND, "Not found.\n"),
         }
     }
 
     /// The file a URL path names, if it exists inside the site directory.
     async fn resolve(&self, url_path: &str) -> Option<PathBuf> {
         let relative = Path::new(url_path.trim_start_matches('/'));
-        if relative
-            .components()
-            .any(|c| !matches!(c, Component::Normal(_)))
-        {
+        if relative.components().any(|c| match c {
+            Component::Normal(part) => part.to_string_lossy().starts_with('_'),
+            _ => true,
+        }) {
             return None;
         }
         let direct = self.root.join(relative);
@@ -74,17 +94,7 @@ impl Site {
 }
 
 fn content_type(path: &Path) -> &'static str {
-    match path.extension().and_then(|e| e.to_str()) {
-        Some("html") => "text/html; charset=utf-8",
-        Some("css") => "text/css; charset=utf-8",
-        Some("js") => "text/javascript; charset=utf-8",
-        Some("svg") => "image/svg+xml",
-        Some("png") => "image/png",
-        Some("ico") => "image/x-icon",
-        Some("json") => "application/json",
-        Some("txt") => "text/plain; charset=utf-8",
-        _ => "application/octet-stream",
-    }
+    glucolink_site::content_type(&path.to_string_lossy())
 }
 
 fn plain(status: StatusCode, text: &'static str) -> Response<Bytes> {

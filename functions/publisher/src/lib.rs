@@ -46,6 +46,30 @@ pub struct Properties {
     pub bucket_name: String,
     #[serde(default)]
     pub distribution_id: Option<String>,
+    /// Who provides the service, shown in every page's footer (empty: "glucolink").
+    #[serde(default)]
+    pub operator_name: String,
+    /// The support address in the footer (empty: patients are pointed to their clinic).
+    #[serde(default)]
+    pub support_email: String,
+    /// The privacy notice: a path on the site or an https:// address (empty: the site's own page).
+    #[serde(default)]
+    pub privacy_url: String,
+    /// The terms of use: a path on the site or an https:// address (empty: the site's own page).
+    #[serde(default)]
+    pub terms_url: String,
+}
+
+impl Properties {
+    /// The footer settings these properties give, or why they cannot be used.
+    pub fn operator(&self) -> Result<glucolink_site::Operator, Error> {
+        Ok(glucolink_site::Operator::new(
+            &self.operator_name,
+            &self.support_email,
+            &self.privacy_url,
+            &self.terms_url,
+        )?)
+    }
 }
 
 /// The answer CloudFormation expects at the response URL.
@@ -99,12 +123,23 @@ async fn remove(s3: &aws_sdk_s3::Client, bucket: &str, keys: Vec<String>) -> Res
     Ok(count)
 }
 
+/// The bytes of a file as published: pages with the operator's footer settings filled in.
+pub fn published_bytes(file: &SiteFile, operator: &glucolink_site::Operator) -> ByteStream {
+    match std::str::from_utf8(file.bytes) {
+        Ok(html) if file.key.ends_with(".html") => {
+            ByteStream::from(operator.fill(html).into_bytes())
+        }
+        _ => ByteStream::from_static(file.bytes),
+    }
+}
+
 /// Writes the site into the bucket, removes what it no longer has, and invalidates the distribution.
 pub async fn publish(
     s3: &aws_sdk_s3::Client,
     cloudfront: &aws_sdk_cloudfront::Client,
     bucket: &str,
     distribution_id: Option<&str>,
+    operator: &glucolink_site::Operator,
 ) -> Result<Published, Error> {
     for file in FILES {
         s3.put_object()
@@ -112,7 +147,7 @@ pub async fn publish(
             .key(file.key)
             .content_type(file.content_type)
             .cache_control(file.cache_control)
-            .body(ByteStream::from_static(file.bytes))
+            .body(published_bytes(file, operator))
             .send()
             .await?;
     }
@@ -174,13 +209,19 @@ pub async fn handle(
 ) -> Response {
     let bucket = &request.resource_properties.bucket_name;
     let outcome = match request.request_type.as_str() {
-        "Create" | "Update" => publish(
-            s3,
-            cloudfront,
-            bucket,
-            request.resource_properties.distribution_id.as_deref(),
-        )
-        .await
+        "Create" | "Update" => match request.resource_properties.operator() {
+            Ok(operator) => {
+                publish(
+                    s3,
+                    cloudfront,
+                    bucket,
+                    request.resource_properties.distribution_id.as_deref(),
+                    &operator,
+                )
+                .await
+            }
+            Err(error) => Err(error),
+        }
         .map(|p| {
             serde_json::json!({
                 "Written": p.written,
@@ -243,10 +284,10 @@ mod tests {
         let html = std::str::from_utf8(index.bytes).expect("utf-8");
         let hashed_js = FILES
             .iter()
-            .find(|f| f.key.starts_with("assets/app.") && f.key != "assets/app.js")
-            .expect("a hashed app.js");
+            .find(|f| f.key.starts_with("assets/style.") && f.key != "assets/style.css")
+            .expect("a hashed style.css");
         assert!(html.contains(&format!("\"/{}\"", hashed_js.key)), "{html}");
-        assert!(!html.contains("\"/assets/app.js\""));
+        assert!(!html.contains("\"/assets/style.css\""));
         assert!(hashed_js.cache_control.contains("immutable"));
         let plain_css = key("assets/report.css").expect("report.css under its own name too");
         assert!(plain_css.cache_control.contains("max-age=300"));

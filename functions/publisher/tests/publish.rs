@@ -120,7 +120,14 @@ async fn publishes_the_site_with_headers_removes_stale_files_and_empties_on_dele
         .expect("stale object");
     let distribution_id = distribution(&cloudfront, &bucket).await;
 
-    let published = publish(&s3, &cloudfront, &bucket, Some(&distribution_id))
+    let operator = glucolink_site::Operator::new(
+        "Hillside Diabetes Service",
+        "help@hillside.example",
+        "https://hillside.example/privacy",
+        "",
+    )
+    .expect("operator settings");
+    let published = publish(&s3, &cloudfront, &bucket, Some(&distribution_id), &operator)
         .await
         .expect("publish");
     assert_eq!(published.written, FILES.len());
@@ -147,6 +154,16 @@ async fn publishes_the_site_with_headers_removes_stale_files_and_empties_on_dele
     let html = index.body.collect().await.expect("body").into_bytes();
     let html = String::from_utf8_lossy(&html).into_owned();
     assert!(html.contains("Patient Profile") && html.contains("Link to Personal"));
+    assert!(
+        html.contains("Provided by Hillside Diabetes Service"),
+        "{html}"
+    );
+    assert!(html.contains("href=\"mailto:help@hillside.example\""));
+    assert!(html.contains("href=\"https://hillside.example/privacy\""));
+    assert!(
+        html.contains("href=\"/terms\"") && !html.contains("{{"),
+        "every slot filled"
+    );
 
     let delete = request("Delete", &bucket, Some(&distribution_id));
     let answer = handle(&delete, &s3, &cloudfront).await;
@@ -172,6 +189,23 @@ fn request(kind: &str, bucket: &str, distribution: Option<&str>) -> Request {
         }
     }))
     .expect("request")
+}
+
+#[tokio::test]
+async fn footer_settings_that_cannot_be_shown_fail_the_publication_and_write_nothing() {
+    let (s3, cloudfront) = clients().await;
+    let bucket = unique("glucolink-site");
+    s3.create_bucket()
+        .bucket(&bucket)
+        .send()
+        .await
+        .expect("bucket");
+    let mut create = request("Create", &bucket, None);
+    create.resource_properties.privacy_url = "javascript:alert(1)".to_owned();
+    let answer = handle(&create, &s3, &cloudfront).await;
+    assert_eq!(answer.status, "FAILED");
+    assert!(answer.reason.contains("privacy link"), "{}", answer.reason);
+    assert!(keys(&s3, &bucket).await.is_empty(), "nothing written");
 }
 
 #[tokio::test]

@@ -28,7 +28,7 @@ pub async fn serve(ctx: Ctx) -> String {
         listener,
         Arc::new(LocalServer {
             app,
-            site: Site::new(Site::source_tree_dir()),
+            site: Site::new(Site::source_tree_dir(), glucolink_site::Operator::default()),
             limits: server::Limits::default(),
         }),
     ));

@@ -58,7 +58,7 @@ test("a patient creates a personal account, sees it, signs out and signs in", as
 
   await expect(page).toHaveURL(/\/personal\/$/);
   await expect(page.getByRole("heading", { level: 1 })).toHaveText("Hello, Morgan Sample");
-  await expect(page.getByText("1979-03-08")).toBeVisible();
+  await expect(page.getByText("Mar 8, 1979")).toBeVisible();
   await expectAccessible(page);
 
   await page.getByRole("button", { name: "Sign out" }).click();

@@ -46,7 +46,7 @@ test("a unique code links the record once the patient accepts on the Data Sharin
   await expect(patient.getByRole("status")).toHaveText("You now share your data with Lakeside Diabetes Service.");
   await expect(patient.getByRole("status")).toBeFocused();
   await expect(patient.getByRole("button", { name: "Stop sharing with Lakeside Diabetes Service" })).toBeVisible();
-  await expect(patient.getByText("Their record: Morgan Sample, born 1979-03-08")).toBeVisible();
+  await expect(patient.getByText("Their record: Morgan Sample, born Mar 8, 1979")).toBeVisible();
 
   await clinic.reload();
   await expect(clinic.locator("dd", { hasText: "Linked" })).toBeVisible();
@@ -116,7 +116,7 @@ test("the patient's credentials on the clinic's screen link the record; the pati
   await clinic.getByRole("button", { name: "The patient is here with me" }).click();
   const handoff = clinic.getByRole("dialog", { name: "Share your diabetes data with Hillside Clinic" });
   await expect(handoff).toBeVisible();
-  await expect(handoff).toContainText("its record of Riley Credential, born 1983-09-09");
+  await expect(handoff).toContainText("its record of Riley Credential, born Sep 9, 1983");
   await expectAccessible(clinic);
   await handoff.getByLabel("Your glucolink username").fill(username);
   await handoff.getByLabel("Your password").fill(PERSON_PASSWORD);

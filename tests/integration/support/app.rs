@@ -78,7 +78,7 @@ async fn spawn_with_notifier(
     );
     let local = Arc::new(LocalServer {
         app,
-        site: Site::new(Site::source_tree_dir()),
+        site: Site::new(Site::source_tree_dir(), glucolink_site::Operator::default()),
         // Short, so the tests of stalled clients wait a moment, not the product's 10 s and 60 s.
         limits: glucolink_local::server::Limits {
             headers: std::time::Duration::from_secs(2),

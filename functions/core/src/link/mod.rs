@@ -108,11 +108,11 @@ fn mismatch_words(check: &IdentityCheck, record: &PatientRecord, person: &Person
     if check.differs.contains(&"date_of_birth") {
         parts.push(format!(
             "the date of birth on the record is {} but the personal account's is {}",
-            record.date_of_birth,
+            crate::written_date::spelled(record.date_of_birth),
             person
                 .date_of_birth
-                .map(|d| d.to_string())
-                .unwrap_or_default()
+                .map(crate::written_date::spelled)
+                .unwrap_or_else(|| "not given".to_owned())
         ));
     }
     let mut text = parts.join(", and ");

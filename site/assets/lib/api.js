@@ -1,0 +1,77 @@
+// The API client: JSON calls and raw uploads with the session cookie and the CSRF double-submit token;
+// errors come back as ApiError with a stable code and a message for people.
+
+// In the cloud the cookie carries the __Host- prefix (Secure, host-only); locally it is plain.
+export const CSRF_COOKIES = ["__Host-csrf", "csrf"];
+export const csrfToken = () => CSRF_COOKIES.map(readCookie).find(Boolean) || null;
+
+export function readCookie(name) {
+  for (const part of document.cookie.split(";")) {
+    const [key, ...rest] = part.trim().split("=");
+    if (key === name) return rest.join("=");
+  }
+  return null;
+}
+
+/** An error answer of the API: `code` is stable, `message` is for people. */
+export class ApiError extends Error {
+  constructor(status, body) {
+    const error = (body && body.error) || {};
+    super(error.message || `The request failed (${status}).`);
+    this.status = status;
+    this.code = error.code || "unknown";
+    this.field = error.field || null;
+  }
+}
+
+/** Makes sure the browser holds a CSRF cookie (any API answer hands one out). */
+export async function ensureCsrf() {
+  if (!csrfToken()) {
+    await fetch("/api/me", { credentials: "same-origin" });
+  }
+  return csrfToken() || "";
+}
+
+/** Calls the API; resolves to the parsed JSON (or null), rejects with ApiError. */
+export async function api(method, path, body) {
+  const headers = { Accept: "application/json" };
+  if (method !== "GET") headers["X-CSRF-Token"] = await ensureCsrf();
+  if (body !== undefined) headers["Content-Type"] = "application/json";
+  const response = await fetch(path, {
+    method,
+    headers,
+    credentials: "same-origin",
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await response.text();
+  const parsed = text ? JSON.parse(text) : null;
+  if (!response.ok) throw new ApiError(response.status, parsed);
+  return parsed;
+}
+
+/** Sends a file as the raw body with the CSRF header, reporting progress (fetch cannot). */
+export function uploadFile(path, file, onProgress) {
+  return new Promise((resolve, reject) => {
+    ensureCsrf().then((token) => {
+      const request = new XMLHttpRequest();
+      request.open("POST", path);
+      request.setRequestHeader("X-CSRF-Token", token);
+      request.setRequestHeader("Content-Type", file.type || "application/octet-stream");
+      request.upload.addEventListener("progress", (event) => {
+        if (event.lengthComputable) onProgress(Math.round((event.loaded / event.total) * 100));
+      });
+      request.addEventListener("load", () => {
+        let body = null;
+        try {
+          body = request.responseText ? JSON.parse(request.responseText) : null;
+        } catch {
+          body = null;
+        }
+        if (request.status >= 200 && request.status < 300) resolve(body);
+        else reject(new ApiError(request.status, body));
+      });
+      request.addEventListener("error", () => reject(new ApiError(0, null)));
+      request.send(file);
+    }, reject);
+  });
+}

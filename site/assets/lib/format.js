@@ -1,0 +1,82 @@
+// Words and numbers a person reads: dates and times in the reader's locale and time zone (the zone is
+// named once, in the page footer), calendar dates without a time zone, waits and ages in words,
+// counts with thousands separators.
+
+/** The browser's IANA time zone. */
+export function browserZone() {
+  return Intl.DateTimeFormat().resolvedOptions().timeZone || "UTC";
+}
+
+/** The reader's time zone as people name it: "Central European Standard Time (Europe/Berlin)". */
+export function zoneName(zone = browserZone()) {
+  const part = new Intl.DateTimeFormat(undefined, { timeZone: zone, timeZoneName: "long" })
+    .formatToParts(new Date())
+    .find((p) => p.type === "timeZoneName");
+  return part && part.value !== zone ? `${part.value} (${zone})` : zone;
+}
+
+const dateTimeFormat = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "short" });
+const dayFormat = new Intl.DateTimeFormat(undefined, { day: "numeric", month: "short", year: "numeric" });
+const calendarFormat = new Intl.DateTimeFormat(undefined, { day: "numeric", month: "short", year: "numeric", timeZone: "UTC" });
+
+/** An instant as people read it, in their own time zone: "3 Dec 2026, 14:05"; "—" for none. */
+export function when(iso) {
+  if (!iso) return "—";
+  const date = new Date(iso);
+  return Number.isNaN(date.getTime()) ? "—" : dateTimeFormat.format(date);
+}
+
+/** The day of an instant, in the reader's time zone: "3 Dec 2026"; "—" for none. */
+export function day(iso) {
+  if (!iso) return "—";
+  const date = new Date(iso);
+  return Number.isNaN(date.getTime()) ? "—" : dayFormat.format(date);
+}
+
+/** A calendar date ("1980-12-03", a date of birth) as people read it, "3 Dec 1980", never shifted by
+ * a time zone; the text itself if it is not a date. */
+export function calendarDay(text) {
+  if (!text) return "—";
+  const match = /^(\d{4})-(\d{2})-(\d{2})$/.exec(text);
+  if (!match) return text;
+  return calendarFormat.format(new Date(Date.UTC(Number(match[1]), Number(match[2]) - 1, Number(match[3]))));
+}
+
+const relativeFormat = new Intl.RelativeTimeFormat(undefined, { numeric: "auto" });
+const UNITS = [
+  ["year", 365 * 86400],
+  ["month", 30 * 86400],
+  ["week", 7 * 86400],
+  ["day", 86400],
+  ["hour", 3600],
+  ["minute", 60],
+  ["second", 1],
+];
+
+/** How far an instant is from now, in words: "in 15 minutes", "3 days ago", "yesterday". */
+export function relative(iso, now = Date.now()) {
+  if (!iso) return "—";
+  const seconds = Math.round((new Date(iso).getTime() - now) / 1000);
+  if (Number.isNaN(seconds)) return "—";
+  for (const [unit, size] of UNITS) {
+    if (Math.abs(seconds) >= size || unit === "second") {
+      return relativeFormat.format(Math.round(seconds / size), unit);
+    }
+  }
+  return relativeFormat.format(0, "second");
+}
+
+/** A length of time in words: "15 minutes", "2 hours", "14 days". */
+export function duration(seconds) {
+  const total = Math.max(0, Math.round(Number(seconds) || 0));
+  for (const [unit, size] of UNITS.slice(3)) {
+    if (total >= size && total % size === 0) {
+      return new Intl.NumberFormat(undefined, { style: "unit", unit, unitDisplay: "long" }).format(total / size);
+    }
+  }
+  const minutes = Math.ceil(total / 60);
+  return new Intl.NumberFormat(undefined, { style: "unit", unit: "minute", unitDisplay: "long" }).format(minutes);
+}
+
+/** A count with the reader's thousands separators: "12,345". */
+export const count = (n) => Number(n).toLocaleString();

@@ -1,0 +1,88 @@
+// Staff and settings: the clinic's staff and invitations, and its audit log.
+
+import { start } from "/assets/lib/shell.js";
+import { api } from "/assets/lib/api.js";
+import { el } from "/assets/lib/dom.js";
+import { when } from "/assets/lib/format.js";
+import { checkForm, showError } from "/assets/lib/forms.js";
+import { whoAmI, wireSignOut } from "/assets/lib/session.js";
+
+async function clinicStaff() {
+  const me = await whoAmI("clinic_user", "/clinic/signin");
+  if (!me) return;
+  wireSignOut("/clinic/signin");
+  const isAdmin = me.role === "admin";
+  for (const node of document.querySelectorAll("[data-admin-only]")) node.hidden = !isAdmin;
+  const pageError = document.querySelector("[data-page-error]");
+  const status = (text) => {
+    document.querySelector("[data-page-status]").textContent = text;
+  };
+  async function refresh() {
+    const list = await api("GET", "/api/clinic/staff");
+    document.querySelector("[data-staff]").replaceChildren(
+      ...list.staff.map((member) =>
+        el("li", {},
+          el("span", {}, `${member.name} — ${member.email} — ${member.role}`),
+          isAdmin && member.user_id !== me.user_id
+            ? el("button", { type: "button", className: "secondary", "aria-label": `Remove ${member.name}`, onclick: () => remove(member) }, "Remove")
+            : "",
+        ),
+      ),
+    );
+    document.querySelector("[data-invitations]").replaceChildren(
+      ...list.invitations.map((i) => el("li", {}, `${i.email} — ${i.role} — until ${when(i.expires_at)}`)),
+    );
+    document.querySelector("[data-no-invitations]").hidden = list.invitations.length > 0;
+    if (isAdmin) {
+      const log = await api("GET", "/api/clinic/audit");
+      document.querySelector("[data-audit]").replaceChildren(
+        ...log.events.map((e) => el("li", {}, el("span", {}, `${e.actor.name}: ${e.detail}`), el("time", { datetime: e.at }, when(e.at)))),
+      );
+      const patients = await api("GET", "/api/clinic/patients");
+      document.querySelector("#freshness_days").value = patients.freshness_days;
+      document.querySelector("#glucose_units").value = patients.glucose_units || "mg/dL";
+    }
+  }
+  async function remove(member) {
+    if (!confirm(`Remove ${member.name}? Their sessions end at once.`)) return;
+    pageError.textContent = "";
+    try {
+      await api("DELETE", `/api/clinic/staff/${encodeURIComponent(member.user_id)}`);
+      status(`${member.name} was removed.`);
+      await refresh();
+    } catch (error) {
+      pageError.textContent = error.message;
+    }
+  }
+  const invite = document.querySelector("[data-invite]");
+  invite.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    if (!checkForm(invite)) return;
+    const email = invite.elements.namedItem("email").value;
+    try {
+      await api("POST", "/api/clinic/staff/invitations", { email, role: invite.elements.namedItem("role").value });
+      status(`An invitation was sent to ${email}.`);
+      invite.reset();
+      await refresh();
+    } catch (error) {
+      showError(invite, error);
+    }
+  });
+  const settings = document.querySelector("[data-settings]");
+  settings.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    if (!checkForm(settings)) return;
+    try {
+      const days = Number(settings.elements.namedItem("freshness_days").value);
+      const units = settings.elements.namedItem("glucose_units").value;
+      await api("PUT", "/api/clinic/settings", { freshness_days: Number.isInteger(days) ? days : 0, glucose_units: units });
+      status(`Saved: data older than ${days} days counts as old; reports show ${units}.`);
+      await refresh();
+    } catch (error) {
+      showError(settings, error);
+    }
+  });
+  await refresh();
+}
+
+start(clinicStaff);

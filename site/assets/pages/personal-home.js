@@ -1,0 +1,174 @@
+// The patient's home: upload device exports, time zone, upload tokens, reports and recent activity.
+
+import { start } from "/assets/lib/shell.js";
+import { api, uploadFile } from "/assets/lib/api.js";
+import { el, fill } from "/assets/lib/dom.js";
+import { browserZone, calendarDay, count, day, when } from "/assets/lib/format.js";
+import { apiForm, checkForm, showError, wireReportForm } from "/assets/lib/forms.js";
+import { whoAmI, wireSignOut } from "/assets/lib/session.js";
+
+/** What each kind of stored event is called on screen. */
+const KIND_WORDS = {
+  cgm: "sensor glucose",
+  smbg: "meter glucose",
+  bolus: "boluses",
+  basal: "basal",
+  carbs: "carbs",
+  auto_insulin: "SmartGuard insulin",
+  pump_mode: "SmartGuard on and off",
+  long_acting: "long-acting insulin",
+};
+
+/** Everything an upload answer says, in a person's words: what was stored, from which devices and
+ * period, how complete it is, and every row that was not used, with its reason. */
+function showUploadSummary(summary) {
+  const c = summary.completeness;
+  const day = (iso) => new Date(iso).toLocaleDateString(undefined, { dateStyle: "medium" });
+  const plural = (n, one, many) => `${count(n)} ${n === 1 ? one : many}`;
+  const parts = [
+    `${count(summary.accepted)} new readings and events`,
+    `${count(summary.duplicates)} already stored`,
+  ];
+  if (summary.conflict_count > 0) parts.push(plural(summary.conflict_count, "conflicting value not stored", "conflicting values not stored"));
+  parts.push(plural(summary.rejected_count, "row not used", "rows not used"));
+  fill({ upload_result_text: `Uploaded: ${parts.join(", ")}.` }, document.querySelector("[data-upload-result]"));
+  const devices = summary.devices.map((d) =>
+    el("li", {}, `${d.device}: ${d.kinds.map((k) => KIND_WORDS[k] ?? k).join(", ")}, ${day(d.first_event_at)} to ${day(d.last_event_at)}`));
+  const readings = c.readings.map((r) =>
+    el("li", {}, `${r.device}: ${count(r.present)} of ${count(r.expected)} expected sensor readings (${r.percent} %, every ${r.interval_minutes} min)`));
+  const completeness = [
+    ...readings,
+    el("li", {}, c.gap_count === 0 ? "No gap of more than 2 hours in the sensor readings." : `${count(c.gap_count)} gaps of more than 2 hours in the sensor readings.`),
+  ];
+  if (c.insulin_recorded && c.days_without_insulin_count > 0) {
+    completeness.push(el("li", {}, `${count(c.days_without_insulin_count)} days with sensor readings but no insulin data.`));
+  }
+  const problems = [
+    ...summary.conflicts.slice(0, 10).map((x) => el("li", {},
+      `${x.row ? `Row ${x.row}, ` : ""}${when(x.time)}, ${x.device}: kept ${x.kept} (${x.kept_from === "stored" ? "already stored" : "earlier in the file"}), not ${x.not_kept}`)),
+    ...summary.rejected.slice(0, 10).map((r) => el("li", {}, `${r.item ?? `Row ${r.row}`}: ${r.reason}`)),
+  ];
+  const skipped = summary.skipped.map((x) => el("li", {}, `${count(x.count)} ${x.reason}`));
+  document.querySelector("[data-upload-devices]").replaceChildren(...devices);
+  document.querySelector("[data-upload-completeness]").replaceChildren(...completeness);
+  document.querySelector("[data-upload-rejected]").replaceChildren(...problems);
+  document.querySelector("[data-upload-skipped]").replaceChildren(...skipped);
+  document.querySelector("[data-upload-notes]").replaceChildren(...summary.notes.map((n) => el("li", {}, n)));
+  for (const list of document.querySelectorAll("[data-upload-result] ul")) {
+    list.closest("div[data-upload-part]").hidden = list.children.length === 0;
+  }
+}
+
+function wireUpload(refresh) {
+  const form = document.querySelector("[data-upload]");
+  if (!form) return;
+
+  const progress = document.querySelector("[data-upload-progress]");
+  const result = document.querySelector("[data-upload-result]");
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    if (!checkForm(form)) return;
+    result.hidden = true;
+    const file = form.elements.namedItem("file").files[0];
+    if (!file) {
+      showError(form, { field: "file", message: "Choose a file to upload." });
+      return;
+    }
+    const button = form.querySelector("button[type=submit]");
+    button.disabled = true;
+    progress.hidden = false;
+    progress.value = 0;
+    try {
+      const summary = await uploadFile("/api/personal/uploads", file, (p) => {
+        progress.value = p;
+      });
+      showUploadSummary(summary);
+      result.hidden = false;
+      form.reset();
+      await refresh();
+    } catch (error) {
+      showError(form, error);
+    } finally {
+      button.disabled = false;
+      progress.hidden = true;
+    }
+  });
+}
+
+async function wireTokens() {
+  const list = document.querySelector("[data-tokens]");
+  async function refresh() {
+    const { tokens } = await api("GET", "/api/personal/upload-tokens");
+    list.replaceChildren(
+      ...tokens.map((t) =>
+        el("li", {},
+          el("span", {}, `${t.name} — created ${when(t.created_at)}`),
+          el("button", { type: "button", className: "secondary", "aria-label": `Revoke ${t.name}`, onclick: async () => {
+            await api("DELETE", `/api/personal/upload-tokens/${encodeURIComponent(t.token_id)}`);
+            document.querySelector("[data-new-token-shown]").hidden = true;
+            await refresh();
+          } }, "Revoke"),
+        ),
+      ),
+    );
+  }
+  apiForm(document.querySelector("[data-new-token]"), "/api/personal/upload-tokens", async (created) => {
+    fill({ new_token: created.token });
+    document.querySelector("[data-new-token-shown]").hidden = false;
+    document.querySelector("[data-new-token]").reset();
+    await refresh();
+  });
+  await refresh();
+}
+
+async function personalHome() {
+  const me = await whoAmI("person", "/personal/signin");
+  if (!me) return;
+  fill({ ...me, date_of_birth: me.date_of_birth ? calendarDay(me.date_of_birth) : "Not given" });
+  wireSignOut("/personal/signin");
+  const showTimes = async () => {
+    const fresh = await api("GET", "/api/me");
+    fill({ last_upload_text: when(fresh.last_upload_at), last_reading_text: when(fresh.last_reading_at) });
+  };
+  fill({
+    last_upload_text: when(me.last_upload_at),
+    last_reading_text: when(me.last_reading_at),
+    site_origin: location.origin,
+    time_zone: me.time_zone || "UTC",
+  });
+  const zoneForm = document.querySelector("[data-time-zone]");
+  zoneForm.elements.namedItem("time_zone").value = me.time_zone || browserZone();
+  zoneForm.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    if (!checkForm(zoneForm)) return;
+    try {
+      const updated = await api("PUT", "/api/personal/profile", { time_zone: zoneForm.elements.namedItem("time_zone").value.trim() });
+      fill({ time_zone: updated.time_zone });
+      document.querySelector("[data-time-zone-saved]").textContent = `Saved: ${updated.time_zone}.`;
+    } catch (error) {
+      showError(zoneForm, error);
+    }
+  });
+  const unitsForm = document.querySelector("[data-units]");
+  unitsForm.elements.namedItem("glucose_units").value = me.glucose_units || "mg/dL";
+  unitsForm.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    if (!checkForm(unitsForm)) return;
+    try {
+      const updated = await api("PUT", "/api/personal/profile", { glucose_units: unitsForm.elements.namedItem("glucose_units").value });
+      document.querySelector("[data-units-saved]").textContent = `Saved: your reports show ${updated.glucose_units}.`;
+    } catch (error) {
+      showError(unitsForm, error);
+    }
+  });
+  wireReportForm(document.querySelector("[data-report-form]"), "/api/personal/report");
+  wireUpload(showTimes);
+  await wireTokens();
+  const log = await api("GET", "/api/personal/audit");
+  document.querySelector("[data-activity]").replaceChildren(
+    ...log.events.slice(0, 20).map((e) => el("li", {}, el("span", {}, e.detail), el("time", { datetime: e.at }, when(e.at)))),
+  );
+  document.querySelector("[data-no-activity]").hidden = log.events.length > 0;
+}
+
+start(personalHome);
