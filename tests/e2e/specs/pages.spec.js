@@ -1,0 +1,120 @@
+// Every page of the site, as a clinic, a patient and a visitor see it, at a phone's width (390 px) and a
+// laptop's (1280 px): no sideways scrolling of the page, no axe-core violations, and a full-page
+// screenshot in test-results/screens/ to look at. Also the phone menu and a keyboard-only sign-in.
+const { test, expect } = require("@playwright/test");
+const { expectAccessible, ready } = require("./helpers");
+
+const WIDTHS = [390, 1280];
+const DEMO_CLINIC = { email: "demo.clinic@example.org", password: "lantern orchard violet 42" };
+const DEMO_PATIENT = { username: "demo.patient", password: "kettle meadow sparrow 17" };
+
+/** Loads a page at each width, checks it and saves its screenshots. */
+async function tour(page, path, name) {
+  for (const width of WIDTHS) {
+    await page.setViewportSize({ width, height: 900 });
+    await page.goto(path);
+    await ready(page);
+    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+    expect(overflow, `${path} scrolls sideways by ${overflow} px at ${width} px`).toBeLessThanOrEqual(0);
+    await expectAccessible(page);
+    await page.screenshot({ path: `test-results/screens/page-${name}-${width}.png`, fullPage: true });
+  }
+}
+
+async function signInClinic(page) {
+  await page.goto("/clinic/signin");
+  await ready(page);
+  await page.getByLabel("Email").fill(DEMO_CLINIC.email);
+  await page.getByLabel("Password").fill(DEMO_CLINIC.password);
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await expect(page).toHaveURL(/\/clinic\/$/);
+}
+
+test("public pages", async ({ page }) => {
+  for (const [path, name] of [
+    ["/", "landing"],
+    ["/clinic/signin", "clinic-signin"],
+    ["/clinic/signup", "clinic-signup"],
+    ["/personal/signin", "personal-signin"],
+    ["/personal/signup", "personal-signup"],
+    ["/privacy", "privacy"],
+    ["/terms", "terms"],
+    ["/no/such/page", "not-found"],
+    ["/clinic/join?token=not-a-real-invitation", "clinic-join"],
+    ["/dev/outbox", "dev-outbox"],
+  ]) {
+    await tour(page, path, name);
+  }
+  await expect(page.locator("footer")).toContainText("Privacy");
+});
+
+test("the clinic's pages, with a Patient Profile in every link state", async ({ page }) => {
+  test.setTimeout(120_000);
+  await signInClinic(page);
+  await tour(page, "/clinic/", "clinic-home");
+  await tour(page, "/clinic/staff", "clinic-staff");
+  const list = await (await page.request.get("/api/clinic/patients")).json();
+  const seen = new Set();
+  for (const record of list.patients) {
+    if (seen.has(record.link.status)) continue;
+    seen.add(record.link.status);
+    await tour(page, `/clinic/patient?id=${encodeURIComponent(record.patient_id)}`, `clinic-patient-${record.link.status}`);
+  }
+  expect([...seen]).toEqual(expect.arrayContaining(["linked", "pending", "not_linked", "sharing_stopped", "code_expired"]));
+});
+
+test("the patient's pages", async ({ page }) => {
+  await page.goto("/personal/signin");
+  await ready(page);
+  await page.getByLabel("Username").fill(DEMO_PATIENT.username);
+  await page.getByLabel("Password").fill(DEMO_PATIENT.password);
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await expect(page).toHaveURL(/\/personal\/$/);
+  await tour(page, "/personal/", "personal-home");
+  await tour(page, "/personal/sharing", "personal-sharing");
+  await expect(page.locator("[data-zone-note]")).toContainText("Times are shown in your time zone");
+});
+
+test("on a phone the navigation is a menu that opens, moves focus and closes with Escape", async ({ page }) => {
+  await page.setViewportSize({ width: 390, height: 800 });
+  await signInClinic(page);
+  await ready(page);
+  const menu = page.getByRole("button", { name: "Menu" });
+  const staffLink = page.getByRole("navigation", { name: "Clinic" }).getByRole("link", { name: "Staff and settings" });
+  await expect(staffLink).toBeHidden();
+  await menu.click();
+  await expect(menu).toHaveAttribute("aria-expanded", "true");
+  await expect(staffLink).toBeVisible();
+  await expect(page.getByRole("link", { name: "Patients", exact: true })).toBeFocused();
+  await expect(page.getByRole("link", { name: "Patients", exact: true })).toHaveAttribute("aria-current", "page");
+  await page.keyboard.press("Escape");
+  await expect(staffLink).toBeHidden();
+  await expect(menu).toBeFocused();
+  await page.setViewportSize({ width: 1280, height: 800 });
+  await expect(menu).toBeHidden();
+  await expect(staffLink).toBeVisible();
+});
+
+test("sign-in works with the keyboard alone, and every problem of a form shows at once", async ({ page }) => {
+  await page.goto("/clinic/signin");
+  await ready(page);
+  await page.getByLabel("Email").focus();
+  await page.keyboard.press("Enter");
+  await expect(page.locator("#email-error")).toHaveText("Enter email.");
+  await expect(page.locator("#password-error")).toHaveText("Enter password.");
+  await expect(page.getByRole("alert")).toContainText("2 fields need your attention");
+  await expect(page.getByLabel("Email")).toBeFocused();
+  await page.keyboard.type("not-an-address");
+  await page.keyboard.press("Tab");
+  await page.keyboard.type(DEMO_CLINIC.password);
+  await page.keyboard.press("Enter");
+  await expect(page.locator("#email-error")).toHaveText("Enter an email address like name@example.org.");
+  await expect(page.locator("#password-error")).toBeEmpty();
+  await page.getByLabel("Email").fill("");
+  await page.keyboard.type(DEMO_CLINIC.email);
+  await page.keyboard.press("Tab");
+  await page.keyboard.press("Tab");
+  await expect(page.getByRole("button", { name: "Sign in" })).toBeFocused();
+  await page.keyboard.press("Enter");
+  await expect(page).toHaveURL(/\/clinic\/$/);
+});
