@@ -15,7 +15,7 @@ pub enum CoreError {
     #[error("The email or username and password do not match an account.")]
     InvalidCredentials,
     /// Too many attempts; try again after the given number of seconds.
-    #[error("Too many attempts. Try again {}.", in_words(*.retry_after_seconds))]
+    #[error("Too many attempts. Try again {}.", crate::words::in_words(*.retry_after_seconds))]
     TooManyAttempts { retry_after_seconds: i64 },
     /// No valid session (missing, expired, revoked or forged).
     #[error("Please sign in.")]
@@ -84,35 +84,12 @@ impl CodeProblem {
     }
 }
 
-/// A wait as people say it: "in 30 seconds", "in 1 minute", "in 15 minutes", "in 2 hours".
-pub fn in_words(seconds: i64) -> String {
-    let seconds = seconds.max(1);
-    let (amount, unit) = if seconds < 60 {
-        (seconds, "second")
-    } else if seconds < 3_600 {
-        ((seconds + 59) / 60, "minute")
-    } else if seconds < 86_400 {
-        ((seconds + 3_599) / 3_600, "hour")
-    } else {
-        ((seconds + 86_399) / 86_400, "day")
-    };
-    let plural = if amount == 1 { "" } else { "s" };
-    format!("in {amount} {unit}{plural}")
-}
-
 #[cfg(test)]
 mod wait_tests {
     use super::*;
 
     #[test]
-    fn waits_are_said_in_words_rounded_up() {
-        assert_eq!(in_words(1), "in 1 second");
-        assert_eq!(in_words(30), "in 30 seconds");
-        assert_eq!(in_words(60), "in 1 minute");
-        assert_eq!(in_words(61), "in 2 minutes");
-        assert_eq!(in_words(900), "in 15 minutes");
-        assert_eq!(in_words(7_200), "in 2 hours");
-        assert_eq!(in_words(90_000), "in 2 days");
+    fn too_many_attempts_says_the_wait_in_words() {
         assert_eq!(
             CoreError::TooManyAttempts {
                 retry_after_seconds: 900

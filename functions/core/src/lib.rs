@@ -19,8 +19,10 @@ pub mod patient;
 pub mod random;
 pub mod report;
 pub mod session;
+pub mod sms;
 pub mod store;
 pub mod throttle;
+pub mod words;
 pub mod written_date;
 
 pub use context::Ctx;

@@ -3,7 +3,9 @@
 
 use jiff::Timestamp;
 
+use crate::account::fields::Email as EmailAddress;
 use crate::notify::{Message, Recipient};
+use crate::sms;
 
 /// Escapes text for HTML element content and attribute values.
 pub fn escape_html(text: &str) -> String {
@@ -26,21 +28,99 @@ pub fn readable(at: Timestamp) -> String {
     at.strftime("%-d %B %Y, %H:%M UTC").to_string()
 }
 
-fn html_page(paragraphs: &[String], link: (&str, &str)) -> String {
-    let mut html = String::from(
-        "<!doctype html><html lang=\"en\"><body style=\"font-family:sans-serif;line-height:1.5\">",
-    );
-    for paragraph in paragraphs {
-        html.push_str("<p>");
-        html.push_str(&escape_html(paragraph));
-        html.push_str("</p>");
+/// A calendar day for an SMS, where every character counts: `9 Dec`.
+fn short_day(at: Timestamp) -> String {
+    at.strftime("%-d %b").to_string()
+}
+
+/// One email: a heading, paragraphs, an optional button (with its link written out below for mail
+/// programs that hide buttons), closing paragraphs, and who it is sent for. Rendered as HTML (inline
+/// styles and a table layout, as mail programs need) and as plain text with the same words.
+pub struct Email<'a> {
+    pub heading: String,
+    pub paragraphs: Vec<String>,
+    pub button: Option<(&'a str, &'a str)>,
+    pub after: Vec<String>,
+    pub sent_for: &'a str,
+}
+
+impl Email<'_> {
+    fn footer(&self) -> String {
+        format!(
+            "Sent by glucolink for {}. glucolink shows your diabetes device data only to the clinics you accept.",
+            self.sent_for
+        )
     }
-    html.push_str(&format!(
-        "<p><a href=\"{}\">{}</a></p></body></html>",
-        escape_html(link.0),
-        escape_html(link.1)
-    ));
-    html
+
+    /// The plain-text part.
+    pub fn text(&self) -> String {
+        let mut text = format!("{}\n\n", self.heading);
+        for paragraph in &self.paragraphs {
+            text.push_str(paragraph);
+            text.push_str("\n\n");
+        }
+        if let Some((url, label)) = self.button {
+            text.push_str(&format!("{label}: {url}\n\n"));
+        }
+        for paragraph in &self.after {
+            text.push_str(paragraph);
+            text.push_str("\n\n");
+        }
+        text.push_str("--\n");
+        text.push_str(&self.footer());
+        text.push('\n');
+        text
+    }
+
+    /// The HTML part.
+    pub fn html(&self) -> String {
+        let p = |text: &str| {
+            format!(
+                "<p style=\"margin:0 0 16px;font-size:16px;line-height:1.5;color:#1b2430\">{}</p>",
+                escape_html(text)
+            )
+        };
+        let mut body = format!(
+            "<h1 style=\"margin:0 0 16px;font-size:22px;line-height:1.3;color:#1b2430\">{}</h1>",
+            escape_html(&self.heading)
+        );
+        for paragraph in &self.paragraphs {
+            body.push_str(&p(paragraph));
+        }
+        if let Some((url, label)) = self.button {
+            let url = escape_html(url);
+            body.push_str(&format!(
+                "<table role=\"presentation\" cellspacing=\"0\" cellpadding=\"0\" style=\"margin:8px 0 16px\"><tr><td style=\"border-radius:6px;background:#0b5cad\"><a href=\"{url}\" style=\"display:inline-block;padding:12px 22px;font-size:16px;font-weight:600;color:#ffffff;text-decoration:none;border-radius:6px\">{}</a></td></tr></table>\
+                 <p style=\"margin:0 0 16px;font-size:13px;line-height:1.5;color:#4a5565\">If the button does not work, copy this link into your browser:<br><a href=\"{url}\" style=\"color:#0b5cad;word-break:break-all\">{url}</a></p>",
+                escape_html(label)
+            ));
+        }
+        for paragraph in &self.after {
+            body.push_str(&p(paragraph));
+        }
+        format!(
+            "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width\"><title>{title}</title></head>\
+             <body style=\"margin:0;padding:0;background:#f3f6f9;font-family:system-ui,-apple-system,'Segoe UI',Roboto,Arial,sans-serif\">\
+             <table role=\"presentation\" width=\"100%\" cellspacing=\"0\" cellpadding=\"0\" style=\"background:#f3f6f9\"><tr><td align=\"center\" style=\"padding:24px 12px\">\
+             <table role=\"presentation\" width=\"100%\" cellspacing=\"0\" cellpadding=\"0\" style=\"max-width:560px\">\
+             <tr><td style=\"padding:0 0 12px;font-size:18px;font-weight:700;color:#0b5cad\">glucolink</td></tr>\
+             <tr><td style=\"background:#ffffff;border:1px solid #c9d1db;border-radius:8px;padding:24px\">{body}</td></tr>\
+             <tr><td style=\"padding:12px 4px;font-size:12px;line-height:1.5;color:#4a5565\">{footer}</td></tr>\
+             </table></td></tr></table></body></html>",
+            title = escape_html(&self.heading),
+            footer = escape_html(&self.footer()),
+        )
+    }
+
+    /// The email as a message to `to`.
+    pub fn to(&self, to: EmailAddress, subject: String) -> Message {
+        Message::Email {
+            to,
+            subject,
+            html: self.html(),
+            text: self.text(),
+        }
+    }
 }
 
 /// The message that shares a unique code with a patient (Email or SMS Text of the seed).
@@ -51,37 +131,34 @@ pub fn link_code(
     accept_url: &str,
     expires_at: Timestamp,
 ) -> Message {
-    let until = readable(expires_at);
     match to {
-        Recipient::Email(to) => {
-            let paragraphs = vec![
-                "Hello,".to_owned(),
+        Recipient::Email(to) => Email {
+            heading: format!("{clinic_name} asks to see your diabetes data"),
+            paragraphs: vec![
                 format!(
-                    "{clinic_name} asks to see the diabetes device data you keep in your glucolink personal account."
+                    "{clinic_name} asks to see the pump, meter and CGM data you keep in your glucolink personal account."
                 ),
+                "Open the request, sign in (or create an account, if asked), check that it is from your clinic and choose Accept.".to_owned(),
+            ],
+            button: Some((accept_url, "Review the request")),
+            after: vec![
                 format!(
-                    "To accept, open the Data Sharing page of your personal account with the link below (sign in, or create an account, if asked), check the request and choose Accept. Or sign in and enter this code on the Data Sharing page: {code}"
+                    "Or sign in and enter this code on the Data Sharing page: {code}. It works until {}.",
+                    readable(expires_at)
                 ),
-                format!(
-                    "The code is valid until {until}. If you were not expecting this message, you can ignore it: nothing is shared unless you accept."
-                ),
-            ];
-            let text = format!(
-                "{}\n\nOpen your Data Sharing page: {accept_url}\n",
-                paragraphs.join("\n\n")
-            );
-            Message::Email {
-                to,
-                subject: format!("{clinic_name} asks to see your diabetes data"),
-                html: html_page(&paragraphs, (accept_url, "Open your Data Sharing page")),
-                text,
-            }
+                "If you were not expecting this message, you can ignore it: nothing is shared unless you accept.".to_owned(),
+            ],
+            sent_for: clinic_name,
         }
+        .to(to, format!("{clinic_name} asks to see your diabetes data")),
         Recipient::Sms(to) => Message::Sms {
             to,
-            text: format!(
-                "{clinic_name} asks to see your glucolink data. Review and accept on your Data Sharing page: {accept_url} (code {code}, valid until {until})."
-            ),
+            text: sms::compose(clinic_name, |clinic| {
+                format!(
+                    "{clinic} asks to see your glucolink data. Accept by {}: {accept_url}",
+                    short_day(expires_at)
+                )
+            }),
         },
     }
 }
@@ -100,30 +177,27 @@ pub fn code_withdrawn(to: Recipient, clinic_name: &str, replaced: bool) -> Messa
         "You do not need to do anything. If you expected to share your data, ask your clinic for a new code."
     };
     match to {
-        Recipient::Email(to) => {
-            let paragraphs = vec![
-                "Hello,".to_owned(),
-                format!("{what} The earlier code no longer works."),
-                next.to_owned(),
-            ];
-            let text = format!("{}\n", paragraphs.join("\n\n"));
-            let mut html = String::from(
-                "<!doctype html><html lang=\"en\"><body style=\"font-family:sans-serif;line-height:1.5\">",
-            );
-            for paragraph in &paragraphs {
-                html.push_str(&format!("<p>{}</p>", escape_html(paragraph)));
-            }
-            html.push_str("</body></html>");
-            Message::Email {
-                to,
-                subject: format!("Your code from {clinic_name} no longer works"),
-                html,
-                text,
-            }
+        Recipient::Email(to) => Email {
+            heading: format!("Your code from {clinic_name} no longer works"),
+            paragraphs: vec![format!("{what} The earlier code no longer works.")],
+            button: None,
+            after: vec![next.to_owned()],
+            sent_for: clinic_name,
         }
+        .to(to, format!("Your code from {clinic_name} no longer works")),
         Recipient::Sms(to) => Message::Sms {
             to,
-            text: format!("{what} The earlier code no longer works. {next}"),
+            text: sms::compose(clinic_name, |clinic| {
+                if replaced {
+                    format!(
+                        "{clinic} replaced the glucolink code it sent you: the old one no longer works. Use the code in its newest message."
+                    )
+                } else {
+                    format!(
+                        "{clinic} cancelled the glucolink code it sent you: it no longer works. Nothing else to do."
+                    )
+                }
+            }),
         },
     }
 }
@@ -131,29 +205,22 @@ pub fn code_withdrawn(to: Recipient, clinic_name: &str, replaced: bool) -> Messa
 /// The "Upload now" request of the seed's troubleshooting steps.
 pub fn upload_now(to: Recipient, clinic_name: &str, home_url: &str) -> Message {
     match to {
-        Recipient::Email(to) => {
-            let paragraphs = vec![
-                "Hello,".to_owned(),
+        Recipient::Email(to) => Email {
+            heading: format!("{clinic_name} asks for your latest device data"),
+            paragraphs: vec![
                 format!("{clinic_name} would like to see your latest pump, meter and CGM data."),
-                "Please open glucolink and choose Upload now on your home page (or in your app's Profile menu) to send your newest device data.".to_owned(),
-                "If you were not expecting this message, contact your clinic.".to_owned(),
-            ];
-            let text = format!(
-                "{}\n\nOpen glucolink: {home_url}\n",
-                paragraphs.join("\n\n")
-            );
-            Message::Email {
-                to,
-                subject: format!("{clinic_name} asks you to upload your device data"),
-                html: html_page(&paragraphs, (home_url, "Open glucolink")),
-                text,
-            }
+                "Open glucolink and choose Upload now on your home page to send your newest device export.".to_owned(),
+            ],
+            button: Some((home_url, "Upload now")),
+            after: vec!["If you were not expecting this message, contact your clinic.".to_owned()],
+            sent_for: clinic_name,
         }
+        .to(to, format!("{clinic_name} asks you to upload your device data")),
         Recipient::Sms(to) => Message::Sms {
             to,
-            text: format!(
-                "{clinic_name} asks you to upload your latest device data: open glucolink and tap Upload now: {home_url}"
-            ),
+            text: sms::compose(clinic_name, |clinic| {
+                format!("{clinic} asks for your latest device data: open {home_url} and choose Upload now.")
+            }),
         },
     }
 }
@@ -188,20 +255,65 @@ mod tests {
             text.contains("K7Q2M-9XH4T")
                 && text.contains("https://x.example/personal/sharing?code=K7Q2M-9XH4T")
         );
-        assert!(text.contains("valid until"));
+        assert!(text.contains("It works until"));
     }
 
     #[test]
-    fn sms_is_one_short_line() {
-        let phone = Phone::parse("+447700900123").expect("phone");
-        let Message::Sms { text, .. } = upload_now(
-            Recipient::Sms(phone),
+    fn every_sms_fits_one_segment_with_its_link_whole() {
+        let site = "https://d111111abcdef8.cloudfront.net";
+        let accept = format!("{site}/personal/sharing?code=K7Q2M-9XH4T");
+        let home = format!("{site}/personal/");
+        let at = Timestamp::from_second(1_796_300_000).expect("ts");
+        for clinic in [
             "Northgate",
+            "Clínica Diabetológica Łódź",
+            "The Royal Infirmary Paediatric and Adolescent Diabetes and Endocrinology Service",
+        ] {
+            let sms = |to| Recipient::Sms(Phone::parse(to).expect("phone"));
+            for (message, link) in [
+                (
+                    link_code(sms("+447700900123"), clinic, "K7Q2M-9XH4T", &accept, at),
+                    Some(&accept),
+                ),
+                (upload_now(sms("+447700900123"), clinic, &home), Some(&home)),
+                (code_withdrawn(sms("+447700900123"), clinic, true), None),
+                (code_withdrawn(sms("+447700900123"), clinic, false), None),
+            ] {
+                let Message::Sms { text, .. } = message else {
+                    panic!("sms expected");
+                };
+                let length = crate::sms::gsm7_length(&text);
+                assert!(
+                    length.is_some_and(|l| l <= crate::sms::SEGMENT),
+                    "{length:?}: {text}"
+                );
+                assert!(!text.contains('\n'));
+                if let Some(link) = link {
+                    assert!(text.contains(link.as_str()), "{text}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn emails_have_a_button_the_link_written_out_and_the_same_words_in_text() {
+        let email = Email::parse("pat@example.net").expect("email");
+        let Message::Email { html, text, .. } = upload_now(
+            Recipient::Email(email),
+            "Northgate Clinic",
             "https://x.example/personal/",
         ) else {
-            panic!("sms expected");
+            panic!("email expected");
         };
-        assert!(text.contains("Upload now") && !text.contains('\n'));
-        assert!(text.len() < 200);
+        assert!(html.contains(">Upload now</a>") && html.contains("background:#0b5cad"));
+        assert!(
+            html.matches("href=\"https://x.example/personal/\"").count() == 2,
+            "button and link"
+        );
+        assert!(text.contains("Upload now: https://x.example/personal/"));
+        assert!(
+            text.contains("Sent by glucolink for Northgate Clinic")
+                && html.contains("Sent by glucolink for Northgate Clinic")
+        );
     }
 }

@@ -17,7 +17,8 @@
 //! module `/assets/pages/<script>.js` (its imports are preloaded); `width` (`wide` or `narrow`,
 //! default `wide`) sets the width of `<main>`. The shell `site/_shell.html` has the slots
 //! `{{title}}`, `{{id}}`, `{{area}}`, `{{head}}`, `{{nav}}`, `{{width}}` and `{{content}}`; the
-//! navigation link to the page itself gets `aria-current="page"`.
+//! navigation link to the page itself gets `aria-current="page"`. Markup that several pages share is a
+//! partial, `<!--include:NAME-->` for `site/_partials/NAME.html`.
 
 use std::collections::BTreeSet;
 use std::path::Path;
@@ -163,6 +164,30 @@ fn fill_slots(template: &str, values: &[(&str, &str)]) -> String {
     out
 }
 
+/// Replaces each `<!--include:NAME-->` of a page with `site/_partials/NAME.html` (markup that two pages
+/// share, such as the report form).
+fn include_partials(site: &Path, key: &str, content: &str) -> Result<String, BuildError> {
+    let mut out = String::with_capacity(content.len());
+    let mut rest = content;
+    while let Some(start) = rest.find("<!--include:") {
+        out.push_str(&rest[..start]);
+        let after = &rest[start + "<!--include:".len()..];
+        let end = after
+            .find("-->")
+            .ok_or_else(|| BuildError(format!("{key}: an include is not closed with -->")))?;
+        let name = &after[..end];
+        if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
+            return Err(BuildError(format!(
+                "{key}: {name:?} is not a partial's name"
+            )));
+        }
+        out.push_str(read_text(&site.join(format!("_partials/{name}.html")))?.trim_end());
+        rest = &after[end + 3..];
+    }
+    out.push_str(rest);
+    Ok(out)
+}
+
 /// Renders the page `key` (e.g. `clinic/index.html`) of the site at `site` inside its shell.
 /// Operator placeholders (`{{operator.…}}`) are left for [`crate::Operator::fill`].
 pub fn render(site: &Path, key: &str) -> Result<String, BuildError> {
@@ -187,6 +212,7 @@ pub fn render(site: &Path, key: &str) -> Result<String, BuildError> {
             ));
         }
     }
+    let content = include_partials(site, key, &page.content)?;
     let title = escape(&page.title);
     Ok(fill_slots(
         &shell,
@@ -197,7 +223,7 @@ pub fn render(site: &Path, key: &str) -> Result<String, BuildError> {
             ("head", &head),
             ("nav", nav.trim_end()),
             ("width", &page.width),
-            ("content", page.content.trim_end()),
+            ("content", content.trim_end()),
         ],
     ))
 }
@@ -255,5 +281,7 @@ mod tests {
         assert!(html.contains("<script type=\"module\" src=\"/assets/pages/clinic-home.js\">"));
         assert!(html.contains("rel=\"modulepreload\" href=\"/assets/lib/api.js\""));
         assert!(html.contains("data-page=\"clinic-home\""));
+        let profile = render(&site, "clinic/patient.html").expect("renders");
+        assert!(profile.contains("id=\"report-days\"") && !profile.contains("<!--include"));
     }
 }

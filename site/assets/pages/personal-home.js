@@ -1,11 +1,46 @@
-// The patient's home: upload device exports, time zone, upload tokens, reports and recent activity.
+// The patient's home: Upload now first (drop a file, steps to get it from each vendor, what was read and
+// who sees it), reports, how fresh the data is and who sees it, account settings, upload tokens under
+// Advanced, and recent activity.
 
 import { start } from "/assets/lib/shell.js";
 import { api, uploadFile } from "/assets/lib/api.js";
 import { el, fill } from "/assets/lib/dom.js";
-import { browserZone, calendarDay, count, day, when } from "/assets/lib/format.js";
+import { browserZone, calendarDay, count, day, relative, when } from "/assets/lib/format.js";
 import { apiForm, checkForm, showError, wireReportForm } from "/assets/lib/forms.js";
 import { whoAmI, wireSignOut } from "/assets/lib/session.js";
+
+/** "A", "A and B", "A, B and C" in the reader's language. */
+const listInWords = (items) => new Intl.ListFormat(undefined, { style: "long", type: "conjunction" }).format(items);
+
+/** The names of the clinics that see this person's data. */
+async function clinicsThatSee() {
+  const sharing = await api("GET", "/api/personal/sharing");
+  return sharing.clinics.map((c) => c.clinic_name);
+}
+
+/** A drop zone around the file input: a file dropped on it is chosen as if picked. */
+function wireDropZone(zone, input) {
+  const over = (on) => (event) => {
+    event.preventDefault();
+    zone.toggleAttribute("data-over", on);
+  };
+  zone.addEventListener("dragenter", over(true));
+  zone.addEventListener("dragover", over(true));
+  zone.addEventListener("dragleave", over(false));
+  zone.addEventListener("drop", (event) => {
+    over(false)(event);
+    if (event.dataTransfer && event.dataTransfer.files.length > 0) {
+      input.files = event.dataTransfer.files;
+      input.dispatchEvent(new Event("change", { bubbles: true }));
+    }
+  });
+}
+
+/** Every IANA time zone the browser knows, as choices for the time zone field. */
+function offerTimeZones(list) {
+  const zones = typeof Intl.supportedValuesOf === "function" ? Intl.supportedValuesOf("timeZone") : [];
+  list.replaceChildren(...zones.map((zone) => el("option", { value: zone })));
+}
 
 /** What each kind of stored event is called on screen. */
 const KIND_WORDS = {
@@ -21,9 +56,8 @@ const KIND_WORDS = {
 
 /** Everything an upload answer says, in a person's words: what was stored, from which devices and
  * period, how complete it is, and every row that was not used, with its reason. */
-function showUploadSummary(summary) {
+function showUploadSummary(summary, seenBy) {
   const c = summary.completeness;
-  const day = (iso) => new Date(iso).toLocaleDateString(undefined, { dateStyle: "medium" });
   const plural = (n, one, many) => `${count(n)} ${n === 1 ? one : many}`;
   const parts = [
     `${count(summary.accepted)} new readings and events`,
@@ -31,7 +65,16 @@ function showUploadSummary(summary) {
   ];
   if (summary.conflict_count > 0) parts.push(plural(summary.conflict_count, "conflicting value not stored", "conflicting values not stored"));
   parts.push(plural(summary.rejected_count, "row not used", "rows not used"));
-  fill({ upload_result_text: `Uploaded: ${parts.join(", ")}.` }, document.querySelector("[data-upload-result]"));
+  const devicesRead = summary.devices.map((d) => d.device);
+  fill({
+    upload_result_text: `Uploaded: ${parts.join(", ")}.`,
+    upload_read_text: summary.first_event_at
+      ? `Read from ${devicesRead.length ? devicesRead.join(", ") : "the file"}, ${day(summary.first_event_at)} to ${day(summary.last_event_at)}.`
+      : "The file held no readings, insulin or carbs.",
+    upload_seen_by_text: seenBy.length
+      ? `${listInWords(seenBy)} ${seenBy.length === 1 ? "sees" : "see"} it now.`
+      : "No clinic sees your data yet: a clinic sends you a code, which you enter on the Data Sharing page.",
+  }, document.querySelector("[data-upload-result]"));
   const devices = summary.devices.map((d) =>
     el("li", {}, `${d.device}: ${d.kinds.map((k) => KIND_WORDS[k] ?? k).join(", ")}, ${day(d.first_event_at)} to ${day(d.last_event_at)}`));
   const readings = c.readings.map((r) =>
@@ -63,6 +106,7 @@ function wireUpload(refresh) {
   const form = document.querySelector("[data-upload]");
   if (!form) return;
 
+  wireDropZone(form.querySelector("[data-dropzone]"), form.elements.namedItem("file"));
   const progress = document.querySelector("[data-upload-progress]");
   const result = document.querySelector("[data-upload-result]");
   form.addEventListener("submit", async (event) => {
@@ -82,7 +126,7 @@ function wireUpload(refresh) {
       const summary = await uploadFile("/api/personal/uploads", file, (p) => {
         progress.value = p;
       });
-      showUploadSummary(summary);
+      showUploadSummary(summary, await clinicsThatSee());
       result.hidden = false;
       form.reset();
       await refresh();
@@ -126,16 +170,20 @@ async function personalHome() {
   if (!me) return;
   fill({ ...me, date_of_birth: me.date_of_birth ? calendarDay(me.date_of_birth) : "Not given" });
   wireSignOut("/personal/signin");
+  const whenAndHowLong = (iso) => (iso ? `${when(iso)} (${relative(iso)})` : "Nothing uploaded yet");
   const showTimes = async () => {
     const fresh = await api("GET", "/api/me");
-    fill({ last_upload_text: when(fresh.last_upload_at), last_reading_text: when(fresh.last_reading_at) });
+    fill({ last_upload_text: whenAndHowLong(fresh.last_upload_at), last_reading_text: whenAndHowLong(fresh.last_reading_at) });
   };
+  const clinics = await clinicsThatSee();
   fill({
-    last_upload_text: when(me.last_upload_at),
-    last_reading_text: when(me.last_reading_at),
+    last_upload_text: whenAndHowLong(me.last_upload_at),
+    last_reading_text: whenAndHowLong(me.last_reading_at),
+    clinics_text: clinics.length ? listInWords(clinics) : "No clinic yet",
     site_origin: location.origin,
     time_zone: me.time_zone || "UTC",
   });
+  offerTimeZones(document.getElementById("time-zones"));
   const zoneForm = document.querySelector("[data-time-zone]");
   zoneForm.elements.namedItem("time_zone").value = me.time_zone || browserZone();
   zoneForm.addEventListener("submit", async (event) => {

@@ -33,6 +33,8 @@ test("a patient uploads a file and the linked clinic sees recent data", async ({
   await expect(patient.getByText(/events\[24\]: glucose 9999 is outside/)).toBeVisible();
   await expect(patient.getByText(/E2E Sensor 1: sensor glucose, /)).toBeVisible();
   await expect(patient.getByText(/of \d+ expected sensor readings/)).toBeVisible();
+  await expect(patient.getByText(/^Read from E2E Sensor 1, \w{3} \d+, \d{4} to \w{3} \d+, \d{4}\.$/)).toBeVisible();
+  await expect(patient.getByText("Upload Clinic sees it now.")).toBeVisible();
   await expectAccessible(patient);
   for (const width of [1280, 390]) {
     await patient.setViewportSize({ width, height: 900 });
@@ -42,7 +44,14 @@ test("a patient uploads a file and the linked clinic sees recent data", async ({
   }
   await patient.setViewportSize({ width: 1280, height: 720 });
 
-  await patient.getByLabel("Device data file").setInputFiles(file);
+  // The same file again, dropped on the upload box this time.
+  const dropped = await patient.evaluateHandle((text) => {
+    const transfer = new DataTransfer();
+    transfer.items.add(new File([text], "readings.json", { type: "application/json" }));
+    return transfer;
+  }, file.buffer.toString());
+  await patient.locator("[data-dropzone]").dispatchEvent("drop", { dataTransfer: dropped });
+  await expect.poll(() => patient.getByLabel("Device data file").evaluate((input) => input.files.length)).toBe(1);
   await patient.getByRole("button", { name: "Upload now" }).click();
   await expect(patient.getByText(/0 new readings and events, 24 already stored/)).toBeVisible();
 
@@ -53,7 +62,8 @@ test("a patient uploads a file and the linked clinic sees recent data", async ({
 test("a patient creates an upload token, sees it once, and revokes it", async ({ page }) => {
   await page.goto("/personal/signup");
   await fillPersonalSignUp(page, unique("tok"), "Toby Token", "1985-05-05");
-  await expect(page.getByRole("heading", { name: "Upload tokens" })).toBeVisible();
+  await expect(page.getByLabel("Token name")).toBeHidden();
+  await page.getByText("Advanced: upload tokens").click();
   await page.getByLabel("Token name").fill("Laptop uploader");
   await page.getByRole("button", { name: "Create upload token" }).click();
   await expect(page.locator("[data-new-token-shown] code")).toHaveText(/^glk_[A-Za-z0-9_-]{43}$/);

@@ -13,7 +13,7 @@ use crate::context::Ctx;
 use crate::error::CoreError;
 use crate::ids::{ClinicId, ClinicUserId};
 use crate::keys;
-use crate::messages::{escape_html, readable};
+use crate::messages::{self, readable};
 use crate::notify::Message;
 use crate::random::{sha256_hex, token_256};
 use crate::report::build::Units;
@@ -113,29 +113,22 @@ pub async fn invite(
         site_url.trim_end_matches('/')
     );
     let clinic = &admin.clinic.name;
-    let text = format!(
-        "Hello,\n\n{} invited you to join {clinic} on glucolink as {}.\n\nChoose your name and password here: {link}\n\nThe link works until {}. If you were not expecting this, ignore this message.\n",
-        admin.user.name,
-        role.as_str(),
-        readable(expires_at)
-    );
-    let html = format!(
-        "<!doctype html><html lang=\"en\"><body><p>Hello,</p><p>{} invited you to join {} on glucolink as {}.</p><p><a href=\"{}\">Join {}</a></p><p>The link works until {}. If you were not expecting this, ignore this message.</p></body></html>",
-        escape_html(&admin.user.name),
-        escape_html(clinic),
-        role.as_str(),
-        escape_html(&link),
-        escape_html(clinic),
-        escape_html(&readable(expires_at))
-    );
-    ctx.notifier
-        .send(Message::Email {
-            to: email.clone(),
-            subject: format!("Join {clinic} on glucolink"),
-            text,
-            html,
-        })
-        .await?;
+    let message = messages::Email {
+        heading: format!("Join {clinic} on glucolink"),
+        paragraphs: vec![format!(
+            "{} invited you to join {clinic} on glucolink as {}.",
+            admin.user.name,
+            role.as_str()
+        )],
+        button: Some((&link, "Choose your name and password")),
+        after: vec![format!(
+            "The link works until {}. If you were not expecting this, ignore this message.",
+            readable(expires_at)
+        )],
+        sent_for: clinic,
+    }
+    .to(email.clone(), format!("Join {clinic} on glucolink"));
+    ctx.notifier.send(message).await?;
     Ok(Invitation {
         clinic_name: clinic.clone(),
         email: email.as_str().to_owned(),

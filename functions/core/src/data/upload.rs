@@ -19,6 +19,7 @@ use crate::error::CoreError;
 use crate::ids::PersonId;
 use crate::keys;
 use crate::store::{Condition, Item, Query, StoreError, Value, WriteOp, query_all};
+use crate::words::{counted, grouped};
 
 /// A row the importer could not use, and why (rows count from 1, header rows included).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -262,8 +263,12 @@ pub async fn ingest(
             patient_id: None,
             person_id: Some(person.id),
             detail: format!(
-                "Uploaded a {} file: {accepted} new events, {duplicates} already stored, {conflict_count} conflicting values not stored, {rejected_count} rows not used.",
-                parsed.format.label()
+                "Uploaded a {} file: {}, {} already stored, {} not stored, {} not used.",
+                parsed.format.label(),
+                counted(accepted, "new event", "new events"),
+                grouped(duplicates),
+                counted(conflict_count, "conflicting value", "conflicting values"),
+                counted(rejected_count, "row", "rows"),
             ),
         }
         .ops(now),
