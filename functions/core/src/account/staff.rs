@@ -14,7 +14,6 @@ use crate::error::CoreError;
 use crate::ids::{ClinicId, ClinicUserId};
 use crate::keys;
 use crate::messages::{self, readable};
-use crate::notify::Message;
 use crate::random::{sha256_hex, token_256};
 use crate::report::build::Units;
 use crate::session::{self, NewSession, Principal};
