@@ -7,6 +7,7 @@
 mod support;
 
 mod accounts;
+mod audit;
 mod bad_input;
 mod carelink;
 mod link_safety;

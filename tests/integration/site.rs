@@ -52,3 +52,47 @@ async fn missing_pages_and_escapes_from_the_site_directory_are_not_found() {
         404
     );
 }
+
+#[tokio::test]
+async fn the_shell_sources_are_not_served_and_pages_have_the_shell() {
+    let app = spawn_app().await;
+    for path in [
+        "/_shell.html",
+        "/_partials/nav-clinic.html",
+        "/_partials/report-period",
+    ] {
+        assert_eq!(app.user.get(path).await.status().as_u16(), 404, "{path}");
+    }
+    let page = app
+        .user
+        .get("/clinic/audit")
+        .await
+        .text()
+        .await
+        .expect("page");
+    assert!(page.starts_with("<!doctype html>") && page.contains("<footer class=\"site\">"));
+    assert!(!page.contains("{{"), "every slot filled");
+}
+
+#[test]
+fn the_audit_page_offers_exactly_the_actions_the_log_records() {
+    let page = std::fs::read_to_string(glucolink_site::source_tree_dir().join("clinic/audit.html"))
+        .expect("audit page");
+    let offered: Vec<&str> = page
+        .split("<option value=\"")
+        .skip(1)
+        .filter_map(|rest| rest.split('"').next())
+        .filter(|value| !value.is_empty())
+        .collect();
+    let recorded: Vec<&str> = glucolink_core::audit::ACTIONS
+        .iter()
+        .map(|(action, _)| *action)
+        .collect();
+    assert_eq!(offered, recorded);
+    for (action, words) in glucolink_core::audit::ACTIONS {
+        assert!(
+            page.contains(&format!("<option value=\"{action}\">{words}</option>")),
+            "{action}"
+        );
+    }
+}

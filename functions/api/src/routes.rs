@@ -309,7 +309,8 @@ impl RouteId {
     pub fn query_parameters(self) -> &'static [&'static str] {
         match self {
             RouteId::ListPatients => &["q", "cursor", "link"],
-            RouteId::ClinicAudit | RouteId::PersonalAudit => &["cursor"],
+            RouteId::ClinicAudit => &["cursor", "patient", "actor", "action", "from", "to", "tz"],
+            RouteId::PersonalAudit => &["cursor"],
             RouteId::PrintLinkCode => &["code"],
             RouteId::SignOut => &["everywhere"],
             RouteId::Upload => &["format", "tz"],

@@ -124,49 +124,180 @@ pub async fn for_clinic(
     page(ctx, keys::clinic_pk(clinic), cursor).await
 }
 
-async fn page(ctx: &Ctx, pk: String, cursor: Option<String>) -> Result<AuditPage, CoreError> {
-    let mut query = Query::prefix(pk, keys::AUDIT_PREFIX);
+/// Every action the log records, with the words the website shows for it.
+pub const ACTIONS: &[(&str, &str)] = &[
+    ("profile_viewed", "Opened a Patient Profile"),
+    ("report_viewed", "Viewed a report"),
+    ("patient_created", "Added a patient record"),
+    ("patient_corrected", "Corrected a patient record"),
+    ("link_code_created", "Generated a unique code"),
+    ("link_code_sent", "Sent a code"),
+    ("link_code_printed", "Printed a code"),
+    ("link_code_cancelled", "Cancelled a code"),
+    (
+        "link_code_withdrawn_notice",
+        "Told a patient a code no longer works",
+    ),
+    ("linked", "Linked to Personal"),
+    ("link_declined", "Declined a request"),
+    ("unlinked", "Unlinked"),
+    ("revoked", "Stopped sharing"),
+    ("upload_requested", "Asked to Upload now"),
+    ("data_uploaded", "Uploaded data"),
+    ("data_upload_interrupted", "Upload interrupted"),
+    ("upload_token_created", "Created an upload token"),
+    ("upload_token_revoked", "Revoked an upload token"),
+    ("ranges_changed", "Changed glycemic targets"),
+    ("settings_changed", "Changed clinic settings"),
+    ("staff_invited", "Invited staff"),
+    ("staff_joined", "Staff joined"),
+    ("staff_removed", "Removed staff"),
+];
+
+/// What a clinic's audit log is narrowed to; every part is optional.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AuditFilter {
+    pub patient_id: Option<PatientId>,
+    /// The member of staff (or person) who acted.
+    pub actor_id: Option<String>,
+    /// One of [`ACTIONS`].
+    pub action: Option<&'static str>,
+    /// From the start of this instant (inclusive).
+    pub from: Option<Timestamp>,
+    /// Until this instant (exclusive).
+    pub until: Option<Timestamp>,
+}
+
+impl AuditFilter {
+    /// Reads an action name, refusing one the log never records.
+    pub fn parse_action(raw: &str) -> Result<&'static str, CoreError> {
+        ACTIONS
+            .iter()
+            .map(|(action, _)| *action)
+            .find(|action| *action == raw)
+            .ok_or_else(|| {
+                CoreError::invalid(
+                    "action",
+                    "invalid_action",
+                    "Choose one of the actions the audit log records.",
+                )
+            })
+    }
+
+    fn keeps(&self, item: &Item) -> bool {
+        self.patient_id
+            .is_none_or(|p| item.s("patient_id") == Some(p.to_string().as_str()))
+            && self
+                .actor_id
+                .as_deref()
+                .is_none_or(|a| item.s("actor_id") == Some(a))
+            && self.action.is_none_or(|a| item.s("action") == Some(a))
+    }
+}
+
+/// How many log entries one filtered request reads at most; a page may then hold fewer than
+/// [`PAGE_SIZE`] events and still say where to go on.
+pub const SCAN_LIMIT: usize = 1_000;
+/// Events per page.
+pub const PAGE_SIZE: usize = 50;
+
+/// A page of the clinic's log narrowed by `filter`, newest first. Dates bound the sort key (event
+/// ids are ULIDs, ordered by time); the other parts are checked on each entry read.
+pub async fn for_clinic_filtered(
+    ctx: &Ctx,
+    clinic: ClinicId,
+    filter: &AuditFilter,
+    cursor: Option<String>,
+) -> Result<AuditPage, CoreError> {
+    let mut query = Query::prefix(keys::clinic_pk(clinic), keys::AUDIT_PREFIX);
+    if filter.from.is_some() || filter.until.is_some() {
+        let millis = |t: Timestamp| u64::try_from(t.as_millisecond()).unwrap_or(0);
+        let low = filter
+            .from
+            .map_or(Ulid::nil(), |t| Ulid::from_parts(millis(t), 0));
+        let high = filter
+            .until
+            .map_or(Ulid::from_parts(u64::MAX >> 16, u128::MAX), |t| {
+                Ulid::from_parts(millis(t).saturating_sub(1), u128::MAX)
+            });
+        query = query.between(
+            format!("{}{low}", keys::AUDIT_PREFIX),
+            format!("{}{high}", keys::AUDIT_PREFIX),
+        );
+    }
     query.direction = Direction::Backward;
-    query.limit = 50;
     query.cursor = cursor;
-    let page = ctx.store.query(&query).await.map_err(|e| match e {
+    let mut kept = Vec::new();
+    let mut scanned = 0;
+    loop {
+        query.limit = PAGE_SIZE - kept.len();
+        let page = ctx.store.query(&query).await.map_err(cursor_error)?;
+        scanned += page.items.len();
+        for item in &page.items {
+            if filter.keeps(item) {
+                kept.push(event_of(item)?);
+            }
+        }
+        query.cursor = page.cursor;
+        if kept.len() >= PAGE_SIZE || query.cursor.is_none() || scanned >= SCAN_LIMIT {
+            break;
+        }
+    }
+    Ok(AuditPage {
+        events: kept,
+        next_cursor: query.cursor,
+    })
+}
+
+fn cursor_error(error: crate::store::StoreError) -> CoreError {
+    match error {
         crate::store::StoreError::Invalid(_) => {
             CoreError::invalid("cursor", "invalid_cursor", "The page cursor is not valid.")
         }
         other => other.into(),
-    })?;
+    }
+}
+
+async fn page(ctx: &Ctx, pk: String, cursor: Option<String>) -> Result<AuditPage, CoreError> {
+    let mut query = Query::prefix(pk, keys::AUDIT_PREFIX);
+    query.direction = Direction::Backward;
+    query.limit = PAGE_SIZE;
+    query.cursor = cursor;
+    let page = ctx.store.query(&query).await.map_err(cursor_error)?;
     let events = page
         .items
         .iter()
-        .map(|item| {
-            Ok(AuditEvent {
-                event_id: item
-                    .key
-                    .sk
-                    .strip_prefix(keys::AUDIT_PREFIX)
-                    .unwrap_or_default()
-                    .to_owned(),
-                at: crate::account::clinic::millis(item.require_n("at")?)?,
-                actor: Actor {
-                    kind: match item.require_s("actor_kind")? {
-                        "clinic_user" => "clinic_user",
-                        "person" => "person",
-                        _ => "system",
-                    },
-                    id: item.require_s("actor_id")?.to_owned(),
-                    name: item.require_s("actor_name")?.to_owned(),
-                },
-                action: item.require_s("action")?.to_owned(),
-                clinic_id: item.s("clinic_id").map(str::to_owned),
-                clinic_name: item.s("clinic_name").map(str::to_owned),
-                patient_id: item.s("patient_id").map(str::to_owned),
-                person_id: item.s("person_id").map(str::to_owned),
-                detail: item.s("detail").unwrap_or_default().to_owned(),
-            })
-        })
+        .map(event_of)
         .collect::<Result<Vec<_>, CoreError>>()?;
     Ok(AuditPage {
         events,
         next_cursor: page.cursor,
+    })
+}
+
+fn event_of(item: &Item) -> Result<AuditEvent, CoreError> {
+    Ok(AuditEvent {
+        event_id: item
+            .key
+            .sk
+            .strip_prefix(keys::AUDIT_PREFIX)
+            .unwrap_or_default()
+            .to_owned(),
+        at: crate::account::clinic::millis(item.require_n("at")?)?,
+        actor: Actor {
+            kind: match item.require_s("actor_kind")? {
+                "clinic_user" => "clinic_user",
+                "person" => "person",
+                _ => "system",
+            },
+            id: item.require_s("actor_id")?.to_owned(),
+            name: item.require_s("actor_name")?.to_owned(),
+        },
+        action: item.require_s("action")?.to_owned(),
+        clinic_id: item.s("clinic_id").map(str::to_owned),
+        clinic_name: item.s("clinic_name").map(str::to_owned),
+        patient_id: item.s("patient_id").map(str::to_owned),
+        person_id: item.s("person_id").map(str::to_owned),
+        detail: item.s("detail").unwrap_or_default().to_owned(),
     })
 }

@@ -28,6 +28,8 @@ export async function whoAmI(kind, signInPath) {
       location.replace(me.kind === "person" ? "/personal/" : "/clinic/");
       return null;
     }
+    // Links to what only a clinic's administrators may see are shown to them alone.
+    for (const link of document.querySelectorAll("header [data-admin-only]")) link.hidden = me.role !== "admin";
     return me;
   } catch (error) {
     if (error instanceof ApiError && error.status === 401) {

@@ -33,6 +33,9 @@ async function clinicPatient() {
   wireSignOut("/clinic/signin");
   const id = new URLSearchParams(location.search).get("id") || "";
   const base = `/api/clinic/patients/${encodeURIComponent(id)}`;
+  const auditLink = document.querySelector("[data-patient-audit]");
+  auditLink.hidden = me.role !== "admin";
+  auditLink.querySelector("a").href = `/clinic/audit?patient=${encodeURIComponent(id)}`;
   const pageError = document.querySelector("[data-page-error]");
   const pageStatus = (text) => {
     document.querySelector("[data-page-status]").textContent = text;

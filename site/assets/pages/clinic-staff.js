@@ -34,10 +34,6 @@ async function clinicStaff() {
     );
     document.querySelector("[data-no-invitations]").hidden = list.invitations.length > 0;
     if (isAdmin) {
-      const log = await api("GET", "/api/clinic/audit");
-      document.querySelector("[data-audit]").replaceChildren(
-        ...log.events.map((e) => el("li", {}, el("span", {}, `${e.actor.name}: ${e.detail}`), el("time", { datetime: e.at }, when(e.at)))),
-      );
       const patients = await api("GET", "/api/clinic/patients");
       document.querySelector("#freshness_days").value = patients.freshness_days;
       document.querySelector("#glucose_units").value = patients.glucose_units || "mg/dL";

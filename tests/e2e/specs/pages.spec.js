@@ -53,6 +53,7 @@ test("the clinic's pages, with a Patient Profile in every link state", async ({ 
   await signInClinic(page);
   await tour(page, "/clinic/", "clinic-home");
   await tour(page, "/clinic/staff", "clinic-staff");
+  await tour(page, "/clinic/audit", "clinic-audit");
   const list = await (await page.request.get("/api/clinic/patients")).json();
   const seen = new Set();
   for (const record of list.patients) {
@@ -73,6 +74,35 @@ test("the patient's pages", async ({ page }) => {
   await tour(page, "/personal/", "personal-home");
   await tour(page, "/personal/sharing", "personal-sharing");
   await expect(page.locator("[data-zone-note]")).toContainText("Times are shown in your time zone");
+});
+
+test("the audit log narrows to one action, one patient and dates, and keeps the filters in the address", async ({ page }) => {
+  await signInClinic(page);
+  const list = await (await page.request.get("/api/clinic/patients?q=alex")).json();
+  const alex = list.patients[0].patient_id;
+  await page.goto(`/clinic/patient?id=${encodeURIComponent(alex)}`);
+  await ready(page);
+  await page.getByRole("link", { name: "See who viewed or changed this record" }).click();
+  await ready(page);
+  await expect(page.getByText("Showing one patient record.")).toBeVisible();
+  const rows = page.locator("[data-events] tr");
+  await expect(rows.first()).toContainText("Opened the Patient Profile of Alex Demo.");
+  await expect(rows.first()).not.toContainText("Dana Demo opened");
+  await page.getByLabel("What").selectOption({ label: "Linked to Personal" });
+  await page.getByRole("button", { name: "Show", exact: true }).click();
+  await expect(rows).toHaveCount(1);
+  await expect(rows.first()).toContainText("Alex Demo");
+  expect(new URL(page.url()).searchParams.get("action")).toBe("linked");
+  await page.getByRole("button", { name: "Show every patient" }).click();
+  await expect.poll(() => rows.count()).toBeGreaterThan(1);
+  await page.getByLabel("From").fill("2020-01-02");
+  await page.getByLabel("To").fill("2020-01-01");
+  await page.getByRole("button", { name: "Show", exact: true }).click();
+  await expect(page.locator("#to-error")).toHaveText("The end date is before the start date.");
+  await page.getByLabel("To").fill("2020-01-03");
+  await page.getByRole("button", { name: "Show", exact: true }).click();
+  await expect(page.getByText("No events match these filters.")).toBeVisible();
+  await expectAccessible(page);
 });
 
 test("on a phone the navigation is a menu that opens, moves focus and closes with Escape", async ({ page }) => {

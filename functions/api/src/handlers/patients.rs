@@ -18,7 +18,7 @@ use crate::app::App;
 use crate::error::ApiError;
 use crate::routes::PathParams;
 use crate::security::require_staff;
-use crate::wire::{Reply, json_body, query_param};
+use crate::wire::{Reply, json_body, query_param, query_time_zone};
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -325,6 +325,86 @@ fn viewed(
 pub async fn clinic_audit(app: &App, request: &Request<Bytes>) -> Result<Reply, ApiError> {
     let staff = require_staff(app, request).await?;
     staff.require_admin()?;
-    let page = audit::for_clinic(&app.ctx, staff.clinic.id, query_param(request, "cursor")).await?;
+    let filter = audit_filter(request)?;
+    let page = audit::for_clinic_filtered(
+        &app.ctx,
+        staff.clinic.id,
+        &filter,
+        query_param(request, "cursor"),
+    )
+    .await?;
     Ok(Reply::json(StatusCode::OK, &page))
+}
+
+/// The audit log's filters from the query: `patient` (a record id), `actor` (who acted), `action`,
+/// and `from`/`to` (calendar dates, both inclusive, in `tz`, default UTC).
+fn audit_filter(request: &Request<Bytes>) -> Result<audit::AuditFilter, ApiError> {
+    let given = |name: &str| query_param(request, name).filter(|v| !v.is_empty());
+    let zone = query_time_zone(request)?.unwrap_or(jiff::tz::TimeZone::UTC);
+    let day = |field: &'static str| -> Result<Option<jiff::civil::Date>, ApiError> {
+        given(field)
+            .map(|raw| {
+                raw.parse::<jiff::civil::Date>().map_err(|_| {
+                    ApiError::from(CoreError::invalid(
+                        field,
+                        "invalid_date",
+                        "Dates are written YYYY-MM-DD.",
+                    ))
+                })
+            })
+            .transpose()
+    };
+    let start_of = |date: jiff::civil::Date| -> Result<jiff::Timestamp, ApiError> {
+        zone.to_ambiguous_timestamp(date.to_datetime(jiff::civil::Time::midnight()))
+            .compatible()
+            .map_err(|_| {
+                ApiError::from(CoreError::invalid(
+                    "from",
+                    "invalid_date",
+                    "That date is out of range.",
+                ))
+            })
+    };
+    let (from, to) = (day("from")?, day("to")?);
+    if let (Some(from), Some(to)) = (from, to)
+        && from > to
+    {
+        return Err(CoreError::invalid(
+            "to",
+            "invalid_range",
+            "The end date is before the start date.",
+        )
+        .into());
+    }
+    Ok(audit::AuditFilter {
+        patient_id: given("patient")
+            .map(|raw| {
+                raw.parse().map_err(|_| {
+                    ApiError::from(CoreError::invalid(
+                        "patient",
+                        "invalid_patient",
+                        "That is not a patient record's id.",
+                    ))
+                })
+            })
+            .transpose()?,
+        actor_id: given("actor"),
+        action: given("action")
+            .map(|raw| audit::AuditFilter::parse_action(&raw))
+            .transpose()?,
+        from: from.map(start_of).transpose()?,
+        until: to
+            .map(|d| {
+                d.tomorrow().map_err(|_| {
+                    ApiError::from(CoreError::invalid(
+                        "to",
+                        "invalid_date",
+                        "That date is out of range.",
+                    ))
+                })
+            })
+            .transpose()?
+            .map(start_of)
+            .transpose()?,
+    })
 }

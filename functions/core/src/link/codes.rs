@@ -92,8 +92,9 @@ pub async fn generate_code(
                 patient_id: Some(patient_id),
                 person_id: None,
                 detail: format!(
-                    "Generated a unique code for {}, valid until {expires_at}{}.",
+                    "Generated a unique code for {}, valid until {}{}.",
                     record.name,
+                    messages::readable(expires_at),
                     if was_pending {
                         "; the earlier code stopped working"
                     } else {
