@@ -378,3 +378,118 @@ async fn cloud_sends(app: TestApp) {
 async fn in_the_cloud_configuration_email_goes_through_ses_and_sms_through_sns() {
     cloud_sends(spawn_app_on_cloud_services().await).await;
 }
+
+#[tokio::test]
+async fn phone_numbers_are_read_as_dialled_in_the_clinics_country_and_refused_without_one() {
+    let app = spawn_app().await;
+    let clinic = &app.user;
+    signed_in_clinic(clinic, "country@clinic.example").await;
+    let patient_id = create_patient(clinic, "Nat Ional", "1980-01-01", None).await;
+    generate_code(clinic, &patient_id).await;
+    let national = json!({"channel": "sms", "to": "(201) 555-0123"});
+
+    // Without a country, a number without + cannot be read with certainty.
+    let before = app.stored().await;
+    assert_error(
+        send(clinic, &patient_id, national.clone()).await,
+        400,
+        "invalid_phone",
+    )
+    .await;
+    for (settings, code) in [
+        (json!({"country": "USA"}), "invalid_country"),
+        (json!({"country": "XX"}), "invalid_country"),
+        (json!({"country": 1}), "invalid_type"),
+    ] {
+        assert_error(
+            clinic
+                .send(Method::PUT, "/api/clinic/settings", Some(&settings))
+                .await,
+            400,
+            code,
+        )
+        .await;
+    }
+    assert_eq!(app.stored().await, before, "refusals store nothing");
+
+    let (status, body) = status_and_json(
+        clinic
+            .send(
+                Method::PUT,
+                "/api/clinic/settings",
+                Some(&json!({"country": "us"})),
+            )
+            .await,
+    )
+    .await;
+    assert_eq!(
+        (status, body["country"].as_str()),
+        (200, Some("US")),
+        "{body}"
+    );
+    let (status, sent) = status_and_json(send(clinic, &patient_id, national).await).await;
+    assert_eq!(status, 202, "{sent}");
+    assert_eq!(
+        outbox_to(clinic, "+12015550123").await.len(),
+        1,
+        "sent in E.164 form"
+    );
+    assert_error(
+        send(
+            clinic,
+            &patient_id,
+            json!({"channel": "sms", "to": "07400 123456"}),
+        )
+        .await,
+        400,
+        "invalid_phone",
+    )
+    .await;
+
+    let (status, body) = status_and_json(
+        clinic
+            .send(
+                Method::PUT,
+                "/api/clinic/settings",
+                Some(&json!({"country": ""})),
+            )
+            .await,
+    )
+    .await;
+    assert_eq!((status, &body["country"]), (200, &Value::Null), "{body}");
+}
+
+#[tokio::test]
+async fn a_patient_signs_up_with_a_phone_number_as_dialled_at_home() {
+    let app = spawn_app().await;
+    let body = |country: &str, phone: &str| {
+        json!({"username": format!("home.{}", country.to_lowercase()), "password": "saffron tide lantern 29",
+               "name": "Pat Home", "phone": phone, "country": country})
+    };
+    let before = app.stored().await;
+    assert_error(
+        app.user
+            .post("/api/personal/signup", &body("ZZ", "(201) 555-0123"))
+            .await,
+        400,
+        "invalid_country",
+    )
+    .await;
+    assert_error(
+        app.user
+            .post("/api/personal/signup", &body("US", "555-0123"))
+            .await,
+        400,
+        "invalid_phone",
+    )
+    .await;
+    assert_eq!(app.stored().await, before);
+    let (status, created) = status_and_json(
+        app.user
+            .post("/api/personal/signup", &body("US", "(201) 555-0123"))
+            .await,
+    )
+    .await;
+    assert_eq!(status, 201, "{created}");
+    assert_eq!(created["phone"], "+12015550123");
+}

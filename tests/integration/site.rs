@@ -96,3 +96,23 @@ fn the_audit_page_offers_exactly_the_actions_the_log_records() {
         );
     }
 }
+
+#[test]
+fn every_country_the_site_offers_is_one_the_api_accepts() {
+    let script =
+        std::fs::read_to_string(glucolink_site::source_tree_dir().join("assets/lib/format.js"))
+            .expect("format.js");
+    let list = script
+        .split("const REGIONS = \"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .expect("the REGIONS list");
+    let codes: Vec<&str> = list.split(' ').collect();
+    assert!(codes.len() > 200 && codes.contains(&"GB") && codes.contains(&"US"));
+    for code in codes {
+        assert!(
+            glucolink_core::account::fields::Country::parse(code).is_ok(),
+            "{code}"
+        );
+    }
+}

@@ -3,7 +3,7 @@
 
 use async_trait::async_trait;
 
-use crate::account::fields::{Email, Phone};
+use crate::account::fields::{Country, Email, Phone};
 use crate::error::CoreError;
 
 /// One outgoing message, fully rendered.
@@ -55,6 +55,11 @@ pub enum Recipient {
 impl Recipient {
     /// Parses `channel` (`email` or `sms`) and `to`.
     pub fn parse(channel: &str, to: &str) -> Result<Self, CoreError> {
+        Self::parse_in(channel, to, None)
+    }
+
+    /// Parses `channel` and `to`, where a phone number may be written as dialled in `country`.
+    pub fn parse_in(channel: &str, to: &str, country: Option<Country>) -> Result<Self, CoreError> {
         Self::check_channel(channel)?;
         if channel == "email" {
             Ok(Recipient::Email(
@@ -62,7 +67,7 @@ impl Recipient {
             ))
         } else {
             Ok(Recipient::Sms(
-                Phone::parse(to).map_err(|e| rename_field(e, "to"))?,
+                Phone::parse_in(to, country).map_err(|e| rename_field(e, "to"))?,
             ))
         }
     }

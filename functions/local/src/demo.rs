@@ -74,6 +74,18 @@ pub async fn ensure(ctx: &Ctx) -> Result<Option<Created>, CoreError> {
         .await?
         .ok_or(CoreError::NotFound)?;
     let staff = Staff::load(ctx, admin.clinic_id, admin.id).await?;
+    // A clinic in the United Kingdom: its staff may type phone numbers as dialled there.
+    glucolink_core::account::staff::update_settings(
+        ctx,
+        &staff,
+        glucolink_core::account::staff::SettingsChange {
+            freshness_days: None,
+            glucose_units: None,
+            country: Some("GB"),
+        },
+    )
+    .await?;
+    let staff = Staff::load(ctx, admin.clinic_id, admin.id).await?;
     let actor = staff.actor();
     let new_record = |name: &'static str, date_of_birth: &'static str, mrn: &'static str| {
         patient::create(
@@ -200,6 +212,7 @@ async fn linked_account(
             email: Some(who.email),
             phone: who.phone,
             time_zone: Some("Europe/London"),
+            country: Some("GB"),
             source: "",
         },
     )

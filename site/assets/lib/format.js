@@ -80,3 +80,29 @@ export function duration(seconds) {
 
 /** A count with the reader's thousands separators: "12,345". */
 export const count = (n) => Number(n).toLocaleString();
+
+// ISO 3166-1 two-letter codes of the countries and territories with their own telephone numbering.
+const REGIONS = "AC AD AE AF AG AI AL AM AO AR AS AT AU AW AX AZ BA BB BD BE BF BG BH BI BJ BL BM BN BO BQ BR BS BT BW BY BZ CA CC CD CF CG CH CI CK CL CM CN CO CR CU CV CW CX CY CZ DE DJ DK DM DO DZ EC EE EG EH ER ES ET FI FJ FK FM FO FR GA GB GD GE GF GG GH GI GL GM GN GP GQ GR GT GU GW GY HK HN HR HT HU ID IE IL IM IN IO IQ IR IS IT JE JM JO JP KE KG KH KI KM KN KP KR KW KY KZ LA LB LC LI LK LR LS LT LU LV LY MA MC MD ME MF MG MH MK ML MM MN MO MP MQ MR MS MT MU MV MW MX MY MZ NA NC NE NF NG NI NL NO NP NR NU NZ OM PA PE PF PG PH PK PL PM PR PS PT PW PY QA RE RO RS RU RW SA SB SC SD SE SG SH SI SJ SK SL SM SN SO SR SS ST SV SX SY SZ TA TC TD TG TH TJ TK TL TM TN TO TR TT TV TW TZ UA UG US UY UZ VA VC VE VG VI VN VU WF WS XK YE YT ZA ZM ZW".split(" ");
+
+/** The reader's country, from their browser's language ("en-GB" gives "GB"), or "" if it names none. */
+export function browserRegion() {
+  try {
+    const region = new Intl.Locale(navigator.language || "en").maximize().region || "";
+    return REGIONS.includes(region) ? region : "";
+  } catch {
+    return "";
+  }
+}
+
+/** Every country as an <option>, named in the reader's language and sorted by that name. */
+export function countryChoices() {
+  const names = new Intl.DisplayNames(undefined, { type: "region" });
+  return REGIONS.map((code) => [code, names.of(code) || code])
+    .sort((a, b) => a[1].localeCompare(b[1]))
+    .map(([code, name]) => {
+      const option = document.createElement("option");
+      option.value = code;
+      option.textContent = name;
+      return option;
+    });
+}

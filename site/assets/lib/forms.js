@@ -2,7 +2,7 @@
 // fields (with a list of them above the form when there are several), API errors shown once.
 
 import { ApiError, api } from "/assets/lib/api.js";
-import { browserZone } from "/assets/lib/format.js";
+import { browserRegion, browserZone } from "/assets/lib/format.js";
 import { signInPathFor } from "/assets/lib/session.js";
 
 /** Removes every error a form shows. */
@@ -117,6 +117,7 @@ export function apiForm(form, path, after) {
     if (!checkForm(form)) return;
     const body = {};
     if (form.dataset.addTimeZone !== undefined) body.time_zone = browserZone();
+    if (form.dataset.addCountry !== undefined && browserRegion()) body.country = browserRegion();
     for (const input of form.elements) {
       if (!input.name) continue;
       if (input.type === "checkbox") body[input.name] = input.checked;

@@ -3,7 +3,7 @@
 import { start } from "/assets/lib/shell.js";
 import { api } from "/assets/lib/api.js";
 import { el } from "/assets/lib/dom.js";
-import { when } from "/assets/lib/format.js";
+import { countryChoices, when } from "/assets/lib/format.js";
 import { checkForm, showError } from "/assets/lib/forms.js";
 import { whoAmI, wireSignOut } from "/assets/lib/session.js";
 
@@ -37,6 +37,9 @@ async function clinicStaff() {
       const patients = await api("GET", "/api/clinic/patients");
       document.querySelector("#freshness_days").value = patients.freshness_days;
       document.querySelector("#glucose_units").value = patients.glucose_units || "mg/dL";
+      const country = document.querySelector("#country");
+      if (country.options.length === 1) country.append(...countryChoices());
+      country.value = patients.country || "";
     }
   }
   async function remove(member) {
@@ -71,7 +74,8 @@ async function clinicStaff() {
     try {
       const days = Number(settings.elements.namedItem("freshness_days").value);
       const units = settings.elements.namedItem("glucose_units").value;
-      await api("PUT", "/api/clinic/settings", { freshness_days: Number.isInteger(days) ? days : 0, glucose_units: units });
+      const country = settings.elements.namedItem("country").value;
+      await api("PUT", "/api/clinic/settings", { freshness_days: Number.isInteger(days) ? days : 0, glucose_units: units, country });
       status(`Saved: data older than ${days} days counts as old; reports show ${units}.`);
       await refresh();
     } catch (error) {

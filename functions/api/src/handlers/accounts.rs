@@ -41,6 +41,7 @@ struct PersonalSignUpBody {
     email: Option<String>,
     phone: Option<String>,
     time_zone: Option<String>,
+    country: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -157,6 +158,7 @@ pub async fn personal_sign_up(app: &App, request: &Request<Bytes>) -> Result<Rep
             email: body.email.as_deref(),
             phone: body.phone.as_deref(),
             time_zone: body.time_zone.as_deref(),
+            country: body.country.as_deref(),
             source: &source_ip(request),
         },
     )

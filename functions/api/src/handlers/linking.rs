@@ -84,7 +84,7 @@ pub async fn send_code(
     let staff = require_staff(app, request).await?;
     let patient_id = patient_id(params)?;
     let body: SendBody = json_body(request)?;
-    let to = Recipient::parse(&body.channel, &body.to)?;
+    let to = Recipient::parse_in(&body.channel, &body.to, staff.clinic.country)?;
     let site = site_url(app, request);
     let issued = link::share_code(
         &app.ctx,

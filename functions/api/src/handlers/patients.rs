@@ -150,6 +150,7 @@ pub async fn list(app: &App, request: &Request<Bytes>) -> Result<Reply, ApiError
             "more_matches": more,
             "freshness_days": staff.clinic.freshness_days,
             "glucose_units": staff.clinic.glucose_units,
+            "country": staff.clinic.country.as_ref().map(|c| c.code()),
         }),
     ))
 }

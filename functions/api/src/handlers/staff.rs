@@ -99,6 +99,7 @@ pub async fn accept_invitation(app: &App, request: &Request<Bytes>) -> Result<Re
 struct SettingsBody {
     freshness_days: Option<i64>,
     glucose_units: Option<String>,
+    country: Option<String>,
 }
 
 pub async fn update_settings(app: &App, request: &Request<Bytes>) -> Result<Reply, ApiError> {
@@ -110,11 +111,12 @@ pub async fn update_settings(app: &App, request: &Request<Bytes>) -> Result<Repl
         SettingsChange {
             freshness_days: body.freshness_days,
             glucose_units: body.glucose_units.as_deref(),
+            country: body.country.as_deref(),
         },
     )
     .await?;
     Ok(Reply::json(
         StatusCode::OK,
-        &serde_json::json!({"freshness_days": clinic.freshness_days, "glucose_units": clinic.glucose_units}),
+        &serde_json::json!({"freshness_days": clinic.freshness_days, "glucose_units": clinic.glucose_units, "country": clinic.country.as_ref().map(|c| c.code())}),
     ))
 }

@@ -2,7 +2,7 @@
 
 use jiff::Timestamp;
 
-use super::fields::{ClinicName, Email, PersonName};
+use super::fields::{ClinicName, Country, Email, PersonName};
 use super::password::{Password, PasswordHash};
 use crate::context::Ctx;
 use crate::error::CoreError;
@@ -51,6 +51,8 @@ pub struct Clinic {
     pub freshness_days: i64,
     /// The glucose units the clinic's reports use unless a report asks for the other.
     pub glucose_units: Units,
+    /// Where the clinic is: phone numbers its staff type as dialled there are read in this country.
+    pub country: Option<Country>,
 }
 
 /// The default freshness threshold of a new clinic.
@@ -102,6 +104,7 @@ pub async fn sign_up(
         created_at: now,
         freshness_days: DEFAULT_FRESHNESS_DAYS,
         glucose_units: Units::MgDl,
+        country: None,
     };
     let admin = ClinicUser {
         id: ClinicUserId::generate(),
@@ -175,6 +178,7 @@ pub async fn get_clinic(ctx: &Ctx, id: ClinicId) -> Result<Clinic, CoreError> {
         created_at: millis(item.require_n("created_at")?)?,
         freshness_days: item.n("freshness_days").unwrap_or(DEFAULT_FRESHNESS_DAYS),
         glucose_units: stored_units(item.s("glucose_units"))?,
+        country: item.s("country").and_then(|code| Country::parse(code).ok()),
     })
 }
 

@@ -253,11 +253,69 @@ impl Username {
     }
 }
 
+/// A country, by its ISO 3166-1 two-letter code (`GB`, `US`, `DE`): the default for phone numbers
+/// written as they are dialled at home.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Country(phonenumber::country::Id);
+
+impl Country {
+    pub fn parse(raw: &str) -> Result<Self, CoreError> {
+        let code = raw.trim().to_ascii_uppercase();
+        code.parse::<phonenumber::country::Id>()
+            .ok()
+            .filter(|_| code.len() == 2)
+            .map(Self)
+            .ok_or_else(|| {
+                CoreError::invalid(
+                    "country",
+                    "invalid_country",
+                    "Choose a country by its two-letter code, like GB, US or DE.",
+                )
+            })
+    }
+
+    /// The two-letter code.
+    pub fn code(&self) -> &str {
+        self.0.as_ref()
+    }
+}
+
 /// A phone number in E.164 form: `+` and 8 to 15 digits, the first not zero.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Phone(String);
 
 impl Phone {
+    /// A number written the way it is dialled in `country` ("07700 900123" in GB) or in international
+    /// form ("+44 7700 900123", "0044 7700 900123"). A national number must be a real number of that
+    /// country's plan (libphonenumber's metadata): a number that cannot be read with certainty is
+    /// refused rather than sent to a guess.
+    pub fn parse_in(raw: &str, country: Option<Country>) -> Result<Self, CoreError> {
+        let trimmed = raw.trim();
+        if let Some(rest) = trimmed.strip_prefix("00") {
+            return Self::parse(&format!("+{rest}"));
+        }
+        if trimmed.starts_with('+') {
+            return Self::parse(trimmed);
+        }
+        let Some(country) = country else {
+            return Self::parse(trimmed);
+        };
+        let national = phonenumber::parse(Some(country.0), trimmed)
+            .ok()
+            .filter(phonenumber::is_valid)
+            .ok_or_else(|| {
+                CoreError::invalid(
+                    "phone",
+                    "invalid_phone",
+                    format!(
+                        "This is not a phone number of {} as it is dialled there. Check it, or enter it in international form, like +44 7700 900123.",
+                        country.code()
+                    ),
+                )
+            })?;
+        Self::parse(&national.format().mode(phonenumber::Mode::E164).to_string())
+    }
+
     pub fn parse(raw: &str) -> Result<Self, CoreError> {
         let compact: String = raw
             .chars()
@@ -434,5 +492,45 @@ mod tests {
         assert!(DateOfBirth::parse("2026-11-26", today).is_err());
         assert!(DateOfBirth::parse("1899-12-31", today).is_err());
         assert!(DateOfBirth::parse("12/01/1990", today).is_err());
+    }
+
+    #[test]
+    fn phone_numbers_are_read_as_dialled_at_home_or_in_international_form() {
+        let gb = Country::parse("gb").ok();
+        let us = Country::parse("US").ok();
+        let e164 = |raw: &str, country| Phone::parse_in(raw, country).map(|p| p.0).ok();
+        // Parsed, never sent: the numbers of these tests are only read.
+        assert_eq!(e164("07400 123456", gb).as_deref(), Some("+447400123456"));
+        assert_eq!(
+            e164("0151 23456789", Country::parse("DE").ok()).as_deref(),
+            Some("+4915123456789")
+        );
+        assert_eq!(
+            e164("07700 900123", gb),
+            None,
+            "Ofcom's drama range is no real number"
+        );
+        assert_eq!(
+            e164("+44 7700 900123", us).as_deref(),
+            Some("+447700900123")
+        );
+        assert_eq!(
+            e164("0044 7700 900123", None).as_deref(),
+            Some("+447700900123")
+        );
+        assert_eq!(e164("(201) 555-0123", us).as_deref(), Some("+12015550123"));
+        assert_eq!(e164("07400 123456", us), None, "not a US number");
+        assert_eq!(e164("07400 123456", None), None, "no country to read it in");
+        assert_eq!(e164("12", gb), None);
+        for bad in ["", "G", "GBR", "XX", "12"] {
+            assert!(Country::parse(bad).is_err(), "{bad:?}");
+        }
+        assert_eq!(
+            Country::parse(" de ")
+                .map(|c| c.code().to_owned())
+                .ok()
+                .as_deref(),
+            Some("DE")
+        );
     }
 }

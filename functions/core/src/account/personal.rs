@@ -4,7 +4,7 @@ use jiff::Timestamp;
 use jiff::civil::Date;
 
 use super::clinic::{hash_off_thread, millis};
-use super::fields::{DateOfBirth, Email, PersonName, Phone, Username};
+use super::fields::{Country, DateOfBirth, Email, PersonName, Phone, Username};
 use super::password::{Password, PasswordHash};
 use crate::context::Ctx;
 use crate::error::CoreError;
@@ -39,6 +39,8 @@ pub struct PersonalSignUp<'a> {
     pub email: Option<&'a str>,
     pub phone: Option<&'a str>,
     pub time_zone: Option<&'a str>,
+    /// The two-letter country a phone number written as dialled at home belongs to.
+    pub country: Option<&'a str>,
     /// Where the request came from, for the per-source sign-up limit (empty: not limited, for the demo).
     pub source: &'a str,
 }
@@ -58,10 +60,15 @@ pub async fn sign_up(ctx: &Ctx, input: PersonalSignUp<'_>) -> Result<Person, Cor
         .filter(|s| !s.trim().is_empty())
         .map(Email::parse)
         .transpose()?;
+    let country = input
+        .country
+        .filter(|s| !s.trim().is_empty())
+        .map(Country::parse)
+        .transpose()?;
     let phone = input
         .phone
         .filter(|s| !s.trim().is_empty())
-        .map(Phone::parse)
+        .map(|raw| Phone::parse_in(raw, country))
         .transpose()?;
     let time_zone = input
         .time_zone

@@ -6,7 +6,7 @@ use jiff::Timestamp;
 use serde::Serialize;
 
 use super::clinic::{Clinic, ClinicUser, Role, Staff, get_clinic, millis};
-use super::fields::{Email, PersonName};
+use super::fields::{Country, Email, PersonName};
 use super::password::Password;
 use crate::audit::{self, NewEvent};
 use crate::context::Ctx;
@@ -406,6 +406,8 @@ pub struct SettingsChange<'a> {
     pub freshness_days: Option<i64>,
     /// `mg/dL` or `mmol/L`: the units of the clinic's reports.
     pub glucose_units: Option<&'a str>,
+    /// The clinic's country (two letters), for phone numbers typed as dialled there; empty clears it.
+    pub country: Option<&'a str>,
 }
 
 /// Changes the clinic's settings (admins only; audited) and returns the clinic as it now is.
@@ -425,6 +427,16 @@ pub async fn update_settings(
         ));
     }
     let units = change.glucose_units.map(Units::parse).transpose()?;
+    let country = change
+        .country
+        .map(|raw| {
+            if raw.trim().is_empty() {
+                Ok(None)
+            } else {
+                Country::parse(raw).map(Some)
+            }
+        })
+        .transpose()?;
     let mut item = ctx
         .store
         .get(&keys::clinic(admin.clinic.id))
@@ -439,11 +451,25 @@ pub async fn update_settings(
         item = item.with_s("glucose_units", units.name());
         changed.push(format!("Reports now show glucose in {}.", units.name()));
     }
+    match country {
+        Some(Some(country)) => {
+            item = item.with_s("country", country.code());
+            changed.push(format!(
+                "Phone numbers without a + are now read as numbers of {}.",
+                country.code()
+            ));
+        }
+        Some(None) => {
+            item.attrs.remove("country");
+            changed.push("Phone numbers now need their international form.".to_owned());
+        }
+        None => {}
+    }
     if changed.is_empty() {
         return Err(CoreError::invalid(
             "freshness_days",
             "missing_field",
-            "Send freshness_days, glucose_units or both.",
+            "Send freshness_days, glucose_units, country, or several.",
         ));
     }
     let now = ctx.clock.now();

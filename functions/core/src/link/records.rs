@@ -68,7 +68,7 @@ pub async fn request_upload(
 ) -> Result<UploadRequest, CoreError> {
     Recipient::check_channel(channel)?;
     let typed = match to.map(str::trim).filter(|t| !t.is_empty()) {
-        Some(to) => Some(Recipient::parse(channel, to)?),
+        Some(to) => Some(Recipient::parse_in(channel, to, staff.clinic.country)?),
         None => None,
     };
     let record = patient::get(ctx, staff.clinic.id, patient_id).await?;
