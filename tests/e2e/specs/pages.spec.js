@@ -18,7 +18,33 @@ async function tour(page, path, name) {
     expect(overflow, `${path} scrolls sideways by ${overflow} px at ${width} px`).toBeLessThanOrEqual(0);
     await expectAccessible(page);
     await page.screenshot({ path: `test-results/screens/page-${name}-${width}.png`, fullPage: true });
+    if (width === 1280) await expectKeyboardReachable(page, path);
   }
+}
+
+/** Every visible, enabled control of the page's forms is reached by pressing Tab from the top (the
+ * keyboard path through every form). */
+async function expectKeyboardReachable(page, path) {
+  const controls = await page.evaluate(() => {
+    const all = [...document.querySelectorAll("main form input, main form select, main form textarea, main form button")];
+    return all
+      .filter((c) => !c.disabled && c.type !== "hidden" && c.getClientRects().length > 0 && !c.closest("[hidden], details:not([open]) > :not(summary)"))
+      // A radio group is one stop of the Tab order (arrow keys move within it): its checked radio.
+      .filter((c) => c.type !== "radio" || c.checked)
+      .map((c, i) => {
+        c.dataset.keyboardCheck = String(i);
+        return String(i);
+      });
+  });
+  const reached = new Set();
+  await page.locator("body").focus();
+  for (let i = 0; i < 150 && reached.size < controls.length; i += 1) {
+    await page.keyboard.press("Tab");
+    const id = await page.evaluate(() => document.activeElement?.dataset?.keyboardCheck ?? null);
+    if (id !== null) reached.add(id);
+  }
+  const missed = controls.filter((id) => !reached.has(id));
+  expect(missed, `${path}: controls Tab never reaches`).toEqual([]);
 }
 
 async function signInClinic(page) {
