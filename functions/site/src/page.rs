@@ -164,8 +164,38 @@ fn fill_slots(template: &str, values: &[(&str, &str)]) -> String {
     out
 }
 
-/// Replaces each `<!--include:NAME-->` of a page with `site/_partials/NAME.html` (markup that two pages
-/// share, such as the report form).
+/// Reads `name key="value" key2="value"` of an include.
+fn include_call<'a>(
+    key: &str,
+    call: &'a str,
+) -> Result<(&'a str, Vec<(&'a str, &'a str)>), BuildError> {
+    let fail = |why: String| BuildError(format!("{key}: {why}"));
+    let (name, mut rest) = call.split_once(' ').unwrap_or((call, ""));
+    if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
+        return Err(fail(format!("{name:?} is not a partial's name")));
+    }
+    let mut values = Vec::new();
+    loop {
+        rest = rest.trim_start();
+        if rest.is_empty() {
+            break;
+        }
+        let (param, after) = rest
+            .split_once("=\"")
+            .ok_or_else(|| fail(format!("include {name}: write parameters as key=\"value\"")))?;
+        let (value, after) = after.split_once('"').ok_or_else(|| {
+            fail(format!(
+                "include {name}: the value of {param} is not closed"
+            ))
+        })?;
+        values.push((param.trim(), value));
+        rest = after;
+    }
+    Ok((name, values))
+}
+
+/// Replaces each `<!--include:NAME key="value"-->` of a page with `site/_partials/NAME.html`, its
+/// `{{key}}` slots filled (markup that pages share: the report form, sign-in, patient details).
 fn include_partials(site: &Path, key: &str, content: &str) -> Result<String, BuildError> {
     let mut out = String::with_capacity(content.len());
     let mut rest = content;
@@ -175,13 +205,19 @@ fn include_partials(site: &Path, key: &str, content: &str) -> Result<String, Bui
         let end = after
             .find("-->")
             .ok_or_else(|| BuildError(format!("{key}: an include is not closed with -->")))?;
-        let name = &after[..end];
-        if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
+        let (name, values) = include_call(key, after[..end].trim())?;
+        let partial = read_text(&site.join(format!("_partials/{name}.html")))?;
+        let filled = fill_slots(partial.trim_end(), &values);
+        if let Some((at, _)) = filled
+            .match_indices("{{")
+            .find(|(at, _)| !filled[*at..].starts_with("{{operator."))
+        {
+            let slot: String = filled[at..].chars().take(40).collect();
             return Err(BuildError(format!(
-                "{key}: {name:?} is not a partial's name"
+                "{key}: include {name} leaves {slot:?} unfilled"
             )));
         }
-        out.push_str(read_text(&site.join(format!("_partials/{name}.html")))?.trim_end());
+        out.push_str(&filled);
         rest = &after[end + 3..];
     }
     out.push_str(rest);
@@ -252,6 +288,17 @@ mod tests {
             )
             .is_err()
         );
+    }
+
+    #[test]
+    fn includes_take_parameters() {
+        assert_eq!(
+            include_call("a.html", "field id=\"x\" label=\"Your name\""),
+            Ok(("field", vec![("id", "x"), ("label", "Your name")]))
+        );
+        assert!(include_call("a.html", "../etc").is_err());
+        assert!(include_call("a.html", "field id=x").is_err());
+        assert!(include_call("a.html", "field id=\"x").is_err());
     }
 
     #[test]
