@@ -164,11 +164,11 @@ fn fill_slots(template: &str, values: &[(&str, &str)]) -> String {
     out
 }
 
+/// An include's partial name and its `key="value"` parameters.
+type IncludeCall<'a> = (&'a str, Vec<(&'a str, &'a str)>);
+
 /// Reads `name key="value" key2="value"` of an include.
-fn include_call<'a>(
-    key: &str,
-    call: &'a str,
-) -> Result<(&'a str, Vec<(&'a str, &'a str)>), BuildError> {
+fn include_call<'a>(key: &str, call: &'a str) -> Result<IncludeCall<'a>, BuildError> {
     let fail = |why: String| BuildError(format!("{key}: {why}"));
     let (name, mut rest) = call.split_once(' ').unwrap_or((call, ""));
     if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
