@@ -4,7 +4,7 @@
 import { start } from "/assets/lib/shell.js";
 import { api } from "/assets/lib/api.js";
 import { LINK_TEXT, badge, differsText, fill, showWhen } from "/assets/lib/dom.js";
-import { calendarDay, day, when } from "/assets/lib/format.js";
+import { calendarDay, day, relative, when } from "/assets/lib/format.js";
 import { checkForm, clearErrors, showError, wireReportForm } from "/assets/lib/forms.js";
 import { whoAmI, wireSignOut } from "/assets/lib/session.js";
 
@@ -12,7 +12,7 @@ import { whoAmI, wireSignOut } from "/assets/lib/session.js";
 function linkStory(link) {
   switch (link.status) {
     case "pending":
-      return ["Waiting for the patient", `A unique code is waiting for the patient until ${when(link.code_expires_at)}.`];
+      return ["Waiting for the patient", `A unique code is waiting for the patient until ${when(link.code_expires_at)} (${relative(link.code_expires_at).replace(/^in /, "it expires in ")}).`];
     case "sharing_stopped":
       return ["Sharing stopped", `${link.by} stopped sharing their data on ${day(link.since)}. Send a new code only if the patient asks to share again.`];
     case "code_expired":
@@ -57,7 +57,7 @@ async function clinicPatient() {
     fill({
       code: pending.code,
       accept_url: pending.accept_url,
-      code_expires_text: when(pending.expires_at),
+      code_expires_text: `${when(pending.expires_at)} (${relative(pending.expires_at)})`,
       code_sent_text: pending.sent_to && pending.sent_to.length ? `Sent to ${pending.sent_to.join(", ")}.` : "Not sent by email or SMS yet.",
     });
     document.querySelector("[data-print]").href = `${base}/link/code/print?code=${encodeURIComponent(pending.code)}`;

@@ -170,15 +170,21 @@ async function personalHome() {
   if (!me) return;
   fill({ ...me, date_of_birth: me.date_of_birth ? calendarDay(me.date_of_birth) : "Not given" });
   wireSignOut("/personal/signin");
-  const whenAndHowLong = (iso) => (iso ? `${when(iso)} (${relative(iso)})` : "Nothing uploaded yet");
-  const showTimes = async () => {
-    const fresh = await api("GET", "/api/me");
-    fill({ last_upload_text: whenAndHowLong(fresh.last_upload_at), last_reading_text: whenAndHowLong(fresh.last_reading_at) });
+  const times = (at) => ({
+    ago: at.last_upload_at ? relative(at.last_upload_at) : "Never",
+    text: at.last_upload_at ? when(at.last_upload_at) : "Nothing uploaded yet",
+    readingAgo: at.last_reading_at ? relative(at.last_reading_at) : "None yet",
+    readingText: at.last_reading_at ? when(at.last_reading_at) : "No readings stored",
+  });
+  const fillTimes = (at) => {
+    const t = times(at);
+    fill({ last_upload_ago: t.ago, last_upload_text: t.text, last_reading_ago: t.readingAgo, last_reading_text: t.readingText });
   };
+  const showTimes = async () => fillTimes(await api("GET", "/api/me"));
   const clinics = await clinicsThatSee();
+  fillTimes(me);
   fill({
-    last_upload_text: whenAndHowLong(me.last_upload_at),
-    last_reading_text: whenAndHowLong(me.last_reading_at),
+    clinics_count: clinics.length === 1 ? "1 clinic" : `${count(clinics.length)} clinics`,
     clinics_text: clinics.length ? listInWords(clinics) : "No clinic yet",
     site_origin: location.origin,
     time_zone: me.time_zone || "UTC",

@@ -4,7 +4,7 @@
 import { start } from "/assets/lib/shell.js";
 import { api } from "/assets/lib/api.js";
 import { differsText, el, fill } from "/assets/lib/dom.js";
-import { calendarDay, day, when } from "/assets/lib/format.js";
+import { calendarDay, day, relative, when } from "/assets/lib/format.js";
 import { apiForm } from "/assets/lib/forms.js";
 import { whoAmI, wireSignOut } from "/assets/lib/session.js";
 
@@ -65,7 +65,7 @@ async function personalSharing() {
       fill({
         what_the_clinic_sees: "Your uploaded pump, meter and CGM data and the reports made from it, for as long as you share it.",
         ...listed,
-        expires_text: when(listed.expires_at),
+        expires_text: `${when(listed.expires_at)} (${relative(listed.expires_at)})`,
       }, requestCard);
       requestCard.querySelector("[data-request-mismatch]").hidden = true;
       acceptButton.textContent = "Accept";
@@ -99,7 +99,7 @@ async function personalSharing() {
   const form = document.querySelector("[data-lookup]");
   apiForm(form, "/api/personal/sharing/lookup", (request) => {
     current = request;
-    fill({ ...request, expires_text: when(request.expires_at) }, requestCard);
+    fill({ ...request, expires_text: `${when(request.expires_at)} (${relative(request.expires_at)})` }, requestCard);
     requestError.textContent = "";
     requestCard.querySelector("[data-request-mismatch]").hidden = true;
     acceptButton.textContent = "Accept";

@@ -340,7 +340,9 @@ pub async fn clinic_audit(app: &App, request: &Request<Bytes>) -> Result<Reply, 
 /// The audit log's filters from the query: `patient` (a record id), `actor` (who acted), `action`,
 /// and `from`/`to` (calendar dates, both inclusive, in `tz`, default UTC).
 fn audit_filter(request: &Request<Bytes>) -> Result<audit::AuditFilter, ApiError> {
-    let given = |name: &str| query_param(request, name).filter(|v| !v.is_empty());
+    // An empty filter is a filter that cannot be read (`?to=`), not a missing one; only `actor`, free
+    // text, may be empty.
+    let given = |name: &str| query_param(request, name);
     let zone = query_time_zone(request)?.unwrap_or(jiff::tz::TimeZone::UTC);
     let day = |field: &'static str| -> Result<Option<jiff::civil::Date>, ApiError> {
         given(field)
@@ -389,7 +391,7 @@ fn audit_filter(request: &Request<Bytes>) -> Result<audit::AuditFilter, ApiError
                 })
             })
             .transpose()?,
-        actor_id: given("actor"),
+        actor_id: given("actor").filter(|actor| !actor.is_empty()),
         action: given("action")
             .map(|raw| audit::AuditFilter::parse_action(&raw))
             .transpose()?,
