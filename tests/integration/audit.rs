@@ -6,7 +6,7 @@ use reqwest::Method;
 use serde_json::{Value as Json, json};
 
 use crate::support::app::{Browser, assert_error, spawn_app, status_and_json};
-use crate::support::people::{create_patient, signed_in_clinic};
+use crate::support::people::{create_patient, event_actions, signed_in_clinic};
 
 /// Changes a record's glycemic targets: one `ranges_changed` event in the log.
 async fn change_targets(clinic: &Browser, patient_id: &str, preset: &str) {
@@ -27,15 +27,6 @@ async fn log(clinic: &Browser, query: &str) -> Json {
     body
 }
 
-fn actions(body: &Json) -> Vec<String> {
-    body["events"]
-        .as_array()
-        .expect("events")
-        .iter()
-        .map(|e| e["action"].as_str().unwrap_or_default().to_owned())
-        .collect()
-}
-
 #[tokio::test]
 async fn the_log_is_narrowed_by_patient_action_actor_and_dates() {
     let app = spawn_app().await;
@@ -50,31 +41,31 @@ async fn the_log_is_narrowed_by_patient_action_actor_and_dates() {
     assert_eq!(everything["events"].as_array().map(Vec::len), Some(5));
     let for_ada = log(&app.user, &format!("?patient={ada}")).await;
     assert_eq!(
-        actions(&for_ada),
+        event_actions(&for_ada),
         ["ranges_changed", "ranges_changed", "patient_created"]
     );
     let views = log(&app.user, "?action=ranges_changed").await;
-    assert_eq!(actions(&views).len(), 3);
+    assert_eq!(event_actions(&views).len(), 3);
     let ada_views = log(&app.user, &format!("?action=ranges_changed&patient={ada}")).await;
-    assert_eq!(actions(&ada_views).len(), 2);
+    assert_eq!(event_actions(&ada_views).len(), 2);
     let actor = everything["events"][0]["actor"]["id"]
         .as_str()
         .expect("actor id");
     assert_eq!(
-        actions(&log(&app.user, &format!("?actor={actor}")).await).len(),
+        event_actions(&log(&app.user, &format!("?actor={actor}")).await).len(),
         5
     );
-    assert!(actions(&log(&app.user, "?actor=someone-else").await).is_empty());
+    assert!(event_actions(&log(&app.user, "?actor=someone-else").await).is_empty());
 
     let today = jiff::tz::TimeZone::UTC.to_datetime(Timestamp::now()).date();
     let yesterday = today.checked_sub(1.day()).expect("date");
     let tomorrow = today.checked_add(1.day()).expect("date");
     assert_eq!(
-        actions(&log(&app.user, &format!("?from={today}&to={today}&tz=UTC")).await).len(),
+        event_actions(&log(&app.user, &format!("?from={today}&to={today}&tz=UTC")).await).len(),
         5
     );
-    assert!(actions(&log(&app.user, &format!("?to={yesterday}")).await).is_empty());
-    assert!(actions(&log(&app.user, &format!("?from={tomorrow}")).await).is_empty());
+    assert!(event_actions(&log(&app.user, &format!("?to={yesterday}")).await).is_empty());
+    assert!(event_actions(&log(&app.user, &format!("?from={tomorrow}")).await).is_empty());
 }
 
 #[tokio::test]
@@ -91,14 +82,14 @@ async fn a_long_filtered_log_comes_in_pages() {
         .await;
     }
     let first = log(&app.user, "?action=ranges_changed").await;
-    assert_eq!(actions(&first).len(), 50);
+    assert_eq!(event_actions(&first).len(), 50);
     let cursor = first["next_cursor"].as_str().expect("more");
     let second = log(
         &app.user,
         &format!("?action=ranges_changed&cursor={cursor}"),
     )
     .await;
-    assert_eq!(actions(&second).len(), 5);
+    assert_eq!(event_actions(&second).len(), 5);
     assert!(second["next_cursor"].is_null());
 }
 

@@ -9,19 +9,14 @@ use crate::support::app::{
     Browser, TestApp, assert_error, spawn_app, spawn_app_on_dynamodb, status_and_json,
 };
 use crate::support::people::{
-    PERSON_PASSWORD, create_patient, generate_code, linked_patient, profile, replace_code,
-    sign_in_clinic, sign_in_person, signed_in_clinic, signed_in_person,
+    PERSON_PASSWORD, create_patient, event_actions, generate_code, linked_patient, profile,
+    replace_code, sign_in_clinic, sign_in_person, signed_in_clinic, signed_in_person,
 };
 
 async fn actions(browser: &Browser, path: &str) -> Vec<String> {
     let (status, body) = status_and_json(browser.get(path).await).await;
     assert_eq!(status, 200, "{body}");
-    body["events"]
-        .as_array()
-        .expect("events")
-        .iter()
-        .map(|e| e["action"].as_str().unwrap_or_default().to_owned())
-        .collect()
+    event_actions(&body)
 }
 
 async fn the_seed_flow_links_a_record_with_a_unique_code(app: TestApp) {

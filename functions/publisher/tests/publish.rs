@@ -102,15 +102,21 @@ async fn keys(s3: &aws_sdk_s3::Client, bucket: &str) -> Vec<String> {
     keys
 }
 
-#[tokio::test]
-async fn publishes_the_site_with_headers_removes_stale_files_and_empties_on_delete() {
-    let (s3, cloudfront) = clients().await;
+/// A new, empty bucket in moto.
+async fn new_bucket(s3: &aws_sdk_s3::Client) -> String {
     let bucket = unique("glucolink-site");
     s3.create_bucket()
         .bucket(&bucket)
         .send()
         .await
         .expect("bucket");
+    bucket
+}
+
+#[tokio::test]
+async fn publishes_the_site_with_headers_removes_stale_files_and_empties_on_delete() {
+    let (s3, cloudfront) = clients().await;
+    let bucket = new_bucket(&s3).await;
     s3.put_object()
         .bucket(&bucket)
         .key("old-page.html")
@@ -194,12 +200,7 @@ fn request(kind: &str, bucket: &str, distribution: Option<&str>) -> Request {
 #[tokio::test]
 async fn footer_settings_that_cannot_be_shown_fail_the_publication_and_write_nothing() {
     let (s3, cloudfront) = clients().await;
-    let bucket = unique("glucolink-site");
-    s3.create_bucket()
-        .bucket(&bucket)
-        .send()
-        .await
-        .expect("bucket");
+    let bucket = new_bucket(&s3).await;
     let mut create = request("Create", &bucket, None);
     create.resource_properties.privacy_url = "javascript:alert(1)".to_owned();
     let answer = handle(&create, &s3, &cloudfront).await;

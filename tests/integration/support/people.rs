@@ -150,3 +150,13 @@ pub async fn sign_in_person(browser: &Browser, username: &str) {
     let response = browser.post("/api/personal/signin", &body).await;
     assert_eq!(response.status().as_u16(), 200);
 }
+
+/// The actions of a page of an audit log, newest first.
+pub fn event_actions(body: &Value) -> Vec<String> {
+    body["events"]
+        .as_array()
+        .expect("events")
+        .iter()
+        .map(|e| e["action"].as_str().unwrap_or_default().to_owned())
+        .collect()
+}
