@@ -66,18 +66,6 @@ export function relative(iso, now = Date.now()) {
   return relativeFormat.format(0, "second");
 }
 
-/** A length of time in words: "15 minutes", "2 hours", "14 days". */
-export function duration(seconds) {
-  const total = Math.max(0, Math.round(Number(seconds) || 0));
-  for (const [unit, size] of UNITS.slice(3)) {
-    if (total >= size && total % size === 0) {
-      return new Intl.NumberFormat(undefined, { style: "unit", unit, unitDisplay: "long" }).format(total / size);
-    }
-  }
-  const minutes = Math.ceil(total / 60);
-  return new Intl.NumberFormat(undefined, { style: "unit", unit: "minute", unitDisplay: "long" }).format(minutes);
-}
-
 /** A count with the reader's thousands separators: "12,345". */
 export const count = (n) => Number(n).toLocaleString();
 
