@@ -660,10 +660,18 @@ pub async fn correct(
         }
         let mut ops = Vec::new();
         let mut mrn_index = None;
-        if before.mrn != record.mrn {
-            if let Some(old) = before.mrn.as_deref().and_then(|m| Mrn::parse(m).ok()) {
+        // The MRN index is keyed by the folded MRN: a change of letter case only ("ab-1" to "AB-1")
+        // keeps its key, and touching it twice in one transaction would be refused.
+        let old_mrn_key = before
+            .mrn
+            .as_deref()
+            .and_then(|m| Mrn::parse(m).ok())
+            .map(|m| mrn_key(record.clinic_id, &m));
+        let new_mrn_key = mrn.as_ref().map(|m| mrn_key(record.clinic_id, m));
+        if old_mrn_key != new_mrn_key {
+            if let Some(old) = old_mrn_key {
                 ops.push(WriteOp::Delete {
-                    key: mrn_key(record.clinic_id, &old),
+                    key: old,
                     condition: Condition::None,
                 });
             }
