@@ -116,14 +116,6 @@ pub async fn for_person(
     page(ctx, keys::person_pk(person), cursor).await
 }
 
-pub async fn for_clinic(
-    ctx: &Ctx,
-    clinic: ClinicId,
-    cursor: Option<String>,
-) -> Result<AuditPage, CoreError> {
-    page(ctx, keys::clinic_pk(clinic), cursor).await
-}
-
 /// Every action the log records, with the words the website shows for it.
 pub const ACTIONS: &[(&str, &str)] = &[
     ("profile_viewed", "Opened a Patient Profile"),
