@@ -56,6 +56,15 @@ impl std::fmt::Display for BuildError {
 
 impl std::error::Error for BuildError {}
 
+/// Escapes text for HTML content and attribute values.
+pub(crate) fn escape_html(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+        .replace('\'', "&#39;")
+}
+
 /// The `site/` directory of this source tree.
 pub fn source_tree_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../site")

@@ -4,6 +4,8 @@
 //! published (`{{operator.name}}`, `{{operator.contact}}`, `{{operator.privacy_url}}`,
 //! `{{operator.terms_url}}`).
 
+use crate::escape_html;
+
 /// Footer settings.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Operator {
@@ -22,14 +24,6 @@ impl Default for Operator {
             terms_url: "/terms".to_owned(),
         }
     }
-}
-
-fn escape(text: &str) -> String {
-    text.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-        .replace('\'', "&#39;")
 }
 
 /// A link the footer may show: a path on this site or an `https://` address.
@@ -93,15 +87,15 @@ impl Operator {
     pub fn fill(&self, html: &str) -> String {
         let contact = match &self.support_email {
             Some(email) => {
-                let email = escape(email);
+                let email = escape_html(email);
                 format!("Help with glucolink: <a href=\"mailto:{email}\">{email}</a>")
             }
             None => "Questions about your care? Ask your clinic.".to_owned(),
         };
-        html.replace("{{operator.name}}", &escape(&self.name))
+        html.replace("{{operator.name}}", &escape_html(&self.name))
             .replace("{{operator.contact}}", &contact)
-            .replace("{{operator.privacy_url}}", &escape(&self.privacy_url))
-            .replace("{{operator.terms_url}}", &escape(&self.terms_url))
+            .replace("{{operator.privacy_url}}", &escape_html(&self.privacy_url))
+            .replace("{{operator.terms_url}}", &escape_html(&self.terms_url))
     }
 }
 

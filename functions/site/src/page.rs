@@ -23,8 +23,8 @@
 use std::collections::BTreeSet;
 use std::path::Path;
 
-use crate::BuildError;
 use crate::assets::references;
+use crate::{BuildError, escape_html};
 
 /// A page source, parsed.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -95,13 +95,6 @@ pub fn url_of(key: &str) -> String {
 fn read_text(path: &Path) -> Result<String, BuildError> {
     std::fs::read_to_string(path)
         .map_err(|e| BuildError(format!("cannot read {}: {e}", path.display())))
-}
-
-fn escape(text: &str) -> String {
-    text.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
 }
 
 /// Every module `script` imports, directly or not, in a stable order.
@@ -249,7 +242,7 @@ pub fn render(site: &Path, key: &str) -> Result<String, BuildError> {
         }
     }
     let content = include_partials(site, key, &page.content)?;
-    let title = escape(&page.title);
+    let title = escape_html(&page.title);
     Ok(fill_slots(
         &shell,
         &[
