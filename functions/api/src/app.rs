@@ -52,6 +52,21 @@ impl Config {
     }
 }
 
+tokio::task_local! {
+    /// Who is making the request being handled, once a session or token says so.
+    static PRINCIPAL: std::cell::Cell<Option<&'static str>>;
+}
+
+/// Who made a request, as the request logs name it (never who exactly): `clinic_user`, `person`,
+/// `upload_token` or `anonymous`. `App` puts it in every response's extensions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PrincipalKind(pub &'static str);
+
+/// Records the kind of caller the request turned out to be (a no-op outside `App`'s handling).
+pub(crate) fn note_principal(kind: &'static str) {
+    let _ = PRINCIPAL.try_with(|principal| principal.set(Some(kind)));
+}
+
 /// Everything a handler can reach.
 #[derive(Clone)]
 pub struct App {
@@ -110,18 +125,40 @@ impl App {
         // never grants); it is authenticated by the token alone, so it needs no CSRF token.
         let token_upload = id == RouteId::Upload && security::bearer_token(&request).is_some();
         let needs_csrf = changes_state(request.method()) && !token_upload;
-        let outcome = if !security::through_the_site(&request, &self.config) {
+        let (outcome, principal) = PRINCIPAL
+            .scope(std::cell::Cell::new(None), async {
+                let outcome = self
+                    .checked_dispatch(id, &params, &request, needs_csrf)
+                    .await;
+                (outcome, PRINCIPAL.with(std::cell::Cell::get))
+            })
+            .await;
+        let mut response = self.finish(&request, outcome);
+        response
+            .extensions_mut()
+            .insert(PrincipalKind(principal.unwrap_or("anonymous")));
+        response
+    }
+
+    async fn checked_dispatch(
+        &self,
+        id: RouteId,
+        params: &PathParams,
+        request: &Request<Bytes>,
+        needs_csrf: bool,
+    ) -> Result<Reply, ApiError> {
+        if !security::through_the_site(request, &self.config) {
             Err(ApiError::new(
                 StatusCode::FORBIDDEN,
                 "not_through_the_site",
                 "Use glucolink through its website's address.",
             ))
         } else if needs_csrf
-            && !(security::csrf_ok(&request, &self.config)
-                && security::same_origin(&request, &self.config))
+            && !(security::csrf_ok(request, &self.config)
+                && security::same_origin(request, &self.config))
         {
             Err(ApiError::csrf())
-        } else if let Some(unknown) = unknown_query_parameter(id, &request) {
+        } else if let Some(unknown) = unknown_query_parameter(id, request) {
             Err(ApiError::new(
                 http::StatusCode::BAD_REQUEST,
                 "unknown_parameter",
@@ -129,9 +166,8 @@ impl App {
             )
             .with_field("query"))
         } else {
-            handlers::dispatch(self, id, &params, &request).await
-        };
-        self.finish(&request, outcome)
+            handlers::dispatch(self, id, params, request).await
+        }
     }
 
     /// Builds the response and hands out a CSRF token to clients that have none.

@@ -12,6 +12,6 @@ pub mod routes;
 pub mod security;
 pub mod wire;
 
-pub use app::{App, Config};
+pub use app::{App, Config, PrincipalKind};
 pub use error::ApiError;
 pub use routes::{Access, ROUTES, Route, RouteId};

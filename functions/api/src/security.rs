@@ -153,7 +153,12 @@ fn secure(config: &Config) -> &'static str {
 pub async fn require_session(app: &App, request: &Request<Bytes>) -> Result<Session, CoreError> {
     let token =
         cookie(request, session_cookie_name(&app.config)).ok_or(CoreError::Unauthenticated)?;
-    session::authenticate(&app.ctx, token).await
+    let session = session::authenticate(&app.ctx, token).await?;
+    crate::app::note_principal(match session.principal {
+        Principal::ClinicUser { .. } => "clinic_user",
+        Principal::Person { .. } => "person",
+    });
+    Ok(session)
 }
 
 /// The caller's session if there is a valid one; `None` for none, expired or forged.

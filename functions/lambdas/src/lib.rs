@@ -73,6 +73,15 @@ pub async fn answer(app: &App, route: RouteId, request: Request) -> Response<Bod
         Some(RequestContext::ApiGatewayV2(context)) => context.http.source_ip.clone(),
         _ => None,
     });
+    let started = std::time::Instant::now();
+    let lambda_request_id = request
+        .lambda_context_ref()
+        .map(|context| context.request_id.clone())
+        .unwrap_or_default();
+    let api_request_id = match request.request_context_ref() {
+        Some(RequestContext::ApiGatewayV2(context)) => context.request_id.clone(),
+        _ => None,
+    };
     let (mut parts, body) = request.into_parts();
     if let Some(ip) = source {
         parts.extensions.insert(SourceIp(ip));
@@ -86,6 +95,16 @@ pub async fn answer(app: &App, route: RouteId, request: Request) -> Response<Bod
     let response = app
         .handle_route(route, http::Request::from_parts(parts, body))
         .await;
+    println!(
+        "{}",
+        request_line(
+            &lambda_request_id,
+            api_request_id.as_deref(),
+            route,
+            &response,
+            started.elapsed()
+        )
+    );
     // Text answers (JSON, HTML) go as text; anything else (the PDF report) as binary, which API
     // Gateway receives base64-encoded.
     let textual = response
@@ -105,6 +124,32 @@ pub async fn answer(app: &App, route: RouteId, request: Request) -> Response<Bod
             Body::Binary(bytes.to_vec())
         }
     })
+}
+
+/// The one structured line a request leaves in the function's log: ids, route, status, latency and
+/// the kind of caller, never who (no names, emails, record ids or health data), so an operator can
+/// search and count requests (CloudWatch Logs Insights: `filter kind = "request" | stats …`).
+pub fn request_line(
+    lambda_request_id: &str,
+    api_request_id: Option<&str>,
+    route: RouteId,
+    response: &http::Response<Bytes>,
+    latency: std::time::Duration,
+) -> String {
+    let principal = response
+        .extensions()
+        .get::<glucolink_api::PrincipalKind>()
+        .map_or("anonymous", |kind| kind.0);
+    serde_json::json!({
+        "kind": "request",
+        "request_id": lambda_request_id,
+        "api_request_id": api_request_id,
+        "route": route.lambda_name(),
+        "status": response.status().as_u16(),
+        "latency_ms": (latency.as_secs_f64() * 1000.0 * 10.0).round() / 10.0,
+        "principal": principal,
+    })
+    .to_string()
 }
 
 #[cfg(test)]
@@ -314,5 +359,31 @@ mod tests {
             401,
             "on to the usual checks"
         );
+    }
+
+    #[tokio::test]
+    async fn each_request_leaves_one_log_line_with_its_route_status_and_kind_of_caller() {
+        let app = app();
+        let request = http::Request::builder()
+            .uri("/api/me")
+            .body(Bytes::new())
+            .expect("request");
+        let response = app.handle_route(RouteId::Me, request).await;
+        let line = request_line(
+            "lambda-id",
+            Some("api-id"),
+            RouteId::Me,
+            &response,
+            std::time::Duration::from_micros(1500),
+        );
+        let fields: Value = serde_json::from_str(&line).expect("one JSON object");
+        assert_eq!(fields["kind"], "request");
+        assert_eq!(fields["route"], "me");
+        assert_eq!(fields["status"], 401);
+        assert_eq!(fields["principal"], "anonymous");
+        assert_eq!(fields["latency_ms"], 1.5);
+        assert_eq!(fields["request_id"], "lambda-id");
+        assert_eq!(fields["api_request_id"], "api-id");
+        assert_eq!(fields.as_object().map(|o| o.len()), Some(7), "{line}");
     }
 }

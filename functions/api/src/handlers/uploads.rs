@@ -17,7 +17,11 @@ use crate::wire::{Reply, json_body, query_param, query_time_zone};
 pub async fn upload(app: &App, request: &Request<Bytes>) -> Result<Reply, ApiError> {
     // Uploader clients send `Authorization: Bearer glk_…`; the website uses its session.
     let person = match bearer_token(request) {
-        Some(token) => tokens::authenticate(&app.ctx, token).await?,
+        Some(token) => {
+            let person = tokens::authenticate(&app.ctx, token).await?;
+            crate::app::note_principal("upload_token");
+            person
+        }
         None => require_person(app, request).await?,
     };
     let body = request.body();
