@@ -15,6 +15,7 @@ mod linking;
 mod messaging;
 mod patients;
 mod permissions;
+mod rehearsal;
 mod reports;
 mod route_sync;
 mod site;

@@ -28,6 +28,7 @@ struct Behavior {
     to_api: bool,
     allowed_methods: Vec<String>,
     viewer_request_function: bool,
+    viewer_response_function: bool,
     response_headers: bool,
 }
 
@@ -94,6 +95,11 @@ impl CloudFront {
                 .into_iter()
                 .flatten()
                 .any(|a| a["EventType"] == "viewer-request"),
+            viewer_response_function: raw["FunctionAssociations"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .any(|a| a["EventType"] == "viewer-response"),
             response_headers: raw["ResponseHeadersPolicyId"].is_string(),
         };
         let mut behaviors: Vec<Behavior> = config["CacheBehaviors"]
@@ -184,7 +190,94 @@ impl CloudFront {
         self.finish(behavior, answer)
     }
 
+    /// The site's answer: the object from S3, then the viewer-response function if associated.
     async fn site(
+        &self,
+        parts: &http::request::Parts,
+        behavior: &Behavior,
+        viewer: SocketAddr,
+    ) -> Answer {
+        let mut answer = self.site_object(parts, behavior, viewer).await;
+        let Some(function) = self
+            .function
+            .as_ref()
+            .filter(|_| behavior.viewer_response_function)
+        else {
+            return answer;
+        };
+        let mut headers = serde_json::Map::new();
+        for (name, value) in answer.headers() {
+            headers.insert(
+                name.as_str().to_owned(),
+                json!({ "value": String::from_utf8_lossy(value.as_bytes()) }),
+            );
+        }
+        let mut event = self.function_event("viewer-response", parts, viewer);
+        event["response"] = json!({
+            "statusCode": answer.status().as_u16(),
+            "statusDescription": answer.status().canonical_reason().unwrap_or_default(),
+            "headers": headers,
+        });
+        match function.run(&event).await {
+            Ok(result) => {
+                if let Some(status) = result["statusCode"]
+                    .as_u64()
+                    .and_then(|s| u16::try_from(s).ok())
+                    .and_then(|s| http::StatusCode::from_u16(s).ok())
+                {
+                    *answer.status_mut() = status;
+                }
+                for (name, value) in result["headers"].as_object().into_iter().flatten() {
+                    if let (Ok(name), Ok(value)) = (
+                        http::HeaderName::from_bytes(name.as_bytes()),
+                        http::HeaderValue::from_str(&text(&value["value"])),
+                    ) {
+                        answer.headers_mut().insert(name, value);
+                    }
+                }
+                answer
+            }
+            Err(error) => {
+                eprintln!("rehearsal: the CloudFront Function failed (viewer response): {error:#}");
+                http_server::plain(503, "The CloudFront function failed.")
+            }
+        }
+    }
+
+    /// A CloudFront Function's event for this request (the viewer's own URI and headers).
+    fn function_event(
+        &self,
+        kind: &str,
+        parts: &http::request::Parts,
+        viewer: SocketAddr,
+    ) -> Value {
+        let mut headers = serde_json::Map::new();
+        for (name, value) in &parts.headers {
+            headers.insert(
+                name.as_str().to_owned(),
+                json!({ "value": String::from_utf8_lossy(value.as_bytes()) }),
+            );
+        }
+        json!({
+            "version": "1.0",
+            "context": {
+                "distributionDomainName": "rehearsal.cloudfront.net",
+                "distributionId": self.distribution_id,
+                "eventType": kind,
+                "requestId": ulid::Ulid::new().to_string(),
+            },
+            "viewer": { "ip": viewer.ip().to_string() },
+            "request": {
+                "method": parts.method.as_str(),
+                "uri": parts.uri.path(),
+                "querystring": {},
+                "headers": headers,
+                "cookies": {},
+            },
+        })
+    }
+
+    async fn site_object(
         &self,
         parts: &http::request::Parts,
         behavior: &Behavior,
@@ -199,30 +292,7 @@ impl CloudFront {
         if behavior.viewer_request_function
             && let Some(function) = &self.function
         {
-            let mut headers = serde_json::Map::new();
-            for (name, value) in &parts.headers {
-                headers.insert(
-                    name.as_str().to_owned(),
-                    json!({ "value": String::from_utf8_lossy(value.as_bytes()) }),
-                );
-            }
-            let event = json!({
-                "version": "1.0",
-                "context": {
-                    "distributionDomainName": "rehearsal.cloudfront.net",
-                    "distributionId": self.distribution_id,
-                    "eventType": "viewer-request",
-                    "requestId": ulid::Ulid::new().to_string(),
-                },
-                "viewer": { "ip": viewer.ip().to_string() },
-                "request": {
-                    "method": parts.method.as_str(),
-                    "uri": parts.uri.path(),
-                    "querystring": {},
-                    "headers": headers,
-                    "cookies": {},
-                },
-            });
+            let event = self.function_event("viewer-request", parts, viewer);
             match function.run(&event).await {
                 Ok(result) if result["statusCode"].is_number() => {
                     return function_response(&result);

@@ -30,3 +30,21 @@ test("the CloudFront Function maps clean URLs to the site's files and the rest t
   expect(rewrite("/no/such/page")).toBe("/404.html");
   expect(rewrite("/.env")).toBe("/404.html");
 });
+
+test("the CloudFront Function sends the 404 page with the status 404, and every page with its own", async () => {
+  const handler = cleanUrls();
+  const status = (uri, statusCode = 200) =>
+    handler({
+      context: { eventType: "viewer-response" },
+      request: { uri, headers: {} },
+      response: { statusCode, statusDescription: "OK", headers: {} },
+    }).statusCode;
+  // CloudFront may show the viewer's path or the rewritten one: both give the same answer.
+  expect(status("/no/such/page")).toBe(404);
+  expect(status("/404.html")).toBe(404);
+  expect(status("/clinic/patient")).toBe(200);
+  expect(status("/clinic/patient.html")).toBe(200);
+  expect(status("/")).toBe(200);
+  expect(status("/assets/app.0123456789.js")).toBe(200);
+  expect(status("/no/such/page", 304)).toBe(304);
+});

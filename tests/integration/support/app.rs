@@ -22,6 +22,24 @@ pub struct TestApp {
     pub embedded: Option<EmbeddedStore>,
     /// The default browser; tests that need a second one call [`TestApp::browser`].
     pub user: Browser,
+    /// Set when the app is the cloud rehearsal (`infra/rehearse`): the real Lambda binary on moto,
+    /// on the system clock, each browser from its own loopback address (a viewer of its own).
+    pub rehearsal: bool,
+}
+
+/// The cloud rehearsal that `infra/test` starts (`GLUCOLINK_TEST_REHEARSAL_URL`).
+pub fn through_rehearsal() -> TestApp {
+    let base = std::env::var("GLUCOLINK_TEST_REHEARSAL_URL").expect(
+        "GLUCOLINK_TEST_REHEARSAL_URL is not set: run the tests with `infra/test`, which starts the cloud rehearsal",
+    );
+    let base = base.trim_end_matches('/').to_owned();
+    TestApp {
+        user: Browser::from_own_address(&base),
+        base,
+        clock: Arc::new(FixedClock::new(Timestamp::now())),
+        embedded: None,
+        rehearsal: true,
+    }
 }
 
 /// The app on a fresh embedded store.
@@ -91,20 +109,29 @@ async fn spawn_with_notifier(
         base,
         clock,
         embedded,
+        rehearsal: false,
     }
 }
 
 impl TestApp {
     /// A second, independent browser (own cookies).
     pub fn browser(&self) -> Browser {
-        Browser::new(&self.base)
+        if self.rehearsal {
+            Browser::from_own_address(&self.base)
+        } else {
+            Browser::new(&self.base)
+        }
     }
 
     pub fn clock_now(&self) -> Timestamp {
+        if self.rehearsal {
+            return Timestamp::now();
+        }
         glucolink_core::clock::Clock::now(self.clock.as_ref())
     }
 
     pub fn advance(&self, by: SignedDuration) {
+        assert!(!self.rehearsal, "the rehearsal runs on the system clock");
         self.clock.advance(by);
     }
 
@@ -136,10 +163,24 @@ pub struct Browser {
 
 impl Browser {
     pub fn new(base: &str) -> Self {
+        Self::with_source(base, None)
+    }
+
+    /// A browser that connects from a loopback address of its own (127.x.y.z), so that a server
+    /// behind the rehearsal's CloudFront sees each browser as a different viewer.
+    pub fn from_own_address(base: &str) -> Self {
+        let mut random = [0u8; 3];
+        getrandom::fill(&mut random).expect("random");
+        let address = std::net::Ipv4Addr::new(127, random[0] | 1, random[1], random[2].max(2));
+        Self::with_source(base, Some(address.into()))
+    }
+
+    fn with_source(base: &str, source: Option<std::net::IpAddr>) -> Self {
         let jar = Arc::new(Jar::default());
         let client = reqwest::Client::builder()
             .cookie_provider(jar.clone())
             .redirect(reqwest::redirect::Policy::none())
+            .local_address(source)
             .build()
             .expect("client");
         Self {
@@ -149,16 +190,17 @@ impl Browser {
         }
     }
 
-    /// The value of a cookie the browser holds for the site.
+    /// The value of a cookie the browser holds for the site (`name`, or `__Host-name` in the cloud).
     pub fn cookie(&self, name: &str) -> Option<String> {
         let url = self.base.parse().expect("url");
         let header = self.jar.cookies(&url)?;
+        let cloud_name = format!("__Host-{name}");
         header
             .to_str()
             .ok()?
             .split(';')
             .filter_map(|pair| pair.trim().split_once('='))
-            .find(|(key, _)| *key == name)
+            .find(|(key, _)| *key == name || *key == cloud_name)
             .map(|(_, value)| value.to_owned())
     }
 
