@@ -255,6 +255,46 @@ async fn every_export_format_uploads_through_api_gateway_and_a_token_upload_too(
         assert_eq!(status, 201, "{format}: {upload}");
         assert_eq!(upload["format"], format, "{upload}");
     }
+    // A 90-day pump export, gzip-compressed as the site and `glucolink upload` send it: uncompressed,
+    // its event (the body in JSON or base64) would pass Lambda's 6 MB payload limit.
+    let quarter = generate(&Patient {
+        seed: 5,
+        profile: Profile::MedtronicPump,
+        time_zone: "Europe/London",
+        start: start.saturating_sub(jiff::Span::new().days(76)),
+        days: 90,
+    });
+    let export = export::to_carelink_csv(&quarter).into_bytes();
+    let compressed = {
+        use std::io::Write;
+        let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        encoder.write_all(&export).expect("compress");
+        encoder.finish().expect("compress")
+    };
+    let token = patient.csrf().await;
+    let response = patient
+        .client
+        .post(format!(
+            "{}/api/personal/uploads?tz=Europe%2FLondon",
+            app.base
+        ))
+        .header("X-CSRF-Token", token)
+        .header("Content-Type", "text/csv")
+        .header("Content-Encoding", "gzip")
+        .body(compressed.clone())
+        .send()
+        .await
+        .expect("POST");
+    let (status, upload) = status_and_json(response).await;
+    assert_eq!(
+        status,
+        201,
+        "90 days, {} bytes as {} gzip: {upload}",
+        export.len(),
+        compressed.len()
+    );
+    assert_eq!(upload["format"], "medtronic-carelink-csv");
+
     let (status, token) = status_and_json(
         patient
             .post(

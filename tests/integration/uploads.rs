@@ -991,3 +991,90 @@ async fn ninety_days_of_a_carelink_export_upload_in_one_go() {
     assert_eq!(summary["accepted"].as_u64(), Some(events.len() as u64));
     assert_eq!(summary["rejected_count"], 0);
 }
+
+fn gzip(bytes: &[u8]) -> Vec<u8> {
+    use std::io::Write;
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    encoder.write_all(bytes).expect("compress");
+    encoder.finish().expect("compress")
+}
+
+async fn upload_encoded(browser: &Browser, encoding: &str, body: Vec<u8>) -> reqwest::Response {
+    let token = browser.csrf().await;
+    browser
+        .client
+        .post(format!(
+            "{}/api/personal/uploads?tz=Europe/London",
+            browser.base
+        ))
+        .header("X-CSRF-Token", token)
+        .header("Content-Type", "text/csv")
+        .header("Content-Encoding", encoding)
+        .body(body)
+        .send()
+        .await
+        .expect("POST")
+}
+
+#[tokio::test]
+async fn a_gzip_compressed_upload_is_the_same_file_and_bad_encodings_store_nothing() {
+    use glucolink_synth::{Patient, Profile, export, generate};
+    let app = spawn_app().await;
+    signed_in_person(&app.user, "gzip.files").await;
+    let events = generate(&Patient {
+        seed: 21,
+        profile: Profile::MedtronicPump,
+        time_zone: "Europe/London",
+        start: date(2026, 9, 1),
+        days: 7,
+    });
+    let file = export::to_carelink_csv(&events).into_bytes();
+    let before = app.stored().await;
+    let cases: Vec<(&str, Vec<u8>, u16, &str)> = vec![
+        ("gzip", b"not gzip at all".to_vec(), 400, "invalid_encoding"),
+        ("gzip", gzip(&file)[..200].to_vec(), 400, "invalid_encoding"),
+        ("br", file.clone(), 415, "unsupported_encoding"),
+        // 11 MiB of zeros compress to about 11 KB: the inflated size is what counts.
+        (
+            "gzip",
+            gzip(&vec![b'0'; 11 * 1024 * 1024]),
+            413,
+            "body_too_large",
+        ),
+    ];
+    for (encoding, body, status, code) in cases {
+        let message = assert_error(
+            upload_encoded(&app.user, encoding, body).await,
+            status,
+            code,
+        )
+        .await;
+        assert!(!message.contains("bytes"), "said in words: {message}");
+    }
+    assert_eq!(app.stored().await, before, "refused uploads store nothing");
+
+    let compressed = gzip(&file);
+    assert!(
+        compressed.len() * 5 < file.len(),
+        "an export compresses well"
+    );
+    let (status, first) =
+        status_and_json(upload_encoded(&app.user, "gzip", compressed).await).await;
+    assert_eq!(status, 201, "{first}");
+    assert_eq!(first["format"], "medtronic-carelink-csv");
+    assert_eq!(
+        first["accepted"].as_u64(),
+        Some(events.len() as u64),
+        "{first}"
+    );
+    // The same file sent as it is: the same file, nothing stored twice.
+    let (status, second) =
+        status_and_json(upload(&app.user, "?tz=Europe/London", "text/csv", file).await).await;
+    assert_eq!(status, 201, "{second}");
+    assert_eq!(second["accepted"], 0, "{second}");
+    assert_eq!(
+        second["duplicates"].as_u64(),
+        Some(events.len() as u64),
+        "{second}"
+    );
+}

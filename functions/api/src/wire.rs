@@ -248,6 +248,65 @@ impl Reply {
     }
 }
 
+/// An upload's bytes as the file holds them: the body as sent, or inflated when the client sent it
+/// gzip-compressed (`Content-Encoding: gzip`, which the site and `glucolink upload` do, so a 90-day
+/// export fits API Gateway's and Lambda's payload limits). The file may be at most `limit` bytes
+/// once inflated; other encodings are refused.
+pub fn upload_bytes(request: &Request<Bytes>, limit: usize) -> Result<Bytes, ApiError> {
+    let too_large = || {
+        ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "body_too_large",
+            format!(
+                "The file is larger than {} MB, the most one upload takes. Export fewer days and upload them one after another.",
+                limit / (1024 * 1024)
+            ),
+        )
+        .with_field("file")
+    };
+    let encoding = request
+        .headers()
+        .get(http::header::CONTENT_ENCODING)
+        .map(|value| value.to_str().unwrap_or("?").trim().to_ascii_lowercase());
+    let body = request.body();
+    match encoding.as_deref() {
+        None | Some("" | "identity") => {
+            if body.len() > limit {
+                return Err(too_large());
+            }
+            Ok(body.clone())
+        }
+        Some("gzip" | "x-gzip") => {
+            use std::io::Read;
+            let mut inflated = Vec::new();
+            let limit_plus_one = u64::try_from(limit).unwrap_or(u64::MAX).saturating_add(1);
+            flate2::read::MultiGzDecoder::new(body.as_ref())
+                .take(limit_plus_one)
+                .read_to_end(&mut inflated)
+                .map_err(|_| {
+                    ApiError::bad_request(
+                        "invalid_encoding",
+                        "The upload says it is gzip-compressed but is not readable as gzip. Send the file again.",
+                    )
+                    .with_field("file")
+                })?;
+            if inflated.len() > limit {
+                return Err(too_large());
+            }
+            Ok(Bytes::from(inflated))
+        }
+        Some(other) => Err(ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_encoding",
+            format!(
+                "The upload is sent with the encoding {:?}; send it as it is or gzip-compressed.",
+                other.chars().take(40).collect::<String>()
+            ),
+        )
+        .with_field("file")),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

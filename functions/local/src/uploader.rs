@@ -40,10 +40,20 @@ pub async fn upload_file(request: UploadRequest<'_>) -> Result<Value, String> {
         Some("csv" | "txt") => "text/csv",
         _ => "application/octet-stream",
     };
+    // Compressed, so that a 90-day export fits the cloud's request limits (API Gateway, Lambda).
+    let body = {
+        use std::io::Write;
+        let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        encoder
+            .write_all(&body)
+            .and_then(|()| encoder.finish())
+            .map_err(|e| format!("could not compress the file: {e}"))?
+    };
     let response = reqwest::Client::new()
         .post(url)
         .bearer_auth(request.token)
         .header("Content-Type", content_type)
+        .header("Content-Encoding", "gzip")
         .body(body)
         .send()
         .await

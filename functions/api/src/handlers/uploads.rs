@@ -12,7 +12,7 @@ use crate::app::App;
 use crate::error::ApiError;
 use crate::routes::PathParams;
 use crate::security::{bearer_token, require_person};
-use crate::wire::{Reply, json_body, query_param, query_time_zone};
+use crate::wire::{Reply, json_body, query_param, query_time_zone, upload_bytes};
 
 pub async fn upload(app: &App, request: &Request<Bytes>) -> Result<Reply, ApiError> {
     // Uploader clients send `Authorization: Bearer glk_…`; the website uses its session.
@@ -24,10 +24,8 @@ pub async fn upload(app: &App, request: &Request<Bytes>) -> Result<Reply, ApiErr
         }
         None => require_person(app, request).await?,
     };
-    let body = request.body();
-    if body.len() > MAX_UPLOAD_BYTES {
-        return Err(ApiError::body_too_large(MAX_UPLOAD_BYTES));
-    }
+    let body = upload_bytes(request, MAX_UPLOAD_BYTES)?;
+    let body = &body;
     if body.is_empty() {
         return Err(ApiError::bad_request(
             "empty_file",
