@@ -285,16 +285,75 @@ impl Rehearsal {
                 ),
             ),
             "/_rehearsal/messages" => self.messages().await,
+            "/_rehearsal/outbox" => self.outbox_page().await,
             _ => self.cloudfront.handle(parts, body, peer).await,
         }
     }
 
     /// What SES and SNS in moto were asked to send, newest first, as `{kind, to, subject, body}`.
     async fn messages(&self) -> Answer {
-        let data: Value = match reqwest::get(format!("{}/moto-api/data.json", self.moto)).await {
-            Ok(response) => response.json().await.unwrap_or(Value::Null),
+        match self.sent().await {
+            Ok(messages) => http_server::json(200, &Value::Array(messages)),
+            Err(error) => http_server::plain(502, &format!("moto: {error}")),
+        }
+    }
+
+    /// The messages sent, as a page like the local outbox (`/dev/outbox`): one `article` each, with
+    /// the text and its links, so a person (or a browser test) can open what a patient received.
+    async fn outbox_page(&self) -> Answer {
+        let messages = match self.sent().await {
+            Ok(messages) => messages,
             Err(error) => return http_server::plain(502, &format!("moto: {error}")),
         };
+        let mut page = String::from(
+            "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Messages sent (rehearsal)</title></head><body><main><h1>Messages sent through SES and SNS (rehearsal)</h1>",
+        );
+        for message in &messages {
+            let to = match &message["to"] {
+                Value::Array(to) => to.iter().map(template::text).collect::<Vec<_>>().join(", "),
+                other => template::text(other),
+            };
+            let body = template::text(&message["body"]);
+            let text = if body.trim_start().starts_with('<') {
+                html_to_text(&body)
+            } else {
+                body
+            };
+            page.push_str(&format!(
+                "<article><h2>{}</h2><p>To: {}</p><p style=\"white-space: pre-wrap\">",
+                escape(&template::text(&message["subject"])),
+                escape(&to)
+            ));
+            let mut word = String::new();
+            for character in text.chars().chain([' ']) {
+                if !character.is_whitespace() {
+                    word.push(character);
+                    continue;
+                }
+                if word.starts_with("http://") || word.starts_with("https://") {
+                    let url = word.trim_end_matches(['.', ',', ')']);
+                    page.push_str(&format!(
+                        "<a href=\"{0}\">{0}</a>{1}",
+                        escape(url),
+                        escape(&word[url.len()..])
+                    ));
+                } else {
+                    page.push_str(&escape(&word));
+                }
+                page.push(character);
+                word.clear();
+            }
+            page.push_str("</p></article>");
+        }
+        page.push_str("</main></body></html>");
+        http_server::answer(200, "text/html; charset=utf-8", Bytes::from(page))
+    }
+
+    async fn sent(&self) -> Result<Vec<Value>> {
+        let data: Value = reqwest::get(format!("{}/moto-api/data.json", self.moto))
+            .await?
+            .json()
+            .await?;
         let mut messages = Vec::new();
         for message in data["ses"]["Message"].as_array().into_iter().flatten() {
             messages.push(json!({
@@ -312,6 +371,59 @@ impl Rehearsal {
             }));
         }
         messages.reverse();
-        http_server::json(200, &Value::Array(messages))
+        Ok(messages)
     }
+}
+
+/// Text for HTML.
+fn escape(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+/// An HTML email's text: paragraphs on lines of their own, tags dropped, and links that only a button
+/// carries written out once at the end.
+fn html_to_text(html: &str) -> String {
+    let body = html.split("<body").nth(1).unwrap_or(html);
+    let mut text = String::new();
+    let mut links = Vec::new();
+    let mut rest = body;
+    while let Some(start) = rest.find('<') {
+        text.push_str(&rest[..start]);
+        let Some(end) = rest[start..].find('>') else {
+            break;
+        };
+        let tag = &rest[start + 1..start + end];
+        if let Some(href) = tag
+            .split("href=\"")
+            .nth(1)
+            .and_then(|h| h.split('"').next())
+        {
+            links.push(href.replace("&amp;", "&"));
+        }
+        if ["/p", "br", "/h1", "/tr"]
+            .iter()
+            .any(|t| tag.starts_with(t))
+        {
+            text.push('\n');
+        }
+        rest = &rest[start + end + 1..];
+    }
+    text.push_str(rest);
+    let mut text = text
+        .replace("&amp;", "&")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&quot;", "\"")
+        .replace("&#39;", "'")
+        .replace("&nbsp;", " ");
+    for link in links {
+        if !text.contains(&link) {
+            text.push('\n');
+            text.push_str(&link);
+        }
+    }
+    text
 }

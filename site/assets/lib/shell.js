@@ -49,11 +49,33 @@ function nameTheTimeZone() {
  * Starts a page: wires the shell, runs the page's behaviour, then sets `body[data-ready]`, so that
  * nothing typed before then is overwritten unseen (the browser tests wait for it too).
  */
+/**
+ * Until the page has wired its forms, a submit (a quick click while the page still loads its data on a
+ * slow connection) is held and sent once the page is ready, instead of the browser's own submission,
+ * which would reload the page and lose the file or the words chosen. Forms say method="post", so even
+ * a submit before this script runs never puts what was typed into the address.
+ */
+function holdEarlySubmits() {
+  let held = null;
+  const hold = (event) => {
+    event.preventDefault();
+    event.stopImmediatePropagation();
+    held = { form: event.target, submitter: event.submitter };
+  };
+  document.addEventListener("submit", hold, true);
+  return () => {
+    document.removeEventListener("submit", hold, true);
+    if (held && held.form.isConnected) held.form.requestSubmit(held.submitter || undefined);
+  };
+}
+
 export function start(page) {
+  const release = holdEarlySubmits();
   wireMenu();
   passNextOn();
   nameTheTimeZone();
   Promise.resolve(page ? page() : null).finally(() => {
     document.body.dataset.ready = "true";
+    release();
   });
 }

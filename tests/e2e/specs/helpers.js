@@ -2,6 +2,14 @@
 const fs = require("node:fs");
 const { expect } = require("@playwright/test");
 
+/**
+ * Where the messages glucolink sent can be read: the local outbox page, or under the cloud rehearsal
+ * (REHEARSAL=1) the rehearsal's page of what SES and SNS in moto were asked to send. Both show one
+ * article per message with its links.
+ */
+const REHEARSAL = process.env.REHEARSAL === "1";
+const OUTBOX = REHEARSAL ? "/_rehearsal/outbox" : "/dev/outbox";
+
 let counter = 0;
 /** A value unique to this run, for emails and usernames. */
 function unique(prefix) {
@@ -77,6 +85,8 @@ async function linkAtClinicScreen(page, clinicName, username) {
 }
 
 module.exports = {
+  OUTBOX,
+  REHEARSAL,
   linkAtClinicScreen,
   unique,
   expectAccessible,

@@ -1,7 +1,7 @@
 // The seed's flow in the real website: a clinic links a patient record to the patient's personal
 // account with a unique code or with the patient's credentials, and the patient revokes it.
 const { test, expect } = require("@playwright/test");
-const { unique, expectAccessible, registerClinic, fillPersonalSignUp, addPatient, PERSON_PASSWORD } = require("./helpers");
+const { unique, expectAccessible, registerClinic, fillPersonalSignUp, addPatient, PERSON_PASSWORD, OUTBOX } = require("./helpers");
 
 test("a unique code links the record once the patient accepts on the Data Sharing page", async ({ browser }) => {
   const clinic = await (await browser.newContext()).newPage();
@@ -32,7 +32,7 @@ test("a unique code links the record once the patient accepts on the Data Sharin
   // The patient opens the email (the local outbox) and follows its link while signed out, has no
   // account yet, signs up and comes back to the request.
   const patient = await (await browser.newContext()).newPage();
-  await patient.goto("/dev/outbox");
+  await patient.goto(OUTBOX);
   const message = patient.locator("article", { hasText: email });
   await expect(message).toContainText(code);
   await message.getByRole("link", { name: /personal\/sharing\?code=/ }).click();
@@ -88,7 +88,7 @@ test("the clinic prints the code and asks a linked patient to Upload now", async
   await expect(clinic.locator("[data-page-status]")).toHaveText("The patient was asked to Upload now.");
   await expect(clinic.getByText(/Last asked .* by Email\./)).toBeVisible();
   await expectAccessible(clinic);
-  await patient.goto("/dev/outbox");
+  await patient.goto(OUTBOX);
   await expect(patient.locator("article", { hasText: `${username}@example.net` })).toContainText("Upload now");
 });
 

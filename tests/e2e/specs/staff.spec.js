@@ -1,7 +1,7 @@
 // Clinic staff in the real website: an admin invites a colleague, who joins from the emailed link;
 // the admin removes them and their session ends at once.
 const { test, expect } = require("@playwright/test");
-const { unique, expectAccessible, registerClinic } = require("./helpers");
+const { unique, expectAccessible, registerClinic, OUTBOX } = require("./helpers");
 
 test("an admin invites a clinician who joins from the email, then removes them", async ({ browser }) => {
   const admin = await (await browser.newContext()).newPage();
@@ -15,7 +15,7 @@ test("an admin invites a clinician who joins from the email, then removes them",
   await expect(admin.getByRole("status")).toHaveText(`An invitation was sent to ${email}.`);
 
   const colleague = await (await browser.newContext()).newPage();
-  await colleague.goto("/dev/outbox");
+  await colleague.goto(OUTBOX);
   await colleague.locator("article", { hasText: email }).getByRole("link", { name: /clinic\/join\?token=/ }).click();
   await expect(colleague.getByText("Riverbank Clinic")).toBeVisible();
   await expectAccessible(colleague);

@@ -72,3 +72,26 @@ test("a patient creates an upload token, sees it once, and revokes it", async ({
   await page.getByRole("button", { name: "Revoke Laptop uploader" }).click();
   await expect(page.getByText(/Laptop uploader — created/)).toHaveCount(0);
 });
+
+test("Upload now pressed while the page still loads is sent once it is ready, not lost to a reload", async ({ page }) => {
+  await page.goto("/personal/signup");
+  await fillPersonalSignUp(page, unique("early"), "Eli Early", "1992-02-02");
+  await expect(page.getByRole("heading", { name: "Upload now" })).toBeVisible();
+  // A slow connection: the clinics that see the data (asked before the form is wired) take two seconds.
+  await page.route("**/api/personal/sharing", async (route) => {
+    await new Promise((resolve) => setTimeout(resolve, 2000));
+    await route.continue();
+  });
+  let navigations = 0;
+  page.on("framenavigated", (frame) => {
+    if (frame === page.mainFrame()) navigations += 1;
+  });
+  await page.reload({ waitUntil: "domcontentloaded" });
+  const before = navigations;
+  await page.getByLabel("Device data file").setInputFiles({ name: "readings.json", mimeType: "application/json", buffer: cgmFile(12) });
+  await page.getByRole("button", { name: "Upload now" }).click();
+  await expect(page.locator("body[data-ready]")).toHaveCount(0);
+  await expect(page.getByText("Uploaded: 12 new readings and events, 0 already stored, 1 row not used.")).toBeVisible({ timeout: 10_000 });
+  expect(navigations, "the page was not reloaded").toBe(before);
+  expect(page.url()).not.toContain("?");
+});
