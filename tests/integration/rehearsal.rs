@@ -609,3 +609,69 @@ async fn request_logs_say_route_status_and_caller_kind_and_name_no_one() {
     }
     assert_no_denials(&app).await;
 }
+
+/// Asks the rehearsal whether a function's template policies allow a DynamoDB call.
+async fn allowed(app: &TestApp, function: &str, operation: &str, body: Value) -> bool {
+    let response = app
+        .user
+        .client
+        .post(format!("{}/_rehearsal/iam-check", app.base))
+        .json(&json!({"function": function, "operation": operation, "body": body}))
+        .send()
+        .await
+        .expect("POST");
+    let (status, verdict) = status_and_json(response).await;
+    assert_eq!(status, 200, "{verdict}");
+    verdict["allowed"].as_bool().expect("a verdict")
+}
+
+#[tokio::test]
+async fn the_functions_run_with_the_template_policies_which_refuse_what_a_route_should_not_do() {
+    let app = through_rehearsal();
+    let item = |pk: &str| json!({"TableName": "t", "Item": {"pk": {"S": pk}, "sk": {"S": "x"}}});
+    let key = |pk: &str| json!({"TableName": "t", "Key": {"pk": {"S": pk}, "sk": {"S": "x"}}});
+    // A read route keeps its caller's session and nothing else.
+    assert!(allowed(&app, "MeFunction", "PutItem", item("SESSION#abc")).await);
+    assert!(allowed(&app, "MeFunction", "GetItem", key("PERSON#abc")).await);
+    assert!(!allowed(&app, "MeFunction", "PutItem", item("AUDIT#clinic")).await);
+    assert!(!allowed(&app, "MeFunction", "UpdateItem", key("SESSION#abc")).await);
+    assert!(
+        !allowed(
+            &app,
+            "ClinicPatientsListFunction",
+            "TransactWriteItems",
+            json!({"TransactItems": [{"Put": item("SESSION#a")}, {"Update": key("THROTTLE#x")}]})
+        )
+        .await,
+        "one item a read route may not write refuses the whole transaction"
+    );
+    // A write route writes; no route deletes the table or reads it whole.
+    assert!(
+        allowed(
+            &app,
+            "ClinicSignupFunction",
+            "UpdateItem",
+            key("THROTTLE#x")
+        )
+        .await
+    );
+    assert!(
+        !allowed(
+            &app,
+            "ClinicSignupFunction",
+            "DeleteTable",
+            json!({"TableName": "t"})
+        )
+        .await
+    );
+    assert!(
+        !allowed(
+            &app,
+            "ClinicPatientsListFunction",
+            "Scan",
+            json!({"TableName": "t"})
+        )
+        .await
+    );
+    assert!(!allowed(&app, "NoSuchFunction", "GetItem", key("X")).await);
+}

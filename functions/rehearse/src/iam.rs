@@ -213,6 +213,8 @@ pub struct AwsProxy {
     /// Access key id → (function, its policy statements).
     principals: HashMap<String, (String, Vec<Value>)>,
     denials: Mutex<Vec<Value>>,
+    /// (function, action) → (calls, total milliseconds in moto), for `GET /_rehearsal/aws-calls`.
+    calls: Mutex<std::collections::BTreeMap<(String, String), (u64, f64)>>,
     logs: Logs,
 }
 
@@ -227,12 +229,30 @@ impl AwsProxy {
             client: reqwest::Client::new(),
             principals,
             denials: Mutex::new(Vec::new()),
+            calls: Mutex::new(std::collections::BTreeMap::new()),
             logs,
         })
     }
 
     pub fn denials(&self) -> Vec<Value> {
         self.denials.lock().map(|d| d.clone()).unwrap_or_default()
+    }
+
+    /// Every AWS call the functions made, by function and action: how many and the time moto took.
+    pub fn calls(&self) -> Vec<Value> {
+        self.calls
+            .lock()
+            .map(|calls| {
+                calls
+                    .iter()
+                    .map(|((function, action), (count, total))| {
+                        json!({"function": function, "action": action, "calls": count,
+                               "total_ms": (total * 10.0).round() / 10.0,
+                               "mean_ms": (total / *count as f64 * 100.0).round() / 100.0})
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
     }
 
     /// What a call asks IAM for: by its signing service and its shape.
@@ -342,6 +362,25 @@ impl AwsProxy {
         }
     }
 
+    /// Whether `function` may make a DynamoDB call (`operation` with its JSON `body`), by its template
+    /// policies: `Ok` or the reason IAM would give. For `POST /_rehearsal/iam-check`, so tests can show
+    /// the policies the functions run with refuse what they should.
+    pub fn check_dynamodb(
+        &self,
+        function: &str,
+        operation: &str,
+        body: &Value,
+    ) -> Result<(), String> {
+        let (_, statements) = self
+            .principals
+            .values()
+            .find(|(name, _)| name == function)
+            .ok_or_else(|| format!("no function {function}"))?;
+        dynamodb_accesses(operation, body)
+            .iter()
+            .try_for_each(|access| evaluate(statements, access))
+    }
+
     /// Checks one call and passes it on to moto.
     pub async fn handle(
         &self,
@@ -419,7 +458,27 @@ impl AwsProxy {
                 ),
             };
         }
-        self.forward(parts, body).await
+        let action = match parts
+            .headers
+            .get("x-amz-target")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|t| t.split_once('.'))
+        {
+            Some((_, operation)) => format!("dynamodb:{operation}"),
+            None => accesses
+                .first()
+                .map(|a| a.action.clone())
+                .unwrap_or_default(),
+        };
+        let started = std::time::Instant::now();
+        let answer = self.forward(parts, body).await;
+        let elapsed = started.elapsed().as_secs_f64() * 1000.0;
+        if let Ok(mut calls) = self.calls.lock() {
+            let entry = calls.entry((function.clone(), action)).or_insert((0, 0.0));
+            entry.0 += 1;
+            entry.1 += elapsed;
+        }
+        answer
     }
 
     async fn forward(&self, parts: http::request::Parts, body: Bytes) -> Answer {

@@ -67,6 +67,8 @@ struct Rehearsal {
     proxy: Arc<iam::AwsProxy>,
     pools: HashMap<String, Arc<Pool>>,
     moto: String,
+    /// The table's name (the IAM check of `/_rehearsal/iam-check` is about it).
+    table: String,
     logs: Logs,
 }
 
@@ -205,6 +207,7 @@ async fn main() -> Result<()> {
         proxy,
         pools,
         moto: args.moto.clone(),
+        table: table.clone(),
         logs: logs.clone(),
     });
     let server = tokio::spawn(http_server::serve(
@@ -275,6 +278,7 @@ impl Rehearsal {
         match parts.uri.path() {
             "/_rehearsal/denials" => http_server::json(200, &json!(self.proxy.denials())),
             "/_rehearsal/logs" => http_server::json(200, &json!(self.logs.kept())),
+            "/_rehearsal/aws-calls" => http_server::json(200, &json!(self.proxy.calls())),
             "/_rehearsal/cold-starts" => http_server::json(
                 200,
                 &json!(
@@ -286,6 +290,34 @@ impl Rehearsal {
             ),
             "/_rehearsal/messages" => self.messages().await,
             "/_rehearsal/outbox" => self.outbox_page().await,
+            "/_rehearsal/iam-check" if parts.method == http::Method::POST => {
+                let request: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+                let mut call = request["body"].clone();
+                if let Some(table) = call.get_mut("TableName") {
+                    *table = Value::String(self.table.clone());
+                }
+                for item in call["TransactItems"].as_array_mut().into_iter().flatten() {
+                    for part in item
+                        .as_object_mut()
+                        .into_iter()
+                        .flat_map(|o| o.values_mut())
+                    {
+                        part["TableName"] = Value::String(self.table.clone());
+                    }
+                }
+                let verdict = self.proxy.check_dynamodb(
+                    &template::text(&request["function"]),
+                    &template::text(&request["operation"]),
+                    &call,
+                );
+                http_server::json(
+                    200,
+                    &match verdict {
+                        Ok(()) => json!({"allowed": true}),
+                        Err(reason) => json!({"allowed": false, "reason": reason}),
+                    },
+                )
+            }
             _ => self.cloudfront.handle(parts, body, peer).await,
         }
     }
