@@ -219,17 +219,19 @@ async fn main() {
         ("90-day report, PDF", "pdf"),
     ] {
         let path = format!("/api/clinic/patients/{patient_id}/report?days=90&format={format}");
-        let mut size = 0;
         let (first, samples) = timed(20, || async {
             let response = clinic.get(&path).await;
             assert_eq!(response.status().as_u16(), 200, "{path}");
-            let length = response.bytes().await.map(|b| b.len()).unwrap_or(0);
-            length
+            response.bytes().await.map(|b| b.len()).unwrap_or(0)
         })
         .await;
-        if let Ok(response) = clinic.get(&path).await.bytes().await {
-            size = response.len();
-        }
+        let size = clinic
+            .get(&path)
+            .await
+            .bytes()
+            .await
+            .map(|b| b.len())
+            .unwrap_or(0);
         print(name, first, &samples, size);
     }
     let (first, samples) = timed(50, || async {
