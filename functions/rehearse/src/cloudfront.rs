@@ -388,58 +388,51 @@ fn matches_pattern(pattern: &str, path: &str) -> bool {
     go(pattern.as_bytes(), path.as_bytes())
 }
 
+/// How a header's value is read from its setting in the policy.
+type HeaderValueOf = dyn Fn(&Value) -> String;
+
 fn response_headers_policy(config: &Value) -> Vec<PolicyHeader> {
-    let security = &config["SecurityHeadersConfig"];
-    let overrides = |v: &Value| v["Override"] == true;
-    let mut policy = Vec::new();
-    let csp = &security["ContentSecurityPolicy"];
-    if csp.is_object() {
-        policy.push(PolicyHeader {
-            name: "content-security-policy",
-            value: text(&csp["ContentSecurityPolicy"]),
-            overrides: overrides(csp),
-        });
-    }
-    let hsts = &security["StrictTransportSecurity"];
-    if hsts.is_object() {
-        let mut value = format!("max-age={}", text(&hsts["AccessControlMaxAgeSec"]));
-        if hsts["IncludeSubdomains"] == true {
+    let hsts = |v: &Value| {
+        let mut value = format!("max-age={}", text(&v["AccessControlMaxAgeSec"]));
+        if v["IncludeSubdomains"] == true {
             value.push_str("; includeSubDomains");
         }
-        if hsts["Preload"] == true {
+        if v["Preload"] == true {
             value.push_str("; preload");
         }
-        policy.push(PolicyHeader {
-            name: "strict-transport-security",
-            value,
-            overrides: overrides(hsts),
-        });
-    }
-    let frame = &security["FrameOptions"];
-    if frame.is_object() {
-        policy.push(PolicyHeader {
-            name: "x-frame-options",
-            value: text(&frame["FrameOption"]),
-            overrides: overrides(frame),
-        });
-    }
-    let referrer = &security["ReferrerPolicy"];
-    if referrer.is_object() {
-        policy.push(PolicyHeader {
-            name: "referrer-policy",
-            value: text(&referrer["ReferrerPolicy"]),
-            overrides: overrides(referrer),
-        });
-    }
-    let nosniff = &security["ContentTypeOptions"];
-    if nosniff.is_object() {
-        policy.push(PolicyHeader {
-            name: "x-content-type-options",
-            value: "nosniff".into(),
-            overrides: overrides(nosniff),
-        });
-    }
-    policy
+        value
+    };
+    // (setting of SecurityHeadersConfig, header, its value from the setting)
+    let headers: [(&str, &'static str, &HeaderValueOf); 5] = [
+        ("ContentSecurityPolicy", "content-security-policy", &|v| {
+            text(&v["ContentSecurityPolicy"])
+        }),
+        (
+            "StrictTransportSecurity",
+            "strict-transport-security",
+            &hsts,
+        ),
+        ("FrameOptions", "x-frame-options", &|v| {
+            text(&v["FrameOption"])
+        }),
+        ("ReferrerPolicy", "referrer-policy", &|v| {
+            text(&v["ReferrerPolicy"])
+        }),
+        ("ContentTypeOptions", "x-content-type-options", &|_| {
+            "nosniff".into()
+        }),
+    ];
+    headers
+        .iter()
+        .filter_map(|(setting, name, value)| {
+            let setting = &config["SecurityHeadersConfig"][setting];
+            setting.is_object().then(|| PolicyHeader {
+                name,
+                value: value(setting),
+                overrides: setting["Override"] == true,
+            })
+        })
+        .collect()
 }
 
 /// A response a viewer-request function returned instead of the request.
