@@ -25,7 +25,6 @@ pub async fn upload(app: &App, request: &Request<Bytes>) -> Result<Reply, ApiErr
         None => require_person(app, request).await?,
     };
     let body = upload_bytes(request, MAX_UPLOAD_BYTES)?;
-    let body = &body;
     if body.is_empty() {
         return Err(ApiError::bad_request(
             "empty_file",
@@ -35,7 +34,7 @@ pub async fn upload(app: &App, request: &Request<Bytes>) -> Result<Reply, ApiErr
     }
     let format = match query_param(request, "format").filter(|f| !f.is_empty()) {
         Some(raw) => Format::parse(&raw)?,
-        None => import::detect(body)?,
+        None => import::detect(&body)?,
     };
     let tz = query_time_zone(request)?
         .unwrap_or_else(|| glucolink_core::account::personal::upload_zone(&person));
