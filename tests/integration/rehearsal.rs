@@ -9,7 +9,9 @@ use glucolink_api::{Access, ROUTES, RouteId};
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::support::app::{Browser, TestApp, assert_error, status_and_json, through_rehearsal};
+use crate::support::app::{
+    Browser, TestApp, assert_error, gzip, status_and_json, through_rehearsal,
+};
 use crate::support::messages::first_link;
 use crate::support::people::{
     PERSON_PASSWORD, create_patient, generate_code, linked_patient, signed_in_clinic,
@@ -265,26 +267,15 @@ async fn every_export_format_uploads_through_api_gateway_and_a_token_upload_too(
         days: 90,
     });
     let export = export::to_carelink_csv(&quarter).into_bytes();
-    let compressed = {
-        use std::io::Write;
-        let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
-        encoder.write_all(&export).expect("compress");
-        encoder.finish().expect("compress")
-    };
-    let token = patient.csrf().await;
+    let compressed = gzip(&export);
     let response = patient
-        .client
-        .post(format!(
-            "{}/api/personal/uploads?tz=Europe%2FLondon",
-            app.base
-        ))
-        .header("X-CSRF-Token", token)
-        .header("Content-Type", "text/csv")
-        .header("Content-Encoding", "gzip")
-        .body(compressed.clone())
-        .send()
-        .await
-        .expect("POST");
+        .post_encoded(
+            "/api/personal/uploads?tz=Europe%2FLondon",
+            "text/csv",
+            "gzip",
+            compressed.clone(),
+        )
+        .await;
     let (status, upload) = status_and_json(response).await;
     assert_eq!(
         status,

@@ -12,7 +12,7 @@ use jiff::{SignedDuration, Timestamp};
 use serde_json::{Value, json};
 
 use crate::support::app::{
-    Browser, TestApp, assert_error, spawn_app, spawn_app_on_dynamodb, status_and_json,
+    Browser, TestApp, assert_error, gzip, spawn_app, spawn_app_on_dynamodb, status_and_json,
 };
 use crate::support::people::{linked_patient, signed_in_clinic, signed_in_person};
 
@@ -992,28 +992,15 @@ async fn ninety_days_of_a_carelink_export_upload_in_one_go() {
     assert_eq!(summary["rejected_count"], 0);
 }
 
-fn gzip(bytes: &[u8]) -> Vec<u8> {
-    use std::io::Write;
-    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
-    encoder.write_all(bytes).expect("compress");
-    encoder.finish().expect("compress")
-}
-
 async fn upload_encoded(browser: &Browser, encoding: &str, body: Vec<u8>) -> reqwest::Response {
-    let token = browser.csrf().await;
     browser
-        .client
-        .post(format!(
-            "{}/api/personal/uploads?tz=Europe/London",
-            browser.base
-        ))
-        .header("X-CSRF-Token", token)
-        .header("Content-Type", "text/csv")
-        .header("Content-Encoding", encoding)
-        .body(body)
-        .send()
+        .post_encoded(
+            "/api/personal/uploads?tz=Europe/London",
+            "text/csv",
+            encoding,
+            body,
+        )
         .await
-        .expect("POST")
 }
 
 #[tokio::test]

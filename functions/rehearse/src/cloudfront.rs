@@ -205,18 +205,11 @@ impl CloudFront {
         else {
             return answer;
         };
-        let mut headers = serde_json::Map::new();
-        for (name, value) in answer.headers() {
-            headers.insert(
-                name.as_str().to_owned(),
-                json!({ "value": String::from_utf8_lossy(value.as_bytes()) }),
-            );
-        }
         let mut event = self.function_event("viewer-response", parts, viewer);
         event["response"] = json!({
             "statusCode": answer.status().as_u16(),
             "statusDescription": answer.status().canonical_reason().unwrap_or_default(),
-            "headers": headers,
+            "headers": function_headers(answer.headers()),
         });
         match function.run(&event).await {
             Ok(result) => {
@@ -227,14 +220,7 @@ impl CloudFront {
                 {
                     *answer.status_mut() = status;
                 }
-                for (name, value) in result["headers"].as_object().into_iter().flatten() {
-                    if let (Ok(name), Ok(value)) = (
-                        http::HeaderName::from_bytes(name.as_bytes()),
-                        http::HeaderValue::from_str(&text(&value["value"])),
-                    ) {
-                        answer.headers_mut().insert(name, value);
-                    }
-                }
+                set_function_headers(&mut answer, &result);
                 answer
             }
             Err(error) => {
@@ -251,13 +237,6 @@ impl CloudFront {
         parts: &http::request::Parts,
         viewer: SocketAddr,
     ) -> Value {
-        let mut headers = serde_json::Map::new();
-        for (name, value) in &parts.headers {
-            headers.insert(
-                name.as_str().to_owned(),
-                json!({ "value": String::from_utf8_lossy(value.as_bytes()) }),
-            );
-        }
         json!({
             "version": "1.0",
             "context": {
@@ -271,7 +250,7 @@ impl CloudFront {
                 "method": parts.method.as_str(),
                 "uri": parts.uri.path(),
                 "querystring": {},
-                "headers": headers,
+                "headers": function_headers(&parts.headers),
                 "cookies": {},
             },
         })
@@ -447,6 +426,25 @@ fn function_response(result: &Value) -> Answer {
         _ => String::new(),
     };
     let mut answer = http_server::answer(status, "text/plain", Bytes::from(body));
+    set_function_headers(&mut answer, result);
+    answer
+}
+
+/// Headers as a CloudFront Function sees them: `{"name": {"value": "…"}}`.
+fn function_headers(headers: &http::HeaderMap) -> serde_json::Map<String, Value> {
+    headers
+        .iter()
+        .map(|(name, value)| {
+            (
+                name.as_str().to_owned(),
+                json!({ "value": String::from_utf8_lossy(value.as_bytes()) }),
+            )
+        })
+        .collect()
+}
+
+/// Sets the headers a CloudFront Function's result carries on the answer.
+fn set_function_headers(answer: &mut Answer, result: &Value) {
     for (name, value) in result["headers"].as_object().into_iter().flatten() {
         if let (Ok(name), Ok(value)) = (
             http::HeaderName::from_bytes(name.as_bytes()),
@@ -455,7 +453,6 @@ fn function_response(result: &Value) -> Answer {
             answer.headers_mut().insert(name, value);
         }
     }
-    answer
 }
 
 /// The CloudFront Function's code in a node process: one JSON event a line in, one result a line out.

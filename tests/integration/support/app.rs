@@ -245,6 +245,26 @@ impl Browser {
         self.send(Method::POST, path, Some(body)).await
     }
 
+    /// A raw POST sent with a `Content-Encoding` (an upload compressed as the site sends it).
+    pub async fn post_encoded(
+        &self,
+        path: &str,
+        content_type: &str,
+        encoding: &str,
+        body: Vec<u8>,
+    ) -> Response {
+        let token = self.csrf().await;
+        self.client
+            .post(format!("{}{path}", self.base))
+            .header("X-CSRF-Token", token)
+            .header("Content-Type", content_type)
+            .header("Content-Encoding", encoding)
+            .body(body)
+            .send()
+            .await
+            .expect("POST")
+    }
+
     /// A raw POST with a chosen content type and body, and the right CSRF header.
     pub async fn post_raw(&self, path: &str, content_type: &str, body: Vec<u8>) -> Response {
         let token = self.csrf().await;
@@ -279,4 +299,12 @@ pub async fn assert_error(response: Response, status: u16, code: &str) -> String
     let message = body["error"]["message"].as_str().unwrap_or("").to_owned();
     assert!(!message.is_empty(), "error without a message: {body}");
     message
+}
+
+/// Bytes gzip-compressed, as the site and `glucolink upload` send files.
+pub fn gzip(bytes: &[u8]) -> Vec<u8> {
+    use std::io::Write;
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    encoder.write_all(bytes).expect("compress");
+    encoder.finish().expect("compress")
 }
