@@ -118,10 +118,12 @@ async fn main() {
     line("HTML: compute + render (SVG charts)", samples, html.len());
     let (samples, pdf) = time(ROUNDS, || {
         let report = compose(&events, &options).expect("report");
-        glucolink_render::pdf::report(&report, &cover)
+        glucolink_render::pdf::report(&report, &cover).expect("pdf")
     });
-    line("PDF: compute + render", samples, pdf.len());
-    let (samples, _) = time(ROUNDS, || glucolink_render::pdf::report(&report, &cover));
+    line("PDF: compute + render (font subsets)", samples, pdf.len());
+    let (samples, _) = time(ROUNDS, || {
+        glucolink_render::pdf::report(&report, &cover).expect("pdf")
+    });
     line("PDF: render only", samples, 0);
     if let Some(i) = args.iter().position(|a| a == "--write") {
         let dir = std::path::PathBuf::from(args.get(i + 1).expect("--write DIR"));

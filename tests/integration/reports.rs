@@ -5,6 +5,7 @@ use reqwest::Method;
 use serde_json::{Value, json};
 
 use crate::support::app::{Browser, assert_error, spawn_app, status_and_json};
+use crate::support::pdf;
 use crate::support::people::{create_patient, linked_patient, signed_in_clinic};
 
 async fn upload_json(patient: &Browser, events: Value) {
@@ -276,25 +277,6 @@ async fn the_html_report_has_every_section_and_the_notice_name_dob_and_period_on
     assert!(html.contains("format=pdf"));
 }
 
-/// Inflates every content stream of a PDF (they are zlib-deflated) into one text.
-fn pdf_text(pdf: &[u8]) -> String {
-    let mut text = String::new();
-    let mut rest = pdf;
-    while let Some(start) = find(rest, b"stream\n") {
-        let body = &rest[start + 7..];
-        let end = find(body, b"\nendstream").expect("endstream");
-        if let Ok(inflated) = miniz_oxide::inflate::decompress_to_vec_zlib(&body[..end]) {
-            text.push_str(&String::from_utf8_lossy(&inflated));
-        }
-        rest = &body[end + b"\nendstream".len()..];
-    }
-    text
-}
-
-fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
-    haystack.windows(needle.len()).position(|w| w == needle)
-}
-
 #[tokio::test]
 async fn the_pdf_report_is_a_real_pdf_with_the_notice_and_patient_on_every_page() {
     let app = spawn_app().await;
@@ -320,26 +302,85 @@ async fn the_pdf_report_is_a_real_pdf_with_the_notice_and_patient_on_every_page(
         - pdf.windows(12).filter(|w| *w == b"/Type /Pages").count();
     // Overview, profiles, insulin and meals, the day-by-day table, and 7 days at 3 per page.
     assert_eq!(pages, 1 + 1 + 2 + 3);
-    let text = pdf_text(&pdf);
-    // Text with characters beyond ASCII is written as a hex string of WinAnsi bytes (· is B7, – is 96).
-    let hex = |bytes: &[u8]| {
-        let digits: String = bytes.iter().map(|b| format!("{b:02X}")).collect();
-        format!("<{digits}>")
-    };
-    for needle in [
-        hex(b"Jordan Example \xB7 DOB 15 Jun 1990"),
-        "(glucolink reports are intended for use as an adjunct".to_owned(),
-        hex(b"14 Nov 2026 \x96 20 Nov 2026 (7 days) \xB7 UTC \xB7 mg/dL"),
-    ] {
-        let count = text.matches(&needle).count();
-        assert_eq!(count, pages, "{needle} on every page: found {count}");
+    let text = pdf::pages(&pdf);
+    assert_eq!(text.len(), pages, "pdftotext reads every page");
+    for (number, page) in text.iter().enumerate() {
+        for needle in [
+            "Jordan Example · DOB 15 Jun 1990",
+            "glucolink reports are intended for use as an adjunct",
+            "14 Nov 2026 – 20 Nov 2026 (7 days) · UTC · mg/dL",
+            &format!("Page {} of {pages}", number + 1),
+        ] {
+            assert!(page.contains(needle), "{needle} on page {}", number + 1);
+        }
     }
-    for heading in [
-        "(Glucose overview)",
-        "(Daily detail)",
-        "(Insulin and meals)",
-    ] {
-        assert!(text.contains(heading), "{heading}");
+    let all = text.concat();
+    for heading in ["Glucose overview", "Daily detail", "Insulin and meals"] {
+        assert!(all.contains(heading), "{heading}");
+    }
+    for goal in ["≤ 36 %", "≥ 70 %"] {
+        assert!(text[0].contains(goal), "{goal} printed with its sign");
+    }
+}
+
+/// Names in any script print in the PDF exactly as typed (fonts embedded and subset, with their
+/// ToUnicode maps), on every page; scripts the PDF cannot draw without a shaper are marked, never
+/// printed with letters missing.
+#[tokio::test]
+async fn the_pdf_prints_every_name_as_typed_or_says_where_it_is_printed() {
+    let app = spawn_app().await;
+    let report = "report?from=2026-11-20&to=2026-11-20&tz=UTC";
+    for (i, (name, dob, printed)) in [
+        ("Иван Петров", "1961-03-04", "Иван Петров · DOB 4 Mar 1961"),
+        (
+            "Иван Петрова",
+            "1961-03-04",
+            "Иван Петрова · DOB 4 Mar 1961",
+        ),
+        ("山田 太郎", "1975-08-15", "山田 太郎 · DOB 15 Aug 1975"),
+        ("Łukasz Żółć", "1990-01-02", "Łukasz Żółć · DOB 2 Jan 1990"),
+        (
+            "Dvořák Ševčík",
+            "1985-12-24",
+            "Dvořák Ševčík · DOB 24 Dec 1985",
+        ),
+        ("김민준", "2001-05-05", "김민준 · DOB 5 May 2001"),
+        (
+            "محمد علي",
+            "1980-01-01",
+            "[Arabic script: printed on the HTML report only] · DOB 1 Jan 1980",
+        ),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let linked =
+            crate::support::people::linked_patient_named(&app, &format!("names{i}"), name, dob)
+                .await;
+        upload_json(&linked.patient, a_day_of_pump_data()).await;
+        let path = format!("/api/clinic/patients/{}/{report}", linked.patient_id);
+        let pdf = linked.clinic.get(&format!("{path}&format=pdf")).await;
+        assert_eq!(pdf.status().as_u16(), 200);
+        let pages = pdf::pages(&pdf.bytes().await.expect("pdf"));
+        assert!(pages.len() > 1);
+        for (number, page) in pages.iter().enumerate() {
+            assert!(
+                page.contains(printed),
+                "{printed} on page {} of {name}'s report:\n{page}",
+                number + 1
+            );
+        }
+        // The HTML report shows every name as typed, whatever the script.
+        let html = linked.clinic.get(&format!("{path}&format=html")).await;
+        let html = html.text().await.expect("html");
+        assert!(html.contains(name), "{name} in the HTML report");
+        // The patient's own PDF too.
+        let own = linked
+            .patient
+            .get(&format!("/api/personal/{report}&format=pdf"))
+            .await;
+        assert_eq!(own.status().as_u16(), 200);
+        assert!(pdf::pages(&own.bytes().await.expect("pdf"))[0].contains(printed));
     }
 }
 

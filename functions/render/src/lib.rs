@@ -5,6 +5,7 @@
 
 pub mod canvas;
 pub mod charts;
+pub(crate) mod fonts;
 pub mod html;
 pub mod pdf;
 

@@ -2,5 +2,6 @@
 
 pub mod app;
 pub mod messages;
+pub mod pdf;
 pub mod people;
 pub mod stores;

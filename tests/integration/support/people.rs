@@ -109,11 +109,26 @@ pub struct Linked {
 }
 
 pub async fn linked_patient(app: &super::app::TestApp, tag: &str) -> Linked {
+    linked_patient_named(app, tag, "Jordan Example", "1990-06-15").await
+}
+
+/// A linked record whose patient has this name and date of birth, on both sides of the link.
+pub async fn linked_patient_named(
+    app: &super::app::TestApp,
+    tag: &str,
+    name: &str,
+    date_of_birth: &str,
+) -> Linked {
     let clinic = app.browser();
     let clinic_view = signed_in_clinic(&clinic, &format!("{tag}@clinic.example")).await;
     let patient = app.browser();
-    let person = signed_in_person(&patient, &format!("{tag}.patient")).await;
-    let patient_id = create_patient(&clinic, "Jordan Example", "1990-06-15", None).await;
+    let mut sign_up = personal_sign_up(&format!("{tag}.patient"));
+    sign_up["name"] = json!(name);
+    sign_up["date_of_birth"] = json!(date_of_birth);
+    let (status, person) =
+        status_and_json(patient.post("/api/personal/signup", &sign_up).await).await;
+    assert_eq!(status, 201, "{person}");
+    let patient_id = create_patient(&clinic, name, date_of_birth, None).await;
     let code = generate_code(&clinic, &patient_id).await;
     let (status, body) = status_and_json(
         patient

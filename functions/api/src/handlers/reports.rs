@@ -151,7 +151,8 @@ fn reply(
             glucolink_render::html::report(report, &cover),
         ),
         Format::Pdf => Reply::pdf(
-            glucolink_render::pdf::report(report, &cover),
+            glucolink_render::pdf::report(report, &cover)
+                .map_err(|e| CoreError::Internal(e.to_string()))?,
             format!(
                 "glucolink-report-{}-to-{}.pdf",
                 report.period.from, report.period.to
