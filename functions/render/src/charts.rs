@@ -78,7 +78,9 @@ fn fmt(value: f32) -> String {
 }
 
 /// The five consensus ranges, top (very high) to bottom, with their colours and labels.
+/// The five ranges from very high to very low, with their shares as printed ([`TimeInRanges::rounded`]).
 fn ranges(tir: &TimeInRanges, units: Units) -> [(f64, Color, String); 5] {
+    let tir = tir.rounded();
     let u = |v: f64| fmt(units.show(v) as f32);
     let name = units.name();
     [

@@ -128,16 +128,13 @@ fn overview(out: &mut String, report: &Report, cover: &Cover<'_>, scale: &Glucos
         );
     }
     out.push_str("</tbody></table>");
+    let printed = m.time_in_ranges.rounded();
     let mut svg = Svg::new(
         250.0,
         170.0,
         &format!(
-            "Time in ranges: very high {} %, high {} %, in range {} %, low {} %, very low {} %",
-            m.time_in_ranges.very_high,
-            m.time_in_ranges.high,
-            m.time_in_ranges.in_range,
-            m.time_in_ranges.low,
-            m.time_in_ranges.very_low
+            "Time in ranges: very high {:.1} %, high {:.1} %, in range {:.1} %, low {:.1} %, very low {:.1} %",
+            printed.very_high, printed.high, printed.in_range, printed.low, printed.very_low
         ),
     );
     charts::time_in_ranges(
@@ -165,7 +162,7 @@ fn overview(out: &mut String, report: &Report, cover: &Cover<'_>, scale: &Glucos
     for goal in &t.goals {
         let _ = write!(
             out,
-            r#"<tr class="{}"><th scope="row">{}</th><td>{}</td><td>{} %</td><td>{}</td></tr>"#,
+            r#"<tr class="{}"><th scope="row">{}</th><td>{}</td><td>{:.1} %</td><td>{}</td></tr>"#,
             if goal.met { "met" } else { "missed" },
             escape(&goal.label),
             escape(&goal.goal),

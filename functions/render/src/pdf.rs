@@ -380,7 +380,7 @@ fn overview(report: &Report, scale: &GlucoseScale) -> PdfCanvas {
         vec![
             g.label.clone(),
             g.goal.clone(),
-            format!("{} %", g.value_percent),
+            format!("{:.1} %", g.value_percent),
             if g.met { "Yes" } else { "No" }.into(),
         ]
     }));

@@ -704,13 +704,7 @@ pub fn compose(events: &[Event], options: &Options) -> Result<Report, CoreError>
             .ok()
             .zip(Timestamp::from_second(end.min(data_until).max(start)).ok()),
     );
-    let targets = ranges::assess(
-        *ranges,
-        &readings,
-        &overall.time_in_ranges,
-        |v| units.show(v),
-        units.name(),
-    );
+    let targets = ranges::assess(*ranges, &readings, |v| units.show(v), units.name());
     Ok(Report {
         period,
         units,

@@ -43,6 +43,64 @@ pub struct TimeInRanges {
     pub very_high: f64,
 }
 
+impl TimeInRanges {
+    /// The five shares from very low to very high.
+    pub fn shares(&self) -> [f64; 5] {
+        [
+            self.very_low,
+            self.low,
+            self.in_range,
+            self.high,
+            self.very_high,
+        ]
+    }
+
+    /// The shares as every page prints them: to one decimal, adding up to exactly 100.0
+    /// ([`round_shares`]).
+    pub fn rounded(&self) -> TimeInRanges {
+        let [very_low, low, in_range, high, very_high] = round_shares(self.shares());
+        TimeInRanges {
+            very_low,
+            low,
+            in_range,
+            high,
+            very_high,
+        }
+    }
+}
+
+/// Percentages that add up to 100 (or are all 0), rounded to one decimal so that the printed parts add
+/// up to exactly 100.0: each share is rounded down to a tenth, then the tenths still missing go, one
+/// each, to the shares with the largest remainders (the largest remainder method; ties to the earlier,
+/// lower range). No share moves by more than 0.1, and a share above 0 never prints as 0.0 unless it is
+/// under 0.05. Sums of ranges ("below 70" = very low + low) are then added from the rounded parts, so
+/// a page never prints 2.0 % next to 0.7 % + 1.2 %.
+pub fn round_shares<const N: usize>(shares: [f64; N]) -> [f64; N] {
+    round_tenths(shares).map(|t| t as f64 / 10.0)
+}
+
+/// [`round_shares`] in whole tenths of a percent, for adding parts exactly.
+pub fn round_tenths<const N: usize>(shares: [f64; N]) -> [u64; N] {
+    let total: f64 = shares.iter().sum();
+    if total <= 0.0 {
+        return [0; N];
+    }
+    let tenths = shares.map(|s| s * 10.0);
+    let mut floors = tenths.map(|t| t.floor());
+    let target = (total * 10.0).round();
+    let missing = (target - floors.iter().sum::<f64>()).max(0.0) as usize;
+    let mut order: Vec<usize> = (0..N).collect();
+    // Stable sort: among equal remainders, the earlier share wins.
+    order.sort_by(|a, b| {
+        let (ra, rb) = (tenths[*a] - floors[*a], tenths[*b] - floors[*b]);
+        rb.total_cmp(&ra)
+    });
+    for i in order.into_iter().take(missing) {
+        floors[i] += 1.0;
+    }
+    floors.map(|f| f.max(0.0) as u64)
+}
+
 /// The metrics of a period. Glucose values in mg/dL (convert for display only).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
 pub struct Metrics {
@@ -173,6 +231,30 @@ pub fn device_interval_minutes(times: &[Timestamp]) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn printed_shares_add_up_to_100_and_move_by_at_most_a_tenth() {
+        // 0.74 + 1.22 = 1.96: printed as 0.7 and 1.2, so "below 70" prints 1.9, not 2.0; the two
+        // missing tenths go to the largest remainders (6.98 and 90.06).
+        let shares = [0.74, 1.22, 90.06, 6.98, 1.0];
+        assert_eq!(round_shares(shares), [0.7, 1.2, 90.1, 7.0, 1.0]);
+        // Thirds: 33.3 + 33.3 + 33.4, the largest remainder first, ties to the earlier share.
+        let third = 100.0 / 3.0;
+        assert_eq!(round_shares([third; 3]), [33.4, 33.3, 33.3]);
+        assert_eq!(round_shares([0.0; 5]), [0.0; 5]);
+        for shares in [
+            [0.04, 0.04, 99.92, 0.0, 0.0],
+            [12.345, 23.456, 34.567, 29.632, 0.0],
+            [100.0, 0.0, 0.0, 0.0, 0.0],
+        ] {
+            let rounded = round_shares(shares);
+            let sum: f64 = rounded.iter().sum();
+            assert!((sum - 100.0).abs() < 1e-9, "{rounded:?}");
+            for (r, s) in rounded.iter().zip(shares) {
+                assert!((r - s).abs() <= 0.1 + 1e-9, "{r} from {s}");
+            }
+        }
+    }
 
     fn at(minutes: i64) -> Timestamp {
         Timestamp::from_second(1_790_000_000 + minutes * 60).expect("ts")

@@ -13,7 +13,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::metrics::{Reading, TimeInRanges};
+use super::metrics::{Reading, round_tenths};
 use crate::error::CoreError;
 
 /// The clinic's choice of targets for one patient.
@@ -115,23 +115,40 @@ impl RangePreset {
 
 /// Percent of CGM time below, in and above a target range (time-weighted like the consensus ranges).
 pub fn time_in_target(readings: &[Reading], low: f64, high: f64) -> [f64; 3] {
-    let mut weights = [0.0f64; 3];
+    let [very_low, below, within, above, very_high] = time_in_parts(readings, low, high);
+    [very_low + below, within, above + very_high]
+}
+
+/// Percent of CGM time < 54, from 54 to below `low`, from `low` to `high` (inclusive), above `high`
+/// to 250, and > 250 mg/dL. With the standard targets these are the five consensus ranges.
+pub fn time_in_parts(readings: &[Reading], low: f64, high: f64) -> [f64; 5] {
+    let mut weights = [0.0f64; 5];
     for reading in readings {
-        let slot = if reading.mg_dl < low {
+        let g = reading.mg_dl;
+        let slot = if g < VERY_LOW_BELOW.min(low) {
             0
-        } else if reading.mg_dl <= high {
+        } else if g < low {
             1
-        } else {
+        } else if g <= high {
             2
+        } else if g <= VERY_HIGH_ABOVE.max(high) {
+            3
+        } else {
+            4
         };
         weights[slot] += reading.interval_minutes;
     }
     let total: f64 = weights.iter().sum();
     if total <= 0.0 {
-        return [0.0; 3];
+        return [0.0; 5];
     }
     weights.map(|w| w / total * 100.0)
 }
+
+/// Readings below this are "very low" (mg/dL).
+const VERY_LOW_BELOW: f64 = 54.0;
+/// Readings above this are "very high" (mg/dL).
+const VERY_HIGH_ABOVE: f64 = 250.0;
 
 /// One goal of the preset with the patient's value.
 #[derive(Debug, Clone, Serialize)]
@@ -163,14 +180,21 @@ pub struct Targets {
 pub fn assess(
     preset: RangePreset,
     readings: &[Reading],
-    ranges: &TimeInRanges,
     show: impl Fn(f64) -> f64,
     units: &str,
 ) -> Targets {
     let (low, high) = preset.target_mg_dl();
-    let [below, within, above] = time_in_target(readings, low, high);
+    // The preset's ranges as five parts (< 54, 54 to below the target, the target, above it to 250,
+    // > 250), rounded together so that every printed sum is the sum of its printed parts.
+    let [very_low, below_rest, within, above_rest, very_high] =
+        round_tenths(time_in_parts(readings, low, high));
+    let percent = |tenths: u64| tenths as f64 / 10.0;
+    let (below, above) = (
+        percent(very_low + below_rest),
+        percent(above_rest + very_high),
+    );
+    let (very_low, within, very_high) = (percent(very_low), percent(within), percent(very_high));
     let (low_shown, high_shown) = (show(low), show(high));
-    let round1 = |v: f64| (v * 10.0).round() / 10.0;
     let goals = if readings.is_empty() {
         Vec::new()
     } else {
@@ -184,17 +208,10 @@ pub fn assess(
                         within,
                     ),
                     Measure::BelowTarget => (format!("Time below {low_shown} {units}"), below),
-                    Measure::Below54 => (
-                        format!("Time below {} {units}", show(54.0)),
-                        ranges.very_low,
-                    ),
+                    Measure::Below54 => (format!("Time below {} {units}", show(54.0)), very_low),
                     Measure::AboveTarget => (format!("Time above {high_shown} {units}"), above),
-                    Measure::Above250 => (
-                        format!("Time above {} {units}", show(250.0)),
-                        ranges.very_high,
-                    ),
+                    Measure::Above250 => (format!("Time above {} {units}", show(250.0)), very_high),
                 };
-                let value = round1(value);
                 let (goal, met) = match goal {
                     Goal::MoreThan(p) => (format!("> {p} %"), value > *p),
                     Goal::LessThan(p) => (format!("< {p} %"), value < *p),
@@ -213,9 +230,9 @@ pub fn assess(
         label: preset.label(),
         target_low: low_shown,
         target_high: high_shown,
-        below_target_percent: round1(below),
-        in_target_percent: round1(within),
-        above_target_percent: round1(above),
+        below_target_percent: below,
+        in_target_percent: within,
+        above_target_percent: above,
         goals,
     }
 }
@@ -249,34 +266,57 @@ mod tests {
         let mut values = vec![60.0; 8];
         values.extend(vec![120.0; 92]);
         let r = readings(&values);
-        let ranges = TimeInRanges {
-            low: 8.0,
-            in_range: 92.0,
-            ..Default::default()
-        };
-        let standard = assess(RangePreset::Standard, &r, &ranges, |v| v, "mg/dL");
+        let standard = assess(RangePreset::Standard, &r, |v| v, "mg/dL");
         assert_eq!(standard.goals.len(), 5);
         assert!(standard.goals[0].met, "92 % > 70 %");
         assert!(!standard.goals[1].met, "8 % below 70 is not < 4 %");
         assert_eq!(standard.goals[1].label, "Time below 70 mg/dL");
-        let older = assess(RangePreset::OlderHighRisk, &r, &ranges, |v| v, "mg/dL");
+        let older = assess(RangePreset::OlderHighRisk, &r, |v| v, "mg/dL");
         assert_eq!(older.goals[0].goal, "> 50 %");
         assert_eq!(older.goals[1].goal, "< 1 %");
-        let pregnancy = assess(RangePreset::Pregnancy, &r, &ranges, |v| v, "mg/dL");
+        let pregnancy = assess(RangePreset::Pregnancy, &r, |v| v, "mg/dL");
         assert_eq!((pregnancy.target_low, pregnancy.target_high), (63.0, 140.0));
         assert_eq!(pregnancy.goals[0].label, "Time in range 63–140 mg/dL");
         assert_eq!(pregnancy.below_target_percent, 8.0, "60 < 63");
     }
 
     #[test]
-    fn no_readings_no_goals_and_presets_round_trip() {
-        let none = assess(
-            RangePreset::Pregnancy,
-            &[],
-            &TimeInRanges::default(),
-            |v| v,
-            "mg/dL",
+    fn a_printed_sum_is_the_sum_of_its_printed_parts() {
+        // Of 5000 equal readings 0.74 % very low and 1.22 % low: "below 70" (1.96 %) prints as
+        // 0.7 + 1.2 = 1.9, not 2.0; high 5.98 % and in range 91.06 % take the missing tenths.
+        let mut values = vec![50.0; 37];
+        values.extend(vec![60.0; 61]);
+        values.extend(vec![120.0; 4553]);
+        values.extend(vec![200.0; 299]);
+        values.extend(vec![300.0; 50]);
+        let r = readings(&values);
+        let standard = assess(RangePreset::Standard, &r, |v| v, "mg/dL");
+        let value = |label: &str| {
+            standard
+                .goals
+                .iter()
+                .find(|g| g.label == label)
+                .map(|g| g.value_percent)
+        };
+        assert_eq!(value("Time below 54 mg/dL"), Some(0.7));
+        assert_eq!(value("Time below 70 mg/dL"), Some(1.9));
+        assert_eq!(standard.below_target_percent, 1.9);
+        assert_eq!(value("Time above 250 mg/dL"), Some(1.0));
+        assert_eq!(value("Time above 180 mg/dL"), Some(7.0));
+        assert_eq!(value("Time in range 70–180 mg/dL"), Some(91.1));
+        let printed = crate::report::metrics::compute(&r, 5000.0 * 5.0, &jiff::tz::TimeZone::UTC)
+            .time_in_ranges
+            .rounded();
+        assert_eq!(
+            printed.shares(),
+            [0.7, 1.2, 91.1, 6.0, 1.0],
+            "the bar prints the same parts"
         );
+    }
+
+    #[test]
+    fn no_readings_no_goals_and_presets_round_trip() {
+        let none = assess(RangePreset::Pregnancy, &[], |v| v, "mg/dL");
         assert!(none.goals.is_empty());
         for preset in RangePreset::ALL {
             assert_eq!(RangePreset::parse(preset.as_str()).expect("parse"), preset);
