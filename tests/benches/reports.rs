@@ -90,7 +90,9 @@ async fn main() {
         mrn: Some("RDC-1001".into()),
         identity_warning: None,
     };
+    let sections = glucolink_render::Section::ALL;
     let cover = Cover {
+        sections: &sections,
         subject: &subject,
         audience: Audience::Clinic,
         generated_at: Timestamp::now(),

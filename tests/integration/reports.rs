@@ -130,6 +130,66 @@ async fn a_patient_sees_their_own_report_for_the_last_fourteen_days_by_default()
 }
 
 #[tokio::test]
+async fn sections_choose_the_pages_and_long_periods_leave_out_the_daily_detail() {
+    let app = spawn_app().await;
+    let linked = linked_patient(&app, "sections.report").await;
+    upload_json(&linked.patient, a_day_of_pump_data()).await;
+    let base = format!(
+        "/api/clinic/patients/{}/report?tz=UTC&to=2026-11-20",
+        linked.patient_id
+    );
+    let headings = |text: &str| {
+        [
+            "Glucose overview",
+            "Daily glucose profiles",
+            "Insulin and meals",
+            "Daily detail",
+        ]
+        .into_iter()
+        .filter(|h| text.contains(&format!(">{h}</h1>")))
+        .collect::<Vec<_>>()
+    };
+    let html = |query: String| {
+        let clinic = &linked.clinic;
+        async move { clinic.get(&query).await.text().await.expect("html") }
+    };
+    // 14 days: every section; 30 days: no daily detail unless asked for.
+    assert_eq!(
+        headings(&html(format!("{base}&days=14&format=html")).await).len(),
+        4
+    );
+    let month = html(format!("{base}&days=30&format=html")).await;
+    assert_eq!(
+        headings(&month),
+        [
+            "Glucose overview",
+            "Daily glucose profiles",
+            "Insulin and meals"
+        ]
+    );
+    let chosen = format!("{base}&days=30&sections=daily_detail,overview");
+    assert_eq!(
+        headings(&html(format!("{chosen}&format=html")).await),
+        ["Glucose overview", "Daily detail"]
+    );
+    // The PDF prints the same sections, and its download link keeps the choice.
+    assert!(
+        html(format!("{chosen}&format=html"))
+            .await
+            .contains("sections=daily_detail%2Coverview")
+    );
+    let pdf = linked.clinic.get(&format!("{chosen}&format=pdf")).await;
+    let pages = pdf::pages(&pdf.bytes().await.expect("pdf"));
+    assert_eq!(
+        pages.len(),
+        1 + 10,
+        "the overview and 30 days at 3 per page"
+    );
+    assert!(pages[0].contains("Glucose overview"));
+    assert!(pages[1..].iter().all(|p| p.contains("Daily detail")));
+}
+
+#[tokio::test]
 async fn bad_report_queries_are_refused_and_unlinked_records_have_no_report() {
     let app = spawn_app().await;
     let linked = linked_patient(&app, "bad.report").await;
@@ -150,6 +210,10 @@ async fn bad_report_queries_are_refused_and_unlinked_records_have_no_report() {
         ("?days=91", "invalid_period"),
         ("?days=week", "invalid_period"),
         ("?days=7&to=soon", "invalid_date"),
+        ("?sections=agp", "invalid_sections"),
+        ("?sections=overview,overview", "invalid_sections"),
+        ("?sections=overview,", "invalid_sections"),
+        ("?sections=comparison", "invalid_sections"),
     ];
     for (query, code) in cases {
         assert_error(
@@ -167,6 +231,30 @@ async fn bad_report_queries_are_refused_and_unlinked_records_have_no_report() {
             code,
         )
         .await;
+    }
+    // A browser that asked for a page gets a page that says what to change, never raw JSON.
+    for query in [
+        "?from=2026-11-20&to=2026-11-01&format=html",
+        "?days=120&format=pdf",
+        "?sections=agp&format=html",
+    ] {
+        for response in [
+            linked.clinic.get(&format!("{base}{query}")).await,
+            linked
+                .patient
+                .get(&format!("/api/personal/report{query}"))
+                .await,
+        ] {
+            assert_eq!(response.status().as_u16(), 400, "{query}");
+            assert_eq!(
+                response.headers()["content-type"],
+                "text/html; charset=utf-8",
+                "{query}"
+            );
+            let page = response.text().await.expect("page");
+            assert!(page.contains("This report cannot be made"), "{page}");
+            assert!(page.contains("A report covers 1 to 90 days"), "{page}");
+        }
     }
     assert_eq!(
         app.stored().await,
@@ -232,12 +320,10 @@ async fn the_html_report_has_every_section_and_the_notice_name_dob_and_period_on
     assert_eq!(response.status().as_u16(), 200);
     let headers = response.headers().clone();
     assert_eq!(headers["content-type"], "text/html; charset=utf-8");
+    let csp = headers["content-security-policy"].to_str().expect("csp");
     assert!(
-        headers["content-security-policy"]
-            .to_str()
-            .expect("csp")
-            .contains("default-src 'none'"),
-        "no script may run in a report"
+        csp.contains("default-src 'none'") && csp.contains("script-src 'self'"),
+        "only the site's own scripts may run in a report: {csp}"
     );
     let html = response.text().await.expect("html");
     for section in [
@@ -269,7 +355,14 @@ async fn the_html_report_has_every_section_and_the_notice_name_dob_and_period_on
         );
     }
     assert!(html.matches("<svg").count() >= 5, "charts are inline SVG");
-    assert!(!html.contains("<script"), "no script");
+    assert_eq!(
+        html.matches("<script").count(),
+        1,
+        "one script: the Print and Close buttons"
+    );
+    assert!(html.contains(r#"<script src="/assets/report.js" defer></script>"#));
+    assert!(html.contains("data-print hidden>Print</button>"));
+    assert!(html.contains("data-close>Close report</a>"));
     // 12 of 288 readings are high: 95.8 % in range, and the day's insulin is basal 24 U + bolus 5.5 U.
     assert!(html.contains("In range  70–180 mg/dL"));
     assert!(html.contains("95.8 %"));

@@ -314,9 +314,9 @@ impl RouteId {
             RouteId::PrintLinkCode => &["code"],
             RouteId::SignOut => &["everywhere"],
             RouteId::Upload => &["format", "tz"],
-            RouteId::ClinicReport | RouteId::PersonalReport => {
-                &["format", "units", "ranges", "from", "to", "days", "tz"]
-            }
+            RouteId::ClinicReport | RouteId::PersonalReport => &[
+                "format", "units", "ranges", "from", "to", "days", "tz", "sections",
+            ],
             _ => &[],
         }
     }

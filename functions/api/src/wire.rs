@@ -133,7 +133,7 @@ pub enum Payload {
 }
 
 /// The CSP of HTML pages the API serves: the site's stylesheet, inline SVG, nothing else.
-pub const HTML_CONTENT_SECURITY_POLICY: &str = "default-src 'none'; style-src 'self'; img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'; form-action 'none'";
+pub const HTML_CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'; form-action 'none'";
 
 /// A response under construction; the app adds cookies and common headers before it leaves.
 pub struct Reply {

@@ -10,8 +10,8 @@ use glucolink_core::report::build::Report;
 use crate::canvas::{Svg, escape};
 use crate::charts::{self, Frame, GlucoseScale};
 use crate::{
-    Cover, Subject, completeness_summary, day_table, has_data, header_lines, insulin_summary,
-    no_data_steps, optional, readable_date,
+    Cover, Section, Subject, completeness_summary, day_table, has_data, header_lines,
+    insulin_summary, no_data_steps, optional, readable_date,
 };
 
 /// Days of daily profiles on one page (five weeks of seven).
@@ -28,6 +28,7 @@ fn document(title: &str, body: &str) -> String {
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>{title}</title>
 <link rel="stylesheet" href="/assets/report.css">
+<script src="/assets/report.js" defer></script>
 </head>
 <body class="report">
 {body}
@@ -324,15 +325,17 @@ fn day_title(date: jiff::civil::Date) -> String {
 }
 
 fn actions(out: &mut String, cover: &Cover<'_>) {
-    let _ = write!(
-        out,
-        r#"<nav class="report-actions" aria-label="Report actions"><a href="{}">Back</a>"#,
-        escape(&cover.back_url)
+    out.push_str(
+        r#"<nav class="report-actions" aria-label="Report actions"><button type="button" data-print hidden>Print</button>"#,
     );
     if let Some(pdf) = &cover.pdf_url {
         let _ = write!(out, r#"<a href="{}">Download PDF</a>"#, escape(pdf));
     }
-    out.push_str("<span>Print with your browser's Print command: each section starts a new A4 page.</span></nav>\n");
+    let _ = writeln!(
+        out,
+        r#"<a href="{}" data-close>Close report</a><span>Each section starts a new A4 page.</span></nav>"#,
+        escape(&cover.back_url)
+    );
 }
 
 /// The whole report as one HTML document.
@@ -346,10 +349,14 @@ pub fn report(report: &Report, cover: &Cover<'_>) -> String {
             report.targets.target_low,
             report.targets.target_high,
         );
-        overview(&mut out, report, cover, &scale);
-        daily_profiles(&mut out, report, cover, &scale);
-        insulin_and_meals(&mut out, report, cover);
-        daily_detail(&mut out, report, cover, &scale);
+        for section in cover.sections {
+            match section {
+                Section::Overview => overview(&mut out, report, cover, &scale),
+                Section::DailyProfiles => daily_profiles(&mut out, report, cover, &scale),
+                Section::InsulinMeals => insulin_and_meals(&mut out, report, cover),
+                Section::DailyDetail => daily_detail(&mut out, report, cover, &scale),
+            }
+        }
     } else {
         no_data(&mut out, report, cover);
     }
@@ -387,7 +394,7 @@ fn no_data(out: &mut String, report: &Report, cover: &Cover<'_>) {
 /// with the steps that fix it.
 pub fn problem(title: &str, explanation: &str, steps: &[&str], back_url: &str) -> String {
     let mut body = format!(
-        r#"<nav class="report-actions" aria-label="Report actions"><a href="{back}">Back</a></nav>
+        r#"<nav class="report-actions" aria-label="Report actions"><a href="{back}" data-close>Close</a></nav>
 <main><section class="page problem" aria-labelledby="problem"><header class="page-head"><p class="brand">glucolink</p><h1 id="problem">{title}</h1></header><p>{explanation}</p>"#,
         back = escape(back_url),
         title = escape(title),

@@ -31,10 +31,83 @@ pub enum Audience {
     Patient,
 }
 
+/// A part of the report a clinician can choose, in the order the pages print.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Section {
+    /// Statistics, goals, the time-in-ranges bar and the AGP.
+    Overview,
+    DailyProfiles,
+    InsulinMeals,
+    DailyDetail,
+}
+
+/// Why a `sections=` list cannot be read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SectionsError(pub String);
+
+impl Section {
+    pub const ALL: [Section; 4] = [
+        Section::Overview,
+        Section::DailyProfiles,
+        Section::InsulinMeals,
+        Section::DailyDetail,
+    ];
+
+    /// The name in `sections=`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Section::Overview => "overview",
+            Section::DailyProfiles => "daily_profiles",
+            Section::InsulinMeals => "insulin_meals",
+            Section::DailyDetail => "daily_detail",
+        }
+    }
+
+    /// The sections a report of `days` days has when none are chosen: everything, except the daily
+    /// detail (a page for every three days) over 14 days.
+    pub fn defaults(days: i64) -> Vec<Section> {
+        Section::ALL
+            .into_iter()
+            .filter(|s| *s != Section::DailyDetail || days <= 14)
+            .collect()
+    }
+
+    /// A comma-separated list such as `overview,daily_detail`, in any order, each name once; the
+    /// pages print in the report's own order.
+    pub fn parse_list(raw: &str) -> Result<Vec<Section>, SectionsError> {
+        let mut chosen = Vec::new();
+        for name in raw.split(',').map(str::trim) {
+            if name == "comparison" {
+                return Err(SectionsError(
+                    "The comparison with the previous period is not available yet; choose from overview, daily_profiles, insulin_meals and daily_detail.".into(),
+                ));
+            }
+            let section = Section::ALL
+                .into_iter()
+                .find(|s| s.as_str() == name)
+                .ok_or_else(|| {
+                    SectionsError(format!(
+                        "sections is a comma-separated list of overview, daily_profiles, insulin_meals and daily_detail; not {name:?}."
+                    ))
+                })?;
+            if chosen.contains(&section) {
+                return Err(SectionsError(format!(
+                    "{name} is listed twice in sections."
+                )));
+            }
+            chosen.push(section);
+        }
+        chosen.sort();
+        Ok(chosen)
+    }
+}
+
 /// Everything around the numbers that a page shows.
 #[derive(Debug, Clone)]
 pub struct Cover<'a> {
     pub subject: &'a Subject,
+    /// The sections to print, in order (never empty).
+    pub sections: &'a [Section],
     pub audience: Audience,
     pub generated_at: Timestamp,
     /// Where the same report downloads as PDF (HTML only).
@@ -234,4 +307,26 @@ pub(crate) fn day_table(report: &Report) -> (Vec<&'static str>, Vec<Vec<String>>
         })
         .collect();
     (header, rows)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sections_parse_in_any_order_and_print_in_the_reports_order() {
+        assert_eq!(
+            Section::parse_list("daily_detail,overview"),
+            Ok(vec![Section::Overview, Section::DailyDetail])
+        );
+        assert_eq!(
+            Section::parse_list(" insulin_meals ").map(|s| s.len()),
+            Ok(1)
+        );
+        for bad in ["", "overview,", "agp", "overview,overview", "comparison"] {
+            assert!(Section::parse_list(bad).is_err(), "{bad:?}");
+        }
+        assert_eq!(Section::defaults(14).len(), 4);
+        assert!(!Section::defaults(30).contains(&Section::DailyDetail));
+    }
 }

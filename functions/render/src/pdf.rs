@@ -20,8 +20,8 @@ use crate::charts::{self, Frame, GlucoseScale};
 use crate::fonts::{self, Font, text_width};
 use crate::html::{DETAIL_DAYS_PER_PAGE, PROFILE_DAYS_PER_PAGE};
 use crate::{
-    Cover, completeness_summary, day_table, has_data, header_lines, insulin_summary, no_data_steps,
-    optional, readable_date,
+    Cover, Section, completeness_summary, day_table, has_data, header_lines, insulin_summary,
+    no_data_steps, optional, readable_date,
 };
 
 const PAGE_WIDTH: f32 = 595.0;
@@ -555,22 +555,26 @@ pub fn report(report: &Report, cover: &Cover<'_>) -> Result<Vec<u8>, PdfError> {
     );
     let mut pages: Vec<(&str, PdfCanvas)> = Vec::new();
     if has_data(report) {
-        pages.push(("Glucose overview", overview(report, &scale)));
-        pages.extend(
-            profiles(report, &scale)
-                .into_iter()
-                .map(|c| ("Daily glucose profiles", c)),
-        );
-        pages.extend(
-            insulin_and_meals(report)
-                .into_iter()
-                .map(|c| ("Insulin and meals", c)),
-        );
-        pages.extend(
-            details(report, &scale)
-                .into_iter()
-                .map(|c| ("Daily detail", c)),
-        );
+        for section in cover.sections {
+            match section {
+                Section::Overview => pages.push(("Glucose overview", overview(report, &scale))),
+                Section::DailyProfiles => pages.extend(
+                    profiles(report, &scale)
+                        .into_iter()
+                        .map(|c| ("Daily glucose profiles", c)),
+                ),
+                Section::InsulinMeals => pages.extend(
+                    insulin_and_meals(report)
+                        .into_iter()
+                        .map(|c| ("Insulin and meals", c)),
+                ),
+                Section::DailyDetail => pages.extend(
+                    details(report, &scale)
+                        .into_iter()
+                        .map(|c| ("Daily detail", c)),
+                ),
+            }
+        }
     } else {
         pages.push(("No data in this period", no_data(cover)));
     }

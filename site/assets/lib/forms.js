@@ -141,11 +141,55 @@ export function wireReportForm(form, action) {
   form.action = action;
   const days = form.elements.namedItem("days");
   const custom = form.querySelector("[data-custom-dates]");
+  const [from, to] = custom.querySelectorAll("input");
+  const boxes = [...form.querySelectorAll("[data-sections] input[type=checkbox]")];
+  const sections = form.querySelector("[data-sections] input[name=sections]");
   const sync = () => {
     const isCustom = days.value === "";
     custom.hidden = !isCustom;
-    for (const input of custom.querySelectorAll("input")) input.disabled = !isCustom;
+    for (const input of [from, to]) {
+      input.disabled = !isCustom;
+      input.required = isCustom;
+    }
+    // Each section's default for the period's length (daily detail only up to 14 days).
+    const length = isCustom ? periodDays(from.value, to.value) : Number(days.value);
+    for (const box of boxes) {
+      const upTo = Number(box.dataset.defaultUpToDays);
+      if (upTo) box.checked = !length || length <= upTo;
+    }
   };
   days.addEventListener("change", sync);
+  from.addEventListener("change", sync);
+  to.addEventListener("change", sync);
   sync();
+  // Checked here, before a new tab opens: a report the server would refuse never opens as an error.
+  form.addEventListener("submit", (event) => {
+    if (!reportFormIsValid(form, from, to, boxes)) {
+      event.preventDefault();
+      return;
+    }
+    sections.value = boxes.filter((b) => b.checked).map((b) => b.value).join(",");
+  });
+}
+
+/** The days from `from` to `to` inclusive, or 0 when either date is missing. */
+function periodDays(from, to) {
+  if (!from || !to) return 0;
+  return Math.round((Date.parse(to) - Date.parse(from)) / 86400000) + 1;
+}
+
+function reportFormIsValid(form, from, to, boxes) {
+  if (!checkForm(form)) return false;
+  const problem = (input, message) => {
+    markField(form, input, message);
+    input.focus();
+    return false;
+  };
+  if (!from.disabled) {
+    const length = periodDays(from.value, to.value);
+    if (length < 1) return problem(to, "To is on or after From.");
+    if (length > 90) return problem(to, `A report covers at most 90 days; these dates cover ${length}. Choose a To within 90 days of From.`);
+  }
+  if (!boxes.some((b) => b.checked)) return problem(boxes[0], "Choose at least one section.");
+  return true;
 }

@@ -84,7 +84,17 @@ async function linkAtClinicScreen(page, clinicName, username) {
   await expect(handoff).toBeHidden();
 }
 
+/** Saves a full-page screenshot at desktop and phone width (test-results/screens/NAME-WIDTH.png). */
+async function screenshotBothWidths(page, name) {
+  for (const width of [1280, 390]) {
+    await page.setViewportSize({ width, height: 900 });
+    await page.screenshot({ path: `test-results/screens/${name}-${width}.png`, fullPage: true });
+  }
+  await page.setViewportSize({ width: 1280, height: 900 });
+}
+
 module.exports = {
+  screenshotBothWidths,
   OUTBOX,
   REHEARSAL,
   linkAtClinicScreen,

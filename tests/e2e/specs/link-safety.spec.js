@@ -2,17 +2,9 @@
 // (keyboard only), every link state in words with its next step, the pending code kept across reloads,
 // and the patient's side of a mismatch. Screenshots of the pages touched, at desktop and phone widths.
 const { test, expect } = require("@playwright/test");
-const { unique, expectAccessible, registerClinic, fillPersonalSignUp, addPatient, PERSON_PASSWORD } = require("./helpers");
+const { screenshotBothWidths, unique, expectAccessible, registerClinic, fillPersonalSignUp, addPatient, PERSON_PASSWORD } = require("./helpers");
 
-const WIDTHS = [1280, 390];
-
-async function screens(page, name) {
-  for (const width of WIDTHS) {
-    await page.setViewportSize({ width, height: 900 });
-    await page.screenshot({ path: `test-results/screens/${name}-${width}.png`, fullPage: true });
-  }
-  await page.setViewportSize({ width: 1280, height: 900 });
-}
+const screens = screenshotBothWidths;
 
 /** Clicks Generate a unique code and answers the code once it is on screen. */
 async function generateCode(clinic) {

@@ -1,7 +1,7 @@
 // Reports in the real website: the clinic generates a linked patient's report from the Patient Profile,
 // the patient from their home page; both open printable pages with SVG charts and the adjunct notice.
 const { test, expect } = require("@playwright/test");
-const { expectAccessible } = require("./helpers");
+const { expectAccessible, screenshotBothWidths } = require("./helpers");
 
 async function signInDemoClinic(page) {
   await page.goto("/clinic/signin");
@@ -25,6 +25,8 @@ test("the clinic generates the report of a linked patient from the Patient Profi
   await expectAccessible(page);
 
   await page.getByLabel("Period").selectOption("30");
+  // Over 14 days the daily detail is left out unless ticked.
+  await expect(page.getByLabel("Daily detail (a page for every 3 days)")).not.toBeChecked();
   await page.getByLabel("Glucose units").selectOption("mmol/L");
   const report = await openReport(page);
   await expect(report.getByRole("heading", { name: "Glucose overview" })).toBeVisible();
@@ -32,7 +34,8 @@ test("the clinic generates the report of a linked patient from the Patient Profi
   await expect(report.getByText(/\(30 days\) · Europe\/London · mmol\/L \(1 mmol\/L = 18\.018 mg\/dL\)/).first()).toBeVisible();
   await expect(report.getByRole("img", { name: /Ambulatory glucose profile/ })).toBeVisible();
   await expect(report.getByRole("img", { name: /Time in ranges/ })).toBeVisible();
-  await expect(report.getByRole("heading", { name: "Daily detail" }).first()).toBeAttached();
+  await expect(report.getByRole("heading", { name: "Insulin and meals" })).toBeAttached();
+  await expect(report.getByRole("heading", { name: "Daily detail" })).toHaveCount(0);
   const notices = report.getByText(/intended for use as an adjunct in the management of diabetes/);
   expect(await notices.count()).toBe(await report.locator("section.page").count());
   await expectAccessible(report);
@@ -62,6 +65,46 @@ test("the clinic generates the report of a linked patient from the Patient Profi
   await page.getByLabel("Targets used by this patient's reports").selectOption("standard");
   await page.getByRole("button", { name: "Save targets" }).click();
   await expect(page.getByText(/now use: Standard targets/)).toBeVisible();
+});
+
+test("the report form refuses what the server would refuse before a tab opens, and prints the chosen sections", async ({ page }) => {
+  await signInDemoClinic(page);
+  await page.getByRole("link", { name: "Alex Demo" }).click();
+  await expect(page.getByRole("heading", { name: "Report", exact: true })).toBeVisible();
+  let popups = 0;
+  page.on("popup", () => popups++);
+  const generate = page.getByRole("button", { name: "Generate report" });
+  await page.getByLabel("Period").selectOption("");
+  const from = page.getByLabel("From", { exact: true });
+  const to = page.getByLabel("To", { exact: true });
+  // Missing dates, From after To, more than 90 days, no section: each said beside its field, no tab.
+  await generate.click();
+  await expect(page.getByText("Choose the first day of the report.")).toBeVisible();
+  await from.fill("2026-11-20");
+  await to.fill("2026-11-01");
+  await generate.click();
+  await expect(page.getByText("To is on or after From.")).toBeVisible();
+  await from.fill("2026-01-01");
+  await to.fill("2026-11-01");
+  await generate.click();
+  await expect(page.getByText(/A report covers at most 90 days; these dates cover 305/)).toBeVisible();
+  await page.getByLabel("Period").selectOption("30");
+  for (const name of ["Glucose overview (AGP)", "Daily glucose profiles", "Insulin and meals"]) {
+    await page.getByLabel(name).uncheck();
+  }
+  await generate.click();
+  await expect(page.getByText("Choose at least one section.")).toBeVisible();
+  expect(popups).toBe(0);
+  await screenshotBothWidths(page, "report-form-errors");
+  // Overview and daily detail of 30 days: those pages only.
+  await page.getByLabel("Glucose overview (AGP)").check();
+  await page.getByLabel("Daily detail (a page for every 3 days)").check();
+  const report = await openReport(page);
+  await expect(report.getByRole("heading", { name: "Glucose overview" })).toBeVisible();
+  await expect(report.getByRole("heading", { name: "Daily detail" })).toHaveCount(10);
+  await expect(report.getByRole("heading", { name: "Insulin and meals" })).toHaveCount(0);
+  await expect(report.getByRole("heading", { name: "Daily glucose profiles" })).toHaveCount(0);
+  await report.close();
 });
 
 test("a record that is not linked explains that a report needs Link to Personal first", async ({ page }) => {

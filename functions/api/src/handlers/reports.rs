@@ -12,7 +12,7 @@ use glucolink_core::link::Identity;
 use glucolink_core::patient::{self, LinkState, PatientRecord};
 use glucolink_core::report::build::{self, Options, Period, Report, Units};
 use glucolink_core::report::ranges::RangePreset;
-use glucolink_render::{Audience, Cover, Subject};
+use glucolink_render::{Audience, Cover, Section, Subject};
 use http::{Request, StatusCode};
 use jiff::ToSpan;
 
@@ -106,6 +106,15 @@ fn options(
     })
 }
 
+/// The sections to print: `sections=` (a comma-separated list) or the defaults for the period's length.
+fn sections(request: &Request<Bytes>, period: &Period) -> Result<Vec<Section>, ApiError> {
+    match query_param(request, "sections").filter(|s| !s.is_empty()) {
+        None => Ok(Section::defaults(period.days)),
+        Some(raw) => Section::parse_list(&raw)
+            .map_err(|e| ApiError::bad_request("invalid_sections", e.0).with_field("sections")),
+    }
+}
+
 /// The same request with another `format` (the HTML page's "Download PDF" link).
 fn with_format(request: &Request<Bytes>, format: &str) -> String {
     let mut query = form_urlencoded::Serializer::new(String::new());
@@ -118,22 +127,19 @@ fn with_format(request: &Request<Bytes>, format: &str) -> String {
     format!("{}?{}", request.uri().path(), query.finish())
 }
 
-/// The report in the asked format.
+/// The report in the asked format; `cover` without its time and PDF link, which are set here.
 fn reply(
     report: &Report,
     format: Format,
     request: &Request<Bytes>,
-    subject: &Subject,
-    audience: Audience,
-    back_url: String,
+    cover: Cover<'_>,
     app: &App,
 ) -> Result<Reply, ApiError> {
+    let subject = cover.subject;
     let cover = Cover {
-        subject,
-        audience,
         generated_at: app.ctx.clock.now(),
         pdf_url: Some(with_format(request, "pdf")),
-        back_url,
+        ..cover
     };
     Ok(match format {
         Format::Json => {
@@ -164,14 +170,19 @@ fn reply(
 pub async fn personal(app: &App, request: &Request<Bytes>) -> Result<Reply, ApiError> {
     let person = require_person(app, request).await?;
     let format = format(request)?;
-    let options = options(
+    let chosen = options(
         app,
         request,
         &person,
         person.glucose_units,
         RangePreset::Standard,
         format,
-    )?;
+    )
+    .and_then(|options| Ok((sections(request, &options.period)?, options)));
+    let (sections, options) = match chosen {
+        Ok(chosen) => chosen,
+        Err(error) => return refused_query(format, error, "/personal/"),
+    };
     let report = build::build(&app.ctx, person.id, &options).await?;
     let subject = Subject {
         name: person.name.clone(),
@@ -179,15 +190,36 @@ pub async fn personal(app: &App, request: &Request<Bytes>) -> Result<Reply, ApiE
         mrn: None,
         identity_warning: None,
     };
-    reply(
-        &report,
-        format,
-        request,
-        &subject,
-        Audience::Patient,
-        "/personal/".into(),
-        app,
-    )
+    let cover = Cover {
+        subject: &subject,
+        sections: &sections,
+        audience: Audience::Patient,
+        generated_at: app.ctx.clock.now(),
+        pdf_url: None,
+        back_url: "/personal/".into(),
+    };
+    reply(&report, format, request, cover, app)
+}
+
+/// A report query that cannot be answered (a period over 90 days, From after To, an unknown section):
+/// the JSON error, or for a browser that asked for HTML or PDF a page that says what to change, never
+/// raw JSON in a new tab.
+fn refused_query(format: Format, error: ApiError, back: &str) -> Result<Reply, ApiError> {
+    if format == Format::Json || !error.status.is_client_error() {
+        return Err(error);
+    }
+    Ok(Reply::html(
+        error.status,
+        glucolink_render::html::problem(
+            "This report cannot be made",
+            &error.message,
+            &[
+                "Go back to the report form and change the period or the sections.",
+                "A report covers 1 to 90 days, and From is on or before To.",
+            ],
+            back,
+        ),
+    ))
 }
 
 /// Why a clinic cannot see a record's report, as a JSON error or, for a browser, a page with the steps.
@@ -244,14 +276,21 @@ pub async fn clinic(
         );
     }
     let person = personal::get(&app.ctx, person_id).await?;
-    let options = options(
+    let chosen = options(
         app,
         request,
         &person,
         staff.clinic.glucose_units,
         record.ranges,
         format,
-    )?;
+    )
+    .and_then(|options| Ok((sections(request, &options.period)?, options)));
+    let (sections, options) = match chosen {
+        Ok(chosen) => chosen,
+        Err(error) => {
+            return refused_query(format, error, &format!("/clinic/patient?id={}", record.id));
+        }
+    };
     let report = build::build(&app.ctx, person_id, &options).await?;
     audit::record(
         &app.ctx,
@@ -292,13 +331,13 @@ pub async fn clinic(
             )
         }),
     };
-    reply(
-        &report,
-        format,
-        request,
-        &subject,
-        Audience::Clinic,
-        format!("/clinic/patient?id={}", record.id),
-        app,
-    )
+    let cover = Cover {
+        subject: &subject,
+        sections: &sections,
+        audience: Audience::Clinic,
+        generated_at: app.ctx.clock.now(),
+        pdf_url: None,
+        back_url: format!("/clinic/patient?id={}", record.id),
+    };
+    reply(&report, format, request, cover, app)
 }
