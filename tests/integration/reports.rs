@@ -129,6 +129,63 @@ async fn a_patient_sees_their_own_report_for_the_last_fourteen_days_by_default()
     assert_eq!(ending["period"]["from"], "2026-06-01");
 }
 
+/// "Linked but no or old data": a report of the last days ending today would be empty, so without a
+/// chosen end the period ends on the day of the newest reading, and the report says so.
+#[tokio::test]
+async fn without_a_chosen_end_a_report_of_old_data_ends_at_the_newest_reading() {
+    let app = spawn_app().await;
+    let linked = linked_patient(&app, "stale.report").await;
+    upload_json(&linked.patient, a_day_of_pump_data()).await;
+    // The newest reading is 20 Nov 2026 23:55 UTC; "now" is at least 12 days later (over 7 days).
+    let newest: jiff::Timestamp = "2026-11-20T23:55:00Z".parse().expect("ts");
+    let now = glucolink_core::clock::Clock::now(app.clock.as_ref());
+    assert!(now.duration_since(newest) > jiff::SignedDuration::from_hours(7 * 24));
+    let clinic = format!("/api/clinic/patients/{}/report", linked.patient_id);
+    for base in [clinic.as_str(), "/api/personal/report"] {
+        let browser = if base == clinic {
+            &linked.clinic
+        } else {
+            &linked.patient
+        };
+        let (status, report) =
+            status_and_json(browser.get(&format!("{base}?tz=UTC&days=7")).await).await;
+        assert_eq!(status, 200, "{report}");
+        assert_eq!(report["period"]["from"], "2026-11-14");
+        assert_eq!(report["period"]["to"], "2026-11-20");
+        assert_eq!(report["period"]["ends_at_newest_data"], true);
+        assert_eq!(report["metrics"]["readings"], 288);
+        let html = browser.get(&format!("{base}?tz=UTC&format=html")).await;
+        let html = html.text().await.expect("html");
+        assert!(html.contains("7 Nov 2026 – 20 Nov 2026 (14 days, ending at the newest data)"));
+        // A chosen end is kept, even when it holds no data.
+        let (_, chosen) = status_and_json(
+            browser
+                .get(&format!("{base}?tz=UTC&days=7&to=2026-12-02"))
+                .await,
+        )
+        .await;
+        assert_eq!(chosen["period"]["to"], "2026-12-02");
+        assert_eq!(chosen["period"]["ends_at_newest_data"], false);
+        assert_eq!(chosen["metrics"]["readings"], 0);
+    }
+    // Within the clinic's freshness limit the period ends today, as it always did.
+    let response = linked
+        .clinic
+        .send(
+            Method::PUT,
+            "/api/clinic/settings",
+            Some(&json!({ "freshness_days": 90 })),
+        )
+        .await;
+    assert_eq!(response.status().as_u16(), 200);
+    let (_, fresh) = status_and_json(linked.clinic.get(&format!("{clinic}?tz=UTC")).await).await;
+    assert_eq!(fresh["period"]["ends_at_newest_data"], false);
+    assert_eq!(
+        fresh["period"]["to"],
+        jiff::tz::TimeZone::UTC.to_datetime(now).date().to_string()
+    );
+}
+
 #[tokio::test]
 async fn sections_choose_the_pages_and_long_periods_leave_out_the_daily_detail() {
     let app = spawn_app().await;
@@ -346,7 +403,7 @@ async fn the_html_report_has_every_section_and_the_notice_name_dob_and_period_on
     for needle in [
         "intended for use as an adjunct",
         "Jordan Example · DOB 15 Jun 1990",
-        "20 Nov 2026 – 20 Nov 2026 (1 days)",
+        "20 Nov 2026 – 20 Nov 2026 (1 day)",
     ] {
         assert_eq!(
             html.matches(needle).count(),

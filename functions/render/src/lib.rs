@@ -174,6 +174,15 @@ pub fn readable_date(date: Date) -> String {
     date.strftime("%-d %b %Y").to_string()
 }
 
+/// A number of days in words: "1 day", "14 days".
+pub fn days(count: i64) -> String {
+    if count == 1 {
+        "1 day".to_owned()
+    } else {
+        format!("{count} days")
+    }
+}
+
 /// The lines every page's header shows.
 pub fn header_lines(report: &Report, subject: &Subject) -> [String; 2] {
     let mut who = subject.name.clone();
@@ -187,10 +196,15 @@ pub fn header_lines(report: &Report, subject: &Subject) -> [String; 2] {
         who.push_str(&format!(" · CHECK IDENTITY: {warning}"));
     }
     let period = format!(
-        "{} – {} ({} days) · {} · {}{}",
+        "{} – {} ({}{}) · {} · {}{}",
         readable_date(report.period.from),
         readable_date(report.period.to),
-        report.period.days,
+        days(report.period.days),
+        if report.period.ends_at_newest_data {
+            ", ending at the newest data"
+        } else {
+            ""
+        },
         report.time_zone,
         report.units.name(),
         if report.units == glucolink_core::report::build::Units::MmolL {

@@ -256,11 +256,13 @@ fn header(canvas: &mut PdfCanvas, heading: &str, lines: &[String; 2]) {
     );
     canvas.text(MARGIN, MARGIN + 24.0, heading, TextStyle::new(16.0).bold());
     canvas.text(MARGIN, MARGIN + 40.0, &lines[0], TextStyle::new(9.5).bold());
+    // The period line shrinks to fit the page when it is long (mmol/L, ending at the newest data).
+    let size = (8.5 * CONTENT_WIDTH / text_width(&lines[1], 8.5, false)).min(8.5);
     canvas.text(
         MARGIN,
         MARGIN + 53.0,
         &lines[1],
-        TextStyle::new(8.5).color(palette::MUTED),
+        TextStyle::new(size).color(palette::MUTED),
     );
     canvas.line(
         &[

@@ -5,11 +5,13 @@
 
 use bytes::Bytes;
 use glucolink_core::CoreError;
+use glucolink_core::account::clinic::DEFAULT_FRESHNESS_DAYS;
 use glucolink_core::account::personal::{self, Person};
 use glucolink_core::audit::{self, NewEvent};
+use glucolink_core::ids::PersonId;
 use glucolink_core::link;
 use glucolink_core::link::Identity;
-use glucolink_core::patient::{self, LinkState, PatientRecord};
+use glucolink_core::patient::{self, Freshness, LinkState, PatientRecord};
 use glucolink_core::report::build::{self, Options, Period, Report, Units};
 use glucolink_core::report::ranges::RangePreset;
 use glucolink_render::{Audience, Cover, Section, Subject};
@@ -106,6 +108,33 @@ fn options(
     })
 }
 
+/// Without a chosen end (`from`/`to`), a period that would end today ends on the day of the newest
+/// reading instead when that is older than the freshness limit: the last days *with data*, never an
+/// empty report. The report says so ([`Period::ends_at_newest_data`]).
+async fn end_at_newest_data(
+    app: &App,
+    request: &Request<Bytes>,
+    options: &mut Options,
+    person: PersonId,
+    freshness_days: i64,
+) -> Result<(), ApiError> {
+    let chosen = |name: &str| query_param(request, name).is_some_and(|v| !v.is_empty());
+    if chosen("from") || chosen("to") {
+        return Ok(());
+    }
+    let times = patient::data_times(&app.ctx, &[person]).await?;
+    let Some(newest) = times.get(&person).and_then(|t| t.last_reading_at) else {
+        return Ok(());
+    };
+    if Freshness::of(Some(newest), app.ctx.clock.now(), freshness_days) == Freshness::Old {
+        let day = options.tz.to_datetime(newest).date();
+        if day < options.period.to {
+            options.period = options.period.ending_at_newest_data(day);
+        }
+    }
+    Ok(())
+}
+
 /// The sections to print: `sections=` (a comma-separated list) or the defaults for the period's length.
 fn sections(request: &Request<Bytes>, period: &Period) -> Result<Vec<Section>, ApiError> {
     match query_param(request, "sections").filter(|s| !s.is_empty()) {
@@ -179,10 +208,18 @@ pub async fn personal(app: &App, request: &Request<Bytes>) -> Result<Reply, ApiE
         format,
     )
     .and_then(|options| Ok((sections(request, &options.period)?, options)));
-    let (sections, options) = match chosen {
+    let (sections, mut options) = match chosen {
         Ok(chosen) => chosen,
         Err(error) => return refused_query(format, error, "/personal/"),
     };
+    end_at_newest_data(
+        app,
+        request,
+        &mut options,
+        person.id,
+        DEFAULT_FRESHNESS_DAYS,
+    )
+    .await?;
     let report = build::build(&app.ctx, person.id, &options).await?;
     let subject = Subject {
         name: person.name.clone(),
@@ -285,12 +322,14 @@ pub async fn clinic(
         format,
     )
     .and_then(|options| Ok((sections(request, &options.period)?, options)));
-    let (sections, options) = match chosen {
+    let (sections, mut options) = match chosen {
         Ok(chosen) => chosen,
         Err(error) => {
             return refused_query(format, error, &format!("/clinic/patient?id={}", record.id));
         }
     };
+    let freshness_days = staff.clinic.freshness_days;
+    end_at_newest_data(app, request, &mut options, person_id, freshness_days).await?;
     let report = build::build(&app.ctx, person_id, &options).await?;
     audit::record(
         &app.ctx,

@@ -67,6 +67,9 @@ pub struct Period {
     pub from: Date,
     pub to: Date,
     pub days: i64,
+    /// True when no end was chosen and the newest data is older than the freshness limit, so the
+    /// period ends on the day of the newest reading instead of today (never an empty report).
+    pub ends_at_newest_data: bool,
 }
 
 impl Period {
@@ -100,7 +103,25 @@ impl Period {
                 format!("A report covers at most {MAX_DAYS} days."),
             ));
         }
-        Ok(Self { from, to, days })
+        Ok(Self {
+            from,
+            to,
+            days,
+            ends_at_newest_data: false,
+        })
+    }
+
+    /// The same number of days, ending on `to` (the day of the newest reading).
+    pub fn ending_at_newest_data(&self, to: Date) -> Self {
+        let from = to
+            .checked_sub(jiff::Span::new().days(self.days - 1))
+            .unwrap_or(to);
+        Self {
+            from,
+            to,
+            days: self.days,
+            ends_at_newest_data: true,
+        }
     }
 }
 
@@ -693,8 +714,13 @@ pub fn compose(events: &[Event], options: &Options) -> Result<Report, CoreError>
     };
     let sufficiency_warning = (overall.days_with_data < 14 || overall.cgm_active_percent < 70.0).then(|| {
         format!(
-            "Limited data: {} days with CGM data and {:.0} % CGM active (14 days and 70 % are recommended for reliable metrics).",
-            overall.days_with_data, overall.cgm_active_percent
+            "Limited data: {} with CGM data and {:.0} % CGM active (14 days and 70 % are recommended for reliable metrics).",
+            if overall.days_with_data == 1 {
+                "1 day".to_owned()
+            } else {
+                format!("{} days", overall.days_with_data)
+            },
+            overall.cgm_active_percent
         )
     });
     let completeness = completeness::assess(
