@@ -91,8 +91,19 @@ async fn main() {
         identity_warning: None,
     };
     let sections = glucolink_render::Section::ALL;
+    // The comparison page against a previous period (the same 90 days stand in for it: drawing the
+    // page costs the same; the endpoint below reads a real previous period).
+    let previous = compose(
+        &events,
+        &Options {
+            detail: false,
+            ..options.clone()
+        },
+    )
+    .expect("previous");
     let cover = Cover {
         sections: &sections,
+        previous: Some(&previous),
         subject: &subject,
         audience: Audience::Clinic,
         generated_at: Timestamp::now(),

@@ -246,6 +246,86 @@ async fn sections_choose_the_pages_and_long_periods_leave_out_the_daily_detail()
     assert!(pages[1..].iter().all(|p| p.contains("Daily detail")));
 }
 
+/// The comparison page: this week against the week before, every measure with its change, in HTML
+/// and PDF alike.
+#[tokio::test]
+async fn the_comparison_page_sets_this_period_against_the_previous_one() {
+    let app = spawn_app().await;
+    let linked = linked_patient(&app, "compare.report").await;
+    upload_json(&linked.patient, a_day_of_pump_data()).await;
+    // A week earlier, a day wholly in range (no 200 mg/dL hour).
+    let mut earlier = a_day_of_pump_data();
+    for event in earlier.as_array_mut().expect("events") {
+        let time = event["time"]
+            .as_str()
+            .expect("time")
+            .replace("2026-11-20", "2026-11-13");
+        event["time"] = json!(time);
+        if event["type"] == "cgm" {
+            event["value"] = json!(120);
+        }
+    }
+    upload_json(&linked.patient, earlier).await;
+    let path = format!(
+        "/api/clinic/patients/{}/report?tz=UTC&to=2026-11-20&days=7&sections=overview,comparison",
+        linked.patient_id
+    );
+    let html = linked.clinic.get(&format!("{path}&format=html")).await;
+    assert_eq!(html.status().as_u16(), 200);
+    let html = html.text().await.expect("html");
+    assert!(html.contains(">Comparison with the previous period</h1>"));
+    assert!(html.contains("14 Nov 2026 – 20 Nov 2026"));
+    assert!(html.contains("7 Nov 2026 – 13 Nov 2026"));
+    // 95.8 % in range this week against 100.0 % the week before.
+    assert!(
+        html.contains(
+            "<tr><th scope=\"row\">Time in range 70–180 mg/dL</th><td>95.8 %</td><td>100.0 %</td><td>−4.2 %</td></tr>"
+        ),
+        "{html}"
+    );
+    assert_eq!(html.matches("Time in ranges · ").count(), 2, "both bars");
+    assert!(html.contains("Previous period: median (dashed)"));
+    let pdf = linked.clinic.get(&format!("{path}&format=pdf")).await;
+    let pages = pdf::pages(&pdf.bytes().await.expect("pdf"));
+    assert_eq!(pages.len(), 2, "the overview and the comparison");
+    let page = &pages[1];
+    assert!(page.contains("Comparison with the previous period"));
+    for needle in [
+        "95.8 %",
+        "100.0 %",
+        "−4.2 %",
+        "Time in ranges · Previous period",
+    ] {
+        assert!(page.contains(needle), "{needle} in\n{page}");
+    }
+    // Without data in the previous period, its numbers are "—", never 0.
+    let (_, plain) = status_and_json(
+        linked
+            .clinic
+            .get(&format!(
+                "/api/clinic/patients/{}/report?tz=UTC&to=2026-11-13&days=7",
+                linked.patient_id
+            ))
+            .await,
+    )
+    .await;
+    assert_eq!(plain["metrics"]["readings"], 288);
+    let first = linked
+        .clinic
+        .get(&format!(
+            "/api/clinic/patients/{}/report?tz=UTC&to=2026-11-13&days=7&sections=comparison&format=html",
+            linked.patient_id
+        ))
+        .await
+        .text()
+        .await
+        .expect("html");
+    assert!(
+        first.contains("<td>100.0 %</td><td>—</td><td>—</td>"),
+        "{first}"
+    );
+}
+
 #[tokio::test]
 async fn bad_report_queries_are_refused_and_unlinked_records_have_no_report() {
     let app = spawn_app().await;
@@ -270,7 +350,7 @@ async fn bad_report_queries_are_refused_and_unlinked_records_have_no_report() {
         ("?sections=agp", "invalid_sections"),
         ("?sections=overview,overview", "invalid_sections"),
         ("?sections=overview,", "invalid_sections"),
-        ("?sections=comparison", "invalid_sections"),
+        ("?sections=comparison,comparison", "invalid_sections"),
     ];
     for (query, code) in cases {
         assert_error(

@@ -45,6 +45,8 @@ pub mod palette {
     pub const AUTOMATIC: Color = Color(0x5e, 0xa5, 0xd8);
     pub const CARBS: Color = Color(0xb4, 0x53, 0x09);
     pub const WHITE: Color = Color(0xff, 0xff, 0xff);
+    /// The previous period's AGP lines on the comparison page.
+    pub const PREVIOUS: Color = Color(0xb4, 0x23, 0x18);
 }
 
 /// Where a text's `x` is.

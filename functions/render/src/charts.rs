@@ -260,6 +260,60 @@ pub fn agp(canvas: &mut dyn Canvas, frame: Frame, bins: &[AgpBin], scale: &Gluco
     }
 }
 
+/// Two AGPs on one chart: this period's as [`agp`] draws it, and over it the previous period's median
+/// (dashed, 1.4 pt) and its 25 % and 75 % lines (dashed, thin), with a legend above the chart.
+pub fn agp_comparison(
+    canvas: &mut dyn Canvas,
+    frame: Frame,
+    this: &[AgpBin],
+    previous: &[AgpBin],
+    scale: &GlucoseScale,
+) {
+    agp(canvas, frame, this, scale);
+    let x = |bin: &AgpBin| frame.minute_x(bin.minute_of_day as f32 + 15.0);
+    let y = |v: f64| scale.y(&frame, v as f32);
+    type Percentile = fn(&AgpBin) -> f64;
+    let lines: [(Percentile, f32); 3] = [(|b| b.p25, 0.6), (|b| b.p75, 0.6), (|b| b.p50, 1.4)];
+    for (value, width) in lines {
+        for pair in previous.windows(2) {
+            canvas.dashed_line(
+                (x(&pair[0]), y(value(&pair[0]))),
+                (x(&pair[1]), y(value(&pair[1]))),
+                palette::PREVIOUS,
+                width,
+            );
+        }
+    }
+    let legend_y = frame.y - 4.0;
+    canvas.line(
+        &[(frame.x, legend_y - 3.0), (frame.x + 16.0, legend_y - 3.0)],
+        palette::MEDIAN,
+        1.6,
+    );
+    canvas.text(
+        frame.x + 20.0,
+        legend_y,
+        "This period: median, 25–75 % and 5–95 %",
+        TextStyle::new(7.5),
+    );
+    canvas.dashed_line(
+        (frame.x + 210.0, legend_y - 3.0),
+        (frame.x + 226.0, legend_y - 3.0),
+        palette::PREVIOUS,
+        1.4,
+    );
+    canvas.text(
+        frame.x + 230.0,
+        legend_y,
+        if previous.is_empty() {
+            "Previous period: no CGM data"
+        } else {
+            "Previous period: median (dashed), 25 % and 75 % (thin dashed)"
+        },
+        TextStyle::new(7.5),
+    );
+}
+
 /// Pieces of a trace without gaps longer than `max_gap` minutes.
 fn segments(points: &[Point], max_gap: u16) -> Vec<&[Point]> {
     let mut pieces = Vec::new();

@@ -10,8 +10,8 @@ use glucolink_core::report::build::Report;
 use crate::canvas::{Svg, escape};
 use crate::charts::{self, Frame, GlucoseScale};
 use crate::{
-    Cover, Section, Subject, completeness_summary, day_table, has_data, header_lines,
-    insulin_summary, no_data_steps, optional, readable_date,
+    Cover, Section, Subject, comparison_rows, completeness_summary, day_table, has_data,
+    header_lines, insulin_summary, no_data_steps, optional, readable_date,
 };
 
 /// Days of daily profiles on one page (five weeks of seven).
@@ -191,6 +191,92 @@ fn overview(out: &mut String, report: &Report, cover: &Cover<'_>, scale: &Glucos
     page_footer(out, report, cover);
 }
 
+/// This period against the previous one: the measures with their change, both time-in-ranges bars
+/// and both AGPs on one chart.
+fn comparison(out: &mut String, report: &Report, cover: &Cover<'_>, scale: &GlucoseScale) {
+    let Some(previous) = cover.previous else {
+        return;
+    };
+    page_header(
+        out,
+        "Comparison with the previous period",
+        "comparison",
+        report,
+        cover.subject,
+    );
+    let period = |r: &Report| {
+        format!(
+            "{} – {}",
+            readable_date(r.period.from),
+            readable_date(r.period.to)
+        )
+    };
+    let _ = write!(
+        out,
+        r#"<table class="metrics comparison"><thead><tr><th scope="col">Measure</th><th scope="col">This period<br><span class="muted">{}</span></th><th scope="col">Previous period<br><span class="muted">{}</span></th><th scope="col">Change</th></tr></thead><tbody>"#,
+        escape(&period(report)),
+        escape(&period(previous))
+    );
+    for [label, now, then, change] in comparison_rows(report, previous) {
+        let _ = write!(
+            out,
+            r#"<tr><th scope="row">{}</th><td>{}</td><td>{}</td><td>{}</td></tr>"#,
+            escape(&label),
+            escape(&now),
+            escape(&then),
+            escape(&change)
+        );
+    }
+    out.push_str("</tbody></table><div class=\"comparison-bars\">");
+    for (caption, r) in [("This period", report), ("Previous period", previous)] {
+        let printed = r.metrics.time_in_ranges.rounded();
+        let mut svg = Svg::new(
+            250.0,
+            170.0,
+            &format!(
+                "Time in ranges, {}: very high {:.1} %, high {:.1} %, in range {:.1} %, low {:.1} %, very low {:.1} %",
+                caption.to_lowercase(),
+                printed.very_high,
+                printed.high,
+                printed.in_range,
+                printed.low,
+                printed.very_low
+            ),
+        );
+        charts::time_in_ranges(
+            &mut svg,
+            Frame::new(2.0, 4.0, 244.0, 160.0),
+            &r.metrics.time_in_ranges,
+            r.units,
+        );
+        let _ = write!(
+            out,
+            r#"<figure class="tir"><figcaption>Time in ranges · {caption}</figcaption>{}</figure>"#,
+            svg.finish()
+        );
+    }
+    out.push_str("</div>");
+    let mut svg = Svg::new(
+        540.0,
+        240.0,
+        "Ambulatory glucose profiles of this period and the previous one on one chart",
+    );
+    charts::agp_comparison(
+        &mut svg,
+        Frame::new(28.0, 18.0, 480.0, 205.0),
+        &report.agp,
+        &previous.agp,
+        scale,
+    );
+    let _ = write!(
+        out,
+        r#"<figure class="agp"><figcaption>Both AGPs, {}</figcaption>{}</figure>"#,
+        report.units.name(),
+        svg.finish()
+    );
+    page_footer(out, report, cover);
+}
+
 fn daily_profiles(out: &mut String, report: &Report, cover: &Cover<'_>, scale: &GlucoseScale) {
     let days: Vec<_> = report.days.iter().zip(&report.detail).collect();
     for chunk in days.chunks(PROFILE_DAYS_PER_PAGE) {
@@ -355,6 +441,7 @@ pub fn report(report: &Report, cover: &Cover<'_>) -> String {
                 Section::DailyProfiles => daily_profiles(&mut out, report, cover, &scale),
                 Section::InsulinMeals => insulin_and_meals(&mut out, report, cover),
                 Section::DailyDetail => daily_detail(&mut out, report, cover, &scale),
+                Section::Comparison => comparison(&mut out, report, cover, &scale),
             }
         }
     } else {

@@ -39,6 +39,9 @@ pub enum Section {
     DailyProfiles,
     InsulinMeals,
     DailyDetail,
+    /// This period against the one just before it: every measure with its change, both
+    /// time-in-ranges bars, both AGPs overlaid.
+    Comparison,
 }
 
 /// Why a `sections=` list cannot be read.
@@ -46,11 +49,12 @@ pub enum Section {
 pub struct SectionsError(pub String);
 
 impl Section {
-    pub const ALL: [Section; 4] = [
+    pub const ALL: [Section; 5] = [
         Section::Overview,
         Section::DailyProfiles,
         Section::InsulinMeals,
         Section::DailyDetail,
+        Section::Comparison,
     ];
 
     /// The name in `sections=`.
@@ -60,15 +64,21 @@ impl Section {
             Section::DailyProfiles => "daily_profiles",
             Section::InsulinMeals => "insulin_meals",
             Section::DailyDetail => "daily_detail",
+            Section::Comparison => "comparison",
         }
     }
 
-    /// The sections a report of `days` days has when none are chosen: everything, except the daily
-    /// detail (a page for every three days) over 14 days.
+    /// The sections a report of `days` days has when none are chosen: the overview, the daily
+    /// profiles and insulin and meals, and the daily detail (a page for every three days) up to 14
+    /// days. The comparison (a second period to read) only when asked for.
     pub fn defaults(days: i64) -> Vec<Section> {
         Section::ALL
             .into_iter()
-            .filter(|s| *s != Section::DailyDetail || days <= 14)
+            .filter(|s| match s {
+                Section::DailyDetail => days <= 14,
+                Section::Comparison => false,
+                _ => true,
+            })
             .collect()
     }
 
@@ -77,17 +87,12 @@ impl Section {
     pub fn parse_list(raw: &str) -> Result<Vec<Section>, SectionsError> {
         let mut chosen = Vec::new();
         for name in raw.split(',').map(str::trim) {
-            if name == "comparison" {
-                return Err(SectionsError(
-                    "The comparison with the previous period is not available yet; choose from overview, daily_profiles, insulin_meals and daily_detail.".into(),
-                ));
-            }
             let section = Section::ALL
                 .into_iter()
                 .find(|s| s.as_str() == name)
                 .ok_or_else(|| {
                     SectionsError(format!(
-                        "sections is a comma-separated list of overview, daily_profiles, insulin_meals and daily_detail; not {name:?}."
+                        "sections is a comma-separated list of overview, daily_profiles, insulin_meals, daily_detail and comparison; not {name:?}."
                     ))
                 })?;
             if chosen.contains(&section) {
@@ -108,6 +113,8 @@ pub struct Cover<'a> {
     pub subject: &'a Subject,
     /// The sections to print, in order (never empty).
     pub sections: &'a [Section],
+    /// The report of the period just before, when the sections include the comparison.
+    pub previous: Option<&'a Report>,
     pub audience: Audience,
     pub generated_at: Timestamp,
     /// Where the same report downloads as PDF (HTML only).
@@ -162,6 +169,132 @@ pub(crate) fn insulin_summary(report: &Report) -> Vec<(&'static str, String)> {
         format!("{} g/day", report.carbs.grams_per_day),
     ));
     rows
+}
+
+/// The comparison page's table, the same on both formats: a row per measure with this period's value,
+/// the previous period's and the change. Shares of time are the printed (rounded) ones, so a change is
+/// the difference of the two numbers beside it.
+pub(crate) fn comparison_rows(report: &Report, previous: &Report) -> Vec<[String; 4]> {
+    let units = report.units.name();
+    let (this, before) = (&report.metrics, &previous.metrics);
+    let (tir, tir_before) = (
+        this.time_in_ranges.rounded(),
+        before.time_in_ranges.rounded(),
+    );
+    let t = &report.targets;
+    let has = |m: &glucolink_core::report::build::ShownMetrics| m.readings > 0;
+    let share = |value: f64, present: bool| present.then_some(value);
+    let mut rows: Vec<[String; 4]> = Vec::new();
+    let mut row =
+        |label: String, now: Option<f64>, then: Option<f64>, decimals: usize, unit: &str| {
+            let shown = |v: Option<f64>| {
+                v.map_or_else(|| "—".to_owned(), |v| format!("{v:.decimals$}{unit}"))
+            };
+            rows.push([
+                label,
+                shown(now),
+                shown(then),
+                change(now, then, decimals, unit),
+            ]);
+        };
+    let (p, q) = (has(this), has(before));
+    row(
+        format!("Time in range {}–{} {units}", t.target_low, t.target_high),
+        share(report.targets.in_target_percent, p),
+        share(previous.targets.in_target_percent, q),
+        1,
+        " %",
+    );
+    row(
+        format!("Time below {} {units}", t.target_low),
+        share(report.targets.below_target_percent, p),
+        share(previous.targets.below_target_percent, q),
+        1,
+        " %",
+    );
+    row(
+        format!("Time below {} {units}", report.units.show(54.0)),
+        share(tir.very_low, p),
+        share(tir_before.very_low, q),
+        1,
+        " %",
+    );
+    row(
+        format!("Time above {} {units}", t.target_high),
+        share(report.targets.above_target_percent, p),
+        share(previous.targets.above_target_percent, q),
+        1,
+        " %",
+    );
+    row(
+        format!("Time above {} {units}", report.units.show(250.0)),
+        share(tir.very_high, p),
+        share(tir_before.very_high, q),
+        1,
+        " %",
+    );
+    let glucose_decimals = if report.units == glucolink_core::report::build::Units::MmolL {
+        1
+    } else {
+        0
+    };
+    let glucose_unit = format!(" {units}");
+    row(
+        "Mean glucose".into(),
+        this.mean,
+        before.mean,
+        glucose_decimals,
+        &glucose_unit,
+    );
+    row("GMI".into(), this.gmi_percent, before.gmi_percent, 1, " %");
+    row(
+        "Glucose variability (CV)".into(),
+        this.cv_percent,
+        before.cv_percent,
+        1,
+        " %",
+    );
+    row(
+        "Time CGM active".into(),
+        Some(this.cgm_active_percent),
+        Some(before.cgm_active_percent),
+        1,
+        " %",
+    );
+    row("Glycemia Risk Index".into(), this.gri, before.gri, 1, "");
+    row(
+        "Total daily dose".into(),
+        report.insulin.total_daily_dose,
+        previous.insulin.total_daily_dose,
+        1,
+        " U",
+    );
+    row(
+        "Carbohydrate per day".into(),
+        Some(report.carbs.grams_per_day),
+        Some(previous.carbs.grams_per_day),
+        0,
+        " g",
+    );
+    rows
+}
+
+/// The change from `then` to `now` with its sign ("+2.3 %", "−5 mg/dL", "no change"), or "—" when
+/// either is not recorded.
+fn change(now: Option<f64>, then: Option<f64>, decimals: usize, unit: &str) -> String {
+    let (Some(now), Some(then)) = (now, then) else {
+        return "—".to_owned();
+    };
+    let factor = 10f64.powi(decimals as i32);
+    let difference = (now * factor).round() / factor - (then * factor).round() / factor;
+    let difference = (difference * factor).round() / factor;
+    if difference == 0.0 {
+        "no change".to_owned()
+    } else if difference > 0.0 {
+        format!("+{difference:.decimals$}{unit}")
+    } else {
+        format!("−{:.decimals$}{unit}", -difference)
+    }
 }
 
 /// A number with its unit, or "—" when there is none (never a 0 that looks real).
@@ -337,10 +470,25 @@ mod tests {
             Section::parse_list(" insulin_meals ").map(|s| s.len()),
             Ok(1)
         );
-        for bad in ["", "overview,", "agp", "overview,overview", "comparison"] {
+        assert_eq!(
+            Section::parse_list("comparison,overview"),
+            Ok(vec![Section::Overview, Section::Comparison])
+        );
+        for bad in ["", "overview,", "agp", "overview,overview", "Comparison"] {
             assert!(Section::parse_list(bad).is_err(), "{bad:?}");
         }
         assert_eq!(Section::defaults(14).len(), 4);
+        assert!(!Section::defaults(7).contains(&Section::Comparison));
         assert!(!Section::defaults(30).contains(&Section::DailyDetail));
+    }
+
+    #[test]
+    fn a_change_is_the_difference_of_the_printed_numbers() {
+        assert_eq!(change(Some(72.34), Some(70.0), 1, " %"), "+2.3 %");
+        assert_eq!(change(Some(141.4), Some(146.6), 0, " mg/dL"), "−6 mg/dL");
+        assert_eq!(change(Some(7.04), Some(6.94), 1, " %"), "+0.1 %");
+        assert_eq!(change(Some(7.04), Some(6.96), 1, " %"), "no change");
+        assert_eq!(change(Some(5.0), Some(5.04), 1, ""), "no change");
+        assert_eq!(change(None, Some(5.0), 1, " U"), "—");
     }
 }

@@ -20,8 +20,8 @@ use crate::charts::{self, Frame, GlucoseScale};
 use crate::fonts::{self, Font, text_width};
 use crate::html::{DETAIL_DAYS_PER_PAGE, PROFILE_DAYS_PER_PAGE};
 use crate::{
-    Cover, Section, completeness_summary, day_table, has_data, header_lines, insulin_summary,
-    no_data_steps, optional, readable_date,
+    Cover, Section, comparison_rows, completeness_summary, day_table, has_data, header_lines,
+    insulin_summary, no_data_steps, optional, readable_date,
 };
 
 const PAGE_WIDTH: f32 = 595.0;
@@ -408,6 +408,66 @@ fn overview(report: &Report, scale: &GlucoseScale) -> PdfCanvas {
     c
 }
 
+/// This period against the previous one, as on the HTML page.
+fn comparison(report: &Report, previous: &Report, scale: &GlucoseScale) -> PdfCanvas {
+    let mut c = PdfCanvas::new();
+    let period = |r: &Report| {
+        format!(
+            "{} – {}",
+            readable_date(r.period.from),
+            readable_date(r.period.to)
+        )
+    };
+    let mut rows = vec![vec![
+        "Measure".to_owned(),
+        "This period".to_owned(),
+        "Previous period".to_owned(),
+        "Change".to_owned(),
+    ]];
+    rows.push(vec![
+        String::new(),
+        period(report),
+        period(previous),
+        String::new(),
+    ]);
+    rows.extend(comparison_rows(report, previous).into_iter().map(Vec::from));
+    let mut y = table(&mut c, BODY_TOP, &[190.0, 115.0, 115.0, 100.0], &rows, true) + 6.0;
+    for (i, (caption, r)) in [("This period", report), ("Previous period", previous)]
+        .into_iter()
+        .enumerate()
+    {
+        let x = MARGIN + i as f32 * 262.0;
+        c.text(
+            x,
+            y + 8.0,
+            &format!("Time in ranges · {caption}"),
+            TextStyle::new(9.5).bold(),
+        );
+        charts::time_in_ranges(
+            &mut c,
+            Frame::new(x, y + 16.0, 250.0, 110.0),
+            &r.metrics.time_in_ranges,
+            r.units,
+        );
+    }
+    y += 146.0;
+    c.text(
+        MARGIN,
+        y,
+        &format!("Both AGPs, {}", report.units.name()),
+        TextStyle::new(9.5).bold(),
+    );
+    let height = (BODY_BOTTOM - y - 40.0).clamp(120.0, 230.0);
+    charts::agp_comparison(
+        &mut c,
+        Frame::new(MARGIN + 24.0, y + 22.0, CONTENT_WIDTH - 50.0, height),
+        &report.agp,
+        &previous.agp,
+        scale,
+    );
+    c
+}
+
 fn profiles(report: &Report, scale: &GlucoseScale) -> Vec<PdfCanvas> {
     let days: Vec<_> = report.days.iter().zip(&report.detail).collect();
     days.chunks(PROFILE_DAYS_PER_PAGE)
@@ -575,6 +635,14 @@ pub fn report(report: &Report, cover: &Cover<'_>) -> Result<Vec<u8>, PdfError> {
                         .into_iter()
                         .map(|c| ("Daily detail", c)),
                 ),
+                Section::Comparison => {
+                    if let Some(previous) = cover.previous {
+                        pages.push((
+                            "Comparison with the previous period",
+                            comparison(report, previous, &scale),
+                        ));
+                    }
+                }
             }
         }
     } else {

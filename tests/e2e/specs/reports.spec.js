@@ -24,7 +24,7 @@ test("the clinic generates the report of a linked patient from the Patient Profi
   await expect(page.getByRole("heading", { name: "Report", exact: true })).toBeVisible();
   await expectAccessible(page);
 
-  await page.getByLabel("Period").selectOption("30");
+  await page.getByLabel("Period", { exact: true }).selectOption("30");
   // Over 14 days the daily detail is left out unless ticked.
   await expect(page.getByLabel("Daily detail (a page for every 3 days)")).not.toBeChecked();
   await page.getByLabel("Glucose units").selectOption("mmol/L");
@@ -51,7 +51,7 @@ test("the clinic generates the report of a linked patient from the Patient Profi
   await page.getByLabel("Targets used by this patient's reports").selectOption("pregnancy");
   await page.getByRole("button", { name: "Save targets" }).click();
   await expect(page.getByText("Reports of this patient now use: Pregnancy (type 1 diabetes).")).toBeVisible();
-  await page.getByLabel("Period").selectOption("");
+  await page.getByLabel("Period", { exact: true }).selectOption("");
   await expect(page.getByLabel("From", { exact: true })).toBeVisible();
   const today = new Date();
   const weekAgo = new Date(today.getTime() - 6 * 86400000);
@@ -74,7 +74,7 @@ test("the report form refuses what the server would refuse before a tab opens, a
   let popups = 0;
   page.on("popup", () => popups++);
   const generate = page.getByRole("button", { name: "Generate report" });
-  await page.getByLabel("Period").selectOption("");
+  await page.getByLabel("Period", { exact: true }).selectOption("");
   const from = page.getByLabel("From", { exact: true });
   const to = page.getByLabel("To", { exact: true });
   // Missing dates, From after To, more than 90 days, no section: each said beside its field, no tab.
@@ -88,7 +88,7 @@ test("the report form refuses what the server would refuse before a tab opens, a
   await to.fill("2026-11-01");
   await generate.click();
   await expect(page.getByText(/A report covers at most 90 days; these dates cover 305/)).toBeVisible();
-  await page.getByLabel("Period").selectOption("30");
+  await page.getByLabel("Period", { exact: true }).selectOption("30");
   for (const name of ["Glucose overview (AGP)", "Daily glucose profiles", "Insulin and meals"]) {
     await page.getByLabel(name).uncheck();
   }
@@ -96,15 +96,25 @@ test("the report form refuses what the server would refuse before a tab opens, a
   await expect(page.getByText("Choose at least one section.")).toBeVisible();
   expect(popups).toBe(0);
   await screenshotBothWidths(page, "report-form-errors");
-  // Overview and daily detail of 30 days: those pages only.
+  // Overview, daily detail and the comparison of 30 days: those pages only.
   await page.getByLabel("Glucose overview (AGP)").check();
   await page.getByLabel("Daily detail (a page for every 3 days)").check();
+  await page.getByLabel("Comparison with the previous period").check();
   const report = await openReport(page);
   await expect(report.getByRole("heading", { name: "Glucose overview" })).toBeVisible();
   await expect(report.getByRole("heading", { name: "Daily detail" })).toHaveCount(10);
   await expect(report.getByRole("heading", { name: "Insulin and meals" })).toHaveCount(0);
   await expect(report.getByRole("heading", { name: "Daily glucose profiles" })).toHaveCount(0);
-  await report.close();
+  const comparison = report.getByRole("heading", { name: "Comparison with the previous period" });
+  await expect(comparison).toBeAttached();
+  await expect(report.getByRole("img", { name: /Ambulatory glucose profiles of this period and the previous one/ })).toBeAttached();
+  await expect(report.getByRole("button", { name: "Print" })).toBeVisible();
+  await expectAccessible(report);
+  await comparison.scrollIntoViewIfNeeded();
+  await screenshotBothWidths(report, "report-comparison");
+  // Close report closes the tab the report opened in: no second Patient Profile.
+  await Promise.all([report.waitForEvent("close"), report.getByRole("link", { name: "Close report" }).click()]);
+  expect(page.context().pages()).toHaveLength(1);
 });
 
 test("a record that is not linked explains that a report needs Link to Personal first", async ({ page }) => {
@@ -130,7 +140,7 @@ test("a patient generates their own report and chooses their units", async ({ pa
   await page.getByLabel("Glucose units of your reports").selectOption("mmol/L");
   await page.getByRole("button", { name: "Save units" }).click();
   await expect(page.getByText("Saved: your reports show mmol/L.")).toBeVisible();
-  await page.getByLabel("Period").selectOption("7");
+  await page.getByLabel("Period", { exact: true }).selectOption("7");
   const report = await openReport(page);
   await expect(report.getByRole("heading", { name: "Glucose overview" })).toBeVisible();
   await expect(report.getByText(/\(7 days\) · Europe\/London · mmol\/L/).first()).toBeVisible();

@@ -135,6 +135,25 @@ async fn end_at_newest_data(
     Ok(())
 }
 
+/// The report of the period just before, when the comparison page is asked for (numbers only, no
+/// per-day traces).
+async fn previous_report(
+    app: &App,
+    person: PersonId,
+    options: &Options,
+    sections: &[Section],
+) -> Result<Option<Report>, ApiError> {
+    if !sections.contains(&Section::Comparison) {
+        return Ok(None);
+    }
+    let earlier = Options {
+        period: options.period.previous(),
+        detail: false,
+        ..options.clone()
+    };
+    Ok(Some(build::build(&app.ctx, person, &earlier).await?))
+}
+
 /// The sections to print: `sections=` (a comma-separated list) or the defaults for the period's length.
 fn sections(request: &Request<Bytes>, period: &Period) -> Result<Vec<Section>, ApiError> {
     match query_param(request, "sections").filter(|s| !s.is_empty()) {
@@ -221,6 +240,7 @@ pub async fn personal(app: &App, request: &Request<Bytes>) -> Result<Reply, ApiE
     )
     .await?;
     let report = build::build(&app.ctx, person.id, &options).await?;
+    let previous = previous_report(app, person.id, &options, &sections).await?;
     let subject = Subject {
         name: person.name.clone(),
         date_of_birth: person.date_of_birth,
@@ -230,6 +250,7 @@ pub async fn personal(app: &App, request: &Request<Bytes>) -> Result<Reply, ApiE
     let cover = Cover {
         subject: &subject,
         sections: &sections,
+        previous: previous.as_ref(),
         audience: Audience::Patient,
         generated_at: app.ctx.clock.now(),
         pdf_url: None,
@@ -331,6 +352,7 @@ pub async fn clinic(
     let freshness_days = staff.clinic.freshness_days;
     end_at_newest_data(app, request, &mut options, person_id, freshness_days).await?;
     let report = build::build(&app.ctx, person_id, &options).await?;
+    let previous = previous_report(app, person_id, &options, &sections).await?;
     audit::record(
         &app.ctx,
         NewEvent {
@@ -373,6 +395,7 @@ pub async fn clinic(
     let cover = Cover {
         subject: &subject,
         sections: &sections,
+        previous: previous.as_ref(),
         audience: Audience::Clinic,
         generated_at: app.ctx.clock.now(),
         pdf_url: None,

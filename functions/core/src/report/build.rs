@@ -111,6 +111,20 @@ impl Period {
         })
     }
 
+    /// The period of the same length just before this one (for the comparison page).
+    pub fn previous(&self) -> Self {
+        let to = self.from.yesterday().unwrap_or(self.from);
+        let from = to
+            .checked_sub(jiff::Span::new().days(self.days - 1))
+            .unwrap_or(to);
+        Self {
+            from,
+            to,
+            days: self.days,
+            ends_at_newest_data: false,
+        }
+    }
+
     /// The same number of days, ending on `to` (the day of the newest reading).
     pub fn ending_at_newest_data(&self, to: Date) -> Self {
         let from = to
