@@ -132,24 +132,79 @@ impl Svg {
 
     fn points(&mut self, points: &[(f32, f32)]) {
         for (i, (x, y)) in points.iter().enumerate() {
-            let _ = write!(
-                self.body,
-                "{}{:.1},{:.1}",
-                if i == 0 { "" } else { " " },
-                x,
-                y
-            );
+            if i > 0 {
+                self.body.push(' ');
+            }
+            push_tenths(&mut self.body, *x);
+            self.body.push(',');
+            push_tenths(&mut self.body, *y);
         }
     }
+
+    /// ` name="1.5"`: an attribute with a coordinate to a tenth.
+    fn attribute(&mut self, name: &str, value: f32) {
+        self.body.push(' ');
+        self.body.push_str(name);
+        self.body.push_str("=\"");
+        push_tenths(&mut self.body, value);
+        self.body.push('"');
+    }
+
+    /// ` fill="#rrggbb"` or another colour attribute.
+    fn color(&mut self, name: &str, color: Color) {
+        const HEX: &[u8; 16] = b"0123456789abcdef";
+        self.body.push(' ');
+        self.body.push_str(name);
+        self.body.push_str("=\"#");
+        for byte in [color.0, color.1, color.2] {
+            self.body.push(char::from(HEX[usize::from(byte >> 4)]));
+            self.body.push(char::from(HEX[usize::from(byte & 15)]));
+        }
+        self.body.push('"');
+    }
+}
+
+/// Writes a number rounded to one decimal ("12.3", "-0.5", "7.0") without the general float
+/// formatter: SVG pages write tens of thousands of coordinates, and this is several times faster
+/// than `{:.1}`.
+pub(crate) fn push_tenths(out: &mut String, value: f32) {
+    let tenths = (f64::from(value) * 10.0).round();
+    if !tenths.is_finite() {
+        out.push('0');
+        return;
+    }
+    let tenths = tenths as i64;
+    if tenths < 0 {
+        out.push('-');
+    }
+    let magnitude = tenths.unsigned_abs();
+    let mut digits = [0u8; 20];
+    let mut at = digits.len();
+    let mut whole = magnitude / 10;
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (whole % 10) as u8;
+        whole /= 10;
+        if whole == 0 {
+            break;
+        }
+    }
+    for digit in &digits[at..] {
+        out.push(char::from(*digit));
+    }
+    out.push('.');
+    out.push(char::from(b'0' + (magnitude % 10) as u8));
 }
 
 impl Canvas for Svg {
     fn rect(&mut self, x: f32, y: f32, width: f32, height: f32, fill: Color) {
-        let _ = write!(
-            self.body,
-            r#"<rect x="{x:.1}" y="{y:.1}" width="{width:.1}" height="{height:.1}" fill="{}"/>"#,
-            fill.hex()
-        );
+        self.body.push_str("<rect");
+        self.attribute("x", x);
+        self.attribute("y", y);
+        self.attribute("width", width);
+        self.attribute("height", height);
+        self.color("fill", fill);
+        self.body.push_str("/>");
     }
 
     fn line(&mut self, points: &[(f32, f32)], stroke: Color, width: f32) {
@@ -158,22 +213,24 @@ impl Canvas for Svg {
         }
         self.body.push_str(r#"<polyline fill="none" points=""#);
         self.points(points);
+        self.body.push('"');
+        self.color("stroke", stroke);
         let _ = write!(
             self.body,
-            r#"" stroke="{}" stroke-width="{width}" stroke-linejoin="round"/>"#,
-            stroke.hex()
+            r#" stroke-width="{width}" stroke-linejoin="round"/>"#
         );
     }
 
     fn dashed_line(&mut self, from: (f32, f32), to: (f32, f32), stroke: Color, width: f32) {
+        self.body.push_str("<line");
+        self.attribute("x1", from.0);
+        self.attribute("y1", from.1);
+        self.attribute("x2", to.0);
+        self.attribute("y2", to.1);
+        self.color("stroke", stroke);
         let _ = write!(
             self.body,
-            r#"<line x1="{:.1}" y1="{:.1}" x2="{:.1}" y2="{:.1}" stroke="{}" stroke-width="{width}" stroke-dasharray="3 2"/>"#,
-            from.0,
-            from.1,
-            to.0,
-            to.1,
-            stroke.hex()
+            r#" stroke-width="{width}" stroke-dasharray="3 2"/>"#
         );
     }
 
@@ -183,15 +240,18 @@ impl Canvas for Svg {
         }
         self.body.push_str(r#"<polygon points=""#);
         self.points(points);
-        let _ = write!(self.body, r#"" fill="{}"/>"#, fill.hex());
+        self.body.push('"');
+        self.color("fill", fill);
+        self.body.push_str("/>");
     }
 
     fn dot(&mut self, x: f32, y: f32, radius: f32, fill: Color) {
-        let _ = write!(
-            self.body,
-            r#"<circle cx="{x:.1}" cy="{y:.1}" r="{radius}" fill="{}"/>"#,
-            fill.hex()
-        );
+        self.body.push_str("<circle");
+        self.attribute("cx", x);
+        self.attribute("cy", y);
+        let _ = write!(self.body, r#" r="{radius}""#);
+        self.color("fill", fill);
+        self.body.push_str("/>");
     }
 
     fn text(&mut self, x: f32, y: f32, text: &str, style: TextStyle) {
@@ -200,17 +260,52 @@ impl Canvas for Svg {
             Anchor::Middle => "middle",
             Anchor::End => "end",
         };
+        self.body.push_str("<text");
+        self.attribute("x", x);
+        self.attribute("y", y);
         let _ = write!(
             self.body,
-            r#"<text x="{x:.1}" y="{y:.1}" font-size="{}" text-anchor="{anchor}"{} fill="{}">{}</text>"#,
+            r#" font-size="{}" text-anchor="{anchor}"{}"#,
             style.size,
             if style.bold {
                 r#" font-weight="bold""#
             } else {
                 ""
-            },
-            style.color.hex(),
-            escape(text)
+            }
+        );
+        self.color("fill", style.color);
+        self.body.push('>');
+        self.body.push_str(&escape(text));
+        self.body.push_str("</text>");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_are_written_to_a_tenth_like_the_formatter() {
+        for value in [
+            0.0f32, 0.04, 0.05, 1.25, 12.34, 99.96, -0.5, -0.04, -12.36, 1234.5, 595.0,
+        ] {
+            let mut out = String::new();
+            push_tenths(&mut out, value);
+            let expected = format!("{:.1}", (f64::from(value) * 10.0).round() / 10.0);
+            assert_eq!(out, expected.replace("-0.0", "0.0"), "{value}");
+        }
+        let mut out = String::new();
+        push_tenths(&mut out, f32::NAN);
+        assert_eq!(out, "0");
+    }
+
+    #[test]
+    fn an_svg_rectangle_has_its_coordinates_and_colour() {
+        let mut svg = Svg::new(10.0, 10.0, "a chart");
+        svg.rect(1.04, 2.0, 3.45, 4.0, Color(0x2e, 0x8b, 0x57));
+        assert!(
+            svg.finish()
+                .contains(r##"<rect x="1.0" y="2.0" width="3.5" height="4.0" fill="#2e8b57"/>"##)
         );
     }
 }
