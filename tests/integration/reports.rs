@@ -210,10 +210,11 @@ async fn sections_choose_the_pages_and_long_periods_leave_out_the_daily_detail()
         let clinic = &linked.clinic;
         async move { clinic.get(&query).await.text().await.expect("html") }
     };
-    // 14 days: every section; 30 days: no daily detail unless asked for.
+    // Up to 14 days the overview holds every daily profile and each day has its detail page; over
+    // 14 days the pages of daily profiles, and no daily detail unless asked for.
     assert_eq!(
-        headings(&html(format!("{base}&days=14&format=html")).await).len(),
-        4
+        headings(&html(format!("{base}&days=14&format=html")).await),
+        ["Glucose overview", "Insulin and meals", "Daily detail"]
     );
     let month = html(format!("{base}&days=30&format=html")).await;
     assert_eq!(
@@ -450,7 +451,7 @@ async fn the_html_report_has_every_section_and_the_notice_name_dob_and_period_on
     let linked = linked_patient(&app, "html.report").await;
     upload_json(&linked.patient, a_day_of_pump_data()).await;
     let path = format!(
-        "/api/clinic/patients/{}/report?from=2026-11-20&to=2026-11-20&tz=UTC&format=html",
+        "/api/clinic/patients/{}/report?from=2026-11-20&to=2026-11-20&tz=UTC&format=html&sections=overview,daily_profiles,insulin_meals,daily_detail",
         linked.patient_id
     );
     let response = linked.clinic.get(&path).await;
@@ -530,8 +531,9 @@ async fn the_pdf_report_is_a_real_pdf_with_the_notice_and_patient_on_every_page(
     assert!(pdf.ends_with(b"%%EOF") || pdf.ends_with(b"%%EOF\n"));
     let pages = pdf.windows(11).filter(|w| *w == b"/Type /Page").count()
         - pdf.windows(12).filter(|w| *w == b"/Type /Pages").count();
-    // Overview, profiles, insulin and meals, the day-by-day table, and 7 days at 3 per page.
-    assert_eq!(pages, 1 + 1 + 2 + 3);
+    // Overview (with the 7 daily profiles), insulin and meals, the day-by-day table, and 7 days at
+    // 3 per page.
+    assert_eq!(pages, 1 + 2 + 3);
     let text = pdf::pages(&pdf);
     assert_eq!(text.len(), pages, "pdftotext reads every page");
     for (number, page) in text.iter().enumerate() {

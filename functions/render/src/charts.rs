@@ -59,8 +59,9 @@ impl GlucoseScale {
     }
 
     /// Axis lines: very low (54 mg/dL), the target range, very high (250 mg/dL).
-    fn ticks(&self) -> Vec<f32> {
-        vec![
+    /// 54, the target's low and high edges, and 250 mg/dL, in the report's units.
+    fn ticks(&self) -> [f32; 4] {
+        [
             self.units.show(54.0) as f32,
             self.target_low,
             self.target_high,
@@ -77,8 +78,7 @@ fn fmt(value: f32) -> String {
     }
 }
 
-/// The five consensus ranges, top (very high) to bottom, with their colours and labels.
-/// The five ranges from very high to very low, with their shares as printed ([`TimeInRanges::rounded`]).
+/// The five consensus ranges from very high to very low, with their shares as printed ([`TimeInRanges::rounded`]).
 fn ranges(tir: &TimeInRanges, units: Units) -> [(f64, Color, String); 5] {
     let tir = tir.rounded();
     let u = |v: f64| fmt(units.show(v) as f32);
@@ -158,21 +158,28 @@ fn glucose_axes(canvas: &mut dyn Canvas, frame: Frame, scale: &GlucoseScale, lab
         scale.y(&frame, scale.target_low),
     );
     canvas.rect(frame.x, low, frame.width, high - low, palette::TARGET_BAND);
-    let mut last_label_y = f32::MAX;
     for tick in scale.ticks() {
         let y = scale.y(&frame, tick);
         canvas.dashed_line((frame.x, y), (frame.x + frame.width, y), palette::GRID, 0.5);
-        // Ticks go up the chart; a label too close to the one below it is left out.
-        if labels && last_label_y - y >= 8.0 {
-            last_label_y = y;
-            canvas.text(
-                frame.x - 3.0,
-                y + 3.0,
-                &fmt(tick),
-                TextStyle::new(7.0)
-                    .anchor(Anchor::End)
-                    .color(palette::MUTED),
-            );
+    }
+    if labels {
+        // The target band's edges are labelled first; 54 and 250 only where they leave room (a
+        // small chart labels 70, the band's lower edge, rather than 54 just below it).
+        let mut placed: Vec<f32> = Vec::new();
+        let [very_low, low, high, very_high] = scale.ticks();
+        for tick in [low, high, very_low, very_high] {
+            let y = scale.y(&frame, tick);
+            if placed.iter().all(|p| (p - y).abs() >= 8.0) {
+                placed.push(y);
+                canvas.text(
+                    frame.x - 3.0,
+                    y + 3.0,
+                    &fmt(tick),
+                    TextStyle::new(7.0)
+                        .anchor(Anchor::End)
+                        .color(palette::MUTED),
+                );
+            }
         }
     }
     for target in [scale.target_low, scale.target_high] {
@@ -366,6 +373,49 @@ pub fn day_profile(
     canvas.text(frame.x + 2.0, frame.y - 3.0, label, TextStyle::new(7.0));
     glucose_axes(canvas, frame, scale, false);
     trace(canvas, frame, &day.cgm, scale, 0.7);
+}
+
+/// Daily glucose profiles as a grid of tiles, seven a row (a week), each labelled with its day and
+/// its time in range, over the target band. `tile_height` is the chart's height; each row also takes
+/// 12 pt for its labels and `row_gap` below.
+pub fn profile_grid(
+    canvas: &mut dyn Canvas,
+    frame: Frame,
+    days: &[(&DaySummary, &DayDetail)],
+    scale: &GlucoseScale,
+    tile_height: f32,
+    row_gap: f32,
+) {
+    let cell_width = frame.width / 7.0;
+    for (i, (summary, detail)) in days.iter().enumerate() {
+        let (column, row) = ((i % 7) as f32, (i / 7) as f32);
+        let label = match summary.in_range_percent {
+            Some(share) => format!("{} · {share:.0} %", summary.date.strftime("%a %-d %b")),
+            None => summary.date.strftime("%a %-d %b").to_string(),
+        };
+        day_profile(
+            canvas,
+            Frame::new(
+                frame.x + column * cell_width,
+                frame.y + 12.0 + row * (tile_height + 12.0 + row_gap),
+                cell_width - 6.0,
+                tile_height,
+            ),
+            &label,
+            detail,
+            scale,
+        );
+    }
+}
+
+/// The last `count` days of a report with their traces, oldest first.
+pub fn last_days<'r>(
+    days: &'r [DaySummary],
+    detail: &'r [DayDetail],
+    count: usize,
+) -> Vec<(&'r DaySummary, &'r DayDetail)> {
+    let all: Vec<_> = days.iter().zip(detail).collect();
+    all[all.len().saturating_sub(count)..].to_vec()
 }
 
 /// A day in detail: CGM and meter on the glucose chart with carbs above it, boluses and basal below.
@@ -612,8 +662,23 @@ mod tests {
         assert_eq!(mg.y(&frame, 600.0), 0.0, "off the chart stays on it");
         let mmol = GlucoseScale::new(Units::MmolL, 3.9, 10.0);
         assert_eq!(mmol.max, 22.2);
-        assert_eq!(mmol.ticks(), vec![3.0, 3.9, 10.0, 13.9]);
+        assert_eq!(mmol.ticks(), [3.0, 3.9, 10.0, 13.9]);
         let pregnancy = GlucoseScale::new(Units::MgDl, 63.0, 140.0);
-        assert_eq!(pregnancy.ticks(), vec![54.0, 63.0, 140.0, 250.0]);
+        assert_eq!(pregnancy.ticks(), [54.0, 63.0, 140.0, 250.0]);
+    }
+
+    #[test]
+    fn a_small_chart_labels_the_target_band_before_54() {
+        let mut svg = crate::canvas::Svg::new(200.0, 60.0, "axes");
+        let scale = GlucoseScale::new(Units::MgDl, 70.0, 180.0);
+        agp(&mut svg, Frame::new(20.0, 0.0, 180.0, 50.0), &[], &scale);
+        let svg = svg.finish();
+        for label in [">70</text>", ">180</text>"] {
+            assert!(svg.contains(label), "{label}");
+        }
+        assert!(!svg.contains(">54</text>"), "54 is 1.8 pt below 70 here");
+        let mut tall = crate::canvas::Svg::new(200.0, 300.0, "axes");
+        agp(&mut tall, Frame::new(20.0, 0.0, 180.0, 280.0), &[], &scale);
+        assert!(tall.finish().contains(">54</text>"), "room for all four");
     }
 }

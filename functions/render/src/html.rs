@@ -188,6 +188,30 @@ fn overview(out: &mut String, report: &Report, cover: &Cover<'_>, scale: &Glucos
         r#"<figure class="agp"><figcaption>Ambulatory glucose profile (AGP): median, 25–75 % and 5–95 % by time of day, {units}</figcaption>{}</figure>"#,
         svg.finish()
     );
+    // As on the AGP Report: the daily profiles of the last 14 days on the first page.
+    let recent = charts::last_days(&report.days, &report.detail, 14);
+    if !recent.is_empty() {
+        let rows = recent.len().div_ceil(7) as f32;
+        let mut svg = Svg::new(
+            540.0,
+            rows * 66.0 + 4.0,
+            "Daily glucose profiles of the last 14 days: each day's CGM trace in its target band",
+        );
+        charts::profile_grid(
+            &mut svg,
+            Frame::new(2.0, 0.0, 536.0, rows * 66.0),
+            &recent,
+            scale,
+            48.0,
+            6.0,
+        );
+        let _ = write!(
+            out,
+            r#"<figure class="profiles"><figcaption>Daily glucose profiles, the last {}</figcaption>{}</figure>"#,
+            crate::days(recent.len() as i64),
+            svg.finish()
+        );
+    }
     page_footer(out, report, cover);
 }
 
@@ -287,28 +311,20 @@ fn daily_profiles(out: &mut String, report: &Report, cover: &Cover<'_>, scale: &
             report,
             cover.subject,
         );
-        let rows = chunk.len().div_ceil(7);
-        let (cell_w, cell_h) = (76.0f32, 70.0f32);
+        let rows = chunk.len().div_ceil(7) as f32;
         let mut svg = Svg::new(
-            7.0 * cell_w + 4.0,
-            rows as f32 * (cell_h + 14.0) + 6.0,
+            540.0,
+            rows * 96.0 + 4.0,
             "Daily glucose profiles: each day's CGM trace in its target band",
         );
-        for (i, (summary, detail)) in chunk.iter().enumerate() {
-            let (col, row) = ((i % 7) as f32, (i / 7) as f32);
-            charts::day_profile(
-                &mut svg,
-                Frame::new(
-                    2.0 + col * cell_w,
-                    14.0 + row * (cell_h + 14.0),
-                    cell_w - 6.0,
-                    cell_h,
-                ),
-                &summary.date.strftime("%a %-d %b").to_string(),
-                detail,
-                scale,
-            );
-        }
+        charts::profile_grid(
+            &mut svg,
+            Frame::new(2.0, 0.0, 536.0, rows * 96.0),
+            chunk,
+            scale,
+            76.0,
+            8.0,
+        );
         let _ = write!(out, r#"<figure class="profiles">{}</figure>"#, svg.finish());
         page_footer(out, report, cover);
     }

@@ -68,13 +68,15 @@ impl Section {
         }
     }
 
-    /// The sections a report of `days` days has when none are chosen: the overview, the daily
-    /// profiles and insulin and meals, and the daily detail (a page for every three days) up to 14
-    /// days. The comparison (a second period to read) only when asked for.
+    /// The sections a report of `days` days has when none are chosen: the overview (which shows the
+    /// daily profiles of the last 14 days, as the AGP Report does) and insulin and meals; over 14 days
+    /// the pages of daily profiles, up to 14 days the daily detail (a page for every three days). The
+    /// comparison (a second period to read) only when asked for.
     pub fn defaults(days: i64) -> Vec<Section> {
         Section::ALL
             .into_iter()
             .filter(|s| match s {
+                Section::DailyProfiles => days > 14,
                 Section::DailyDetail => days <= 14,
                 Section::Comparison => false,
                 _ => true,
@@ -477,7 +479,22 @@ mod tests {
         for bad in ["", "overview,", "agp", "overview,overview", "Comparison"] {
             assert!(Section::parse_list(bad).is_err(), "{bad:?}");
         }
-        assert_eq!(Section::defaults(14).len(), 4);
+        assert_eq!(
+            Section::defaults(14),
+            [
+                Section::Overview,
+                Section::InsulinMeals,
+                Section::DailyDetail
+            ]
+        );
+        assert_eq!(
+            Section::defaults(30),
+            [
+                Section::Overview,
+                Section::DailyProfiles,
+                Section::InsulinMeals
+            ]
+        );
         assert!(!Section::defaults(7).contains(&Section::Comparison));
         assert!(!Section::defaults(30).contains(&Section::DailyDetail));
     }

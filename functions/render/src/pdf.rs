@@ -398,13 +398,41 @@ fn overview(report: &Report, scale: &GlucoseScale) -> PdfCanvas {
         ),
         TextStyle::new(9.5).bold(),
     );
-    let agp_height = (BODY_BOTTOM - y - 30.0).clamp(120.0, 230.0);
+    // As on the AGP Report: the daily profiles of the last 14 days below the AGP.
+    let recent = charts::last_days(&report.days, &report.detail, 14);
+    let rows = recent.len().div_ceil(7) as f32;
+    let profiles_height = if recent.is_empty() {
+        0.0
+    } else {
+        20.0 + rows * 70.0
+    };
+    let agp_height = (BODY_BOTTOM - y - 30.0 - profiles_height).clamp(120.0, 290.0);
     charts::agp(
         &mut c,
         Frame::new(MARGIN + 24.0, y + 10.0, CONTENT_WIDTH - 50.0, agp_height),
         &report.agp,
         scale,
     );
+    if !recent.is_empty() {
+        let top = y + 10.0 + agp_height + 26.0;
+        c.text(
+            MARGIN,
+            top,
+            &format!(
+                "Daily glucose profiles, the last {}",
+                crate::days(recent.len() as i64)
+            ),
+            TextStyle::new(9.5).bold(),
+        );
+        charts::profile_grid(
+            &mut c,
+            Frame::new(MARGIN, top + 4.0, CONTENT_WIDTH, rows * 70.0),
+            &recent,
+            scale,
+            50.0,
+            6.0,
+        );
+    }
     c
 }
 
@@ -473,22 +501,15 @@ fn profiles(report: &Report, scale: &GlucoseScale) -> Vec<PdfCanvas> {
     days.chunks(PROFILE_DAYS_PER_PAGE)
         .map(|chunk| {
             let mut c = PdfCanvas::new();
-            let cell_w = CONTENT_WIDTH / 7.0;
-            for (i, (summary, detail)) in chunk.iter().enumerate() {
-                let (col, row) = ((i % 7) as f32, (i / 7) as f32);
-                charts::day_profile(
-                    &mut c,
-                    Frame::new(
-                        MARGIN + col * cell_w,
-                        BODY_TOP + 8.0 + row * 118.0,
-                        cell_w - 6.0,
-                        96.0,
-                    ),
-                    &summary.date.strftime("%a %-d %b").to_string(),
-                    detail,
-                    scale,
-                );
-            }
+            let rows = chunk.len().div_ceil(7) as f32;
+            charts::profile_grid(
+                &mut c,
+                Frame::new(MARGIN, BODY_TOP, CONTENT_WIDTH, rows * 130.0),
+                chunk,
+                scale,
+                104.0,
+                14.0,
+            );
             c
         })
         .collect()

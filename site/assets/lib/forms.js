@@ -151,11 +151,14 @@ export function wireReportForm(form, action) {
       input.disabled = !isCustom;
       input.required = isCustom;
     }
-    // Each section's default for the period's length (daily detail only up to 14 days).
+    // Each section's default for the period's length (daily detail up to 14 days, the pages of
+    // daily profiles over 14 days), as the server's own defaults.
     const length = isCustom ? periodDays(from.value, to.value) : Number(days.value);
     for (const box of boxes) {
       const upTo = Number(box.dataset.defaultUpToDays);
+      const over = Number(box.dataset.defaultOverDays);
       if (upTo) box.checked = !length || length <= upTo;
+      if (over) box.checked = length > over;
     }
   };
   days.addEventListener("change", sync);
