@@ -12,7 +12,7 @@ use flate2::Compression;
 use flate2::write::ZlibEncoder;
 
 use pdf_writer::types::{CidFontType, FontFlags, SystemInfo, UnicodeCmap};
-use pdf_writer::{Content, Filter, Finish, Name, Pdf, Rect, Ref, Str, TextStr};
+use pdf_writer::{Filter, Finish, Name, Pdf, Rect, Ref, Str, TextStr};
 use subsetter::GlyphRemapper;
 
 use crate::canvas::{Anchor, Canvas, Color, TextStyle, palette};
@@ -55,9 +55,76 @@ fn wrap(text: &str, size: f32, width: f32) -> Vec<String> {
     lines
 }
 
+/// A content stream's operators, written directly: numbers to a hundredth without the general float
+/// formatter (a 90-day report writes hundreds of thousands of them).
+struct Ops {
+    bytes: Vec<u8>,
+}
+
+impl Ops {
+    /// A number rounded to `decimals` places, without trailing zeros ("12", "12.5", "0.25"), then a
+    /// space.
+    fn number(&mut self, value: f32, decimals: u32) -> &mut Self {
+        let scale = 10i64.pow(decimals);
+        let scaled = (f64::from(value) * scale as f64).round();
+        let scaled = if scaled.is_finite() { scaled as i64 } else { 0 };
+        if scaled < 0 {
+            self.bytes.push(b'-');
+        }
+        let magnitude = scaled.unsigned_abs();
+        let (whole, mut fraction) = (magnitude / scale as u64, magnitude % scale as u64);
+        self.bytes.extend_from_slice(whole.to_string().as_bytes());
+        if fraction > 0 {
+            self.bytes.push(b'.');
+            let mut divisor = scale as u64 / 10;
+            while fraction > 0 {
+                self.bytes.push(b'0' + (fraction / divisor) as u8);
+                fraction %= divisor;
+                divisor /= 10;
+            }
+        }
+        self.bytes.push(b' ');
+        self
+    }
+
+    /// A coordinate, to a hundredth of a point (0.0035 mm).
+    fn at(&mut self, value: f32) -> &mut Self {
+        self.number(value, 2)
+    }
+
+    fn op(&mut self, operator: &str) -> &mut Self {
+        self.bytes.extend_from_slice(operator.as_bytes());
+        self.bytes.push(b'\n');
+        self
+    }
+
+    /// A colour as three components to three decimals (a step of 1/255 is 0.0039).
+    fn color(&mut self, color: Color, operator: &str) -> &mut Self {
+        let (r, g, b) = color.unit();
+        self.number(r, 3).number(g, 3).number(b, 3).op(operator)
+    }
+
+    /// Glyph ids as a hex string and the show operator: `<0024004B> Tj`.
+    fn show(&mut self, font: Font, size: f32, glyphs: &[u16]) {
+        const HEX: &[u8; 16] = b"0123456789ABCDEF";
+        self.bytes.push(b'/');
+        self.bytes.extend_from_slice(font.resource_name());
+        self.bytes.push(b' ');
+        self.number(size, 2).op("Tf");
+        self.bytes.push(b'<');
+        for glyph in glyphs {
+            for byte in glyph.to_be_bytes() {
+                self.bytes.push(HEX[usize::from(byte >> 4)]);
+                self.bytes.push(HEX[usize::from(byte & 15)]);
+            }
+        }
+        self.bytes.extend_from_slice(b"> Tj\n");
+    }
+}
+
 /// One page's content stream, drawn with top-left coordinates, and the glyphs it used.
 struct PdfCanvas {
-    content: Content,
+    content: Ops,
     /// Every glyph drawn on the page and the character it stands for (for the ToUnicode map).
     glyphs: BTreeMap<(Font, u16), char>,
     /// The graphics state already set, so that it is written only when it changes.
@@ -65,20 +132,12 @@ struct PdfCanvas {
     stroke: Option<(Color, f32)>,
 }
 
-/// A coordinate to a hundredth of a point (0.0035 mm): shorter content streams, the same drawing.
-fn at(value: f32) -> f32 {
-    (value * 100.0).round() / 100.0
-}
-
-/// A colour component to three decimals (a step of 1/255 is 0.0039).
-fn component(value: f32) -> f32 {
-    (value * 1000.0).round() / 1000.0
-}
-
 impl PdfCanvas {
     fn new() -> Self {
         Self {
-            content: Content::new(),
+            content: Ops {
+                bytes: Vec::with_capacity(64 * 1024),
+            },
             glyphs: BTreeMap::new(),
             fill: None,
             stroke: None,
@@ -87,9 +146,7 @@ impl PdfCanvas {
 
     fn fill(&mut self, color: Color) {
         if self.fill != Some(color) {
-            let (r, g, b) = color.unit();
-            self.content
-                .set_fill_rgb(component(r), component(g), component(b));
+            self.content.color(color, "rg");
             self.fill = Some(color);
         }
     }
@@ -97,32 +154,21 @@ impl PdfCanvas {
     fn stroke(&mut self, color: Color, width: f32) {
         let (old_color, old_width) = self.stroke.unzip();
         if old_color != Some(color) {
-            let (r, g, b) = color.unit();
-            self.content
-                .set_stroke_rgb(component(r), component(g), component(b));
+            self.content.color(color, "RG");
         }
         if old_width != Some(width) {
-            self.content.set_line_width(width);
+            self.content.number(width, 2).op("w");
         }
         self.stroke = Some((color, width));
     }
 
     fn path(&mut self, points: &[(f32, f32)]) {
         for (i, (x, y)) in points.iter().enumerate() {
-            if i == 0 {
-                self.content.move_to(at(*x), at(PAGE_HEIGHT - y));
-            } else {
-                self.content.line_to(at(*x), at(PAGE_HEIGHT - y));
-            }
+            self.content
+                .at(*x)
+                .at(PAGE_HEIGHT - y)
+                .op(if i == 0 { "m" } else { "l" });
         }
-    }
-}
-
-impl PdfCanvas {
-    fn show(&mut self, font: Font, size: f32, glyphs: &[u8]) {
-        self.content
-            .set_font(Name(font.resource_name()), size)
-            .show(Str(glyphs));
     }
 }
 
@@ -130,8 +176,12 @@ impl Canvas for PdfCanvas {
     fn rect(&mut self, x: f32, y: f32, width: f32, height: f32, fill: Color) {
         self.fill(fill);
         self.content
-            .rect(at(x), at(PAGE_HEIGHT - y - height), at(width), at(height))
-            .fill_nonzero();
+            .at(x)
+            .at(PAGE_HEIGHT - y - height)
+            .at(width)
+            .at(height)
+            .op("re")
+            .op("f");
     }
 
     fn line(&mut self, points: &[(f32, f32)], stroke: Color, width: f32) {
@@ -140,15 +190,14 @@ impl Canvas for PdfCanvas {
         }
         self.stroke(stroke, width);
         self.path(points);
-        self.content.stroke();
+        self.content.op("S");
     }
 
     fn dashed_line(&mut self, from: (f32, f32), to: (f32, f32), stroke: Color, width: f32) {
         self.stroke(stroke, width);
-        self.content.set_dash_pattern([3.0, 2.0], 0.0);
+        self.content.op("[3 2] 0 d");
         self.path(&[from, to]);
-        self.content.stroke();
-        self.content.set_dash_pattern([], 0.0);
+        self.content.op("S").op("[] 0 d");
     }
 
     fn polygon(&mut self, points: &[(f32, f32)], fill: Color) {
@@ -157,21 +206,25 @@ impl Canvas for PdfCanvas {
         }
         self.fill(fill);
         self.path(points);
-        self.content.close_path().fill_nonzero();
+        self.content.op("h").op("f");
     }
 
     fn dot(&mut self, x: f32, y: f32, radius: f32, fill: Color) {
         // A circle as four Bézier quarters.
-        let (cx, cy, r) = (at(x), at(PAGE_HEIGHT - y), radius);
-        let k = at(radius * 0.552_284_8);
+        let (cx, cy, r) = (x, PAGE_HEIGHT - y, radius);
+        let k = radius * 0.552_284_8;
         self.fill(fill);
-        self.content
-            .move_to(cx + r, cy)
-            .cubic_to(cx + r, cy + k, cx + k, cy + r, cx, cy + r)
-            .cubic_to(cx - k, cy + r, cx - r, cy + k, cx - r, cy)
-            .cubic_to(cx - r, cy - k, cx - k, cy - r, cx, cy - r)
-            .cubic_to(cx + k, cy - r, cx + r, cy - k, cx + r, cy)
-            .fill_nonzero();
+        let c = &mut self.content;
+        c.at(cx + r).at(cy).op("m");
+        for [x1, y1, x2, y2, x3, y3] in [
+            [cx + r, cy + k, cx + k, cy + r, cx, cy + r],
+            [cx - k, cy + r, cx - r, cy + k, cx - r, cy],
+            [cx - r, cy - k, cx - k, cy - r, cx, cy - r],
+            [cx + k, cy - r, cx + r, cy - k, cx + r, cy],
+        ] {
+            c.at(x1).at(y1).at(x2).at(y2).at(x3).at(y3).op("c");
+        }
+        c.op("f");
     }
 
     fn text(&mut self, x: f32, y: f32, text: &str, style: TextStyle) {
@@ -183,11 +236,9 @@ impl Canvas for PdfCanvas {
             Anchor::End => x - width,
         };
         self.fill(style.color);
-        self.content
-            .begin_text()
-            .next_line(at(x), at(PAGE_HEIGHT - y));
-        // One run per font: two bytes per glyph, the glyph's id in its font (Identity-H).
-        let mut run: Option<(Font, Vec<u8>)> = None;
+        self.content.op("BT").at(x).at(PAGE_HEIGHT - y).op("Td");
+        // One run per font: the glyph ids in that font (Identity-H, two bytes each).
+        let mut run: Option<(Font, Vec<u16>)> = None;
         for c in text.chars() {
             let Some(glyph) = fonts::glyph(c, style.bold) else {
                 continue;
@@ -196,21 +247,19 @@ impl Canvas for PdfCanvas {
                 .entry((glyph.font, glyph.id))
                 .or_insert(if c.is_whitespace() { ' ' } else { c });
             match &mut run {
-                Some((font, bytes)) if *font == glyph.font => {
-                    bytes.extend_from_slice(&glyph.id.to_be_bytes());
-                }
+                Some((font, ids)) if *font == glyph.font => ids.push(glyph.id),
                 _ => {
-                    if let Some((font, bytes)) = run.take() {
-                        self.show(font, style.size, &bytes);
+                    if let Some((font, ids)) = run.take() {
+                        self.content.show(font, style.size, &ids);
                     }
-                    run = Some((glyph.font, glyph.id.to_be_bytes().to_vec()));
+                    run = Some((glyph.font, vec![glyph.id]));
                 }
             }
         }
-        if let Some((font, bytes)) = run {
-            self.show(font, style.size, &bytes);
+        if let Some((font, ids)) = run {
+            self.content.show(font, style.size, &ids);
         }
-        self.content.end_text();
+        self.content.op("ET");
     }
 }
 
@@ -691,7 +740,7 @@ pub fn report(report: &Report, cover: &Cover<'_>) -> Result<Vec<u8>, PdfError> {
         for ((font, glyph), c) in std::mem::take(&mut canvas.glyphs) {
             used.entry(font).or_default().entry(glyph).or_insert(c);
         }
-        contents.push(canvas.content.finish());
+        contents.push(canvas.content.bytes);
     }
     let font_refs: Vec<(Font, Ref)> = used.keys().map(|font| (*font, next.bump())).collect();
     for (raw, (page_ref, content_ref)) in contents.into_iter().zip(&page_refs) {
@@ -858,6 +907,23 @@ fn subset_tag(glyphs: &[u16]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn operators_are_written_with_short_exact_numbers() {
+        let mut ops = Ops { bytes: Vec::new() };
+        ops.at(12.0)
+            .at(12.504)
+            .at(-0.25)
+            .at(0.001)
+            .at(595.0)
+            .op("m");
+        ops.color(Color(255, 0, 128), "rg");
+        ops.show(Font::Regular, 8.5, &[0x24, 0x4B]);
+        assert_eq!(
+            String::from_utf8(ops.bytes).expect("ascii"),
+            "12 12.5 -0.25 0 595 m\n1 0 0.502 rg\n/F1 8.5 Tf\n<0024004B> Tj\n"
+        );
+    }
 
     #[test]
     fn lines_wrap_at_the_width() {
