@@ -5,7 +5,7 @@
 
 use std::fmt::Write;
 
-use glucolink_core::report::build::Report;
+use glucolink_core::report::build::{DayDetail, DaySummary, Report};
 
 use crate::canvas::{Svg, escape};
 use crate::charts::{self, Frame, GlucoseScale};
@@ -191,25 +191,16 @@ fn overview(out: &mut String, report: &Report, cover: &Cover<'_>, scale: &Glucos
     // As on the AGP Report: the daily profiles of the last 14 days on the first page.
     let recent = charts::last_days(&report.days, &report.detail, 14);
     if !recent.is_empty() {
-        let rows = recent.len().div_ceil(7) as f32;
-        let mut svg = Svg::new(
-            540.0,
-            rows * 66.0 + 4.0,
-            "Daily glucose profiles of the last 14 days: each day's CGM trace in its target band",
-        );
-        charts::profile_grid(
-            &mut svg,
-            Frame::new(2.0, 0.0, 536.0, rows * 66.0),
+        let svg = profile_svg(
             &recent,
             scale,
             48.0,
-            6.0,
+            "Daily glucose profiles of the last 14 days: each day's CGM trace in its target band",
         );
         let _ = write!(
             out,
-            r#"<figure class="profiles"><figcaption>Daily glucose profiles, the last {}</figcaption>{}</figure>"#,
+            r#"<figure class="profiles"><figcaption>Daily glucose profiles, the last {}</figcaption>{svg}</figure>"#,
             crate::days(recent.len() as i64),
-            svg.finish()
         );
     }
     page_footer(out, report, cover);
@@ -301,6 +292,27 @@ fn comparison(out: &mut String, report: &Report, cover: &Cover<'_>, scale: &Gluc
     page_footer(out, report, cover);
 }
 
+/// Days as a grid of profile tiles, seven a row, `tile_height` high (plus their labels).
+fn profile_svg(
+    days: &[(&DaySummary, &DayDetail)],
+    scale: &GlucoseScale,
+    tile_height: f32,
+    label: &str,
+) -> String {
+    let row_gap = 6.0;
+    let height = days.len().div_ceil(7) as f32 * (tile_height + 12.0 + row_gap);
+    let mut svg = Svg::new(540.0, height + 4.0, label);
+    charts::profile_grid(
+        &mut svg,
+        Frame::new(2.0, 0.0, 536.0, height),
+        days,
+        scale,
+        tile_height,
+        row_gap,
+    );
+    svg.finish()
+}
+
 fn daily_profiles(out: &mut String, report: &Report, cover: &Cover<'_>, scale: &GlucoseScale) {
     let days: Vec<_> = report.days.iter().zip(&report.detail).collect();
     for chunk in days.chunks(PROFILE_DAYS_PER_PAGE) {
@@ -311,21 +323,13 @@ fn daily_profiles(out: &mut String, report: &Report, cover: &Cover<'_>, scale: &
             report,
             cover.subject,
         );
-        let rows = chunk.len().div_ceil(7) as f32;
-        let mut svg = Svg::new(
-            540.0,
-            rows * 96.0 + 4.0,
-            "Daily glucose profiles: each day's CGM trace in its target band",
-        );
-        charts::profile_grid(
-            &mut svg,
-            Frame::new(2.0, 0.0, 536.0, rows * 96.0),
+        let svg = profile_svg(
             chunk,
             scale,
             76.0,
-            8.0,
+            "Daily glucose profiles: each day's CGM trace in its target band",
         );
-        let _ = write!(out, r#"<figure class="profiles">{}</figure>"#, svg.finish());
+        let _ = write!(out, r#"<figure class="profiles">{svg}</figure>"#);
         page_footer(out, report, cover);
     }
 }

@@ -113,20 +113,15 @@ impl Period {
 
     /// The period of the same length just before this one (for the comparison page).
     pub fn previous(&self) -> Self {
-        let to = self.from.yesterday().unwrap_or(self.from);
-        let from = to
-            .checked_sub(jiff::Span::new().days(self.days - 1))
-            .unwrap_or(to);
-        Self {
-            from,
-            to,
-            days: self.days,
-            ends_at_newest_data: false,
-        }
+        self.ending_on(self.from.yesterday().unwrap_or(self.from), false)
     }
 
     /// The same number of days, ending on `to` (the day of the newest reading).
     pub fn ending_at_newest_data(&self, to: Date) -> Self {
+        self.ending_on(to, true)
+    }
+
+    fn ending_on(&self, to: Date, ends_at_newest_data: bool) -> Self {
         let from = to
             .checked_sub(jiff::Span::new().days(self.days - 1))
             .unwrap_or(to);
@@ -134,7 +129,7 @@ impl Period {
             from,
             to,
             days: self.days,
-            ends_at_newest_data: true,
+            ends_at_newest_data,
         }
     }
 }
