@@ -170,4 +170,95 @@ async fn main() {
             size,
         );
     }
+    endpoint_parts(&demo, &tz, from, today).await;
+}
+
+/// Where the JSON endpoint's time goes: each part timed on its own, on the same server and store.
+async fn endpoint_parts(
+    demo: &support::DemoClinic,
+    tz: &TimeZone,
+    from: jiff::civil::Date,
+    to: jiff::civil::Date,
+) {
+    use glucolink_core::account::{fields::Username, personal};
+    use glucolink_core::{audit, data, patient};
+    println!("Where the JSON endpoint's time goes (p50 of each part alone):");
+    let ctx = &demo.ctx;
+    let url = format!("{}/api/me", demo.base);
+    let (mut samples, client) = (Vec::with_capacity(ROUNDS), &demo.client);
+    for _ in 0..ROUNDS {
+        let started = Instant::now();
+        let response = client.get(&url).send().await.expect("me");
+        assert_eq!(response.status().as_u16(), 200);
+        response.bytes().await.expect("body");
+        samples.push(started.elapsed());
+    }
+    line("  HTTP, routing and session (GET /api/me)", samples, 0);
+    let username = Username::parse(glucolink_local::demo::PERSON_USERNAME).expect("demo username");
+    let person = personal::find_by_username(ctx, &username)
+        .await
+        .expect("find")
+        .expect("the demo patient")
+        .id;
+    let samples = time_async(|| async {
+        data::store::read(ctx, person, from, to)
+            .await
+            .expect("read");
+    })
+    .await;
+    line("  store: read and decode 90 days of events", samples, 0);
+    let samples = time_async(|| async {
+        patient::data_times(ctx, &[person]).await.expect("times");
+    })
+    .await;
+    line("  store: newest data (one item)", samples, 0);
+    let options = Options {
+        period: Period::parse(&from.to_string(), &to.to_string()).expect("period"),
+        tz: tz.clone(),
+        units: Units::MgDl,
+        ranges: RangePreset::Standard,
+        detail: false,
+    };
+    let samples = time_async(|| async {
+        glucolink_core::report::build::build(ctx, person, &options)
+            .await
+            .expect("report");
+    })
+    .await;
+    line("  build: read + compute + upload tallies", samples, 0);
+    let samples = time_async(|| async {
+        audit::record(
+            ctx,
+            audit::NewEvent {
+                actor: audit::Actor {
+                    kind: "system",
+                    id: "bench".into(),
+                    name: "bench".into(),
+                },
+                action: "report_viewed",
+                clinic: None,
+                patient_id: None,
+                person_id: Some(person),
+                detail: "Benchmark of the audit commit.".into(),
+            },
+        )
+        .await
+        .expect("audit");
+    })
+    .await;
+    line("  audit: one durable commit (redb, fsync)", samples, 0);
+}
+
+async fn time_async<F, Fut>(mut run: F) -> Vec<std::time::Duration>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
+    let mut samples = Vec::with_capacity(ROUNDS);
+    for _ in 0..ROUNDS {
+        let started = Instant::now();
+        run().await;
+        samples.push(started.elapsed());
+    }
+    samples
 }

@@ -78,6 +78,8 @@ pub struct DemoClinic {
     pub base: String,
     pub client: reqwest::Client,
     pub patient_id: String,
+    /// The server's store and clock, for timing domain calls without HTTP.
+    pub ctx: Ctx,
     /// The store's directory; removed when the demo is dropped.
     pub dir: std::path::PathBuf,
 }
@@ -104,7 +106,7 @@ pub async fn demo_clinic(label: &str) -> DemoClinic {
     glucolink_local::demo::ensure(&ctx)
         .await
         .expect("demo data");
-    let base = serve(ctx).await;
+    let base = serve(ctx.clone()).await;
     let (client, csrf) = client(&base).await;
     clinic_sign_in(
         &client,
@@ -129,6 +131,7 @@ pub async fn demo_clinic(label: &str) -> DemoClinic {
     DemoClinic {
         base,
         client,
+        ctx,
         patient_id,
         dir,
     }
