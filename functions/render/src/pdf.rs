@@ -73,7 +73,17 @@ impl Ops {
         }
         let magnitude = scaled.unsigned_abs();
         let (whole, mut fraction) = (magnitude / scale as u64, magnitude % scale as u64);
-        self.bytes.extend_from_slice(whole.to_string().as_bytes());
+        let mut digits = [0u8; 20];
+        let (mut at, mut rest) = (digits.len(), whole);
+        loop {
+            at -= 1;
+            digits[at] = b'0' + (rest % 10) as u8;
+            rest /= 10;
+            if rest == 0 {
+                break;
+            }
+        }
+        self.bytes.extend_from_slice(&digits[at..]);
         if fraction > 0 {
             self.bytes.push(b'.');
             let mut divisor = scale as u64 / 10;
