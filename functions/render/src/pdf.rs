@@ -767,7 +767,7 @@ pub fn report(report: &Report, cover: &Cover<'_>) -> Result<Vec<u8>, PdfError> {
         resources.finish();
         page.finish();
         // The fastest level: the 90-day report's 1.3 MB of content in a few milliseconds.
-        let compressed = deflate(&raw, Compression::fast());
+        let compressed = deflate(&raw, Compression::fast())?;
         pdf.stream(*content_ref, &compressed)
             .filter(Filter::FlateDecode);
     }
@@ -866,7 +866,7 @@ fn embed_font(
         .cap_height(units(face.capital_height().unwrap_or(face.ascender())))
         .stem_v(if font == Font::Bold { 140.0 } else { 80.0 })
         .font_file2(file);
-    let compressed = deflate(&subset, Compression::default());
+    let compressed = deflate(&subset, Compression::default())?;
     pdf.stream(file, &compressed)
         .filter(Filter::FlateDecode)
         .pair(Name(b"Length1"), subset.len() as i32);
@@ -878,7 +878,7 @@ fn embed_font(
         let at = 2 * usize::from(*id);
         map[at..at + 2].copy_from_slice(&new.to_be_bytes());
     }
-    pdf.stream(cid_to_gid, &deflate(&map, Compression::default()))
+    pdf.stream(cid_to_gid, &deflate(&map, Compression::default())?)
         .filter(Filter::FlateDecode);
     let mut cmap = UnicodeCmap::new(Name(b"Custom"), IDENTITY);
     for (id, c) in glyphs {
@@ -887,18 +887,19 @@ fn embed_font(
     let cmap = cmap.finish();
     pdf.stream(
         to_unicode,
-        &deflate(cmap.as_slice(), Compression::default()),
+        &deflate(cmap.as_slice(), Compression::default())?,
     )
     .filter(Filter::FlateDecode);
     Ok(())
 }
 
 /// Bytes as a zlib stream (`/FlateDecode`).
-fn deflate(bytes: &[u8], level: Compression) -> Vec<u8> {
+fn deflate(bytes: &[u8], level: Compression) -> Result<Vec<u8>, PdfError> {
     let mut encoder = ZlibEncoder::new(Vec::with_capacity(bytes.len() / 3), level);
-    // Writing to a Vec cannot fail.
-    let _ = encoder.write_all(bytes);
-    encoder.finish().unwrap_or_default()
+    encoder
+        .write_all(bytes)
+        .and_then(|()| encoder.finish())
+        .map_err(|e| PdfError(format!("compression: {e}")))
 }
 
 /// The six capital letters that name a font subset (PDF 32000-1, 9.6.4), from the glyphs it holds.
