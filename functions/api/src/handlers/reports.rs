@@ -175,20 +175,9 @@ fn with_format(request: &Request<Bytes>, format: &str) -> String {
     format!("{}?{}", request.uri().path(), query.finish())
 }
 
-/// The report in the asked format; `cover` without its time and PDF link, which are set here.
-fn reply(
-    report: &Report,
-    format: Format,
-    request: &Request<Bytes>,
-    cover: Cover<'_>,
-    app: &App,
-) -> Result<Reply, ApiError> {
+/// The report in the asked format.
+fn reply(report: &Report, format: Format, cover: &Cover<'_>) -> Result<Reply, ApiError> {
     let subject = cover.subject;
-    let cover = Cover {
-        generated_at: app.ctx.clock.now(),
-        pdf_url: Some(with_format(request, "pdf")),
-        ..cover
-    };
     Ok(match format {
         Format::Json => {
             let mut view =
@@ -202,10 +191,10 @@ fn reply(
         }
         Format::Html => Reply::html(
             StatusCode::OK,
-            glucolink_render::html::report(report, &cover),
+            glucolink_render::html::report(report, cover),
         ),
         Format::Pdf => Reply::pdf(
-            glucolink_render::pdf::report(report, &cover)
+            glucolink_render::pdf::report(report, cover)
                 .map_err(|e| CoreError::Internal(e.to_string()))?,
             format!(
                 "glucolink-report-{}-to-{}.pdf",
@@ -253,10 +242,10 @@ pub async fn personal(app: &App, request: &Request<Bytes>) -> Result<Reply, ApiE
         previous: previous.as_ref(),
         audience: Audience::Patient,
         generated_at: app.ctx.clock.now(),
-        pdf_url: None,
+        pdf_url: Some(with_format(request, "pdf")),
         back_url: "/personal/".into(),
     };
-    reply(&report, format, request, cover, app)
+    reply(&report, format, &cover)
 }
 
 /// A report query that cannot be answered (a period over 90 days, From after To, an unknown section):
@@ -398,8 +387,8 @@ pub async fn clinic(
         previous: previous.as_ref(),
         audience: Audience::Clinic,
         generated_at: app.ctx.clock.now(),
-        pdf_url: None,
+        pdf_url: Some(with_format(request, "pdf")),
         back_url: format!("/clinic/patient?id={}", record.id),
     };
-    reply(&report, format, request, cover, app)
+    reply(&report, format, &cover)
 }
