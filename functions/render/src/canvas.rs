@@ -178,22 +178,25 @@ pub(crate) fn push_tenths(out: &mut String, value: f32) {
         out.push('-');
     }
     let magnitude = tenths.unsigned_abs();
-    let mut digits = [0u8; 20];
-    let mut at = digits.len();
-    let mut whole = magnitude / 10;
-    loop {
-        at -= 1;
-        digits[at] = b'0' + (whole % 10) as u8;
-        whole /= 10;
-        if whole == 0 {
-            break;
-        }
-    }
-    for digit in &digits[at..] {
+    for digit in decimal_digits(magnitude / 10, &mut [0; 20]) {
         out.push(char::from(*digit));
     }
     out.push('.');
     out.push(char::from(b'0' + (magnitude % 10) as u8));
+}
+
+/// The decimal digits of `value` (ASCII), written into `buffer`: a `u64` has at most 20.
+pub(crate) fn decimal_digits(value: u64, buffer: &mut [u8; 20]) -> &[u8] {
+    let (mut at, mut rest) = (buffer.len(), value);
+    loop {
+        at -= 1;
+        buffer[at] = b'0' + (rest % 10) as u8;
+        rest /= 10;
+        if rest == 0 {
+            break;
+        }
+    }
+    &buffer[at..]
 }
 
 impl Canvas for Svg {

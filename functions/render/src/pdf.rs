@@ -15,7 +15,7 @@ use pdf_writer::types::{CidFontType, FontFlags, SystemInfo, UnicodeCmap};
 use pdf_writer::{Filter, Finish, Name, Pdf, Rect, Ref, Str, TextStr};
 use subsetter::GlyphRemapper;
 
-use crate::canvas::{Anchor, Canvas, Color, TextStyle, palette};
+use crate::canvas::{Anchor, Canvas, Color, TextStyle, decimal_digits, palette};
 use crate::charts::{self, Frame, GlucoseScale};
 use crate::fonts::{self, Font, text_width};
 use crate::html::{DETAIL_DAYS_PER_PAGE, PROFILE_DAYS_PER_PAGE};
@@ -73,17 +73,8 @@ impl Ops {
         }
         let magnitude = scaled.unsigned_abs();
         let (whole, mut fraction) = (magnitude / scale as u64, magnitude % scale as u64);
-        let mut digits = [0u8; 20];
-        let (mut at, mut rest) = (digits.len(), whole);
-        loop {
-            at -= 1;
-            digits[at] = b'0' + (rest % 10) as u8;
-            rest /= 10;
-            if rest == 0 {
-                break;
-            }
-        }
-        self.bytes.extend_from_slice(&digits[at..]);
+        self.bytes
+            .extend_from_slice(decimal_digits(whole, &mut [0; 20]));
         if fraction > 0 {
             self.bytes.push(b'.');
             let mut divisor = scale as u64 / 10;
