@@ -13,7 +13,7 @@ use anyhow::{Context, Result, anyhow};
 use bytes::Bytes;
 use serde_json::{Value, json};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
-use tokio::sync::Mutex;
+use tokio::sync::{mpsc, oneshot};
 
 use crate::api_gateway::ApiGateway;
 use crate::http_server::{self, Answer};
@@ -456,12 +456,12 @@ fn set_function_headers(answer: &mut Answer, result: &Value) {
 }
 
 /// The CloudFront Function's code in a node process: one JSON event a line in, one result a line out.
+///
+/// One task owns the process and answers the events in the order they come. A viewer that goes away
+/// mid-request drops only its reply channel: the task still reads that event's answer, so the next
+/// request can never be given the answer meant for an earlier one.
 struct FunctionRunner {
-    io: Mutex<(
-        tokio::process::ChildStdin,
-        tokio::io::Lines<BufReader<tokio::process::ChildStdout>>,
-    )>,
-    _child: tokio::process::Child,
+    events: mpsc::UnboundedSender<(Value, oneshot::Sender<Result<Value>>)>,
 }
 
 /// Runs the function's code in a fresh context (no `require`, no `process`: cloudfront-js-2.0 has
@@ -493,29 +493,50 @@ impl FunctionRunner {
             .kill_on_drop(true)
             .spawn()
             .context("starting node for the CloudFront Function (is node installed?)")?;
-        let stdin = child.stdin.take().ok_or_else(|| anyhow!("node stdin"))?;
+        let mut stdin = child.stdin.take().ok_or_else(|| anyhow!("node stdin"))?;
         let stdout = child.stdout.take().ok_or_else(|| anyhow!("node stdout"))?;
-        Ok(Self {
-            io: Mutex::new((stdin, BufReader::new(stdout).lines())),
-            _child: child,
-        })
+        let (events, mut incoming) =
+            mpsc::unbounded_channel::<(Value, oneshot::Sender<Result<Value>>)>();
+        tokio::spawn(async move {
+            let _child = child;
+            let mut lines = BufReader::new(stdout).lines();
+            while let Some((event, reply)) = incoming.recv().await {
+                let answer = exchange(&mut stdin, &mut lines, &event).await;
+                // The viewer may have gone; its answer has still been read off the pipe.
+                let _ = reply.send(answer);
+            }
+        });
+        Ok(Self { events })
     }
 
     async fn run(&self, event: &Value) -> Result<Value> {
-        let mut io = self.io.lock().await;
-        let line = format!("{event}\n");
-        io.0.write_all(line.as_bytes()).await?;
-        io.0.flush().await?;
-        let answer =
-            io.1.next_line()
-                .await?
-                .ok_or_else(|| anyhow!("node ended"))?;
-        let mut answer: Value = serde_json::from_str(&answer)?;
-        if let Some(error) = answer.get("error") {
-            return Err(anyhow!("{}", text(error)));
-        }
-        Ok(answer["ok"].take())
+        let (reply, answer) = oneshot::channel();
+        self.events
+            .send((event.clone(), reply))
+            .map_err(|_| anyhow!("the CloudFront Function's node process has ended"))?;
+        answer
+            .await
+            .map_err(|_| anyhow!("the CloudFront Function's node process has ended"))?
     }
+}
+
+/// Writes one event to node and reads its answer.
+async fn exchange(
+    stdin: &mut tokio::process::ChildStdin,
+    lines: &mut tokio::io::Lines<BufReader<tokio::process::ChildStdout>>,
+    event: &Value,
+) -> Result<Value> {
+    stdin.write_all(format!("{event}\n").as_bytes()).await?;
+    stdin.flush().await?;
+    let answer = lines
+        .next_line()
+        .await?
+        .ok_or_else(|| anyhow!("node ended"))?;
+    let mut answer: Value = serde_json::from_str(&answer)?;
+    if let Some(error) = answer.get("error") {
+        return Err(anyhow!("{}", text(error)));
+    }
+    Ok(answer["ok"].take())
 }
 
 #[cfg(test)]
@@ -529,5 +550,35 @@ mod tests {
         assert!(!matches_pattern("/api/*", "/api"));
         assert!(!matches_pattern("/api/*", "/apix/me"));
         assert!(matches_pattern("/a?c", "/abc"));
+    }
+
+    /// A viewer that leaves while the function runs must not shift the answers: before the runner
+    /// had one task owning node, the next request got the left request's answer (in CI, every page
+    /// after that answered an empty 403).
+    #[tokio::test]
+    async fn a_request_left_mid_function_does_not_shift_the_next_answers() {
+        let work = std::env::temp_dir().join(format!("cf-runner-{}", ulid::Ulid::new()));
+        std::fs::create_dir_all(&work).expect("work dir");
+        let code = "function handler(event) {\n\
+            if (event.slow) { const t = Date.now(); while (Date.now() - t < 300) {} }\n\
+            return { uri: event.request.uri };\n}";
+        let runner = FunctionRunner::start(code, &work).expect("node starts");
+        let left = tokio::time::timeout(
+            std::time::Duration::from_millis(50),
+            runner.run(&json!({ "slow": true, "request": { "uri": "/left" } })),
+        )
+        .await;
+        assert!(
+            left.is_err(),
+            "the slow run should still be going when the viewer leaves"
+        );
+        for uri in ["/next", "/after"] {
+            let answer = runner
+                .run(&json!({ "request": { "uri": uri } }))
+                .await
+                .expect("the function answers");
+            assert_eq!(answer["uri"], uri);
+        }
+        let _ = std::fs::remove_dir_all(&work);
     }
 }
