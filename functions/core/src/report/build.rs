@@ -9,6 +9,7 @@ use serde::Serialize;
 
 use super::metrics::{self, Metrics, Reading, TimeInRanges};
 use super::ranges::{self, RangePreset, Targets};
+use super::tally::Tally;
 use crate::context::Ctx;
 use crate::data::completeness::{self, Completeness};
 use crate::data::event::{BasalKind, Body, Event, MG_DL_PER_MMOL_L};
@@ -589,8 +590,8 @@ pub fn compose(events: &[Event], options: &Options) -> Result<Report, CoreError>
         }
     }
     let days_with_data = readings_by_day.iter().filter(|r| !r.is_empty()).count();
-    let overall =
-        metrics::compute_with_days(&readings, (end - start) as f64 / 60.0, days_with_data);
+    let tally = Tally::of_readings(&readings, days_with_data);
+    let overall = tally.metrics((end - start) as f64 / 60.0);
 
     // AGP: percentiles of each half hour of the local day.
     let agp = bins
@@ -739,7 +740,7 @@ pub fn compose(events: &[Event], options: &Options) -> Result<Report, CoreError>
             .ok()
             .zip(Timestamp::from_second(end.min(data_until).max(start)).ok()),
     );
-    let targets = ranges::assess(*ranges, &readings, |v| units.show(v), units.name());
+    let targets = ranges::assess(*ranges, &tally, |v| units.show(v), units.name());
     Ok(Report {
         period,
         units,

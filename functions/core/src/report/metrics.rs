@@ -145,87 +145,27 @@ pub fn days_with_data(readings: &[Reading], tz: &TimeZone) -> usize {
 }
 
 /// [`compute`] when the caller already knows the number of days with data (a report works out local
-/// days once for all its figures).
+/// days once for all its figures). The numbers come out of the readings' exact sums
+/// ([`Tally`](super::tally::Tally)), the same way as from the day tallies of a patient's summary.
 pub fn compute_with_days(
     readings: &[Reading],
     period_minutes: f64,
     days_with_data: usize,
 ) -> Metrics {
-    let weight: f64 = readings.iter().map(|r| r.interval_minutes).sum();
-    if readings.is_empty() || weight <= 0.0 {
-        return Metrics::default();
-    }
-    let mut in_range_weight = [0.0f64; 5];
-    for reading in readings {
-        in_range_weight[range_of(reading.mg_dl)] += reading.interval_minutes;
-    }
-    let share = |i: usize| in_range_weight[i] / weight * 100.0;
-    let time_in_ranges = TimeInRanges {
-        very_low: share(0),
-        low: share(1),
-        in_range: share(2),
-        high: share(3),
-        very_high: share(4),
-    };
-    let mean = readings
-        .iter()
-        .map(|r| r.mg_dl * r.interval_minutes)
-        .sum::<f64>()
-        / weight;
-    // The n − 1 (sample) variance, with each reading counted by its weight in intervals of the shortest one.
-    let unit = readings
-        .iter()
-        .map(|r| r.interval_minutes)
-        .fold(f64::INFINITY, f64::min);
-    let n = weight / unit;
-    let sd = (n > 1.0).then(|| {
-        let squares: f64 = readings
-            .iter()
-            .map(|r| (r.mg_dl - mean).powi(2) * r.interval_minutes / unit)
-            .sum();
-        (squares / (n - 1.0)).sqrt()
-    });
-    let gri = (3.0 * time_in_ranges.very_low
-        + 2.4 * time_in_ranges.low
-        + 1.6 * time_in_ranges.very_high
-        + 0.8 * time_in_ranges.high)
-        .min(100.0);
-    Metrics {
-        readings: readings.len(),
-        days_with_data,
-        cgm_active_percent: if period_minutes > 0.0 {
-            (weight / period_minutes * 100.0).min(100.0)
-        } else {
-            0.0
-        },
-        mean: Some(mean),
-        sd,
-        cv_percent: sd.map(|sd| sd / mean * 100.0),
-        gmi_percent: Some(3.31 + 0.02392 * mean),
-        gri: Some(gri),
-        time_in_ranges,
-    }
+    super::tally::Tally::of_readings(readings, days_with_data).metrics(period_minutes)
 }
 
 /// A device's reporting interval in minutes, from its readings' times: the median gap, snapped to the
-/// intervals CGMs use (1, 5 or 15 minutes); 5 when there are too few readings to tell.
+/// intervals CGMs use (1, 5 or 15 minutes); 5 when there are too few readings to tell
+/// ([`Gaps`](super::tally::Gaps), the rule the day tallies use too).
 pub fn device_interval_minutes(times: &[Timestamp]) -> f64 {
     let mut sorted: Vec<i64> = times.iter().map(|t| t.as_second()).collect();
     sorted.sort_unstable();
-    let mut gaps: Vec<i64> = sorted
-        .windows(2)
-        .map(|w| w[1] - w[0])
-        .filter(|g| (30..=1800).contains(g))
-        .collect();
-    if gaps.len() < 3 {
-        return 5.0;
+    let mut gaps = super::tally::Gaps::default();
+    for pair in sorted.windows(2) {
+        gaps.add(pair[1] - pair[0]);
     }
-    gaps.sort_unstable();
-    let median = gaps[gaps.len() / 2] as f64 / 60.0;
-    [1.0, 5.0, 15.0]
-        .into_iter()
-        .min_by(|a, b| (a - median).abs().total_cmp(&(b - median).abs()))
-        .unwrap_or(5.0)
+    f64::from(gaps.interval_minutes())
 }
 
 #[cfg(test)]

@@ -14,6 +14,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::metrics::{Reading, round_tenths};
+use super::tally::Tally;
 use crate::error::CoreError;
 
 /// The clinic's choice of targets for one patient.
@@ -120,35 +121,11 @@ pub fn time_in_target(readings: &[Reading], low: f64, high: f64) -> [f64; 3] {
 }
 
 /// Percent of CGM time < 54, from 54 to below `low`, from `low` to `high` (inclusive), above `high`
-/// to 250, and > 250 mg/dL. With the standard targets these are the five consensus ranges.
+/// to 250, and > 250 mg/dL. With the standard targets these are the five consensus ranges. `low` and
+/// `high` are the edges of a preset's target ([`Tally::parts`]).
 pub fn time_in_parts(readings: &[Reading], low: f64, high: f64) -> [f64; 5] {
-    let mut weights = [0.0f64; 5];
-    for reading in readings {
-        let g = reading.mg_dl;
-        let slot = if g < VERY_LOW_BELOW.min(low) {
-            0
-        } else if g < low {
-            1
-        } else if g <= high {
-            2
-        } else if g <= VERY_HIGH_ABOVE.max(high) {
-            3
-        } else {
-            4
-        };
-        weights[slot] += reading.interval_minutes;
-    }
-    let total: f64 = weights.iter().sum();
-    if total <= 0.0 {
-        return [0.0; 5];
-    }
-    weights.map(|w| w / total * 100.0)
+    Tally::of_readings(readings, 0).parts(low, high)
 }
-
-/// Readings below this are "very low" (mg/dL).
-const VERY_LOW_BELOW: f64 = 54.0;
-/// Readings above this are "very high" (mg/dL).
-const VERY_HIGH_ABOVE: f64 = 250.0;
 
 /// One goal of the preset with the patient's value.
 #[derive(Debug, Clone, Serialize)]
@@ -175,11 +152,11 @@ pub struct Targets {
     pub goals: Vec<GoalResult>,
 }
 
-/// The targets of `preset` for these readings; `show` turns mg/dL into the report's units and
+/// The targets of `preset` for a period's CGM tally; `show` turns mg/dL into the report's units and
 /// `units` names them.
 pub fn assess(
     preset: RangePreset,
-    readings: &[Reading],
+    tally: &Tally,
     show: impl Fn(f64) -> f64,
     units: &str,
 ) -> Targets {
@@ -187,7 +164,7 @@ pub fn assess(
     // The preset's ranges as five parts (< 54, 54 to below the target, the target, above it to 250,
     // > 250), rounded together so that every printed sum is the sum of its printed parts.
     let [very_low, below_rest, within, above_rest, very_high] =
-        round_tenths(time_in_parts(readings, low, high));
+        round_tenths(tally.parts(low, high));
     let percent = |tenths: u64| tenths as f64 / 10.0;
     let (below, above) = (
         percent(very_low + below_rest),
@@ -195,7 +172,7 @@ pub fn assess(
     );
     let (very_low, within, very_high) = (percent(very_low), percent(within), percent(very_high));
     let (low_shown, high_shown) = (show(low), show(high));
-    let goals = if readings.is_empty() {
+    let goals = if tally.readings() == 0 {
         Vec::new()
     } else {
         preset
@@ -266,15 +243,30 @@ mod tests {
         let mut values = vec![60.0; 8];
         values.extend(vec![120.0; 92]);
         let r = readings(&values);
-        let standard = assess(RangePreset::Standard, &r, |v| v, "mg/dL");
+        let standard = assess(
+            RangePreset::Standard,
+            &Tally::of_readings(&r, 1),
+            |v| v,
+            "mg/dL",
+        );
         assert_eq!(standard.goals.len(), 5);
         assert!(standard.goals[0].met, "92 % > 70 %");
         assert!(!standard.goals[1].met, "8 % below 70 is not < 4 %");
         assert_eq!(standard.goals[1].label, "Time below 70 mg/dL");
-        let older = assess(RangePreset::OlderHighRisk, &r, |v| v, "mg/dL");
+        let older = assess(
+            RangePreset::OlderHighRisk,
+            &Tally::of_readings(&r, 1),
+            |v| v,
+            "mg/dL",
+        );
         assert_eq!(older.goals[0].goal, "> 50 %");
         assert_eq!(older.goals[1].goal, "< 1 %");
-        let pregnancy = assess(RangePreset::Pregnancy, &r, |v| v, "mg/dL");
+        let pregnancy = assess(
+            RangePreset::Pregnancy,
+            &Tally::of_readings(&r, 1),
+            |v| v,
+            "mg/dL",
+        );
         assert_eq!((pregnancy.target_low, pregnancy.target_high), (63.0, 140.0));
         assert_eq!(pregnancy.goals[0].label, "Time in range 63–140 mg/dL");
         assert_eq!(pregnancy.below_target_percent, 8.0, "60 < 63");
@@ -290,7 +282,12 @@ mod tests {
         values.extend(vec![200.0; 299]);
         values.extend(vec![300.0; 50]);
         let r = readings(&values);
-        let standard = assess(RangePreset::Standard, &r, |v| v, "mg/dL");
+        let standard = assess(
+            RangePreset::Standard,
+            &Tally::of_readings(&r, 1),
+            |v| v,
+            "mg/dL",
+        );
         let value = |label: &str| {
             standard
                 .goals
@@ -316,7 +313,7 @@ mod tests {
 
     #[test]
     fn no_readings_no_goals_and_presets_round_trip() {
-        let none = assess(RangePreset::Pregnancy, &[], |v| v, "mg/dL");
+        let none = assess(RangePreset::Pregnancy, &Tally::default(), |v| v, "mg/dL");
         assert!(none.goals.is_empty());
         for preset in RangePreset::ALL {
             assert_eq!(RangePreset::parse(preset.as_str()).expect("parse"), preset);
