@@ -6,10 +6,12 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use async_trait::async_trait;
 use glucolink_core::store::{Condition, Item, Key, Page, Query, Store, StoreError, WriteOp};
 
-/// Counts every request made to the store it wraps.
+/// Counts every request made to the store it wraps, and the device-data items (`DATA#…`, readings)
+/// asked for.
 pub struct CountingStore {
     inner: Arc<dyn Store>,
     requests: AtomicUsize,
+    data_reads: AtomicUsize,
 }
 
 impl CountingStore {
@@ -17,6 +19,18 @@ impl CountingStore {
         Self {
             inner,
             requests: AtomicUsize::new(0),
+            data_reads: AtomicUsize::new(0),
+        }
+    }
+
+    /// Requests that read device data (a `DATA#` item or a query of them) so far.
+    pub fn data_reads(&self) -> usize {
+        self.data_reads.load(Ordering::Relaxed)
+    }
+
+    fn data(&self, sk: &str) {
+        if sk.starts_with("DATA#") {
+            self.data_reads.fetch_add(1, Ordering::Relaxed);
         }
     }
 
@@ -34,10 +48,14 @@ impl CountingStore {
 impl Store for CountingStore {
     async fn get(&self, key: &Key) -> Result<Option<Item>, StoreError> {
         self.hit();
+        self.data(&key.sk);
         self.inner.get(key).await
     }
     async fn batch_get(&self, keys: &[Key]) -> Result<Vec<Item>, StoreError> {
         self.hit();
+        if let Some(key) = keys.iter().find(|k| k.sk.starts_with("DATA#")) {
+            self.data(&key.sk);
+        }
         self.inner.batch_get(keys).await
     }
     async fn put(&self, item: Item, condition: Condition) -> Result<(), StoreError> {
@@ -60,6 +78,7 @@ impl Store for CountingStore {
     }
     async fn query(&self, query: &Query) -> Result<Page, StoreError> {
         self.hit();
+        self.data(&query.sk_prefix);
         self.inner.query(query).await
     }
     async fn transact(&self, ops: Vec<WriteOp>) -> Result<(), StoreError> {

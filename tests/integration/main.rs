@@ -21,4 +21,5 @@ mod route_sync;
 mod site;
 mod staff;
 mod store_conformance;
+mod triage;
 mod uploads;

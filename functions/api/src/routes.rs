@@ -308,7 +308,16 @@ impl RouteId {
     /// JSON fields are.
     pub fn query_parameters(self) -> &'static [&'static str] {
         match self {
-            RouteId::ListPatients => &["q", "cursor", "link"],
+            RouteId::ListPatients => &[
+                "q",
+                "cursor",
+                "link",
+                "link_status",
+                "period_days",
+                "sort",
+                "order",
+                "flag",
+            ],
             RouteId::ClinicAudit => &["cursor", "patient", "actor", "action", "from", "to", "tz"],
             RouteId::PersonalAudit => &["cursor"],
             RouteId::PrintLinkCode => &["code"],

@@ -18,6 +18,7 @@
 //! | audit event | `PERSON#<id>` or `CLINIC#<id>` | `AUDIT#<ulid>` |
 //! | device data of one UTC day and kind | `PERSON#<id>` | `DATA#<yyyy-mm-dd>#<kind>` |
 //! | when data last arrived | `PERSON#<id>` | `DATAINFO` |
+//! | CGM day tallies of recent local days | `PERSON#<id>` | `DATASUMMARY` |
 //! | upload | `PERSON#<id>` | `UPLOAD#<ulid>` |
 //! | upload token | `UPLOADTOKEN#<sha256(token)>` | `META` (and `PERSON#<id>` / `TOKEN#<id>`) |
 
@@ -123,6 +124,10 @@ pub fn data_day(person: PersonId, day: jiff::civil::Date, kind: &str) -> Key {
 
 pub fn data_info(person: PersonId) -> Key {
     Key::new(person_pk(person), "DATAINFO")
+}
+
+pub fn data_summary(person: PersonId) -> Key {
+    Key::new(person_pk(person), "DATASUMMARY")
 }
 
 pub const UPLOAD_PREFIX: &str = "UPLOAD#";

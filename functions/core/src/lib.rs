@@ -22,6 +22,7 @@ pub mod session;
 pub mod sms;
 pub mod store;
 pub mod throttle;
+pub mod triage;
 pub mod words;
 pub mod written_date;
 

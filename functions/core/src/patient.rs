@@ -797,6 +797,33 @@ pub async fn list(
     Ok((records, query.cursor))
 }
 
+/// Every record of the clinic (in link state `status`, if given), sorted by name: what a list sorted
+/// by numbers ranks. Pages of up to 1,000 records from the name index.
+pub async fn list_all(
+    ctx: &Ctx,
+    clinic_id: ClinicId,
+    status: Option<&str>,
+) -> Result<Vec<PatientRecord>, CoreError> {
+    let mut query = Query::prefix(keys::patients_by_name_pk(clinic_id), "");
+    query.index = Index::Gsi1;
+    query.limit = 1000;
+    let now = ctx.clock.now();
+    let mut records = Vec::new();
+    loop {
+        let page = ctx.store.query(&query).await?;
+        for item in &page.items {
+            let record = from_item(clinic_id, item, now)?;
+            if status.is_none_or(|s| record.link.status() == s) {
+                records.push(record);
+            }
+        }
+        match page.cursor {
+            Some(cursor) => query.cursor = Some(cursor),
+            None => return Ok(records),
+        }
+    }
+}
+
 fn invalid_cursor(error: StoreError) -> CoreError {
     match error {
         StoreError::Invalid(_) => {

@@ -479,6 +479,8 @@ impl Store for DynamoStore {
             .table_name(&self.table)
             .limit(limit)
             .scan_index_forward(query.direction == Direction::Forward)
+            // Reads see every write before them, as on the embedded store (an index cannot).
+            .consistent_read(query.index == Index::Primary)
             .filter_expression(LIVE)
             .expression_attribute_names("#qpk", pk_name)
             .expression_attribute_names("#ttl", "ttl")

@@ -121,15 +121,42 @@ pub async fn linked_patient_named(
 ) -> Linked {
     let clinic = app.browser();
     let clinic_view = signed_in_clinic(&clinic, &format!("{tag}@clinic.example")).await;
+    let (patient, patient_id, person_id) =
+        link_new_patient(app, &clinic, tag, name, date_of_birth, None).await;
+    Linked {
+        clinic,
+        patient,
+        patient_id,
+        person_id,
+        clinic_id: clinic_view["clinic_id"]
+            .as_str()
+            .expect("clinic_id")
+            .to_owned(),
+    }
+}
+
+/// A new personal account (`<tag>.patient`, in `time_zone` if given) linked through a unique code to a
+/// new record of the signed-in `clinic`: the patient's browser, the record's and the person's ids.
+pub async fn link_new_patient(
+    app: &super::app::TestApp,
+    clinic: &Browser,
+    tag: &str,
+    name: &str,
+    date_of_birth: &str,
+    time_zone: Option<&str>,
+) -> (Browser, String, String) {
     let patient = app.browser();
     let mut sign_up = personal_sign_up(&format!("{tag}.patient"));
     sign_up["name"] = json!(name);
     sign_up["date_of_birth"] = json!(date_of_birth);
+    if let Some(zone) = time_zone {
+        sign_up["time_zone"] = json!(zone);
+    }
     let (status, person) =
         status_and_json(patient.post("/api/personal/signup", &sign_up).await).await;
     assert_eq!(status, 201, "{person}");
-    let patient_id = create_patient(&clinic, name, date_of_birth, None).await;
-    let code = generate_code(&clinic, &patient_id).await;
+    let patient_id = create_patient(clinic, name, date_of_birth, None).await;
+    let code = generate_code(clinic, &patient_id).await;
     let (status, body) = status_and_json(
         patient
             .post(
@@ -140,16 +167,8 @@ pub async fn linked_patient_named(
     )
     .await;
     assert_eq!(status, 200, "{body}");
-    Linked {
-        clinic,
-        patient,
-        patient_id,
-        person_id: person["person_id"].as_str().expect("person_id").to_owned(),
-        clinic_id: clinic_view["clinic_id"]
-            .as_str()
-            .expect("clinic_id")
-            .to_owned(),
-    }
+    let person_id = person["person_id"].as_str().expect("person_id").to_owned();
+    (patient, patient_id, person_id)
 }
 
 /// Signs an existing clinic user in again (after a session expired).

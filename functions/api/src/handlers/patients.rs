@@ -9,6 +9,7 @@ use glucolink_core::link;
 use glucolink_core::patient::{
     self, DataTimes, Freshness, LinkState, NewPatient, PatientRecord, fold,
 };
+use glucolink_core::triage::{self, Flag, Order, Setting, SortKey, TriageSummary};
 use glucolink_core::{CoreError, Ctx};
 use http::{Request, StatusCode};
 use jiff::Timestamp;
@@ -59,6 +60,9 @@ pub(crate) struct PatientSummary {
     last_upload_at: Option<Timestamp>,
     last_reading_at: Option<Timestamp>,
     freshness: &'static str,
+    /// The triage numbers over the list's period; absent when the record has no data to show.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    summary: Option<TriageSummary>,
 }
 
 pub(crate) fn summary(
@@ -91,6 +95,7 @@ pub(crate) fn summary(
         last_upload_at: times.last_upload_at,
         last_reading_at: times.last_reading_at,
         freshness: Freshness::of(times.last_reading_at, now, freshness_days).as_str(),
+        summary: None,
     }
 }
 
@@ -115,32 +120,134 @@ async fn times_of(ctx: &Ctx, records: &[PatientRecord]) -> Result<Vec<DataTimes>
         .collect())
 }
 
-pub async fn list(app: &App, request: &Request<Bytes>) -> Result<Reply, ApiError> {
-    let staff = require_staff(app, request).await?;
-    let query = query_param(request, "q").filter(|q| !q.trim().is_empty());
-    let status = query_param(request, "link")
-        .filter(|s| !s.is_empty())
+/// The list's query: which records, over which period, in which order.
+struct ListQuery {
+    search: Option<String>,
+    status: Option<&'static str>,
+    setting: Setting,
+    sort: SortKey,
+    order: Order,
+    flag: Option<Flag>,
+    cursor: Option<String>,
+}
+
+fn list_query(
+    request: &Request<Bytes>,
+    now: Timestamp,
+    staff: &Staff,
+) -> Result<ListQuery, ApiError> {
+    let given = |name: &str| query_param(request, name).filter(|v| !v.trim().is_empty());
+    let search = given("q").map(|q| patient::parse_search(&q)).transpose()?;
+    // `link_status` (the contract's name) or `link` (the list's first name for it).
+    let status = given("link_status")
+        .or_else(|| given("link"))
         .map(|s| patient::parse_link_status(&s))
         .transpose()?;
-    let (records, next_cursor, more) = match query {
-        Some(q) => {
-            let folded = patient::parse_search(&q)?;
-            let (mut records, more) = patient::search(&app.ctx, staff.clinic.id, &folded).await?;
-            records.retain(|r| status.is_none_or(|s| r.link.status() == s));
+    let period_days = given("period_days")
+        .map(|d| triage::parse_period_days(&d))
+        .transpose()?
+        .unwrap_or(triage::DEFAULT_PERIOD_DAYS);
+    let sort = given("sort")
+        .map(|s| SortKey::parse(&s))
+        .transpose()?
+        .unwrap_or(SortKey::Name);
+    let order = given("order")
+        .map(|o| Order::parse(&o))
+        .transpose()?
+        .unwrap_or_else(|| sort.attention_first());
+    let flag = given("flag").map(|f| Flag::parse(&f)).transpose()?;
+    Ok(ListQuery {
+        search,
+        status,
+        setting: Setting {
+            period_days,
+            now,
+            freshness_days: staff.clinic.freshness_days,
+        },
+        sort,
+        order,
+        flag,
+        cursor: given("cursor"),
+    })
+}
+
+/// A page of a list sorted by numbers starts at a row: `r<offset>`.
+fn ranked_offset(cursor: Option<&str>) -> Result<usize, ApiError> {
+    match cursor {
+        None => Ok(0),
+        Some(cursor) => cursor
+            .strip_prefix('r')
+            .and_then(|n| n.parse::<usize>().ok())
+            .ok_or_else(|| {
+                ApiError::bad_request("invalid_cursor", "The page cursor is not valid.")
+                    .with_field("cursor")
+            }),
+    }
+}
+
+/// The clinic's patient list: a page of records, each with its triage numbers over the period. By
+/// name, a page follows the name index; sorted by a number or filtered by a flag, every record of the
+/// clinic is ranked from the summaries (never the readings) and the page is cut from that order.
+pub async fn list(app: &App, request: &Request<Bytes>) -> Result<Reply, ApiError> {
+    let staff = require_staff(app, request).await?;
+    let now = app.ctx.clock.now();
+    let query = list_query(request, now, &staff)?;
+    let ranked = query.sort != SortKey::Name || query.order == Order::Desc || query.flag.is_some();
+    let (records, mut next_cursor, more) = match &query.search {
+        Some(folded) => {
+            let (mut records, more) = patient::search(&app.ctx, staff.clinic.id, folded).await?;
+            records.retain(|r| query.status.is_none_or(|s| r.link.status() == s));
             (records, None, more)
         }
+        None if ranked => {
+            ranked_offset(query.cursor.as_deref())?;
+            let records = patient::list_all(&app.ctx, staff.clinic.id, query.status).await?;
+            (records, None, false)
+        }
         None => {
-            let cursor = query_param(request, "cursor");
-            let (records, next) = patient::list(&app.ctx, staff.clinic.id, cursor, status).await?;
+            let (records, next) = patient::list(
+                &app.ctx,
+                staff.clinic.id,
+                query.cursor.clone(),
+                query.status,
+            )
+            .await?;
             (records, next, false)
         }
     };
     let times = times_of(&app.ctx, &records).await?;
-    let now = app.ctx.clock.now();
-    let patients: Vec<PatientSummary> = records
-        .iter()
+    let numbers = triage::summaries(&app.ctx, &records, &times, query.setting).await?;
+    let mut rows: Vec<_> = records
+        .into_iter()
         .zip(times)
-        .map(|(record, times)| summary(record, times, now, staff.clinic.freshness_days))
+        .zip(numbers)
+        .map(|((record, times), numbers)| (record, times, numbers))
+        .filter(|(_, _, numbers)| {
+            query
+                .flag
+                .is_none_or(|flag| numbers.as_ref().is_some_and(|n| n.has(flag)))
+        })
+        .collect();
+    if ranked || query.search.is_some() {
+        triage::sort(&mut rows, query.sort, query.order);
+    }
+    if ranked && query.search.is_none() {
+        let offset = ranked_offset(query.cursor.as_deref())?;
+        let end = (offset + patient::PAGE_SIZE).min(rows.len());
+        next_cursor = (end < rows.len()).then(|| format!("r{end}"));
+        rows = rows
+            .into_iter()
+            .skip(offset)
+            .take(end.saturating_sub(offset))
+            .collect();
+    }
+    let patients: Vec<PatientSummary> = rows
+        .into_iter()
+        .map(|(record, times, numbers)| {
+            let mut view = summary(&record, times, now, staff.clinic.freshness_days);
+            view.summary = numbers;
+            view
+        })
         .collect();
     Ok(Reply::json(
         StatusCode::OK,
@@ -151,6 +258,9 @@ pub async fn list(app: &App, request: &Request<Bytes>) -> Result<Reply, ApiError
             "freshness_days": staff.clinic.freshness_days,
             "glucose_units": staff.clinic.glucose_units,
             "country": staff.clinic.country.as_ref().map(|c| c.code()),
+            "period_days": query.setting.period_days,
+            "sort": query.sort.as_str(),
+            "order": match query.order { Order::Asc => "asc", Order::Desc => "desc" },
         }),
     ))
 }
@@ -231,8 +341,19 @@ pub async fn profile(
             mismatches,
         });
     }
-    let mut view = serde_json::to_value(summary(&record, times, now, staff.clinic.freshness_days))
-        .map_err(|e| CoreError::Internal(e.to_string()))?;
+    let mut row = summary(&record, times, now, staff.clinic.freshness_days);
+    if linked_account.is_some() {
+        let setting = Setting {
+            period_days: triage::DEFAULT_PERIOD_DAYS,
+            now,
+            freshness_days: staff.clinic.freshness_days,
+        };
+        row.summary = triage::summaries(&app.ctx, std::slice::from_ref(&record), &[times], setting)
+            .await?
+            .pop()
+            .flatten();
+    }
+    let mut view = serde_json::to_value(row).map_err(|e| CoreError::Internal(e.to_string()))?;
     view["linked_account"] = serde_json::to_value(linked_account).unwrap_or_default();
     view["upload_request"] = match &record.upload_request {
         Some(request) => serde_json::json!({"at": request.at, "channel": request.channel}),

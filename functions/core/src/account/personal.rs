@@ -253,5 +253,10 @@ pub async fn update_profile(
         item = item.with_s("glucose_units", units.name());
     }
     ctx.store.put(item, Condition::Exists).await?;
-    get(ctx, person.id).await
+    let updated = get(ctx, person.id).await?;
+    if updated.time_zone != person.time_zone {
+        // The summary's days are local days: in another zone they are other days.
+        crate::data::summary::rebuild(ctx, &updated).await?;
+    }
+    Ok(updated)
 }

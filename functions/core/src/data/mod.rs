@@ -6,6 +6,7 @@ pub mod completeness;
 pub mod event;
 pub mod import;
 pub mod store;
+pub mod summary;
 pub mod tokens;
 pub mod upload;
 

@@ -242,3 +242,42 @@ pub async fn read(
     events.sort_by(|a, b| (a.at, a.body.kind(), &a.device).cmp(&(b.at, b.body.kind(), &b.device)));
     Ok(events)
 }
+
+/// Every stored event of one kind of a person on UTC days `from..=to` (a batch read per 100 days).
+pub async fn read_kind(
+    ctx: &Ctx,
+    person: PersonId,
+    from: Date,
+    to: Date,
+    kind: Kind,
+) -> Result<Vec<Event>, CoreError> {
+    let mut days = Vec::new();
+    let mut day = from;
+    while day <= to {
+        days.push(day);
+        match day.tomorrow() {
+            Ok(next) => day = next,
+            Err(_) => break,
+        }
+    }
+    let mut events = Vec::new();
+    for chunk in days.chunks(MAX_BATCH_GET_KEYS) {
+        let keys: Vec<Key> = chunk
+            .iter()
+            .map(|day| keys::data_day(person, *day, kind.as_str()))
+            .collect();
+        for item in ctx.store.batch_get(&keys).await? {
+            let rest = item.key.sk.trim_start_matches(keys::DATA_PREFIX);
+            let day: Date = rest
+                .split_once('#')
+                .map(|(day, _)| day)
+                .unwrap_or(rest)
+                .parse()
+                .map_err(corrupt)?;
+            let bytes = item.b(DATA).ok_or_else(|| corrupt(&item.key.sk))?;
+            events.extend(codec::decode(kind, day_start(day)?, bytes).map_err(corrupt)?);
+        }
+    }
+    events.sort_by(|a, b| (a.at, &a.device).cmp(&(b.at, &b.device)));
+    Ok(events)
+}

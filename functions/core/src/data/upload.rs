@@ -11,6 +11,7 @@ use super::completeness::Completeness;
 use super::event::{Event, Kind};
 use super::import::Parsed;
 use super::store::{Merged, merge};
+use super::summary;
 use crate::account::clinic::millis;
 use crate::account::personal::Person;
 use crate::audit::NewEvent;
@@ -171,6 +172,12 @@ pub async fn ingest(
         .filter(|e| matches!(e.body.kind(), Kind::Cgm | Kind::Smbg))
         .map(|e| e.at)
         .max();
+    let cgm_times = parsed
+        .events
+        .iter()
+        .filter(|e| e.body.kind() == Kind::Cgm)
+        .map(|e| e.at);
+    let cgm_span = cgm_times.clone().min().zip(cgm_times.max());
     let first = parsed.events.iter().map(|e| e.at).min();
     let last = parsed.events.iter().map(|e| e.at).max();
     let event_count = parsed.events.len();
@@ -219,6 +226,11 @@ pub async fn ingest(
         }
         Err(error) => return Err(error),
     };
+    // The summary follows the stored data before the upload is recorded as done: if this fails, the
+    // upload stays "started" and the next upload repairs it.
+    if let Some((first, last)) = cgm_span {
+        summary::refresh(ctx, person, first, last).await?;
+    }
     let Merged {
         accepted,
         duplicates,
@@ -361,6 +373,13 @@ async fn repair_interrupted(ctx: &Ctx, person: &Person) -> Result<(), CoreError>
             .map(millis)
             .transpose()?;
         record_times(ctx, person.id, started, newest).await?;
+        let (first, last) = (
+            millis(item.n("first_event_at").unwrap_or(0))?,
+            millis(item.n("last_event_at").unwrap_or(0))?,
+        );
+        if first.as_second() > 0 {
+            summary::refresh(ctx, person, first, last).await?;
+        }
         let mut ops = vec![WriteOp::Put {
             item: item.clone().with_s("status", "interrupted"),
             condition: Condition::Equals("status".into(), Value::S("started".into())),

@@ -163,13 +163,8 @@ fn shown(m: &Metrics, units: Units) -> ShownMetrics {
         days_with_data: m.days_with_data,
         readings: m.readings,
         gri: m.gri.map(round1),
-        time_in_ranges: TimeInRanges {
-            very_low: round1(m.time_in_ranges.very_low),
-            low: round1(m.time_in_ranges.low),
-            in_range: round1(m.time_in_ranges.in_range),
-            high: round1(m.time_in_ranges.high),
-            very_high: round1(m.time_in_ranges.very_high),
-        },
+        // As printed: to tenths that add up to 100.0 (docs/METRICS.md, "Printed percentages").
+        time_in_ranges: m.time_in_ranges.rounded(),
     }
 }
 
@@ -422,7 +417,7 @@ impl LocalClock {
 }
 
 /// The instant a local date starts in `tz` (the first instant of the day when midnight is skipped).
-fn day_start(tz: &TimeZone, date: Date) -> Result<Timestamp, CoreError> {
+pub(crate) fn day_start(tz: &TimeZone, date: Date) -> Result<Timestamp, CoreError> {
     tz.to_ambiguous_timestamp(date.to_datetime(jiff::civil::Time::midnight()))
         .compatible()
         .map_err(|e| CoreError::Internal(e.to_string()))
