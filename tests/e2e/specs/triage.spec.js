@@ -1,0 +1,65 @@
+// The clinic's triage list: numbers where clinicians look, sorted and filtered by who needs attention,
+// the choices kept in the address, and usable on a phone.
+const { test, expect } = require("@playwright/test");
+const { expectAccessible, ready, screenshotBothWidths } = require("./helpers");
+
+async function signInDemoClinic(page, path = "/clinic/signin") {
+  await page.goto(path);
+  await page.getByLabel("Email").fill("demo.clinic@example.org");
+  await page.getByLabel("Password").fill("lantern orchard violet 42");
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await expect(page.getByRole("heading", { level: 1 })).toHaveText("Riverside Diabetes Clinic");
+  await ready(page);
+}
+
+test("the patient list shows each linked patient's numbers and what needs attention", async ({ page }) => {
+  await signInDemoClinic(page);
+  const alex = page.getByRole("row", { name: /Alex Demo/ });
+  await expect(alex.getByRole("img", { name: /^Very low .* In range .* Very high/ })).toBeVisible();
+  await expect(alex).toContainText("% in range");
+  await expect(alex.locator("td[data-label='GMI']")).toHaveText(/^\d+\.\d %$/);
+  await expect(alex.locator("td[data-label='CGM active']")).toHaveText(/^\d+\.\d %$/);
+  // Three weeks without data: flagged, and no number that is not there.
+  const morgan = page.getByRole("row", { name: /Morgan Olddata/ });
+  await expect(morgan.locator("ul.flags")).toContainText("No recent data");
+  await expect(morgan).toContainText("No readings in the period");
+  await expect(page.getByRole("row", { name: /Robin Notlinked/ })).toContainText("Not linked");
+  await expect(page.locator("[data-period-note]")).toContainText("last 14 days");
+  await expectAccessible(page);
+  await screenshotBothWidths(page, "clinic-triage");
+});
+
+test("sorting, flags and the period stay in the address, and a heading sorts its column", async ({ page }) => {
+  await signInDemoClinic(page);
+  await page.getByLabel("Needs attention").selectOption("no_recent_data");
+  await expect(page.getByRole("row", { name: /Morgan Olddata/ })).toBeVisible();
+  await expect(page.getByRole("row", { name: /Alex Demo/ })).toHaveCount(0);
+  await expect(page).toHaveURL(/flag=no_recent_data/);
+  await page.reload();
+  await ready(page);
+  await expect(page.getByLabel("Needs attention")).toHaveValue("no_recent_data");
+  await expect(page.getByRole("row", { name: /Alex Demo/ })).toHaveCount(0);
+  await page.getByLabel("Needs attention").selectOption("");
+
+  // Least time in range first: Alex (with numbers) before everyone without.
+  await page.getByLabel("Sort by").selectOption("in_range");
+  await expect(page.locator("tbody tr").first()).toContainText("Alex Demo");
+  await expect(page.locator("th[aria-sort]")).toHaveText(/Time in ranges/);
+  await expect(page.locator("th[aria-sort]")).toHaveAttribute("aria-sort", "ascending");
+  // The heading again: the other way round.
+  await page.getByRole("button", { name: "Time in ranges" }).click();
+  await expect(page.locator("th[aria-sort]")).toHaveAttribute("aria-sort", "descending");
+  await expect(page).toHaveURL(/sort=in_range/);
+  await expect(page).toHaveURL(/order=reverse/);
+  await page.getByLabel("Period").selectOption("30");
+  await expect(page.locator("[data-period-note]")).toContainText("last 30 days");
+  await expect(page).toHaveURL(/period_days=30/);
+});
+
+test("on a phone the list is cards and the page never scrolls sideways", async ({ page }) => {
+  await page.setViewportSize({ width: 390, height: 844 });
+  await signInDemoClinic(page);
+  await expect(page.getByRole("row", { name: /Alex Demo/ }).getByRole("img")).toBeVisible();
+  const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+  expect(overflow).toBeLessThanOrEqual(0);
+});
