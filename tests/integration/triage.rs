@@ -570,3 +570,37 @@ async fn a_summary_written_after_a_racing_upload_reads_the_data_again() {
         "the same as from the readings"
     );
 }
+
+/// On DynamoDB a ranked page reads the records, each linked person's data times and summary in
+/// batches, never a reading; the number of requests does not grow with the days of data.
+#[tokio::test]
+async fn a_ranked_page_on_dynamodb_reads_summaries_in_batches_and_no_readings() {
+    let (app, counting) = crate::support::app::spawn_app_on_counted_dynamodb().await;
+    let now = app.clock_now();
+    let clinic = app.browser();
+    signed_in_clinic(&clinic, "triage.count@clinic.example").await;
+    for (tag, days) in [("one", 3), ("two", 14), ("three", 30)] {
+        let (patient, _, _) = link_new_patient(
+            &app,
+            &clinic,
+            &format!("triage.count.{tag}"),
+            tag,
+            "1980-01-01",
+            None,
+        )
+        .await;
+        upload(&patient, readings(now, days, 0, varied)).await;
+    }
+    list(&clinic, "?sort=cv").await;
+    let (before, data_before) = (counting.requests(), counting.data_reads());
+    let body = list(&clinic, "?sort=cv&period_days=30").await;
+    let (requests, data_reads) = (
+        counting.requests() - before,
+        counting.data_reads() - data_before,
+    );
+    assert_eq!(body["patients"].as_array().map(Vec::len), Some(3));
+    assert_eq!(data_reads, 0, "no reading is read");
+    // The session (read, and its idle timer), the clinic and its user, one query of the records, one
+    // batch of data times, one of summaries.
+    assert!(requests <= 8, "{requests} store requests");
+}

@@ -57,6 +57,15 @@ pub async fn spawn_app_on_dynamodb() -> TestApp {
     spawn_with(store, clock, None).await
 }
 
+/// The app on a fresh DynamoDB table in moto, every store request counted.
+pub async fn spawn_app_on_counted_dynamodb() -> (TestApp, Arc<glucolink_tests::CountingStore>) {
+    let clock = Arc::new(FixedClock::new(Timestamp::now()));
+    let counting = Arc::new(glucolink_tests::CountingStore::new(
+        super::stores::dynamodb(clock.clone()).await,
+    ));
+    (spawn_with(counting.clone(), clock, None).await, counting)
+}
+
 /// The cloud configuration against moto: DynamoDB, and email and SMS through SES v2 and SNS.
 pub async fn spawn_app_on_cloud_services() -> TestApp {
     let clock = Arc::new(FixedClock::new(Timestamp::now()));
