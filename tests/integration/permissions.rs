@@ -78,6 +78,12 @@ async fn read_routes_change_nothing_but_sessions() {
                     "/api/personal/report?format=pdf".into(),
                     None,
                 ),
+                RouteId::PersonalOverview => (
+                    &linked.patient,
+                    "GET",
+                    "/api/personal/overview".into(),
+                    None,
+                ),
                 other => panic!("add a call of the read route {other:?} to this test"),
             };
         // Past the idle timer's touch interval, so the session is due a write.

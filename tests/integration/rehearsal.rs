@@ -463,6 +463,12 @@ async fn every_read_route_works_within_its_read_only_policy() {
                 "/api/personal/report?format=pdf".into(),
                 None,
             ),
+            RouteId::PersonalOverview => (
+                &linked.patient,
+                Method::GET,
+                "/api/personal/overview".into(),
+                None,
+            ),
             // The local outbox is not deployed: API Gateway has no such route.
             RouteId::DevOutbox => {
                 let (status, body) =

@@ -604,3 +604,155 @@ async fn a_ranked_page_on_dynamodb_reads_summaries_in_batches_and_no_readings() 
     // batch of data times, one of summaries.
     assert!(requests <= 8, "{requests} store requests");
 }
+
+/// The Patient Profile's overview and the patient's home page: the report's numbers and charts for the
+/// last 14 days with data, the previous period beside them, and every bad query refused.
+#[tokio::test]
+async fn the_patient_at_a_glance_has_the_reports_numbers_charts_and_comparison() {
+    let app = spawn_app().await;
+    let now = app.clock_now();
+    let clinic = app.browser();
+    signed_in_clinic(&clinic, "glance@clinic.example").await;
+    let (patient, patient_id, _) = link_new_patient(
+        &app,
+        &clinic,
+        "glance",
+        "Gia Glance",
+        "1985-05-05",
+        Some("UTC"),
+    )
+    .await;
+    upload(&patient, readings(now, 20, 0, varied)).await;
+    let path = format!("/api/clinic/patients/{patient_id}/overview");
+    let (status, glance) = status_and_json(clinic.get(&path).await).await;
+    assert_eq!(status, 200, "{glance}");
+    assert_eq!(glance["period"]["days"], 14);
+    assert_eq!(glance["period"]["ends_at_newest_data"], false);
+    assert_eq!(glance["freshness"], "recent");
+    for chart in ["time_in_ranges", "agp", "daily_profiles", "agp_comparison"] {
+        let svg = glance["charts"][chart].as_str().unwrap_or_default();
+        assert!(
+            svg.starts_with("<svg") && svg.contains("aria-label"),
+            "{chart}: {svg:.80}"
+        );
+    }
+    assert!(
+        glance["comparison"]
+            .as_array()
+            .is_some_and(|rows| rows.len() > 5),
+        "{}",
+        glance["comparison"]
+    );
+    assert!(
+        glance["notice"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("adjunct")
+    );
+    // The same numbers as the report of the same period, and as the list.
+    let (from, to) = (
+        glance["period"]["from"].as_str().expect("from"),
+        glance["period"]["to"].as_str().expect("to"),
+    );
+    let (_, report) = status_and_json(
+        clinic
+            .get(&format!(
+                "/api/clinic/patients/{patient_id}/report?from={from}&to={to}"
+            ))
+            .await,
+    )
+    .await;
+    assert_eq!(glance["metrics"], report["metrics"]);
+    let row = list(&clinic, "").await["patients"][0]["summary"].clone();
+    assert_eq!(row["time_in_ranges"], glance["metrics"]["time_in_ranges"]);
+    let url = glance["report_url"].as_str().expect("report_url");
+    assert!(url.contains("format=html") && url.contains(&format!("from={from}")));
+    // The patient sees the same overview of their data.
+    let (status, own) = status_and_json(patient.get("/api/personal/overview").await).await;
+    assert_eq!(status, 200, "{own}");
+    assert_eq!(own["metrics"], glance["metrics"]);
+    assert_eq!(
+        own["report_url"]
+            .as_str()
+            .map(|u| u.starts_with("/api/personal/report")),
+        Some(true)
+    );
+
+    let unlinked = create_patient(&clinic, "Ned Notlinked", "1990-01-01", None).await;
+    let other = app.browser();
+    signed_in_clinic(&other, "glance.other@clinic.example").await;
+    let before = app.stored_but_sessions().await;
+    for (query, code) in [
+        ("days=0", "invalid_period"),
+        ("days=91", "invalid_period"),
+        ("days=two", "invalid_period"),
+        ("units=kg", "invalid_units"),
+        ("from=2026-01-01", "unknown_parameter"),
+    ] {
+        assert_error(clinic.get(&format!("{path}?{query}")).await, 400, code).await;
+        assert_error(
+            patient
+                .get(&format!("/api/personal/overview?{query}"))
+                .await,
+            400,
+            code,
+        )
+        .await;
+    }
+    assert_error(
+        clinic
+            .get(&format!("/api/clinic/patients/{unlinked}/overview"))
+            .await,
+        409,
+        "not_linked",
+    )
+    .await;
+    assert_error(
+        clinic
+            .get("/api/clinic/patients/01ARZ3NDEKTSV4RRFFQ69G5FAV/overview")
+            .await,
+        404,
+        "not_found",
+    )
+    .await;
+    assert_error(other.get(&path).await, 404, "not_found").await;
+    assert_error(patient.get(&path).await, 403, "forbidden").await;
+    assert_eq!(
+        app.stored_but_sessions().await,
+        before,
+        "refused queries store nothing, not even an audit line"
+    );
+}
+
+/// Three weeks without data: the overview shows the 14 days up to the newest reading, and says so.
+#[tokio::test]
+async fn an_overview_of_old_data_ends_at_the_newest_reading() {
+    let app = spawn_app().await;
+    let now = app.clock_now();
+    let clinic = app.browser();
+    signed_in_clinic(&clinic, "glance.old@clinic.example").await;
+    let (patient, patient_id, _) = link_new_patient(
+        &app,
+        &clinic,
+        "glance.old",
+        "Olu Old",
+        "1960-01-01",
+        Some("UTC"),
+    )
+    .await;
+    upload(&patient, readings(now, 40, 21, varied)).await;
+    let (status, glance) = status_and_json(
+        clinic
+            .get(&format!("/api/clinic/patients/{patient_id}/overview"))
+            .await,
+    )
+    .await;
+    assert_eq!(status, 200, "{glance}");
+    assert_eq!(glance["freshness"], "old");
+    assert_eq!(glance["period"]["ends_at_newest_data"], true);
+    assert!(
+        glance["metrics"]["readings"].as_u64() > Some(3000),
+        "14 days with data"
+    );
+    assert!(glance["charts"]["agp"].is_string());
+}

@@ -43,6 +43,8 @@ pub enum RouteId {
     UpdateProfile,
     ClinicReport,
     PersonalReport,
+    ClinicOverview,
+    PersonalOverview,
     SetPatientRanges,
     CorrectPatient,
 }
@@ -284,6 +286,18 @@ pub const ROUTES: &[Route] = &[
         local_only: false,
     },
     Route {
+        id: RouteId::ClinicOverview,
+        method: "GET",
+        path: "/api/clinic/patients/{patient_id}/overview",
+        local_only: false,
+    },
+    Route {
+        id: RouteId::PersonalOverview,
+        method: "GET",
+        path: "/api/personal/overview",
+        local_only: false,
+    },
+    Route {
         id: RouteId::SetPatientRanges,
         method: "PUT",
         path: "/api/clinic/patients/{patient_id}/ranges",
@@ -326,6 +340,7 @@ impl RouteId {
             RouteId::ClinicReport | RouteId::PersonalReport => &[
                 "format", "units", "ranges", "from", "to", "days", "tz", "sections",
             ],
+            RouteId::ClinicOverview | RouteId::PersonalOverview => &["days", "units"],
             _ => &[],
         }
     }
@@ -370,6 +385,8 @@ impl RouteId {
             RouteId::UpdateProfile => "personal-profile-update",
             RouteId::ClinicReport => "clinic-report",
             RouteId::PersonalReport => "personal-report",
+            RouteId::ClinicOverview => "clinic-patient-overview",
+            RouteId::PersonalOverview => "personal-overview",
             RouteId::SetPatientRanges => "clinic-patient-ranges",
             RouteId::CorrectPatient => "clinic-patient-correct",
         }
@@ -403,7 +420,8 @@ impl RouteId {
             | RouteId::ListStaff
             | RouteId::PreviewInvitation
             | RouteId::ListUploadTokens
-            | RouteId::PersonalReport => Access::Read,
+            | RouteId::PersonalReport
+            | RouteId::PersonalOverview => Access::Read,
             // Replacing or cancelling a code that was sent tells its recipient it no longer works.
             RouteId::SendLinkCode
             | RouteId::GenerateLinkCode
@@ -418,7 +436,11 @@ impl RouteId {
     /// (Lambda's CPU grows with memory, so these also run faster.)
     pub fn lambda_memory_mb(self) -> u32 {
         match self {
-            RouteId::Upload | RouteId::ClinicReport | RouteId::PersonalReport => 1024,
+            RouteId::Upload
+            | RouteId::ClinicReport
+            | RouteId::PersonalReport
+            | RouteId::ClinicOverview
+            | RouteId::PersonalOverview => 1024,
             _ => 512,
         }
     }

@@ -129,25 +129,10 @@ fn overview(out: &mut String, report: &Report, cover: &Cover<'_>, scale: &Glucos
         );
     }
     out.push_str("</tbody></table>");
-    let printed = m.time_in_ranges.rounded();
-    let mut svg = Svg::new(
-        250.0,
-        170.0,
-        &format!(
-            "Time in ranges: very high {:.1} %, high {:.1} %, in range {:.1} %, low {:.1} %, very low {:.1} %",
-            printed.very_high, printed.high, printed.in_range, printed.low, printed.very_low
-        ),
-    );
-    charts::time_in_ranges(
-        &mut svg,
-        Frame::new(2.0, 4.0, 244.0, 160.0),
-        &m.time_in_ranges,
-        report.units,
-    );
     let _ = write!(
         out,
         r#"<figure class="tir"><figcaption>Time in ranges</figcaption>{}</figure></div>"#,
-        svg.finish()
+        tir_svg(report, "")
     );
     let t = &report.targets;
     let _ = write!(
@@ -172,35 +157,17 @@ fn overview(out: &mut String, report: &Report, cover: &Cover<'_>, scale: &Glucos
         );
     }
     out.push_str("</tbody></table>");
-    let mut svg = Svg::new(
-        540.0,
-        230.0,
-        "Ambulatory glucose profile: median, 25–75 % and 5–95 % of glucose by time of day",
-    );
-    charts::agp(
-        &mut svg,
-        Frame::new(28.0, 8.0, 480.0, 205.0),
-        &report.agp,
-        scale,
-    );
     let _ = write!(
         out,
         r#"<figure class="agp"><figcaption>Ambulatory glucose profile (AGP): median, 25–75 % and 5–95 % by time of day, {units}</figcaption>{}</figure>"#,
-        svg.finish()
+        agp_svg(report, scale)
     );
     // As on the AGP Report: the daily profiles of the last 14 days on the first page.
-    let recent = charts::last_days(&report.days, &report.detail, 14);
-    if !recent.is_empty() {
-        let svg = profile_svg(
-            &recent,
-            scale,
-            48.0,
-            "Daily glucose profiles of the last 14 days: each day's CGM trace in its target band",
-        );
+    if let Some((count, svg)) = recent_profiles_svg(report, scale) {
         let _ = write!(
             out,
             r#"<figure class="profiles"><figcaption>Daily glucose profiles, the last {}</figcaption>{svg}</figure>"#,
-            crate::days(recent.len() as i64),
+            crate::days(count as i64),
         );
     }
     page_footer(out, report, cover);
@@ -244,33 +211,64 @@ fn comparison(out: &mut String, report: &Report, cover: &Cover<'_>, scale: &Gluc
     }
     out.push_str("</tbody></table><div class=\"comparison-bars\">");
     for (caption, r) in [("This period", report), ("Previous period", previous)] {
-        let printed = r.metrics.time_in_ranges.rounded();
-        let mut svg = Svg::new(
-            250.0,
-            170.0,
-            &format!(
-                "Time in ranges, {}: very high {:.1} %, high {:.1} %, in range {:.1} %, low {:.1} %, very low {:.1} %",
-                caption.to_lowercase(),
-                printed.very_high,
-                printed.high,
-                printed.in_range,
-                printed.low,
-                printed.very_low
-            ),
-        );
-        charts::time_in_ranges(
-            &mut svg,
-            Frame::new(2.0, 4.0, 244.0, 160.0),
-            &r.metrics.time_in_ranges,
-            r.units,
-        );
         let _ = write!(
             out,
             r#"<figure class="tir"><figcaption>Time in ranges · {caption}</figcaption>{}</figure>"#,
-            svg.finish()
+            tir_svg(r, &format!(", {}", caption.to_lowercase()))
         );
     }
     out.push_str("</div>");
+    let _ = write!(
+        out,
+        r#"<figure class="agp"><figcaption>Both AGPs, {}</figcaption>{}</figure>"#,
+        report.units.name(),
+        agp_comparison_svg(report, previous, scale)
+    );
+    page_footer(out, report, cover);
+}
+
+/// The time-in-ranges bar of a report as SVG; `which` follows "Time in ranges" in its label.
+pub(crate) fn tir_svg(report: &Report, which: &str) -> String {
+    let printed = report.metrics.time_in_ranges.rounded();
+    let mut svg = Svg::new(
+        250.0,
+        170.0,
+        &format!(
+            "Time in ranges{which}: very high {:.1} %, high {:.1} %, in range {:.1} %, low {:.1} %, very low {:.1} %",
+            printed.very_high, printed.high, printed.in_range, printed.low, printed.very_low
+        ),
+    );
+    charts::time_in_ranges(
+        &mut svg,
+        Frame::new(2.0, 4.0, 244.0, 160.0),
+        &report.metrics.time_in_ranges,
+        report.units,
+    );
+    svg.finish()
+}
+
+/// The report's AGP as SVG.
+pub(crate) fn agp_svg(report: &Report, scale: &GlucoseScale) -> String {
+    let mut svg = Svg::new(
+        540.0,
+        230.0,
+        "Ambulatory glucose profile: median, 25–75 % and 5–95 % of glucose by time of day",
+    );
+    charts::agp(
+        &mut svg,
+        Frame::new(28.0, 8.0, 480.0, 205.0),
+        &report.agp,
+        scale,
+    );
+    svg.finish()
+}
+
+/// Both periods' AGPs on one chart, as SVG.
+pub(crate) fn agp_comparison_svg(
+    report: &Report,
+    previous: &Report,
+    scale: &GlucoseScale,
+) -> String {
     let mut svg = Svg::new(
         540.0,
         240.0,
@@ -283,13 +281,26 @@ fn comparison(out: &mut String, report: &Report, cover: &Cover<'_>, scale: &Gluc
         &previous.agp,
         scale,
     );
-    let _ = write!(
-        out,
-        r#"<figure class="agp"><figcaption>Both AGPs, {}</figcaption>{}</figure>"#,
-        report.units.name(),
-        svg.finish()
-    );
-    page_footer(out, report, cover);
+    svg.finish()
+}
+
+/// The daily profiles of the report's last 14 days as SVG, and how many days they are.
+pub(crate) fn recent_profiles_svg(
+    report: &Report,
+    scale: &GlucoseScale,
+) -> Option<(usize, String)> {
+    let recent = charts::last_days(&report.days, &report.detail, 14);
+    (!recent.is_empty()).then(|| {
+        (
+            recent.len(),
+            profile_svg(
+                &recent,
+                scale,
+                48.0,
+                "Daily glucose profiles of the last 14 days: each day's CGM trace in its target band",
+            ),
+        )
+    })
 }
 
 /// Days as a grid of profile tiles, seven a row, `tile_height` high (plus their labels).

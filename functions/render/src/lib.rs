@@ -6,6 +6,7 @@
 pub mod canvas;
 pub mod charts;
 pub(crate) mod fonts;
+pub mod glance;
 pub mod html;
 pub mod pdf;
 

@@ -63,6 +63,8 @@ pub async fn dispatch(
         RouteId::UpdateProfile => accounts::update_profile(app, request).await,
         RouteId::ClinicReport => reports::clinic(app, request, params).await,
         RouteId::PersonalReport => reports::personal(app, request).await,
+        RouteId::ClinicOverview => reports::clinic_overview(app, request, params).await,
+        RouteId::PersonalOverview => reports::personal_overview(app, request).await,
         RouteId::SetPatientRanges => patients::set_ranges(app, request, params).await,
     }
 }

@@ -11,7 +11,7 @@ use glucolink_core::audit::{self, NewEvent};
 use glucolink_core::ids::PersonId;
 use glucolink_core::link;
 use glucolink_core::link::Identity;
-use glucolink_core::patient::{self, Freshness, LinkState, PatientRecord};
+use glucolink_core::patient::{self, DataTimes, Freshness, LinkState, PatientRecord};
 use glucolink_core::report::build::{self, Options, Period, Report, Units};
 use glucolink_core::report::ranges::RangePreset;
 use glucolink_render::{Audience, Cover, Section, Subject};
@@ -391,4 +391,180 @@ pub async fn clinic(
         back_url: format!("/clinic/patient?id={}", record.id),
     };
     reply(&report, format, &cover)
+}
+
+/// The patient at a glance: the numbers of the period against their goals, the report's own charts
+/// (SVG, drawn by the same code as the printed report), the previous period beside it, and how fresh
+/// the data is. By default the last 14 days *with data*: when the newest reading is older than the
+/// freshness limit, the period ends on its day (and says so).
+fn glance_reply(
+    report: &Report,
+    previous: &Report,
+    times: DataTimes,
+    freshness_days: i64,
+    now: jiff::Timestamp,
+    report_url: String,
+) -> Reply {
+    let glance = glucolink_render::glance::glance(report, Some(previous));
+    let comparison: Vec<serde_json::Value> = glance
+        .comparison
+        .iter()
+        .map(|[measure, this_period, previous_period, change]| {
+            serde_json::json!({
+                "measure": measure,
+                "this_period": this_period,
+                "previous_period": previous_period,
+                "change": change,
+            })
+        })
+        .collect();
+    Reply::json(
+        StatusCode::OK,
+        &serde_json::json!({
+            "period": report.period,
+            "time_zone": report.time_zone,
+            "units": report.units,
+            "metrics": report.metrics,
+            "targets": report.targets,
+            "sufficiency_warning": report.sufficiency_warning,
+            "insulin": report.insulin,
+            "previous": { "period": previous.period, "metrics": previous.metrics },
+            "comparison": comparison,
+            "charts": {
+                "time_in_ranges": glance.time_in_ranges,
+                "agp": glance.agp,
+                "daily_profiles": glance.daily_profiles,
+                "agp_comparison": glance.agp_comparison,
+            },
+            "freshness": Freshness::of(times.last_reading_at, now, freshness_days).as_str(),
+            "freshness_days": freshness_days,
+            "last_reading_at": times.last_reading_at,
+            "last_upload_at": times.last_upload_at,
+            "notice": report.notice,
+            "report_url": report_url,
+        }),
+    )
+}
+
+/// The report page of the same period (the overview's "Open the full report").
+fn report_url(path: &str, report: &Report) -> String {
+    format!(
+        "{path}?format=html&from={}&to={}&units={}",
+        report.period.from,
+        report.period.to,
+        report.units.name()
+    )
+}
+
+/// This period's report with its days' traces, and the previous period's numbers.
+async fn glance_reports(
+    app: &App,
+    request: &Request<Bytes>,
+    person: &Person,
+    units: Units,
+    preset: RangePreset,
+    freshness_days: i64,
+) -> Result<(Report, Report), ApiError> {
+    let mut options = options(app, request, person, units, preset, Format::Html)?;
+    end_at_newest_data(app, request, &mut options, person.id, freshness_days).await?;
+    let report = build::build(&app.ctx, person.id, &options).await?;
+    let earlier = Options {
+        period: options.period.previous(),
+        detail: false,
+        ..options
+    };
+    let previous = build::build(&app.ctx, person.id, &earlier).await?;
+    Ok((report, previous))
+}
+
+pub async fn clinic_overview(
+    app: &App,
+    request: &Request<Bytes>,
+    params: &PathParams,
+) -> Result<Reply, ApiError> {
+    let staff = require_staff(app, request).await?;
+    let record = patient::get(&app.ctx, staff.clinic.id, patient_id(params)?).await?;
+    let LinkState::Linked { person_id, .. } = record.link else {
+        return Err(CoreError::Conflict {
+            code: "not_linked",
+            message: "This record is not linked to a personal account: use Link to Personal first."
+                .into(),
+        }
+        .into());
+    };
+    if !link::clinic_may_read(&app.ctx, staff.clinic.id, person_id).await? {
+        return Err(CoreError::Conflict {
+            code: "not_linked",
+            message: "The patient no longer shares their data with this clinic.".into(),
+        }
+        .into());
+    }
+    let person = personal::get(&app.ctx, person_id).await?;
+    let freshness_days = staff.clinic.freshness_days;
+    let (report, previous) = glance_reports(
+        app,
+        request,
+        &person,
+        staff.clinic.glucose_units,
+        record.ranges,
+        freshness_days,
+    )
+    .await?;
+    audit::record(
+        &app.ctx,
+        NewEvent {
+            actor: staff.actor(),
+            action: "report_viewed",
+            clinic: Some(staff.clinic_ref()),
+            patient_id: Some(record.id),
+            person_id: Some(person_id),
+            detail: format!(
+                "{} viewed the overview of {} for {} to {}.",
+                staff.user.name, record.name, report.period.from, report.period.to
+            ),
+        },
+    )
+    .await?;
+    let times = patient::data_times(&app.ctx, &[person_id])
+        .await?
+        .remove(&person_id)
+        .unwrap_or_default();
+    let url = report_url(
+        &format!("/api/clinic/patients/{}/report", record.id),
+        &report,
+    );
+    Ok(glance_reply(
+        &report,
+        &previous,
+        times,
+        freshness_days,
+        app.ctx.clock.now(),
+        url,
+    ))
+}
+
+pub async fn personal_overview(app: &App, request: &Request<Bytes>) -> Result<Reply, ApiError> {
+    let person = require_person(app, request).await?;
+    let (report, previous) = glance_reports(
+        app,
+        request,
+        &person,
+        person.glucose_units,
+        RangePreset::Standard,
+        DEFAULT_FRESHNESS_DAYS,
+    )
+    .await?;
+    let times = patient::data_times(&app.ctx, &[person.id])
+        .await?
+        .remove(&person.id)
+        .unwrap_or_default();
+    let url = report_url("/api/personal/report", &report);
+    Ok(glance_reply(
+        &report,
+        &previous,
+        times,
+        DEFAULT_FRESHNESS_DAYS,
+        app.ctx.clock.now(),
+        url,
+    ))
 }
