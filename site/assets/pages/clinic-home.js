@@ -161,9 +161,12 @@ async function clinicHome() {
       const value = controls.namedItem(name).value;
       if (value) params.set(name, value);
     }
+    // The address names only what differs from the defaults (the last 14 days, by name).
     const shown = new URLSearchParams(params);
+    if (shown.get("period_days") === "14") shown.delete("period_days");
     if (controls.namedItem("order").value === "reverse") shown.set("order", "reverse");
-    history.replaceState(null, "", `${location.pathname}?${shown}`);
+    const address = shown.toString();
+    history.replaceState(null, "", address ? `${location.pathname}?${address}` : location.pathname);
     if (append && cursor) params.set("cursor", cursor);
     return params;
   }

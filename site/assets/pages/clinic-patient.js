@@ -6,6 +6,7 @@ import { api } from "/assets/lib/api.js";
 import { LINK_TEXT, badge, differsText, fill, showWhen } from "/assets/lib/dom.js";
 import { calendarDay, day, relative, when } from "/assets/lib/format.js";
 import { checkForm, clearErrors, showError, wireReportForm } from "/assets/lib/forms.js";
+import { showGlance } from "/assets/lib/glance.js";
 import { whoAmI, wireSignOut } from "/assets/lib/session.js";
 
 /** Where a record stands, in words, with the next step: [heading, text]. */
@@ -64,6 +65,7 @@ async function clinicPatient() {
     codePanel.hidden = false;
     noCode.hidden = true;
   }
+  let glanceShown = false;
   async function render() {
     const p = await api("GET", base);
     current = p;
@@ -95,6 +97,14 @@ async function clinicPatient() {
     // Every state but "linked" and "pending" is a record the clinic can link again.
     showWhen(["linked", "pending"].includes(p.link.status) ? p.link.status : "not_linked");
     document.querySelector("[data-identity]").hidden = p.link.identity !== "mismatch";
+    // A linked record opens on its overview; the old-data warning is this page's own (data-stale).
+    if (p.link.status === "linked" && !glanceShown) {
+      glanceShown = true;
+      showGlance(document, `${base}/overview`, { staleWarning: false });
+    } else if (p.link.status !== "linked") {
+      glanceShown = false;
+      document.querySelector("[data-glance]").hidden = true;
+    }
     if (p.ranges) document.querySelector("#record-ranges").value = p.ranges.preset;
     document.querySelector("[data-stale]").hidden = p.freshness === "recent";
     const correct = document.querySelector("[data-correct-form]");

@@ -8,6 +8,7 @@ import { el, fill } from "/assets/lib/dom.js";
 import { browserZone, calendarDay, count, day, relative, when } from "/assets/lib/format.js";
 import { apiForm, checkForm, showError, wireReportForm } from "/assets/lib/forms.js";
 import { whoAmI, wireSignOut } from "/assets/lib/session.js";
+import { showGlance } from "/assets/lib/glance.js";
 
 /** "A", "A and B", "A, B and C" in the reader's language. */
 const listInWords = (items) => new Intl.ListFormat(undefined, { style: "long", type: "conjunction" }).format(items);
@@ -216,7 +217,11 @@ async function personalHome() {
     }
   });
   wireReportForm(document.querySelector("[data-report-form]"), "/api/personal/report");
-  wireUpload(showTimes);
+  const reloadGlance = await showGlance(document, "/api/personal/overview");
+  wireUpload(async () => {
+    await showTimes();
+    await reloadGlance();
+  });
   await wireTokens();
   const log = await api("GET", "/api/personal/audit");
   document.querySelector("[data-activity]").replaceChildren(

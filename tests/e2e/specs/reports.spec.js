@@ -90,7 +90,7 @@ test("the report form refuses what the server would refuse before a tab opens, a
   await expect(page.getByText(/A report covers at most 90 days; these dates cover 305/)).toBeVisible();
   await page.getByLabel("Period", { exact: true }).selectOption("30");
   for (const name of ["Glucose overview (AGP)", "Daily glucose profiles", "Insulin and meals"]) {
-    await page.getByLabel(name).uncheck();
+    await page.getByRole("checkbox", { name }).uncheck();
   }
   await generate.click();
   await expect(page.getByText("Choose at least one section.")).toBeVisible();

@@ -63,3 +63,53 @@ test("on a phone the list is cards and the page never scrolls sideways", async (
   const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
   expect(overflow).toBeLessThanOrEqual(0);
 });
+
+test("a linked record's Patient Profile opens on the patient at a glance, drawn by the report's own charts", async ({ page }) => {
+  await signInDemoClinic(page);
+  await page.getByRole("link", { name: "Alex Demo" }).click();
+  await ready(page);
+  const glance = page.locator("[data-glance]");
+  await expect(glance.getByRole("heading", { name: "At a glance" })).toBeVisible();
+  await expect(glance.getByRole("img", { name: /^Time in ranges: very high/ })).toBeVisible();
+  await expect(glance.getByRole("img", { name: /^Ambulatory glucose profile/ })).toBeVisible();
+  await expect(glance.getByRole("img", { name: /^Daily glucose profiles/ })).toBeVisible();
+  await expect(glance.locator("[data-glance-stats]")).toContainText("Time in range");
+  await expect(glance.locator("[data-glance-goals] tr").first()).toContainText(/Yes|No/);
+  await expect(glance.locator("[data-glance-period]")).toContainText("14 days");
+  const report = glance.getByRole("link", { name: "Open the full report" });
+  await expect(report).toHaveAttribute("href", /\/report\?format=html&from=\d{4}-\d\d-\d\d&to=/);
+  await glance.getByText("Compared with the period before").click();
+  await expect(glance.locator("[data-glance-comparison] tr").first()).toBeVisible();
+  await expect(glance.getByRole("img", { name: /this period and the previous one/ })).toBeVisible();
+  await glance.getByLabel("Overview period").selectOption("30");
+  await expect(glance.locator("[data-glance-period]")).toContainText("30 days");
+  await expectAccessible(page);
+  await screenshotBothWidths(page, "clinic-patient-glance");
+  const overflow = await page.evaluate(() => {
+    window.scrollTo(0, 0);
+    return document.documentElement.scrollWidth - window.innerWidth;
+  });
+  expect(overflow).toBeLessThanOrEqual(0);
+});
+
+test("old data: the overview shows the days up to the newest reading", async ({ page }) => {
+  await signInDemoClinic(page);
+  await page.getByRole("link", { name: "Morgan Olddata" }).click();
+  await ready(page);
+  await expect(page.locator("[data-glance-period]")).toContainText("ending at the newest data");
+  await expect(page.locator("[data-glance]").getByRole("img", { name: /^Ambulatory glucose profile/ })).toBeVisible();
+});
+
+test("the patient's home page starts with Upload now, then the same overview of their data", async ({ page }) => {
+  await page.goto("/personal/signin");
+  await page.getByLabel("Username").fill("demo.patient");
+  await page.getByLabel("Password").fill("kettle meadow sparrow 17");
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await ready(page);
+  await expect(page.locator("main h2").first()).toHaveText("Upload now");
+  const glance = page.locator("[data-glance]");
+  await expect(glance.getByRole("img", { name: /^Ambulatory glucose profile/ })).toBeVisible();
+  await expect(glance.getByRole("link", { name: "Open the full report" })).toHaveAttribute("href", /^\/api\/personal\/report\?format=html/);
+  await expectAccessible(page);
+  await screenshotBothWidths(page, "personal-home-glance");
+});
