@@ -10,6 +10,7 @@ mod accounts;
 mod audit;
 mod bad_input;
 mod carelink;
+mod exports;
 mod link_safety;
 mod linking;
 mod messaging;

@@ -45,6 +45,9 @@ pub enum RouteId {
     PersonalReport,
     ClinicOverview,
     PersonalOverview,
+    ExportPatients,
+    ExportPatientData,
+    BatchPrint,
     SetPatientRanges,
     CorrectPatient,
 }
@@ -97,6 +100,12 @@ pub const ROUTES: &[Route] = &[
         id: RouteId::Me,
         method: "GET",
         path: "/api/me",
+        local_only: false,
+    },
+    Route {
+        id: RouteId::ExportPatients,
+        method: "GET",
+        path: "/api/clinic/patients/export.csv",
         local_only: false,
     },
     Route {
@@ -298,6 +307,18 @@ pub const ROUTES: &[Route] = &[
         local_only: false,
     },
     Route {
+        id: RouteId::ExportPatientData,
+        method: "GET",
+        path: "/api/clinic/patients/{patient_id}/data",
+        local_only: false,
+    },
+    Route {
+        id: RouteId::BatchPrint,
+        method: "POST",
+        path: "/api/clinic/reports/batch",
+        local_only: false,
+    },
+    Route {
         id: RouteId::SetPatientRanges,
         method: "PUT",
         path: "/api/clinic/patients/{patient_id}/ranges",
@@ -341,6 +362,16 @@ impl RouteId {
                 "format", "units", "ranges", "from", "to", "days", "tz", "sections",
             ],
             RouteId::ClinicOverview | RouteId::PersonalOverview => &["days", "units"],
+            RouteId::ExportPatients => &[
+                "q",
+                "link",
+                "link_status",
+                "period_days",
+                "sort",
+                "order",
+                "flag",
+            ],
+            RouteId::ExportPatientData => &["format", "from", "to"],
             _ => &[],
         }
     }
@@ -387,6 +418,9 @@ impl RouteId {
             RouteId::PersonalReport => "personal-report",
             RouteId::ClinicOverview => "clinic-patient-overview",
             RouteId::PersonalOverview => "personal-overview",
+            RouteId::ExportPatients => "clinic-patients-export",
+            RouteId::ExportPatientData => "clinic-patient-data",
+            RouteId::BatchPrint => "clinic-reports-batch",
             RouteId::SetPatientRanges => "clinic-patient-ranges",
             RouteId::CorrectPatient => "clinic-patient-correct",
         }
@@ -440,7 +474,9 @@ impl RouteId {
             | RouteId::ClinicReport
             | RouteId::PersonalReport
             | RouteId::ClinicOverview
-            | RouteId::PersonalOverview => 1024,
+            | RouteId::PersonalOverview
+            | RouteId::ExportPatientData
+            | RouteId::BatchPrint => 1024,
             _ => 512,
         }
     }
@@ -448,7 +484,11 @@ impl RouteId {
     /// Timeout of the route's Lambda, in seconds (API Gateway waits at most 30).
     pub fn lambda_timeout_seconds(self) -> u32 {
         match self {
-            RouteId::Upload | RouteId::ClinicReport | RouteId::PersonalReport => 29,
+            RouteId::Upload
+            | RouteId::ClinicReport
+            | RouteId::PersonalReport
+            | RouteId::ExportPatientData
+            | RouteId::BatchPrint => 29,
             _ => 10,
         }
     }

@@ -130,6 +130,8 @@ pub enum Payload {
     Html(String),
     /// A PDF document and the file name it downloads as.
     Pdf(Vec<u8>, String),
+    /// A file to save (an export): its bytes, content type and file name.
+    Download(Vec<u8>, &'static str, String),
 }
 
 /// The CSP of HTML pages the API serves: the site's stylesheet, inline SVG, nothing else.
@@ -170,6 +172,15 @@ impl Reply {
     }
 
     /// 202: the request was handed on (a message to deliver), with a JSON body.
+    /// A file the browser saves (`Content-Disposition: attachment`).
+    pub fn download(bytes: Vec<u8>, content_type: &'static str, file_name: String) -> Self {
+        Self {
+            status: StatusCode::OK,
+            body: Some(Payload::Download(bytes, content_type, file_name)),
+            set_cookies: Vec::new(),
+        }
+    }
+
     pub fn accepted(body: &impl Serialize) -> Self {
         Self::json(StatusCode::ACCEPTED, body)
     }
@@ -209,6 +220,9 @@ impl Reply {
             Some(Payload::Pdf(document, _)) => {
                 (Bytes::from(document.clone()), Some("application/pdf"))
             }
+            Some(Payload::Download(bytes, content_type, _)) => {
+                (Bytes::from(bytes.clone()), Some(*content_type))
+            }
             None => (Bytes::new(), None),
         };
         let mut response = Response::new(bytes);
@@ -226,6 +240,12 @@ impl Reply {
         }
         if let Some(Payload::Pdf(_, file_name)) = &self.body
             && let Ok(value) = HeaderValue::from_str(&format!("inline; filename=\"{file_name}\""))
+        {
+            headers.insert(http::header::CONTENT_DISPOSITION, value);
+        }
+        if let Some(Payload::Download(_, _, file_name)) = &self.body
+            && let Ok(value) =
+                HeaderValue::from_str(&format!("attachment; filename=\"{file_name}\""))
         {
             headers.insert(http::header::CONTENT_DISPOSITION, value);
         }

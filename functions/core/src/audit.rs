@@ -120,6 +120,7 @@ pub async fn for_person(
 pub const ACTIONS: &[(&str, &str)] = &[
     ("profile_viewed", "Opened a Patient Profile"),
     ("report_viewed", "Viewed a report"),
+    ("data_exported", "Exported data"),
     ("patient_created", "Added a patient record"),
     ("patient_corrected", "Corrected a patient record"),
     ("link_code_created", "Generated a unique code"),

@@ -406,6 +406,96 @@ pub fn sort(
     });
 }
 
+/// The columns of the patient list's CSV export.
+pub const CSV_HEADER: [&str; 24] = [
+    "name",
+    "date_of_birth",
+    "mrn",
+    "link_status",
+    "last_upload_at",
+    "last_reading_at",
+    "freshness",
+    "period_from",
+    "period_to",
+    "very_low_percent",
+    "low_percent",
+    "in_range_percent",
+    "high_percent",
+    "very_high_percent",
+    "mean_mg_dl",
+    "gmi_percent",
+    "cv_percent",
+    "cgm_active_percent",
+    "readings",
+    "previous_in_range_percent",
+    "in_range_change_points",
+    "flags",
+    "targets",
+    "patient_id",
+];
+
+/// The patient list as CSV, the rows in the order given: the numbers as the list shows them, an
+/// empty cell where nothing was recorded (never 0), flags separated by `;`.
+pub fn list_csv(
+    rows: &[(PatientRecord, DataTimes, Option<TriageSummary>)],
+    now: Timestamp,
+    freshness_days: i64,
+) -> Vec<u8> {
+    use crate::data::export::cell;
+    let mut writer = csv::Writer::from_writer(Vec::new());
+    let _ = writer.write_record(CSV_HEADER);
+    let number = |value: Option<f64>| value.map_or(String::new(), |v| format!("{v:.1}"));
+    for (record, times, summary) in rows {
+        let tir = summary.as_ref().and_then(|s| s.time_in_ranges);
+        let share = |pick: fn(&TimeInRanges) -> f64| number(tir.as_ref().map(pick));
+        let row = [
+            cell(&record.name),
+            record.date_of_birth.to_string(),
+            cell(record.mrn.as_deref().unwrap_or("")),
+            record.link.status().to_owned(),
+            times
+                .last_upload_at
+                .map_or(String::new(), |t| t.to_string()),
+            times
+                .last_reading_at
+                .map_or(String::new(), |t| t.to_string()),
+            Freshness::of(times.last_reading_at, now, freshness_days)
+                .as_str()
+                .to_owned(),
+            summary
+                .as_ref()
+                .map_or(String::new(), |s| s.period.from.to_string()),
+            summary
+                .as_ref()
+                .map_or(String::new(), |s| s.period.to.to_string()),
+            share(|t| t.very_low),
+            share(|t| t.low),
+            share(|t| t.in_range),
+            share(|t| t.high),
+            share(|t| t.very_high),
+            summary
+                .as_ref()
+                .and_then(|s| s.mean)
+                .map_or(String::new(), |m| format!("{m:.0}")),
+            number(summary.as_ref().and_then(|s| s.gmi_percent)),
+            number(summary.as_ref().and_then(|s| s.cv_percent)),
+            number(summary.as_ref().map(|s| s.cgm_active_percent)),
+            summary
+                .as_ref()
+                .map_or(String::new(), |s| s.readings.to_string()),
+            number(summary.as_ref().and_then(|s| s.previous_in_range)),
+            number(summary.as_ref().and_then(TriageSummary::in_range_change)),
+            summary
+                .as_ref()
+                .map_or(String::new(), |s| s.flags.join(";")),
+            record.ranges.as_str().to_owned(),
+            record.id.to_string(),
+        ];
+        let _ = writer.write_record(&row);
+    }
+    writer.into_inner().unwrap_or_default()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

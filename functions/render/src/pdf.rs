@@ -681,6 +681,17 @@ fn no_data(cover: &Cover<'_>) -> PdfCanvas {
 
 /// The whole report as a PDF document.
 pub fn report(report: &Report, cover: &Cover<'_>) -> Result<Vec<u8>, PdfError> {
+    let title = format!(
+        "Glucose report · {} · {} to {}",
+        cover.subject.name,
+        readable_date(report.period.from),
+        readable_date(report.period.to)
+    );
+    reports(&[(report, cover)], &title)
+}
+
+/// The pages of one report, each with its heading.
+fn pages_of(report: &Report, cover: &Cover<'_>) -> Vec<(&'static str, PdfCanvas)> {
     let scale = GlucoseScale::new(
         report.units,
         report.targets.target_low,
@@ -719,11 +730,41 @@ pub fn report(report: &Report, cover: &Cover<'_>) -> Result<Vec<u8>, PdfError> {
     } else {
         pages.push(("No data in this period", no_data(cover)));
     }
-    let lines = header_lines(report, cover.subject);
-    let generated = format!(
-        "Generated {} UTC",
-        cover.generated_at.strftime("%-d %b %Y %H:%M")
-    );
+    pages
+}
+
+/// Several reports in one PDF (a clinic's batch print: each patient's pages in turn, numbered within
+/// the patient's own report), titled `title`.
+pub fn reports(items: &[(&Report, &Cover<'_>)], title: &str) -> Result<Vec<u8>, PdfError> {
+    /// A page with its header lines, footer and number within its own report.
+    struct Printed {
+        heading: &'static str,
+        canvas: PdfCanvas,
+        lines: [String; 2],
+        generated: String,
+        number: usize,
+        of: usize,
+    }
+    let mut pages: Vec<Printed> = Vec::new();
+    for (report, cover) in items {
+        let own = pages_of(report, cover);
+        let lines = header_lines(report, cover.subject);
+        let generated = format!(
+            "Generated {} UTC",
+            cover.generated_at.strftime("%-d %b %Y %H:%M")
+        );
+        let count = own.len();
+        for (i, (heading, canvas)) in own.into_iter().enumerate() {
+            pages.push(Printed {
+                heading,
+                canvas,
+                lines: lines.clone(),
+                generated: generated.clone(),
+                number: i + 1,
+                of: count,
+            });
+        }
+    }
     let count = pages.len();
     let mut next = Ref::new(1);
     let (catalog, tree, info) = (next.bump(), next.bump(), next.bump());
@@ -735,9 +776,17 @@ pub fn report(report: &Report, cover: &Cover<'_>) -> Result<Vec<u8>, PdfError> {
         .count(count as i32);
     let mut contents = Vec::with_capacity(count);
     let mut used: BTreeMap<Font, BTreeMap<u16, char>> = BTreeMap::new();
-    for (i, (heading, mut canvas)) in pages.into_iter().enumerate() {
+    for Printed {
+        heading,
+        mut canvas,
+        lines,
+        generated,
+        number,
+        of,
+    } in pages
+    {
         header(&mut canvas, heading, &lines);
-        footer(&mut canvas, i + 1, count, &generated);
+        footer(&mut canvas, number, of, &generated);
         for ((font, glyph), c) in std::mem::take(&mut canvas.glyphs) {
             used.entry(font).or_default().entry(glyph).or_insert(c);
         }
@@ -765,14 +814,8 @@ pub fn report(report: &Report, cover: &Cover<'_>) -> Result<Vec<u8>, PdfError> {
     for (font, font_ref) in font_refs {
         embed_font(&mut pdf, &mut next, font_ref, font, &used[&font])?;
     }
-    let title = format!(
-        "Glucose report · {} · {} to {}",
-        cover.subject.name,
-        readable_date(report.period.from),
-        readable_date(report.period.to)
-    );
     pdf.document_info(info)
-        .title(TextStr(&title))
+        .title(TextStr(title))
         .producer(TextStr("glucolink"));
     pdf.set_file_id((b"glucolink-report".to_vec(), b"glucolink-report".to_vec()));
     let mut bytes = pdf.finish();

@@ -28,45 +28,8 @@ fn mg_dl(tenths: u16) -> String {
     }
 }
 
-/// glucolink JSON, every time with its offset.
-pub fn to_json(events: &[Event]) -> Vec<u8> {
-    let items: Vec<Value> = events
-        .iter()
-        .map(|event| {
-            let time = format!(
-                "{}{}",
-                local(event).strftime("%Y-%m-%dT%H:%M:%S"),
-                Offset::from_seconds(i32::from(event.utc_offset_minutes) * 60).unwrap_or(Offset::UTC)
-            );
-            let mut item = match &event.body {
-                Body::Cgm { glucose_tenths_mg_dl } => json!({"type": "cgm", "value": f64::from(*glucose_tenths_mg_dl) / 10.0}),
-                Body::Smbg { glucose_tenths_mg_dl } => json!({"type": "smbg", "value": f64::from(*glucose_tenths_mg_dl) / 10.0}),
-                Body::Bolus { immediate_milliunits, extended_milliunits, extended_minutes, automatic } => json!({
-                    "type": "bolus",
-                    "units": f64::from(*immediate_milliunits) / 1000.0,
-                    "extended_units": f64::from(*extended_milliunits) / 1000.0,
-                    "extended_minutes": extended_minutes,
-                    "automatic": automatic,
-                }),
-                Body::Basal { rate_milliunits_per_hour, duration_seconds, basal } => json!({
-                    "type": "basal",
-                    "rate": f64::from(*rate_milliunits_per_hour) / 1000.0,
-                    "duration_minutes": duration_seconds / 60,
-                    "basal": match basal { BasalKind::Scheduled => "scheduled", BasalKind::Temporary => "temporary", BasalKind::Suspend => "suspend" },
-                }),
-                Body::Carbs { tenths_grams } => json!({"type": "carbs", "grams": f64::from(*tenths_grams) / 10.0}),
-                Body::LongActing { milliunits } => json!({"type": "long_acting", "units": f64::from(*milliunits) / 1000.0}),
-                Body::AutoInsulin { milliunits, period_seconds } => json!({"type": "auto_insulin", "units": f64::from(*milliunits) / 1000.0, "period_minutes": period_seconds / 60}),
-                Body::PumpMode { automatic } => json!({"type": "pump_mode", "mode": if *automatic { "automatic" } else { "manual" }}),
-                Body::ClockSet { shift_seconds } => json!({"type": "clock_set", "shift_seconds": shift_seconds}),
-            };
-            item["time"] = json!(time);
-            item["device"] = json!(event.device);
-            item
-        })
-        .collect();
-    serde_json::to_vec(&json!({"events": items})).unwrap_or_default()
-}
+/// glucolink JSON, every time with its offset (the writer of glucolink's own exports).
+pub use glucolink_core::data::export::to_json;
 
 /// The 780G-era CareLink header (FORMATS.md).
 pub const CARELINK_HEADER: &str = "Index,Date,Time,New Device Time,BG Source,BG Reading (mg/dL),Linked BG Meter ID,Basal Rate (U/h),Temp Basal Amount,Temp Basal Type,Temp Basal Duration (h:mm:ss),Bolus Type,Bolus Volume Selected (U),Bolus Volume Delivered (U),Bolus Duration (h:mm:ss),Prime Type,Prime Volume Delivered (U),Estimated Reservoir Volume after Fill (U),Alert,User Cleared Alerts,Suspend,Rewind,BWZ Estimate (U),BWZ Target High BG (mg/dL),BWZ Target Low BG (mg/dL),BWZ Carb Ratio (g/U),BWZ Insulin Sensitivity (mg/dL/U),BWZ Carb Input (grams),BWZ BG Input (mg/dL),BWZ Correction Estimate (U),BWZ Food Estimate (U),BWZ Active Insulin (U),BWZ Status,Sensor Calibration BG (mg/dL),Sensor Glucose (mg/dL),ISIG Value,Event Marker,Bolus Number,Bolus Cancellation Reason,BWZ Unabsorbed Insulin Total (U),Final Bolus Estimate,Scroll Step Size,Insulin Action Curve Time,Sensor Calibration Rejected Reason,Preset Bolus,Bolus Source,BLE Network Device,Device Update Event,Network Device Associated Reason,Network Device Disassociated Reason,Network Device Disconnected Reason,Sensor Exception,Preset Temp Basal Name";

@@ -1,6 +1,7 @@
 //! Handlers, one module per feature. `dispatch` maps each route to its handler: the only `match` on routes.
 
 mod accounts;
+mod exports;
 mod linking;
 mod outbox;
 mod patients;
@@ -65,6 +66,9 @@ pub async fn dispatch(
         RouteId::PersonalReport => reports::personal(app, request).await,
         RouteId::ClinicOverview => reports::clinic_overview(app, request, params).await,
         RouteId::PersonalOverview => reports::personal_overview(app, request).await,
+        RouteId::ExportPatients => exports::patient_list(app, request).await,
+        RouteId::ExportPatientData => exports::patient_data(app, request, params).await,
+        RouteId::BatchPrint => exports::batch_print(app, request).await,
         RouteId::SetPatientRanges => patients::set_ranges(app, request, params).await,
     }
 }

@@ -121,17 +121,17 @@ async fn times_of(ctx: &Ctx, records: &[PatientRecord]) -> Result<Vec<DataTimes>
 }
 
 /// The list's query: which records, over which period, in which order.
-struct ListQuery {
+pub(crate) struct ListQuery {
     search: Option<String>,
     status: Option<&'static str>,
-    setting: Setting,
+    pub(crate) setting: Setting,
     sort: SortKey,
     order: Order,
     flag: Option<Flag>,
     cursor: Option<String>,
 }
 
-fn list_query(
+pub(crate) fn list_query(
     request: &Request<Bytes>,
     now: Timestamp,
     staff: &Staff,
@@ -185,6 +185,49 @@ fn ranked_offset(cursor: Option<&str>) -> Result<usize, ApiError> {
     }
 }
 
+/// A record with its data times and triage numbers.
+pub(crate) type Row = (PatientRecord, DataTimes, Option<TriageSummary>);
+
+/// The records with their data times and numbers (two batch reads), keeping those with the query's flag.
+async fn with_numbers(
+    app: &App,
+    records: Vec<PatientRecord>,
+    query: &ListQuery,
+) -> Result<Vec<Row>, ApiError> {
+    let times = times_of(&app.ctx, &records).await?;
+    let numbers = triage::summaries(&app.ctx, &records, &times, query.setting).await?;
+    Ok(records
+        .into_iter()
+        .zip(times)
+        .zip(numbers)
+        .map(|((record, times), numbers)| (record, times, numbers))
+        .filter(|(_, _, numbers)| {
+            query
+                .flag
+                .is_none_or(|flag| numbers.as_ref().is_some_and(|n| n.has(flag)))
+        })
+        .collect())
+}
+
+/// Every row the query selects (a search's matches, or the whole clinic), in the query's order.
+pub(crate) async fn all_rows(
+    app: &App,
+    staff: &Staff,
+    query: &ListQuery,
+) -> Result<Vec<Row>, ApiError> {
+    let records = match &query.search {
+        Some(folded) => {
+            let (mut records, _) = patient::search(&app.ctx, staff.clinic.id, folded).await?;
+            records.retain(|r| query.status.is_none_or(|s| r.link.status() == s));
+            records
+        }
+        None => patient::list_all(&app.ctx, staff.clinic.id, query.status).await?,
+    };
+    let mut rows = with_numbers(app, records, query).await?;
+    triage::sort(&mut rows, query.sort, query.order);
+    Ok(rows)
+}
+
 /// The clinic's patient list: a page of records, each with its triage numbers over the period. By
 /// name, a page follows the name index; sorted by a number or filtered by a flag, every record of the
 /// clinic is ranked from the summaries (never the readings) and the page is cut from that order.
@@ -215,19 +258,7 @@ pub async fn list(app: &App, request: &Request<Bytes>) -> Result<Reply, ApiError
             (records, next, false)
         }
     };
-    let times = times_of(&app.ctx, &records).await?;
-    let numbers = triage::summaries(&app.ctx, &records, &times, query.setting).await?;
-    let mut rows: Vec<_> = records
-        .into_iter()
-        .zip(times)
-        .zip(numbers)
-        .map(|((record, times), numbers)| (record, times, numbers))
-        .filter(|(_, _, numbers)| {
-            query
-                .flag
-                .is_none_or(|flag| numbers.as_ref().is_some_and(|n| n.has(flag)))
-        })
-        .collect();
+    let mut rows = with_numbers(app, records, &query).await?;
     if ranked || query.search.is_some() {
         triage::sort(&mut rows, query.sort, query.order);
     }

@@ -303,12 +303,7 @@ pub async fn clinic(
     let staff = require_staff(app, request).await?;
     let format = format(request)?;
     let record = patient::get(&app.ctx, staff.clinic.id, patient_id(params)?).await?;
-    let LinkState::Linked {
-        person_id,
-        ref identity,
-        ..
-    } = record.link
-    else {
+    let LinkState::Linked { person_id, .. } = record.link else {
         return cannot_report(
             format,
             &record,
@@ -369,17 +364,7 @@ pub async fn clinic(
         name: record.name.clone(),
         date_of_birth: Some(record.date_of_birth),
         mrn: record.mrn.clone(),
-        identity_warning: (identity.identity == Identity::Mismatch).then(|| {
-            format!(
-                "the linked account's {} {} from this record",
-                identity.differs.join(" and ").replace('_', " "),
-                if identity.differs.len() == 1 {
-                    "differs"
-                } else {
-                    "differ"
-                }
-            )
-        }),
+        identity_warning: identity_warning(&record),
     };
     let cover = Cover {
         subject: &subject,
@@ -567,4 +552,22 @@ pub async fn personal_overview(app: &App, request: &Request<Bytes>) -> Result<Re
         app.ctx.clock.now(),
         url,
     ))
+}
+
+/// What a printout says when the linked account's name or date of birth is not the record's.
+pub(crate) fn identity_warning(record: &PatientRecord) -> Option<String> {
+    let LinkState::Linked { identity, .. } = &record.link else {
+        return None;
+    };
+    (identity.identity == Identity::Mismatch).then(|| {
+        format!(
+            "the linked account's {} {} from this record",
+            identity.differs.join(" and ").replace('_', " "),
+            if identity.differs.len() == 1 {
+                "differs"
+            } else {
+                "differ"
+            }
+        )
+    })
 }

@@ -4,6 +4,7 @@
 pub mod codec;
 pub mod completeness;
 pub mod event;
+pub mod export;
 pub mod import;
 pub mod store;
 pub mod summary;

@@ -482,3 +482,54 @@ async fn record_times(
         message: "Another upload is updating your data. Try again in a moment.".into(),
     })
 }
+
+/// One upload as the person's data export lists it: which file (format), when, what it held.
+#[derive(Debug, Clone, Serialize)]
+pub struct UploadEntry {
+    pub upload_id: String,
+    pub format: String,
+    pub at: Timestamp,
+    /// `done`, `started` (may still be running) or `interrupted`.
+    pub status: String,
+    pub events: i64,
+    pub accepted: Option<i64>,
+    pub duplicates: Option<i64>,
+    pub conflicts: Option<i64>,
+    pub rejected: Option<i64>,
+    pub first_event_at: Option<Timestamp>,
+    pub last_event_at: Option<Timestamp>,
+}
+
+/// Every upload of the person, oldest first.
+pub async fn history(ctx: &Ctx, person: PersonId) -> Result<Vec<UploadEntry>, CoreError> {
+    let items = query_all(
+        ctx.store.as_ref(),
+        Query::prefix(keys::person_pk(person), keys::UPLOAD_PREFIX),
+    )
+    .await?;
+    let instant = |item: &Item, name: &str| -> Result<Option<Timestamp>, CoreError> {
+        item.n(name).filter(|ms| *ms > 0).map(millis).transpose()
+    };
+    items
+        .iter()
+        .map(|item| {
+            Ok(UploadEntry {
+                upload_id: item
+                    .key
+                    .sk
+                    .trim_start_matches(keys::UPLOAD_PREFIX)
+                    .to_owned(),
+                format: item.s("format").unwrap_or("").to_owned(),
+                at: millis(item.n("at").unwrap_or(0))?,
+                status: item.s("status").unwrap_or("").to_owned(),
+                events: item.n("events").unwrap_or(0),
+                accepted: item.n("accepted"),
+                duplicates: item.n("duplicates"),
+                conflicts: item.n("conflicts"),
+                rejected: item.n("rejected"),
+                first_event_at: instant(item, "first_event_at")?,
+                last_event_at: instant(item, "last_event_at")?,
+            })
+        })
+        .collect()
+}

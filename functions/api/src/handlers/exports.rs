@@ -1,0 +1,344 @@
+//! What a clinic takes away: the patient list with its triage numbers (CSV), a linked patient's data
+//! (every event, as glucolink JSON that uploads again, or CSV), and a batch print of chosen patients'
+//! overview pages in one PDF. Every export of health data is audited.
+
+use bytes::Bytes;
+use glucolink_core::account::clinic::Staff;
+use glucolink_core::account::personal::{self, Person};
+use glucolink_core::audit::{self, NewEvent};
+use glucolink_core::data::{export, store, upload};
+use glucolink_core::ids::{PatientId, PersonId};
+use glucolink_core::link;
+use glucolink_core::patient::{self, Freshness, LinkState, PatientRecord};
+use glucolink_core::report::build::{self, MAX_DAYS, Options, Period};
+use glucolink_core::{CoreError, triage};
+use glucolink_render::{Audience, Cover, Section, Subject};
+use http::Request;
+use jiff::ToSpan;
+use jiff::civil::Date;
+use serde::Deserialize;
+
+use super::patients::{all_rows, list_query, patient_id};
+use crate::app::App;
+use crate::error::ApiError;
+use crate::routes::PathParams;
+use crate::security::require_staff;
+use crate::wire::{Reply, json_body, query_param};
+
+/// Longest span of one data export, in days.
+pub const MAX_EXPORT_DAYS: i64 = 366;
+/// Most patients in one batch print.
+pub const MAX_BATCH: usize = 50;
+
+fn exported(
+    staff: &Staff,
+    record: Option<&PatientRecord>,
+    person: Option<PersonId>,
+    detail: String,
+) -> NewEvent {
+    NewEvent {
+        actor: staff.actor(),
+        action: "data_exported",
+        clinic: Some(staff.clinic_ref()),
+        patient_id: record.map(|r| r.id),
+        person_id: person,
+        detail,
+    }
+}
+
+/// `GET /api/clinic/patients/export.csv`: the list as the query selects and orders it, every row.
+pub async fn patient_list(app: &App, request: &Request<Bytes>) -> Result<Reply, ApiError> {
+    let staff = require_staff(app, request).await?;
+    let now = app.ctx.clock.now();
+    let query = list_query(request, now, &staff)?;
+    let rows = all_rows(app, &staff, &query).await?;
+    let csv = triage::list_csv(&rows, now, staff.clinic.freshness_days);
+    audit::record(
+        &app.ctx,
+        exported(
+            &staff,
+            None,
+            None,
+            format!(
+                "{} exported the patient list ({} records, numbers of the last {} days) as CSV.",
+                staff.user.name,
+                rows.len(),
+                query.setting.period_days
+            ),
+        ),
+    )
+    .await?;
+    let today = now.strftime("%Y-%m-%d");
+    Ok(Reply::download(
+        csv,
+        "text/csv; charset=utf-8",
+        format!("glucolink-patients-{today}.csv"),
+    ))
+}
+
+/// The linked person of a record the clinic may read, or why not (409 `not_linked`).
+async fn readable(app: &App, staff: &Staff, record: &PatientRecord) -> Result<Person, ApiError> {
+    let LinkState::Linked { person_id, .. } = record.link else {
+        return Err(CoreError::Conflict {
+            code: "not_linked",
+            message: format!(
+                "{} is not linked to a personal account: use Link to Personal first.",
+                record.name
+            ),
+        }
+        .into());
+    };
+    if !link::clinic_may_read(&app.ctx, staff.clinic.id, person_id).await? {
+        return Err(CoreError::Conflict {
+            code: "not_linked",
+            message: format!(
+                "{} no longer shares their data with this clinic.",
+                record.name
+            ),
+        }
+        .into());
+    }
+    Ok(personal::get(&app.ctx, person_id).await?)
+}
+
+fn date_param(request: &Request<Bytes>, name: &'static str) -> Result<Option<Date>, ApiError> {
+    match query_param(request, name).filter(|v| !v.is_empty()) {
+        None => Ok(None),
+        Some(raw) => raw
+            .parse::<Date>()
+            .ok()
+            .filter(|d| (1900..=2200).contains(&d.year()))
+            .map(Some)
+            .ok_or_else(|| {
+                ApiError::bad_request("invalid_date", format!("{name} is a date like 2026-11-20."))
+                    .with_field(name)
+            }),
+    }
+}
+
+/// `GET /api/clinic/patients/{patient_id}/data?format=csv|json&from=&to=`: every event of the local
+/// days `from..=to` (in the patient's zone; by default the last 90 days), with the uploads it came in.
+pub async fn patient_data(
+    app: &App,
+    request: &Request<Bytes>,
+    params: &PathParams,
+) -> Result<Reply, ApiError> {
+    let staff = require_staff(app, request).await?;
+    let as_csv = match query_param(request, "format").as_deref() {
+        None | Some("") | Some("json") => false,
+        Some("csv") => true,
+        Some(other) => {
+            return Err(ApiError::bad_request(
+                "unsupported_format",
+                format!("The data is available as format=json or csv; not {other:?}."),
+            )
+            .with_field("format"));
+        }
+    };
+    let record = patient::get(&app.ctx, staff.clinic.id, patient_id(params)?).await?;
+    let person = readable(app, &staff, &record).await?;
+    let tz = personal::upload_zone(&person);
+    let today = tz.to_datetime(app.ctx.clock.now()).date();
+    let to = date_param(request, "to")?.unwrap_or(today);
+    let from = match date_param(request, "from")? {
+        Some(from) => from,
+        None => to.checked_sub(89.days()).unwrap_or(to),
+    };
+    if from > to {
+        return Err(
+            ApiError::bad_request("invalid_period", "The period starts after it ends.")
+                .with_field("from"),
+        );
+    }
+    if i64::from((to - from).get_days()) + 1 > MAX_EXPORT_DAYS {
+        return Err(ApiError::bad_request(
+            "invalid_period",
+            format!("An export covers at most {MAX_EXPORT_DAYS} days."),
+        )
+        .with_field("to"));
+    }
+    let read_from = from.checked_sub(1.day()).unwrap_or(from);
+    let read_to = to.checked_add(1.day()).unwrap_or(to);
+    let events: Vec<_> = store::read(&app.ctx, person.id, read_from, read_to)
+        .await?
+        .into_iter()
+        .filter(|e| (from..=to).contains(&tz.to_datetime(e.at).date()))
+        .collect();
+    audit::record(
+        &app.ctx,
+        exported(
+            &staff,
+            Some(&record),
+            Some(person.id),
+            format!(
+                "{} exported the data of {} for {from} to {to} ({} events) as {}.",
+                staff.user.name,
+                record.name,
+                events.len(),
+                if as_csv { "CSV" } else { "glucolink JSON" }
+            ),
+        ),
+    )
+    .await?;
+    let stem = format!("glucolink-data-{from}-to-{to}");
+    if as_csv {
+        return Ok(Reply::download(
+            export::to_csv(&events),
+            "text/csv; charset=utf-8",
+            format!("{stem}.csv"),
+        ));
+    }
+    let uploads = upload::history(&app.ctx, person.id).await?;
+    let body = serde_json::json!({
+        "format": "glucolink-json",
+        "exported_at": app.ctx.clock.now(),
+        "patient": {
+            "name": record.name,
+            "date_of_birth": record.date_of_birth.to_string(),
+            "mrn": record.mrn,
+        },
+        "time_zone": tz.iana_name().unwrap_or("UTC"),
+        "period": { "from": from.to_string(), "to": to.to_string() },
+        "uploads": uploads,
+        "events": events.iter().map(export::json_event).collect::<Vec<_>>(),
+    });
+    Ok(Reply::download(
+        serde_json::to_vec_pretty(&body).map_err(|e| CoreError::Internal(e.to_string()))?,
+        "application/json",
+        format!("{stem}.json"),
+    ))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct BatchBody {
+    patient_ids: Vec<String>,
+    /// Days of each overview, ending today (or at the newest data when it is old); default 14.
+    period_days: Option<i64>,
+}
+
+/// `POST /api/clinic/reports/batch`: one PDF with the overview page of each chosen patient, in the
+/// order chosen. Refused whole (nothing printed) when a record cannot be printed, naming it.
+pub async fn batch_print(app: &App, request: &Request<Bytes>) -> Result<Reply, ApiError> {
+    let staff = require_staff(app, request).await?;
+    let body: BatchBody = json_body(request)?;
+    let days = body.period_days.unwrap_or(14);
+    if !(1..=MAX_DAYS).contains(&days) {
+        return Err(ApiError::bad_request(
+            "invalid_period",
+            format!("period_days is a number of days from 1 to {MAX_DAYS}."),
+        )
+        .with_field("period_days"));
+    }
+    if body.patient_ids.is_empty() || body.patient_ids.len() > MAX_BATCH {
+        return Err(ApiError::bad_request(
+            "invalid_patient_ids",
+            format!("Choose 1 to {MAX_BATCH} patients to print."),
+        )
+        .with_field("patient_ids"));
+    }
+    let mut ids: Vec<PatientId> = Vec::new();
+    for raw in &body.patient_ids {
+        let id: PatientId = raw.parse().map_err(|_| {
+            ApiError::bad_request(
+                "invalid_patient_ids",
+                format!("{raw:?} is not a patient id."),
+            )
+            .with_field("patient_ids")
+        })?;
+        if ids.contains(&id) {
+            return Err(ApiError::bad_request(
+                "invalid_patient_ids",
+                "Each patient is printed once: a patient is chosen twice.",
+            )
+            .with_field("patient_ids"));
+        }
+        ids.push(id);
+    }
+    // Every record first: a batch that cannot print one of them prints none.
+    let mut chosen = Vec::with_capacity(ids.len());
+    for id in ids {
+        let record = patient::get(&app.ctx, staff.clinic.id, id).await?;
+        let person = readable(app, &staff, &record).await?;
+        chosen.push((record, person));
+    }
+    let now = app.ctx.clock.now();
+    let people: Vec<PersonId> = chosen.iter().map(|(_, p)| p.id).collect();
+    let times = patient::data_times(&app.ctx, &people).await?;
+    let mut reports = Vec::with_capacity(chosen.len());
+    for (record, person) in &chosen {
+        let tz = personal::upload_zone(person);
+        let today = tz.to_datetime(now).date();
+        let from = today.checked_sub((days - 1).days()).unwrap_or(today);
+        let mut period = Period::parse(&from.to_string(), &today.to_string())?;
+        if let Some(newest) = times.get(&person.id).and_then(|t| t.last_reading_at)
+            && Freshness::of(Some(newest), now, staff.clinic.freshness_days) == Freshness::Old
+        {
+            let day = tz.to_datetime(newest).date();
+            if day < period.to {
+                period = period.ending_at_newest_data(day);
+            }
+        }
+        let options = Options {
+            period,
+            tz,
+            units: staff.clinic.glucose_units,
+            ranges: record.ranges,
+            detail: true,
+        };
+        reports.push(build::build(&app.ctx, person.id, &options).await?);
+    }
+    for ((record, person), report) in chosen.iter().zip(&reports) {
+        audit::record(
+            &app.ctx,
+            NewEvent {
+                actor: staff.actor(),
+                action: "report_viewed",
+                clinic: Some(staff.clinic_ref()),
+                patient_id: Some(record.id),
+                person_id: Some(person.id),
+                detail: format!(
+                    "{} printed the overview of {} for {} to {} (batch print of {} patients).",
+                    staff.user.name,
+                    record.name,
+                    report.period.from,
+                    report.period.to,
+                    chosen.len()
+                ),
+            },
+        )
+        .await?;
+    }
+    let subjects: Vec<Subject> = chosen
+        .iter()
+        .map(|(record, _)| Subject {
+            name: record.name.clone(),
+            date_of_birth: Some(record.date_of_birth),
+            mrn: record.mrn.clone(),
+            identity_warning: super::reports::identity_warning(record),
+        })
+        .collect();
+    let sections = [Section::Overview];
+    let covers: Vec<Cover> = subjects
+        .iter()
+        .map(|subject| Cover {
+            subject,
+            sections: &sections,
+            previous: None,
+            audience: Audience::Clinic,
+            generated_at: now,
+            pdf_url: None,
+            back_url: "/clinic/".into(),
+        })
+        .collect();
+    let items: Vec<_> = reports.iter().zip(&covers).collect();
+    let pdf = glucolink_render::pdf::reports(
+        &items,
+        &format!("Glucose overviews · {} patients", chosen.len()),
+    )
+    .map_err(|e| CoreError::Internal(e.to_string()))?;
+    Ok(Reply::pdf(
+        pdf,
+        format!("glucolink-overviews-{}.pdf", now.strftime("%Y-%m-%d")),
+    ))
+}
