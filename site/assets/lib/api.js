@@ -90,3 +90,27 @@ export function uploadFile(path, file, onProgress) {
     }, reject);
   });
 }
+
+/** Calls the API for a file (a PDF); resolves to its Blob, rejects with ApiError. */
+export async function apiFile(method, path, body) {
+  const headers = { Accept: "application/pdf, application/json" };
+  if (method !== "GET") headers["X-CSRF-Token"] = await ensureCsrf();
+  if (body !== undefined) headers["Content-Type"] = "application/json";
+  const response = await fetch(path, {
+    method,
+    headers,
+    credentials: "same-origin",
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  if (!response.ok) {
+    const text = await response.text();
+    let parsed = null;
+    try {
+      parsed = text ? JSON.parse(text) : null;
+    } catch {
+      parsed = null;
+    }
+    throw new ApiError(response.status, parsed);
+  }
+  return response.blob();
+}

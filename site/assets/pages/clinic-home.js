@@ -4,7 +4,7 @@
 // flag or a link state, search by name. The choices stay in the address. Add a record below.
 
 import { start } from "/assets/lib/shell.js";
-import { api } from "/assets/lib/api.js";
+import { api, apiFile } from "/assets/lib/api.js";
 import { FRESHNESS_TEXT, LINK_TEXT, badge, el, fill } from "/assets/lib/dom.js";
 import { calendarDay, day, relative, when } from "/assets/lib/format.js";
 import { apiForm } from "/assets/lib/forms.js";
@@ -104,9 +104,14 @@ function numbers(p) {
   ];
 }
 
-function row(p) {
+function row(p, chosen) {
+  const box = p.link.status === "linked"
+    ? el("input", { type: "checkbox", className: "choose", "data-choose": p.patient_id, "aria-label": `Choose ${p.name} for printing` })
+    : "";
+  if (box && chosen.has(p.patient_id)) box.checked = true;
   return el("tr", { "data-patient": p.patient_id },
     el("td", {},
+      box,
       el("a", { href: `/clinic/patient?id=${encodeURIComponent(p.patient_id)}` }, p.name),
       el("div", { className: "hint" }, `Born ${calendarDay(p.date_of_birth)}${p.mrn ? ` · MRN ${p.mrn}` : ""}`)),
     el("td", { "data-label": "Linked to Personal" },
@@ -167,6 +172,9 @@ async function clinicHome() {
     if (controls.namedItem("order").value === "reverse") shown.set("order", "reverse");
     const address = shown.toString();
     history.replaceState(null, "", address ? `${location.pathname}?${address}` : location.pathname);
+    const exported = new URLSearchParams(params);
+    exported.delete("cursor");
+    document.querySelector("[data-export-list]").setAttribute("href", `/api/clinic/patients/export.csv?${exported}`);
     if (append && cursor) params.set("cursor", cursor);
     return params;
   }
@@ -189,7 +197,7 @@ async function clinicHome() {
     try {
       const page = await api("GET", `/api/clinic/patients?${query(append)}`);
       if (!append) rows.replaceChildren();
-      rows.append(...page.patients.map(row));
+      rows.append(...page.patients.map((p) => row(p, chosen)));
       cursor = page.next_cursor;
       more.hidden = !cursor;
       empty.hidden = rows.children.length > 0;
@@ -228,6 +236,42 @@ async function clinicHome() {
   });
   document.querySelector("[data-triage]").addEventListener("submit", (event) => event.preventDefault());
   more.addEventListener("click", () => load(true));
+  // Batch print: the overview page of each chosen linked patient, in one PDF opened in a new tab.
+  const chosen = new Set();
+  const printButton = document.querySelector("[data-batch-print]");
+  const batchStatus = document.querySelector("[data-batch-status]");
+  const showChosen = () => {
+    printButton.disabled = chosen.size === 0;
+    batchStatus.textContent = chosen.size === 0
+      ? "Choose linked patients with the boxes in the list."
+      : `${chosen.size} ${chosen.size === 1 ? "patient" : "patients"} chosen (at most 50).`;
+  };
+  rows.addEventListener("change", (event) => {
+    const id = event.target.dataset.choose;
+    if (!id) return;
+    if (event.target.checked) chosen.add(id);
+    else chosen.delete(id);
+    showChosen();
+  });
+  printButton.addEventListener("click", async () => {
+    listError.textContent = "";
+    const tab = window.open("", "_blank");
+    try {
+      batchStatus.textContent = "Preparing the PDF…";
+      const pdf = await apiFile("POST", "/api/clinic/reports/batch", {
+        patient_ids: [...chosen],
+        period_days: Number(controls.namedItem("period_days").value),
+      });
+      const url = URL.createObjectURL(pdf);
+      if (tab) tab.location.href = url;
+      else location.assign(url);
+      showChosen();
+    } catch (error) {
+      if (tab) tab.close();
+      listError.textContent = error.message;
+      showChosen();
+    }
+  });
   apiForm(document.querySelector("[data-add-patient]"), "/api/clinic/patients", (created) =>
     location.assign(`/clinic/patient?id=${encodeURIComponent(created.patient_id)}`),
   );

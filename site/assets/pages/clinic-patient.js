@@ -97,6 +97,9 @@ async function clinicPatient() {
     // Every state but "linked" and "pending" is a record the clinic can link again.
     showWhen(["linked", "pending"].includes(p.link.status) ? p.link.status : "not_linked");
     document.querySelector("[data-identity]").hidden = p.link.identity !== "mismatch";
+    for (const link of document.querySelectorAll("[data-export-data]")) {
+      link.setAttribute("href", `${base}/data?format=${link.dataset.exportData}`);
+    }
     // A linked record opens on its overview; the old-data warning is this page's own (data-stale).
     if (p.link.status === "linked" && !glanceShown) {
       glanceShown = true;

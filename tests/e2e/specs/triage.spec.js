@@ -113,3 +113,53 @@ test("the patient's home page starts with Upload now, then the same overview of 
   await expectAccessible(page);
   await screenshotBothWidths(page, "personal-home-glance");
 });
+
+test("the list downloads as CSV, chosen patients print as one PDF of overviews, and a patient's data downloads", async ({ page }) => {
+  await signInDemoClinic(page);
+  await page.getByLabel("Sort by").selectOption("very_low");
+  const [csv] = await Promise.all([
+    page.waitForEvent("download"),
+    page.getByRole("link", { name: "Download this list (CSV)" }).click(),
+  ]);
+  expect(csv.suggestedFilename()).toMatch(/^glucolink-patients-\d{4}-\d\d-\d\d\.csv$/);
+  const text = require("node:fs").readFileSync(await csv.path(), "utf8");
+  const lines = text.trim().split("\n");
+  expect(lines[0]).toContain("name,date_of_birth,mrn,link_status");
+  expect(lines[1]).toContain("Alex Demo");
+  expect(lines.length).toBeGreaterThanOrEqual(7);
+
+  await expect(page.getByRole("button", { name: /Print overviews/ })).toBeDisabled();
+  await page.getByLabel("Choose Alex Demo for printing").check();
+  await page.getByLabel("Choose Morgan Olddata for printing").check();
+  await expect(page.locator("[data-batch-status]")).toHaveText("2 patients chosen (at most 50).");
+  const [popup] = await Promise.all([
+    page.waitForEvent("popup"),
+    page.getByRole("button", { name: /Print overviews/ }).click(),
+  ]);
+  await expect.poll(() => popup.url()).toMatch(/^blob:/);
+  await popup.close();
+  // The same PDF, fetched with the page's session: one overview page per chosen patient.
+  const cookies = await page.context().cookies();
+  const csrf = cookies.find((c) => c.name === "csrf" || c.name === "__Host-csrf").value;
+  const ids = await page.locator("input[data-choose]:checked").evaluateAll((boxes) => boxes.map((b) => b.dataset.choose));
+  const response = await page.request.post("/api/clinic/reports/batch", {
+    headers: { "X-CSRF-Token": csrf },
+    data: { patient_ids: ids, period_days: 14 },
+  });
+  expect(response.status()).toBe(200);
+  expect(response.headers()["content-type"]).toBe("application/pdf");
+  const pdf = (await response.body()).toString("latin1");
+  expect(pdf.startsWith("%PDF-")).toBe(true);
+  expect(pdf.match(/\/Type\s*\/Page(?!s)/g)).toHaveLength(2);
+
+  await page.getByRole("link", { name: "Alex Demo" }).click();
+  await ready(page);
+  const [data] = await Promise.all([
+    page.waitForEvent("download"),
+    page.getByRole("link", { name: "CSV for a spreadsheet" }).click(),
+  ]);
+  expect(data.suggestedFilename()).toMatch(/^glucolink-data-.*\.csv$/);
+  const rows = require("node:fs").readFileSync(await data.path(), "utf8").trim().split("\n");
+  expect(rows[0]).toMatch(/^time_utc,time_local,device,type,/);
+  expect(rows.length).toBeGreaterThan(1000);
+});
