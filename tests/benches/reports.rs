@@ -3,7 +3,8 @@
 //! 1. Compute: 90 days of a synthetic MiniMed 780G patient (≈26,000 CGM readings plus boluses, basal,
 //!    carbs and meter readings) in memory, composed into a report and written as JSON, HTML and PDF.
 //! 2. End to end: the local server with the demo data (the same 90-day patient, linked), timing
-//!    `GET /api/clinic/patients/{id}/report` (read + compute + audit + write) in each format.
+//!    `GET /api/clinic/patients/{id}/report` (read + compute + audit + write) in each format, and the
+//!    Patient Profile's overview (`…/overview`, 14 and 90 days).
 //!
 //! Prints p50/p95 in milliseconds and the output sizes. With `--write DIR` it keeps the HTML and PDF it
 //! rendered. (The metrics for the peer comparison come from `glucolink-synth`'s `peer-metrics`.)
@@ -166,6 +167,25 @@ async fn main() {
         }
         line(
             &format!("GET …/report?format={format} (90 days, local)"),
+            samples,
+            size,
+        );
+    }
+    // The patient at a glance (the Patient Profile's overview): this period with its traces, the
+    // previous one, the charts as SVG.
+    for days in [14, 90] {
+        let url = format!("{base}/api/clinic/patients/{id}/overview?days={days}");
+        let mut samples = Vec::with_capacity(ROUNDS);
+        let mut size = 0;
+        for _ in 0..ROUNDS {
+            let started = Instant::now();
+            let response = client.get(&url).send().await.expect("overview");
+            assert_eq!(response.status().as_u16(), 200);
+            size = response.bytes().await.expect("body").len();
+            samples.push(started.elapsed());
+        }
+        line(
+            &format!("GET …/overview?days={days} (at a glance, local)"),
             samples,
             size,
         );

@@ -5,26 +5,12 @@ use jiff::{SignedDuration, Timestamp};
 use serde_json::{Value as Json, json};
 
 use crate::support::app::{TestApp, assert_error, spawn_app, status_and_json};
-use crate::support::people::{create_patient, linked_patient, signed_in_clinic, signed_in_person};
+use crate::support::people::{
+    create_patient, linked_patient, list_patients, names, signed_in_clinic, signed_in_person,
+};
 
-async fn list(app_browser: &crate::support::app::Browser, query: &str) -> Json {
-    let (status, body) = status_and_json(
-        app_browser
-            .get(&format!("/api/clinic/patients{query}"))
-            .await,
-    )
-    .await;
-    assert_eq!(status, 200, "{body}");
-    body
-}
-
-fn names(body: &Json) -> Vec<String> {
-    body["patients"]
-        .as_array()
-        .expect("patients")
-        .iter()
-        .map(|p| p["name"].as_str().unwrap_or_default().to_owned())
-        .collect()
+async fn list(clinic: &crate::support::app::Browser, query: &str) -> Json {
+    list_patients(clinic, query).await
 }
 
 #[tokio::test]

@@ -17,7 +17,9 @@ use serde_json::{Value, json};
 use crate::support::app::{
     Browser, TestApp, assert_error, spawn_app, spawn_app_on_dynamodb, status_and_json,
 };
-use crate::support::people::{create_patient, link_new_patient, signed_in_clinic};
+use crate::support::people::{
+    create_patient, link_new_patient, list_patients, names, signed_in_clinic,
+};
 
 /// CGM readings every 5 minutes from `days` days before `now` up to `until_days` before it, with values
 /// from `value(i)`.
@@ -45,19 +47,7 @@ async fn upload(patient: &Browser, events: Vec<Value>) {
 }
 
 async fn list(clinic: &Browser, query: &str) -> Value {
-    let (status, body) =
-        status_and_json(clinic.get(&format!("/api/clinic/patients{query}")).await).await;
-    assert_eq!(status, 200, "{body}");
-    body
-}
-
-fn names(body: &Value) -> Vec<String> {
-    body["patients"]
-        .as_array()
-        .expect("patients")
-        .iter()
-        .map(|p| p["name"].as_str().unwrap_or_default().to_owned())
-        .collect()
+    list_patients(clinic, query).await
 }
 
 fn row<'a>(body: &'a Value, name: &str) -> &'a Value {

@@ -126,6 +126,13 @@ pub fn data_info(person: PersonId) -> Key {
     Key::new(person_pk(person), "DATAINFO")
 }
 
+/// The person whose partition (`PERSON#<id>`) an item is in.
+pub fn person_of(key: &Key) -> Option<PersonId> {
+    key.pk
+        .strip_prefix("PERSON#")
+        .and_then(|id| id.parse().ok())
+}
+
 pub fn data_summary(person: PersonId) -> Key {
     Key::new(person_pk(person), "DATASUMMARY")
 }

@@ -922,12 +922,7 @@ pub async fn data_times(
     for chunk in unique.chunks(crate::store::MAX_BATCH_GET_KEYS) {
         let keys: Vec<Key> = chunk.iter().map(|p| keys::data_info(*p)).collect();
         for item in ctx.store.batch_get(&keys).await? {
-            let Some(person) = item
-                .key
-                .pk
-                .strip_prefix("PERSON#")
-                .and_then(|id| id.parse::<PersonId>().ok())
-            else {
+            let Some(person) = keys::person_of(&item.key) else {
                 continue;
             };
             times.insert(person, crate::data::upload::data_times_of(&item)?);

@@ -32,17 +32,22 @@ export async function ensureCsrf() {
   return csrfToken() || "";
 }
 
-/** Calls the API; resolves to the parsed JSON (or null), rejects with ApiError. */
-export async function api(method, path, body) {
-  const headers = { Accept: "application/json" };
+/** Sends a request with the session cookie, the CSRF token (for changes) and a JSON body if given. */
+async function send(method, path, body, accept) {
+  const headers = { Accept: accept };
   if (method !== "GET") headers["X-CSRF-Token"] = await ensureCsrf();
   if (body !== undefined) headers["Content-Type"] = "application/json";
-  const response = await fetch(path, {
+  return fetch(path, {
     method,
     headers,
     credentials: "same-origin",
     body: body === undefined ? undefined : JSON.stringify(body),
   });
+}
+
+/** Calls the API; resolves to the parsed JSON (or null), rejects with ApiError. */
+export async function api(method, path, body) {
+  const response = await send(method, path, body, "application/json");
   const text = await response.text();
   const parsed = text ? JSON.parse(text) : null;
   if (!response.ok) throw new ApiError(response.status, parsed);
@@ -93,15 +98,7 @@ export function uploadFile(path, file, onProgress) {
 
 /** Calls the API for a file (a PDF); resolves to its Blob, rejects with ApiError. */
 export async function apiFile(method, path, body) {
-  const headers = { Accept: "application/pdf, application/json" };
-  if (method !== "GET") headers["X-CSRF-Token"] = await ensureCsrf();
-  if (body !== undefined) headers["Content-Type"] = "application/json";
-  const response = await fetch(path, {
-    method,
-    headers,
-    credentials: "same-origin",
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
+  const response = await send(method, path, body, "application/pdf, application/json");
   if (!response.ok) {
     const text = await response.text();
     let parsed = null;

@@ -194,3 +194,21 @@ pub fn event_actions(body: &Value) -> Vec<String> {
         .map(|e| e["action"].as_str().unwrap_or_default().to_owned())
         .collect()
 }
+
+/// The clinic's patient list with this query (`?sort=cv`…), answered 200.
+pub async fn list_patients(clinic: &Browser, query: &str) -> Value {
+    let (status, body) =
+        status_and_json(clinic.get(&format!("/api/clinic/patients{query}")).await).await;
+    assert_eq!(status, 200, "{body}");
+    body
+}
+
+/// The names of a patient list's rows, in order.
+pub fn names(body: &Value) -> Vec<String> {
+    body["patients"]
+        .as_array()
+        .expect("patients")
+        .iter()
+        .map(|p| p["name"].as_str().unwrap_or_default().to_owned())
+        .collect()
+}

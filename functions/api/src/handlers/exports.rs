@@ -4,12 +4,11 @@
 
 use bytes::Bytes;
 use glucolink_core::account::clinic::Staff;
-use glucolink_core::account::personal::{self, Person};
+use glucolink_core::account::personal;
 use glucolink_core::audit::{self, NewEvent};
 use glucolink_core::data::{export, store, upload};
 use glucolink_core::ids::{PatientId, PersonId};
-use glucolink_core::link;
-use glucolink_core::patient::{self, Freshness, LinkState, PatientRecord};
+use glucolink_core::patient::{self, Freshness, PatientRecord};
 use glucolink_core::report::build::{self, MAX_DAYS, Options, Period};
 use glucolink_core::{CoreError, triage};
 use glucolink_render::{Audience, Cover, Section, Subject};
@@ -19,6 +18,7 @@ use jiff::civil::Date;
 use serde::Deserialize;
 
 use super::patients::{all_rows, list_query, patient_id};
+use super::reports::{readable_person, report_viewed};
 use crate::app::App;
 use crate::error::ApiError;
 use crate::routes::PathParams;
@@ -76,31 +76,6 @@ pub async fn patient_list(app: &App, request: &Request<Bytes>) -> Result<Reply, 
     ))
 }
 
-/// The linked person of a record the clinic may read, or why not (409 `not_linked`).
-async fn readable(app: &App, staff: &Staff, record: &PatientRecord) -> Result<Person, ApiError> {
-    let LinkState::Linked { person_id, .. } = record.link else {
-        return Err(CoreError::Conflict {
-            code: "not_linked",
-            message: format!(
-                "{} is not linked to a personal account: use Link to Personal first.",
-                record.name
-            ),
-        }
-        .into());
-    };
-    if !link::clinic_may_read(&app.ctx, staff.clinic.id, person_id).await? {
-        return Err(CoreError::Conflict {
-            code: "not_linked",
-            message: format!(
-                "{} no longer shares their data with this clinic.",
-                record.name
-            ),
-        }
-        .into());
-    }
-    Ok(personal::get(&app.ctx, person_id).await?)
-}
-
 fn date_param(request: &Request<Bytes>, name: &'static str) -> Result<Option<Date>, ApiError> {
     match query_param(request, name).filter(|v| !v.is_empty()) {
         None => Ok(None),
@@ -136,7 +111,7 @@ pub async fn patient_data(
         }
     };
     let record = patient::get(&app.ctx, staff.clinic.id, patient_id(params)?).await?;
-    let person = readable(app, &staff, &record).await?;
+    let person = readable_person(app, &staff, &record).await?;
     let tz = personal::upload_zone(&person);
     let today = tz.to_datetime(app.ctx.clock.now()).date();
     let to = date_param(request, "to")?.unwrap_or(today);
@@ -259,7 +234,7 @@ pub async fn batch_print(app: &App, request: &Request<Bytes>) -> Result<Reply, A
     let mut chosen = Vec::with_capacity(ids.len());
     for id in ids {
         let record = patient::get(&app.ctx, staff.clinic.id, id).await?;
-        let person = readable(app, &staff, &record).await?;
+        let person = readable_person(app, &staff, &record).await?;
         chosen.push((record, person));
     }
     let now = app.ctx.clock.now();
@@ -291,13 +266,11 @@ pub async fn batch_print(app: &App, request: &Request<Bytes>) -> Result<Reply, A
     for ((record, person), report) in chosen.iter().zip(&reports) {
         audit::record(
             &app.ctx,
-            NewEvent {
-                actor: staff.actor(),
-                action: "report_viewed",
-                clinic: Some(staff.clinic_ref()),
-                patient_id: Some(record.id),
-                person_id: Some(person.id),
-                detail: format!(
+            report_viewed(
+                &staff,
+                record,
+                person.id,
+                format!(
                     "{} printed the overview of {} for {} to {} (batch print of {} patients).",
                     staff.user.name,
                     record.name,
@@ -305,7 +278,7 @@ pub async fn batch_print(app: &App, request: &Request<Bytes>) -> Result<Reply, A
                     report.period.to,
                     chosen.len()
                 ),
-            },
+            ),
         )
         .await?;
     }

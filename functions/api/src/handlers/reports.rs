@@ -5,7 +5,7 @@
 
 use bytes::Bytes;
 use glucolink_core::CoreError;
-use glucolink_core::account::clinic::DEFAULT_FRESHNESS_DAYS;
+use glucolink_core::account::clinic::{DEFAULT_FRESHNESS_DAYS, Staff};
 use glucolink_core::account::personal::{self, Person};
 use glucolink_core::audit::{self, NewEvent};
 use glucolink_core::ids::PersonId;
@@ -339,13 +339,11 @@ pub async fn clinic(
     let previous = previous_report(app, person_id, &options, &sections).await?;
     audit::record(
         &app.ctx,
-        NewEvent {
-            actor: staff.actor(),
-            action: "report_viewed",
-            clinic: Some(staff.clinic_ref()),
-            patient_id: Some(record.id),
-            person_id: Some(person_id),
-            detail: format!(
+        report_viewed(
+            &staff,
+            &record,
+            person_id,
+            format!(
                 "{} viewed the report of {} for {} to {} ({}).",
                 staff.user.name,
                 record.name,
@@ -357,7 +355,7 @@ pub async fn clinic(
                     Format::Pdf => "PDF",
                 }
             ),
-        },
+        ),
     )
     .await?;
     let subject = Subject {
@@ -469,22 +467,8 @@ pub async fn clinic_overview(
 ) -> Result<Reply, ApiError> {
     let staff = require_staff(app, request).await?;
     let record = patient::get(&app.ctx, staff.clinic.id, patient_id(params)?).await?;
-    let LinkState::Linked { person_id, .. } = record.link else {
-        return Err(CoreError::Conflict {
-            code: "not_linked",
-            message: "This record is not linked to a personal account: use Link to Personal first."
-                .into(),
-        }
-        .into());
-    };
-    if !link::clinic_may_read(&app.ctx, staff.clinic.id, person_id).await? {
-        return Err(CoreError::Conflict {
-            code: "not_linked",
-            message: "The patient no longer shares their data with this clinic.".into(),
-        }
-        .into());
-    }
-    let person = personal::get(&app.ctx, person_id).await?;
+    let person = readable_person(app, &staff, &record).await?;
+    let person_id = person.id;
     let freshness_days = staff.clinic.freshness_days;
     let (report, previous) = glance_reports(
         app,
@@ -497,17 +481,15 @@ pub async fn clinic_overview(
     .await?;
     audit::record(
         &app.ctx,
-        NewEvent {
-            actor: staff.actor(),
-            action: "report_viewed",
-            clinic: Some(staff.clinic_ref()),
-            patient_id: Some(record.id),
-            person_id: Some(person_id),
-            detail: format!(
+        report_viewed(
+            &staff,
+            &record,
+            person_id,
+            format!(
                 "{} viewed the overview of {} for {} to {}.",
                 staff.user.name, record.name, report.period.from, report.period.to
             ),
-        },
+        ),
     )
     .await?;
     let times = patient::data_times(&app.ctx, &[person_id])
@@ -570,4 +552,50 @@ pub(crate) fn identity_warning(record: &PatientRecord) -> Option<String> {
             }
         )
     })
+}
+
+/// The audit line of a clinic viewing (or printing) a patient's report or overview.
+pub(crate) fn report_viewed(
+    staff: &Staff,
+    record: &PatientRecord,
+    person_id: PersonId,
+    detail: String,
+) -> NewEvent {
+    NewEvent {
+        actor: staff.actor(),
+        action: "report_viewed",
+        clinic: Some(staff.clinic_ref()),
+        patient_id: Some(record.id),
+        person_id: Some(person_id),
+        detail,
+    }
+}
+
+/// The linked person of a record the clinic may read, or why not (409 `not_linked`, naming the record).
+pub(crate) async fn readable_person(
+    app: &App,
+    staff: &Staff,
+    record: &PatientRecord,
+) -> Result<Person, ApiError> {
+    let LinkState::Linked { person_id, .. } = record.link else {
+        return Err(CoreError::Conflict {
+            code: "not_linked",
+            message: format!(
+                "{} is not linked to a personal account: use Link to Personal first.",
+                record.name
+            ),
+        }
+        .into());
+    };
+    if !link::clinic_may_read(&app.ctx, staff.clinic.id, person_id).await? {
+        return Err(CoreError::Conflict {
+            code: "not_linked",
+            message: format!(
+                "{} no longer shares their data with this clinic.",
+                record.name
+            ),
+        }
+        .into());
+    }
+    Ok(personal::get(&app.ctx, person_id).await?)
 }

@@ -186,12 +186,7 @@ pub async fn read_many(
     for chunk in unique.chunks(MAX_BATCH_GET_KEYS) {
         let keys: Vec<Key> = chunk.iter().map(|p| keys::data_summary(*p)).collect();
         for item in ctx.store.batch_get(&keys).await? {
-            let Some(person) = item
-                .key
-                .pk
-                .strip_prefix("PERSON#")
-                .and_then(|id| id.parse::<PersonId>().ok())
-            else {
+            let Some(person) = keys::person_of(&item.key) else {
                 continue;
             };
             if item.n(RULES_FIELD) == Some(RULES) {
