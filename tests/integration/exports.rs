@@ -134,8 +134,13 @@ async fn a_patients_data_exports_as_json_that_uploads_again_and_as_csv() {
     let mut events = readings(now, 3, |i| 100 + i % 50);
     events.push(json!({"type": "bolus", "time": (now - SignedDuration::from_hours(5)).to_string(), "units": 4.5}));
     events.push(json!({"type": "carbs", "time": (now - SignedDuration::from_hours(5)).to_string(), "grams": 40}));
-    let stored = upload(&patient, json!({"device": "Export Pump", "events": events})).await;
+    let file = json!({"device": "Export Pump", "events": events});
+    let stored = upload(&patient, file.clone()).await;
     let accepted = stored["accepted"].as_u64().expect("accepted");
+    let first_upload = stored["upload_id"].as_str().expect("upload_id").to_owned();
+    // The same file again stores nothing new: every event keeps the upload that first brought it.
+    let again = upload(&patient, file).await;
+    assert_eq!(again["accepted"], 0);
     let path = format!("/api/clinic/patients/{patient_id}/data");
     let exported: Value =
         serde_json::from_slice(&download(&clinic, &path, "application/json").await).expect("json");
@@ -147,6 +152,17 @@ async fn a_patients_data_exports_as_json_that_uploads_again_and_as_csv() {
     );
     assert_eq!(exported["uploads"][0]["format"], "glucolink-json");
     assert_eq!(exported["uploads"][0]["accepted"], accepted);
+    assert_eq!(exported["uploads"].as_array().map(Vec::len), Some(2));
+    assert_eq!(
+        exported["uploads"][0]["sha256"].as_str().map(str::len),
+        Some(64)
+    );
+    assert!(
+        exported["events"]
+            .as_array()
+            .is_some_and(|e| e.iter().all(|e| e["upload_id"] == first_upload.as_str())),
+        "each event names the upload (file) it came in"
+    );
     let bolus = exported["events"]
         .as_array()
         .and_then(|e| e.iter().find(|e| e["type"] == "bolus"))
@@ -172,6 +188,12 @@ async fn a_patients_data_exports_as_json_that_uploads_again_and_as_csv() {
     assert_eq!(csv.lines().count(), accepted as usize + 1);
     assert!(
         csv.lines().any(|l| l.contains(",Export Pump,bolus,,4.5,")),
+        "{csv:.400}"
+    );
+    assert!(
+        csv.lines()
+            .skip(1)
+            .all(|l| l.contains(&format!(",{first_upload},glucolink-json,"))),
         "{csv:.400}"
     );
     // A window of days.

@@ -464,7 +464,7 @@ impl Store for AnotherUploadLands {
         };
         if let Some((ctx, person, events)) = other {
             let (first, last) = (events[0].at, events[events.len() - 1].at);
-            data_store::merge(&ctx, person.id, events)
+            data_store::merge(&ctx, person.id, events, None)
                 .await
                 .expect("merge");
             summary::refresh(&ctx, &person, first, last)
@@ -534,7 +534,7 @@ async fn a_summary_written_after_a_racing_upload_reads_the_data_again() {
     let evening: Vec<Event> = (0..24)
         .map(|i| cgm(now - SignedDuration::from_mins(240 - i * 5), 500))
         .collect();
-    data_store::merge(&plain, person.id, morning.clone())
+    data_store::merge(&plain, person.id, morning.clone(), None)
         .await
         .expect("merge");
     let racing = Ctx::new(

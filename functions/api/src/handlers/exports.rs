@@ -134,11 +134,14 @@ pub async fn patient_data(
     }
     let read_from = from.checked_sub(1.day()).unwrap_or(from);
     let read_to = to.checked_add(1.day()).unwrap_or(to);
-    let events: Vec<_> = store::read(&app.ctx, person.id, read_from, read_to)
+    let events: Vec<_> = store::read_with_sources(&app.ctx, person.id, read_from, read_to)
         .await?
         .into_iter()
-        .filter(|e| (from..=to).contains(&tz.to_datetime(e.at).date()))
+        .filter(|(e, _)| (from..=to).contains(&tz.to_datetime(e.at).date()))
         .collect();
+    let uploads = upload::history(&app.ctx, person.id).await?;
+    let upload_of =
+        |id: Option<String>| id.and_then(|id| uploads.iter().find(|u| u.upload_id == id));
     audit::record(
         &app.ctx,
         exported(
@@ -157,13 +160,26 @@ pub async fn patient_data(
     .await?;
     let stem = format!("glucolink-data-{from}-to-{to}");
     if as_csv {
+        let rows: Vec<_> = events
+            .into_iter()
+            .map(|(event, source)| (event, upload_of(source.map(|s| s.to_string()))))
+            .collect();
         return Ok(Reply::download(
-            export::to_csv(&events),
+            export::to_csv(&rows),
             "text/csv; charset=utf-8",
             format!("{stem}.csv"),
         ));
     }
-    let uploads = upload::history(&app.ctx, person.id).await?;
+    let items: Vec<serde_json::Value> = events
+        .iter()
+        .map(|(event, source)| {
+            let mut item = export::json_event(event);
+            if let Some(upload) = upload_of(source.map(|s| s.to_string())) {
+                item["upload_id"] = serde_json::json!(upload.upload_id);
+            }
+            item
+        })
+        .collect();
     let body = serde_json::json!({
         "format": "glucolink-json",
         "exported_at": app.ctx.clock.now(),
@@ -175,7 +191,7 @@ pub async fn patient_data(
         "time_zone": tz.iana_name().unwrap_or("UTC"),
         "period": { "from": from.to_string(), "to": to.to_string() },
         "uploads": uploads,
-        "events": events.iter().map(export::json_event).collect::<Vec<_>>(),
+        "events": items,
     });
     Ok(Reply::download(
         serde_json::to_vec_pretty(&body).map_err(|e| CoreError::Internal(e.to_string()))?,

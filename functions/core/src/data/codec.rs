@@ -247,6 +247,66 @@ pub fn decode(kind: Kind, day_start: Timestamp, bytes: &[u8]) -> Result<Vec<Even
     Ok(events)
 }
 
+/// Which upload brought each event of a day item, in the item's event order (sorted by instant and
+/// device): `varint uploads`, each a 16-byte ULID, `varint events`, then per event `varint` 0 (not
+/// recorded: stored before glucolink kept provenance) or the 1-based index of its upload.
+pub fn encode_sources(sources: &[Option<ulid::Ulid>]) -> Vec<u8> {
+    let mut ids: Vec<ulid::Ulid> = Vec::new();
+    let mut indices = Vec::with_capacity(sources.len());
+    for source in sources {
+        indices.push(match source {
+            None => 0,
+            Some(id) => match ids.iter().position(|known| known == id) {
+                Some(index) => index + 1,
+                None => {
+                    ids.push(*id);
+                    ids.len()
+                }
+            },
+        });
+    }
+    let mut out = Vec::with_capacity(4 + ids.len() * 16 + indices.len());
+    put_varint(&mut out, ids.len() as u64);
+    for id in &ids {
+        out.extend_from_slice(&u128::from(*id).to_be_bytes());
+    }
+    put_varint(&mut out, indices.len() as u64);
+    for index in indices {
+        put_varint(&mut out, index as u64);
+    }
+    out
+}
+
+/// The sources of a day item's `events` events ([`encode_sources`]).
+pub fn decode_sources(bytes: &[u8], events: usize) -> Result<Vec<Option<ulid::Ulid>>, DecodeError> {
+    let mut reader = Reader { bytes, at: 0 };
+    let count: usize = reader.small()?;
+    if count > events {
+        return Err(DecodeError("more uploads than events"));
+    }
+    let mut ids = Vec::with_capacity(count);
+    for _ in 0..count {
+        let mut raw = [0u8; 16];
+        for byte in &mut raw {
+            *byte = reader.byte()?;
+        }
+        ids.push(ulid::Ulid::from(u128::from_be_bytes(raw)));
+    }
+    if reader.small::<usize>()? != events {
+        return Err(DecodeError("sources do not match the events"));
+    }
+    (0..events)
+        .map(|_| match reader.small::<usize>()? {
+            0 => Ok(None),
+            index => ids
+                .get(index - 1)
+                .copied()
+                .map(Some)
+                .ok_or(DecodeError("unknown upload index")),
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -391,5 +451,18 @@ mod tests {
         }
         assert!(decode(Kind::Cgm, day(), &[2]).is_err());
         assert!(decode(Kind::Cgm, day(), &[]).is_err());
+    }
+
+    #[test]
+    fn sources_round_trip_and_refuse_a_mismatch() {
+        let (a, b) = (ulid::Ulid::from(1u128 << 100), ulid::Ulid::from(7u128));
+        let sources = vec![Some(a), None, Some(b), Some(a)];
+        let bytes = encode_sources(&sources);
+        assert_eq!(decode_sources(&bytes, 4).expect("decodes"), sources);
+        assert!(
+            decode_sources(&bytes, 3).is_err(),
+            "another number of events"
+        );
+        assert!(decode_sources(&bytes[..5], 4).is_err(), "cut");
     }
 }

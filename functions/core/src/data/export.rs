@@ -8,6 +8,7 @@ use jiff::tz::Offset;
 use serde_json::{Value, json};
 
 use super::event::{BasalKind, Body, Event};
+use super::upload::UploadEntry;
 
 fn offset(event: &Event) -> Offset {
     Offset::from_seconds(i32::from(event.utc_offset_minutes) * 60).unwrap_or(Offset::UTC)
@@ -101,7 +102,7 @@ pub fn to_json(events: &[Event]) -> Vec<u8> {
 }
 
 /// The CSV columns, in order.
-pub const CSV_HEADER: [&str; 17] = [
+pub const CSV_HEADER: [&str; 21] = [
     "time_utc",
     "time_local",
     "device",
@@ -119,6 +120,10 @@ pub const CSV_HEADER: [&str; 17] = [
     "mode",
     "shift_seconds",
     "description",
+    "source_upload_id",
+    "source_format",
+    "source_uploaded_at",
+    "source_file_sha256",
 ];
 
 /// A cell a spreadsheet shows as text: a leading `=`, `+`, `-`, `@`, tab or carriage return is
@@ -136,12 +141,13 @@ fn number(value: f64) -> String {
     text.trim_end_matches('0').trim_end_matches('.').to_owned()
 }
 
-/// CSV of the events (header first), one row an event in the order given.
-pub fn to_csv(events: &[Event]) -> Vec<u8> {
+/// CSV of the events (header first), one row an event in the order given, each with the upload it
+/// came in when that is recorded (empty cells otherwise).
+pub fn to_csv(events: &[(Event, Option<&UploadEntry>)]) -> Vec<u8> {
     let mut writer = csv::Writer::from_writer(Vec::new());
     let _ = writer.write_record(CSV_HEADER);
-    for event in events {
-        let mut row: [String; 17] = Default::default();
+    for (event, source) in events {
+        let mut row: [String; 21] = Default::default();
         row[0] = event.at.to_string();
         row[1] = local_time(event);
         row[2] = cell(&event.device);
@@ -188,6 +194,12 @@ pub fn to_csv(events: &[Event]) -> Vec<u8> {
             Body::ClockSet { shift_seconds } => row[15] = shift_seconds.to_string(),
         }
         row[16] = cell(&event.body.describe());
+        if let Some(upload) = source {
+            row[17] = upload.upload_id.clone();
+            row[18] = upload.format.clone();
+            row[19] = upload.at.to_string();
+            row[20] = upload.sha256.clone();
+        }
         let _ = writer.write_record(&row);
     }
     writer.into_inner().unwrap_or_default()
@@ -208,7 +220,7 @@ mod tests {
                 glucose_tenths_mg_dl: 1234,
             },
         };
-        let csv = String::from_utf8(to_csv(&[event])).expect("utf-8");
+        let csv = String::from_utf8(to_csv(&[(event, None)])).expect("utf-8");
         let row = csv.lines().nth(1).expect("row");
         assert!(row.contains("\"'=HYPERLINK(\"\"x\"\")\""), "{row}");
         assert!(row.contains(",123.4,"), "{row}");

@@ -17,6 +17,8 @@ use crate::keys;
 use crate::store::{Condition, Item, Key, MAX_BATCH_GET_KEYS, Query, StoreError, Value, query_all};
 
 const DATA: &str = "d";
+/// Which upload brought each event (`codec::encode_sources`); absent on items stored before.
+const SOURCES: &str = "u";
 const COUNT: &str = "n";
 const VERSION: &str = "version";
 /// Largest encoded day item written (DynamoDB's item limit is 400 KB, names and keys included): a day of
@@ -55,8 +57,14 @@ pub struct Merged {
     pub conflicts: Vec<(Event, Event)>,
 }
 
-/// Stores events for a person, skipping any already stored (same device, kind and instant).
-pub async fn merge(ctx: &Ctx, person: PersonId, events: Vec<Event>) -> Result<Merged, CoreError> {
+/// Stores events for a person, skipping any already stored (same device, kind and instant); each new
+/// event remembers `source`, the upload that brought it (an event stored before keeps its own).
+pub async fn merge(
+    ctx: &Ctx,
+    person: PersonId,
+    events: Vec<Event>,
+    source: Option<ulid::Ulid>,
+) -> Result<Merged, CoreError> {
     let mut merged = Merged::default();
     let mut groups: BTreeMap<(Date, Kind), Vec<Event>> = BTreeMap::new();
     let mut seen = HashSet::new();
@@ -97,7 +105,8 @@ pub async fn merge(ctx: &Ctx, person: PersonId, events: Vec<Event>) -> Result<Me
         let mut current = stored.remove(&key);
         let mut attempt = 0;
         loop {
-            let outcome = write_day(ctx, &key, day, kind, current.as_ref(), &incoming).await?;
+            let outcome =
+                write_day(ctx, &key, day, kind, current.as_ref(), &incoming, source).await?;
             match outcome {
                 Some(done) => {
                     merged.accepted += done.accepted;
@@ -162,6 +171,24 @@ fn check_day_fits(
     Ok(())
 }
 
+/// The events of a day item and the upload each came in (`None`: not recorded).
+fn decode_day(
+    key: &Key,
+    day: Date,
+    kind: Kind,
+    item: &Item,
+) -> Result<Vec<(Event, Option<ulid::Ulid>)>, CoreError> {
+    let bytes = item
+        .b(DATA)
+        .ok_or_else(|| corrupt(format!("{} lacks data", key.sk)))?;
+    let events = codec::decode(kind, day_start(day)?, bytes).map_err(corrupt)?;
+    let sources = match item.b(SOURCES) {
+        Some(bytes) => codec::decode_sources(bytes, events.len()).map_err(corrupt)?,
+        None => vec![None; events.len()],
+    };
+    Ok(events.into_iter().zip(sources).collect())
+}
+
 /// Writes one day's union; `None` when another writer got there first.
 async fn write_day(
     ctx: &Ctx,
@@ -170,23 +197,19 @@ async fn write_day(
     kind: Kind,
     current: Option<&Item>,
     incoming: &[Event],
+    source: Option<ulid::Ulid>,
 ) -> Result<Option<Merged>, CoreError> {
     let start = day_start(day)?;
     let (mut events, version) = match current {
-        Some(item) => {
-            let bytes = item
-                .b(DATA)
-                .ok_or_else(|| corrupt(format!("{} lacks data", key.sk)))?;
-            (
-                codec::decode(kind, start, bytes).map_err(corrupt)?,
-                item.n(VERSION).unwrap_or(0),
-            )
-        }
+        Some(item) => (
+            decode_day(key, day, kind, item)?,
+            item.n(VERSION).unwrap_or(0),
+        ),
         None => (Vec::new(), 0),
     };
     let known: HashMap<(&str, i64), &Event> = events
         .iter()
-        .map(|e| ((e.device.as_str(), e.at.as_second()), e))
+        .map(|(e, _)| ((e.device.as_str(), e.at.as_second()), e))
         .collect();
     let mut fresh: Vec<Event> = Vec::new();
     let mut outcome = Merged::default();
@@ -201,9 +224,13 @@ async fn write_day(
     if fresh.is_empty() {
         return Ok(Some(outcome));
     }
-    events.extend(fresh);
+    events.extend(fresh.into_iter().map(|event| (event, source)));
+    // The item's order (codec::encode sorts by instant and device), so the sources line up.
+    events.sort_by(|(a, _), (b, _)| (a.at, &a.device).cmp(&(b.at, &b.device)));
+    let (events, sources): (Vec<Event>, Vec<Option<ulid::Ulid>>) = events.into_iter().unzip();
     let item = Item::new(key.clone())
         .with(DATA, Value::B(codec::encode(kind, start, &events)))
+        .with(SOURCES, Value::B(codec::encode_sources(&sources)))
         .with_n(COUNT, events.len() as i64)
         .with_n(VERSION, version + 1);
     let condition = match current {
@@ -279,5 +306,33 @@ pub async fn read_kind(
         }
     }
     events.sort_by(|a, b| (a.at, &a.device).cmp(&(b.at, &b.device)));
+    Ok(events)
+}
+
+/// Every stored event of a person on UTC days `from..=to` with the upload it came in (`None` for
+/// events stored before glucolink kept provenance), in time order.
+pub async fn read_with_sources(
+    ctx: &Ctx,
+    person: PersonId,
+    from: Date,
+    to: Date,
+) -> Result<Vec<(Event, Option<ulid::Ulid>)>, CoreError> {
+    let mut query = Query::prefix(keys::person_pk(person), keys::DATA_PREFIX).between(
+        format!("{}{from}", keys::DATA_PREFIX),
+        format!("{}{to}#~", keys::DATA_PREFIX),
+    );
+    query.limit = 1000;
+    let items = query_all(ctx.store.as_ref(), query).await?;
+    let mut events = Vec::new();
+    for item in &items {
+        let rest = item.key.sk.trim_start_matches(keys::DATA_PREFIX);
+        let (day, kind) = rest.split_once('#').ok_or_else(|| corrupt(&item.key.sk))?;
+        let day: Date = day.parse().map_err(corrupt)?;
+        let kind = Kind::parse(kind).ok_or_else(|| corrupt(&item.key.sk))?;
+        events.extend(decode_day(&item.key, day, kind, item)?);
+    }
+    events.sort_by(|(a, _), (b, _)| {
+        (a.at, a.body.kind(), &a.device).cmp(&(b.at, b.body.kind(), &b.device))
+    });
     Ok(events)
 }

@@ -215,7 +215,7 @@ pub async fn ingest(
             Condition::NotExists,
         )
         .await?;
-    let merged = match merge(ctx, person.id, parsed.events).await {
+    let merged = match merge(ctx, person.id, parsed.events, Some(upload_id)).await {
         Ok(merged) => merged,
         Err(error @ CoreError::InvalidInput { .. }) => {
             // Refused before anything was written (a day too dense to store): no upload happened.
@@ -498,6 +498,8 @@ pub struct UploadEntry {
     pub rejected: Option<i64>,
     pub first_event_at: Option<Timestamp>,
     pub last_event_at: Option<Timestamp>,
+    /// SHA-256 of the file as uploaded (hex): which file it was.
+    pub sha256: String,
 }
 
 /// Every upload of the person, oldest first.
@@ -529,6 +531,7 @@ pub async fn history(ctx: &Ctx, person: PersonId) -> Result<Vec<UploadEntry>, Co
                 rejected: item.n("rejected"),
                 first_event_at: instant(item, "first_event_at")?,
                 last_event_at: instant(item, "last_event_at")?,
+                sha256: item.s("sha256").unwrap_or("").to_owned(),
             })
         })
         .collect()
