@@ -24,9 +24,10 @@ const orNone = (value, suffix) => (value === null || value === undefined ? "—"
 /**
  * Shows the overview from `url` (an overview route) in the `[data-glance]` section under `root`, and
  * again whenever its period changes; answers the function that loads it again (after an upload).
- * `staleWarning: false` leaves the old-data warning to the page (the Patient Profile has its own).
+ * `uploadNowTarget` (the Patient Profile's "Ask the patient to Upload now") is linked from the
+ * old-data warning.
  */
-export async function showGlance(root, url, { staleWarning = true } = {}) {
+export async function showGlance(root, url, { uploadNowTarget = null } = {}) {
   const section = root.querySelector("[data-glance]");
   const days = section.querySelector("[data-glance-days]");
   const body = section.querySelector("[data-glance-body]");
@@ -50,11 +51,16 @@ export async function showGlance(root, url, { staleWarning = true } = {}) {
     const p = g.period;
     section.querySelector("[data-glance-period]").textContent =
       `${calendarDay(p.from)} to ${calendarDay(p.to)} (${p.days} ${p.days === 1 ? "day" : "days"}${p.ends_at_newest_data ? ", ending at the newest data" : ""}), ${g.time_zone} time, ${units}.`;
-    if (staleWarning && (g.freshness === "old" || g.freshness === "none")) {
+    if (g.freshness === "old" || g.freshness === "none") {
       stale.hidden = false;
-      stale.textContent = g.last_reading_at
-        ? `The newest reading is from ${relative(g.last_reading_at)} (${when(g.last_reading_at)}), older than ${g.freshness_days} days. These numbers are of the days up to it. Ask for a new upload (Upload now).`
-        : "There is no reading yet. Ask for an upload (Upload now).";
+      stale.replaceChildren(
+        g.last_reading_at
+          ? `The newest reading is from ${relative(g.last_reading_at)} (${when(g.last_reading_at)}), older than ${g.freshness_days} days: these numbers are of the days up to it. `
+          : "There is no reading yet. ",
+        ...(uploadNowTarget
+          ? ["Check that the right personal account is linked, then ", el("a", { href: uploadNowTarget }, "ask the patient to Upload now"), "."]
+          : ["Upload now to bring them up to date."]),
+      );
     } else {
       stale.hidden = true;
     }

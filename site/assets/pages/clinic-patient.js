@@ -100,10 +100,10 @@ async function clinicPatient() {
     for (const link of document.querySelectorAll("[data-export-data]")) {
       link.setAttribute("href", `${base}/data?format=${link.dataset.exportData}`);
     }
-    // A linked record opens on its overview; the old-data warning is this page's own (data-stale).
+    // A linked record opens on its overview, the old-data warning at its top.
     if (p.link.status === "linked" && !glanceShown) {
       glanceShown = true;
-      showGlance(document, `${base}/overview`, { staleWarning: false });
+      showGlance(document, `${base}/overview`, { uploadNowTarget: "#linked-heading" });
     } else if (p.link.status !== "linked") {
       glanceShown = false;
       document.querySelector("[data-glance]").hidden = true;

@@ -97,6 +97,9 @@ test("old data: the overview shows the days up to the newest reading", async ({ 
   await page.getByRole("link", { name: "Morgan Olddata" }).click();
   await ready(page);
   await expect(page.locator("[data-glance-period]")).toContainText("ending at the newest data");
+  const warning = page.locator("[data-glance-stale]");
+  await expect(warning).toContainText("older than 7 days");
+  await expect(warning.getByRole("link", { name: "ask the patient to Upload now" })).toHaveAttribute("href", "#linked-heading");
   await expect(page.locator("[data-glance]").getByRole("img", { name: /^Ambulatory glucose profile/ })).toBeVisible();
 });
 
