@@ -156,7 +156,12 @@ fn check_day_fits(
             ),
         ));
     }
-    let size = codec::encode(kind, start, &events).len();
+    // The events, and beside them which upload brought each: what is stored, plus this upload's id
+    // and at most three bytes for each new event's index.
+    let sources = current
+        .and_then(|item| item.b(SOURCES))
+        .map_or(0, <[u8]>::len);
+    let size = codec::encode(kind, start, &events).len() + sources + incoming.len() * 3 + 16;
     if size > MAX_DAY_BYTES {
         return Err(CoreError::invalid(
             "file",
