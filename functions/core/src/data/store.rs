@@ -249,25 +249,41 @@ async fn write_day(
     }
 }
 
-/// Every stored event of a person on UTC days `from..=to`, in one query (a few pages at most).
+/// The day items of a person on UTC days `from..=to`, each with its day and kind: one query (a few
+/// pages at most).
+async fn day_items(
+    ctx: &Ctx,
+    person: PersonId,
+    from: Date,
+    to: Date,
+) -> Result<Vec<(Item, Date, Kind)>, CoreError> {
+    let mut query = Query::prefix(keys::person_pk(person), keys::DATA_PREFIX).between(
+        format!("{}{from}", keys::DATA_PREFIX),
+        format!("{}{to}#~", keys::DATA_PREFIX),
+    );
+    query.limit = 1000;
+    query_all(ctx.store.as_ref(), query)
+        .await?
+        .into_iter()
+        .map(|item| {
+            let rest = item.key.sk.trim_start_matches(keys::DATA_PREFIX);
+            let (day, kind) = rest.split_once('#').ok_or_else(|| corrupt(&item.key.sk))?;
+            let day: Date = day.parse().map_err(corrupt)?;
+            let kind = Kind::parse(kind).ok_or_else(|| corrupt(&item.key.sk))?;
+            Ok((item, day, kind))
+        })
+        .collect()
+}
+
+/// Every stored event of a person on UTC days `from..=to`, in time order.
 pub async fn read(
     ctx: &Ctx,
     person: PersonId,
     from: Date,
     to: Date,
 ) -> Result<Vec<Event>, CoreError> {
-    let mut query = Query::prefix(keys::person_pk(person), keys::DATA_PREFIX).between(
-        format!("{}{from}", keys::DATA_PREFIX),
-        format!("{}{to}#~", keys::DATA_PREFIX),
-    );
-    query.limit = 1000;
-    let items = query_all(ctx.store.as_ref(), query).await?;
     let mut events = Vec::new();
-    for item in &items {
-        let rest = item.key.sk.trim_start_matches(keys::DATA_PREFIX);
-        let (day, kind) = rest.split_once('#').ok_or_else(|| corrupt(&item.key.sk))?;
-        let day: Date = day.parse().map_err(corrupt)?;
-        let kind = Kind::parse(kind).ok_or_else(|| corrupt(&item.key.sk))?;
+    for (item, day, kind) in day_items(ctx, person, from, to).await? {
         let bytes = item.b(DATA).ok_or_else(|| corrupt(&item.key.sk))?;
         events.extend(codec::decode(kind, day_start(day)?, bytes).map_err(corrupt)?);
     }
@@ -322,19 +338,9 @@ pub async fn read_with_sources(
     from: Date,
     to: Date,
 ) -> Result<Vec<(Event, Option<ulid::Ulid>)>, CoreError> {
-    let mut query = Query::prefix(keys::person_pk(person), keys::DATA_PREFIX).between(
-        format!("{}{from}", keys::DATA_PREFIX),
-        format!("{}{to}#~", keys::DATA_PREFIX),
-    );
-    query.limit = 1000;
-    let items = query_all(ctx.store.as_ref(), query).await?;
     let mut events = Vec::new();
-    for item in &items {
-        let rest = item.key.sk.trim_start_matches(keys::DATA_PREFIX);
-        let (day, kind) = rest.split_once('#').ok_or_else(|| corrupt(&item.key.sk))?;
-        let day: Date = day.parse().map_err(corrupt)?;
-        let kind = Kind::parse(kind).ok_or_else(|| corrupt(&item.key.sk))?;
-        events.extend(decode_day(&item.key, day, kind, item)?);
+    for (item, day, kind) in day_items(ctx, person, from, to).await? {
+        events.extend(decode_day(&item.key, day, kind, &item)?);
     }
     events.sort_by(|(a, _), (b, _)| {
         (a.at, a.body.kind(), &a.device).cmp(&(b.at, b.body.kind(), &b.device))
