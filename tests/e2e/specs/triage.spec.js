@@ -101,6 +101,8 @@ test("old data: the overview shows the days up to the newest reading", async ({ 
   await expect(warning).toContainText("older than 7 days");
   await expect(warning.getByRole("link", { name: "ask the patient to Upload now" })).toHaveAttribute("href", "#linked-heading");
   await expect(page.locator("[data-glance]").getByRole("img", { name: /^Ambulatory glucose profile/ })).toBeVisible();
+  await screenshotBothWidths(page, "clinic-patient-old-data");
+  await expect(page.locator("[data-glance]").getByRole("img", { name: /^Ambulatory glucose profile/ })).toBeVisible();
 });
 
 test("the patient's home page starts with Upload now, then the same overview of their data", async ({ page }) => {
