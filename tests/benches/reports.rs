@@ -228,6 +228,33 @@ async fn endpoint_parts(
     .await;
     line("  store: read and decode 90 days of events", samples, 0);
     let samples = time_async(|| async {
+        let mut query = glucolink_core::store::Query::prefix(
+            glucolink_core::keys::person_pk(person),
+            glucolink_core::keys::DATA_PREFIX,
+        );
+        query.limit = 1000;
+        glucolink_core::store::query_all(ctx.store.as_ref(), query)
+            .await
+            .expect("query");
+    })
+    .await;
+    line(
+        "    of which the store's query of the day items",
+        samples,
+        0,
+    );
+    let samples = time_async(|| async {
+        data::upload::tallies_between(ctx, person, Timestamp::UNIX_EPOCH, Timestamp::MAX)
+            .await
+            .expect("tallies");
+    })
+    .await;
+    line(
+        "  store: upload tallies (duplicates, conflicts)",
+        samples,
+        0,
+    );
+    let samples = time_async(|| async {
         patient::data_times(ctx, &[person]).await.expect("times");
     })
     .await;

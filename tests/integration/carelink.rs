@@ -282,7 +282,7 @@ async fn a_carelink_export_is_read_section_by_section_with_its_traps() {
         },
         "dual wave in one bolus; the selected-only row adds nothing"
     );
-    assert_eq!(bolus[1].device, "MiniMed 780G MMT-1884 NG1234567H");
+    assert_eq!(&*bolus[1].device, "MiniMed 780G MMT-1884 NG1234567H");
     assert!(
         events
             .iter()
@@ -292,7 +292,7 @@ async fn a_carelink_export_is_read_section_by_section_with_its_traps() {
         == Body::Smbg {
             glucose_tenths_mg_dl: 1120
         }
-        && e.device == "Guardian 4 Sensor GT12345"));
+        && &*e.device == "Guardian 4 Sensor GT12345"));
     let basal: Vec<&Body> = events
         .iter()
         .map(|e| &e.body)

@@ -56,10 +56,7 @@ impl<'a> ShownClocks<'a> {
         let mut settings: HashMap<&str, Vec<&Event>> = HashMap::new();
         for event in events {
             if let Body::ClockSet { .. } = event.body {
-                settings
-                    .entry(event.device.as_str())
-                    .or_default()
-                    .push(event);
+                settings.entry(&*event.device).or_default().push(event);
             }
         }
         let devices = settings
@@ -87,7 +84,7 @@ impl<'a> ShownClocks<'a> {
     }
 
     fn shown(&self, event: &Event) -> DateTime {
-        let Some((settings, offsets)) = self.devices.get(event.device.as_str()) else {
+        let Some((settings, offsets)) = self.devices.get(&*event.device) else {
             return local(event);
         };
         let stretch = settings.partition_point(|s| *s < event.at.as_second());
@@ -249,7 +246,7 @@ pub fn to_carelink_csv(events: &[Event]) -> String {
         let (model, serial) = first
             .device
             .rsplit_once(' ')
-            .unwrap_or((first.device.as_str(), ""));
+            .unwrap_or((&*first.device, ""));
         text.push_str(&format!(
             "-------,{model},{title},{serial},{label}\r\n{CARELINK_HEADER}\r\n"
         ));
@@ -299,9 +296,7 @@ pub fn to_guardian_connect_csv(events: &[Event]) -> String {
         "Last Name;First Name;Patient ID;Start Date;End Date;Device;Sensor\r\nSynthetic;Patient;;;;Guardian Connect;\r\n\r\nDevice data shown may exceed selected date range.\r\n\r\n",
     );
     let serial = events.first().map_or("GC0000000", |e| {
-        e.device
-            .rsplit_once(' ')
-            .map_or(e.device.as_str(), |(_, s)| s)
+        e.device.rsplit_once(' ').map_or(&*e.device, |(_, s)| s)
     });
     text.push_str(&format!(
         "-------;Guardian Connect;Sensor;{serial};-------\r\n{header}\r\n"
@@ -568,7 +563,7 @@ pub fn to_libreview_csv(events: &[Event]) -> String {
             let (model, serial) = event
                 .device
                 .rsplit_once(' ')
-                .unwrap_or((event.device.as_str(), ""));
+                .unwrap_or((&*event.device, ""));
             cells[0] = model.to_owned();
             cells[1] = serial.to_owned();
             cells[2] = local(event).strftime("%m-%d-%Y %I:%M %p").to_string();

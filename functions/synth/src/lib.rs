@@ -343,7 +343,7 @@ mod tests {
             parsed
                 .events
                 .iter()
-                .all(|e| e.device == "Paradigm Revel - 723 #965788")
+                .all(|e| &*e.device == "Paradigm Revel - 723 #965788")
         );
     }
 

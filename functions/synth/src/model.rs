@@ -135,7 +135,7 @@ pub fn generate(patient: &Patient) -> Vec<Event> {
         let event = |at: i64, device: &str, body: Body| Event {
             at: Timestamp::from_second(at).unwrap_or(Timestamp::UNIX_EPOCH),
             utc_offset_minutes: offset_at(at),
-            device: device.to_owned(),
+            device: device.into(),
             body,
         };
         let smart_guard = patient.profile == Profile::MedtronicSmartGuard;
@@ -361,7 +361,7 @@ pub fn with_clock_settings(
         events.push(Event {
             at: *at,
             utc_offset_minutes: i16::try_from(tz.to_offset(*at).seconds() / 60).unwrap_or(0),
-            device: device.to_owned(),
+            device: device.into(),
             body: Body::ClockSet {
                 shift_seconds: *shift_seconds,
             },

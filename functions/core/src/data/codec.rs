@@ -71,7 +71,7 @@ impl Reader<'_> {
 /// Encodes events of one kind and UTC day (`day_start` is that day's midnight UTC). Events must be of
 /// `kind` and within the day; they are sorted here.
 pub fn encode(kind: Kind, day_start: Timestamp, events: &[Event]) -> Vec<u8> {
-    let mut devices: Vec<&str> = events.iter().map(|e| e.device.as_str()).collect();
+    let mut devices: Vec<&str> = events.iter().map(|e| &*e.device).collect();
     devices.sort_unstable();
     devices.dedup();
     let mut sorted: Vec<&Event> = events.iter().filter(|e| e.body.kind() == kind).collect();
@@ -89,7 +89,7 @@ pub fn encode(kind: Kind, day_start: Timestamp, events: &[Event]) -> Vec<u8> {
         let second = event.at.as_second();
         put_varint(&mut out, (second - last_second).max(0) as u64);
         last_second = second;
-        let device = devices.binary_search(&event.device.as_str()).unwrap_or(0);
+        let device = devices.binary_search(&&*event.device).unwrap_or(0);
         put_varint(&mut out, device as u64);
         put_zigzag(&mut out, i64::from(event.utc_offset_minutes) - last_offset);
         last_offset = i64::from(event.utc_offset_minutes);
@@ -163,7 +163,8 @@ pub fn decode(kind: Kind, day_start: Timestamp, bytes: &[u8]) -> Result<Vec<Even
         let raw = bytes
             .get(reader.at..end)
             .ok_or(DecodeError("truncated device"))?;
-        devices.push(String::from_utf8(raw.to_vec()).map_err(|_| DecodeError("device name"))?);
+        let name = std::str::from_utf8(raw).map_err(|_| DecodeError("device name"))?;
+        devices.push(std::sync::Arc::<str>::from(name));
         reader.at = end;
     }
     let count: usize = reader.small()?;

@@ -2,6 +2,8 @@
 //! each at an instant (UTC, whole seconds) with the local UTC offset the device showed, and the device
 //! that recorded it. Values are integers in small units, so no float ever decides equality.
 
+use std::sync::Arc;
+
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
@@ -194,8 +196,8 @@ pub struct Event {
     /// The device clock's offset from UTC at that instant, in minutes.
     pub utc_offset_minutes: i16,
     /// Which device recorded it: model and serial as the export names them (for example
-    /// `MiniMed 780G MMT-1884 NG1234567H`).
-    pub device: String,
+    /// `MiniMed 780G MMT-1884 NG1234567H`). Shared: a day's events of one device hold one name.
+    pub device: Arc<str>,
     #[serde(flatten)]
     pub body: Body,
 }
@@ -204,7 +206,7 @@ impl Event {
     /// What makes two events the same event: device, kind and instant (not the value, so a re-upload
     /// with a corrected value does not count twice).
     pub fn identity(&self) -> (&str, Kind, i64) {
-        (self.device.as_str(), self.body.kind(), self.at.as_second())
+        (&*self.device, self.body.kind(), self.at.as_second())
     }
 }
 

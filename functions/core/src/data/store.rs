@@ -144,7 +144,7 @@ fn check_day_fits(
         None => Vec::new(),
     };
     events.extend(incoming.iter().cloned());
-    let devices: HashSet<&str> = events.iter().map(|e| e.device.as_str()).collect();
+    let devices: HashSet<&str> = events.iter().map(|e| &*e.device).collect();
     if devices.len() > MAX_DAY_DEVICES {
         return Err(CoreError::invalid(
             "file",
@@ -214,12 +214,12 @@ async fn write_day(
     };
     let known: HashMap<(&str, i64), &Event> = events
         .iter()
-        .map(|(e, _)| ((e.device.as_str(), e.at.as_second()), e))
+        .map(|(e, _)| ((&*e.device, e.at.as_second()), e))
         .collect();
     let mut fresh: Vec<Event> = Vec::new();
     let mut outcome = Merged::default();
     for event in incoming {
-        match known.get(&(event.device.as_str(), event.at.as_second())) {
+        match known.get(&(&*event.device, event.at.as_second())) {
             None => fresh.push(event.clone()),
             Some(stored) if stored.body == event.body => outcome.duplicates += 1,
             Some(stored) => outcome.conflicts.push((event.clone(), (*stored).clone())),
@@ -275,6 +275,45 @@ async fn day_items(
         .collect()
 }
 
+/// Events of several day items in time order: by instant, kind and device. Each item holds one kind
+/// of one UTC day sorted by instant and device, and the items come day by day (their sort keys), so
+/// only the few items of one day need interleaving: a stable sort of that day by instant and kind keeps
+/// the device order of events at the same instant (they come from one item), without comparing names.
+struct TimeOrder<T> {
+    events: Vec<T>,
+    day: Option<Date>,
+    day_starts_at: usize,
+}
+
+impl<T> TimeOrder<T> {
+    fn new() -> Self {
+        TimeOrder {
+            events: Vec::new(),
+            day: None,
+            day_starts_at: 0,
+        }
+    }
+
+    fn sort_day(&mut self, event: impl Fn(&T) -> &Event) {
+        self.events[self.day_starts_at..].sort_by_key(|e| (event(e).at, event(e).body.kind()));
+    }
+
+    /// Adds the events of the next item, of `day` (never before the previous item's day).
+    fn add(&mut self, day: Date, events: Vec<T>, event: impl Fn(&T) -> &Event) {
+        if self.day != Some(day) {
+            self.sort_day(&event);
+            self.day = Some(day);
+            self.day_starts_at = self.events.len();
+        }
+        self.events.extend(events);
+    }
+
+    fn finish(mut self, event: impl Fn(&T) -> &Event) -> Vec<T> {
+        self.sort_day(event);
+        self.events
+    }
+}
+
 /// Every stored event of a person on UTC days `from..=to`, in time order.
 pub async fn read(
     ctx: &Ctx,
@@ -282,13 +321,13 @@ pub async fn read(
     from: Date,
     to: Date,
 ) -> Result<Vec<Event>, CoreError> {
-    let mut events = Vec::new();
+    let mut events = TimeOrder::new();
     for (item, day, kind) in day_items(ctx, person, from, to).await? {
         let bytes = item.b(DATA).ok_or_else(|| corrupt(&item.key.sk))?;
-        events.extend(codec::decode(kind, day_start(day)?, bytes).map_err(corrupt)?);
+        let decoded = codec::decode(kind, day_start(day)?, bytes).map_err(corrupt)?;
+        events.add(day, decoded, |e| e);
     }
-    events.sort_by(|a, b| (a.at, a.body.kind(), &a.device).cmp(&(b.at, b.body.kind(), &b.device)));
-    Ok(events)
+    Ok(events.finish(|e| e))
 }
 
 /// Every stored event of one kind of a person on UTC days `from..=to` (a batch read per 100 days).
@@ -338,12 +377,61 @@ pub async fn read_with_sources(
     from: Date,
     to: Date,
 ) -> Result<Vec<(Event, Option<ulid::Ulid>)>, CoreError> {
-    let mut events = Vec::new();
+    let mut events = TimeOrder::new();
     for (item, day, kind) in day_items(ctx, person, from, to).await? {
-        events.extend(decode_day(&item.key, day, kind, &item)?);
+        events.add(day, decode_day(&item.key, day, kind, &item)?, |(e, _)| e);
     }
-    events.sort_by(|(a, _), (b, _)| {
-        (a.at, a.body.kind(), &a.device).cmp(&(b.at, b.body.kind(), &b.device))
-    });
-    Ok(events)
+    Ok(events.finish(|(e, _)| e))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::data::event::Body;
+
+    fn event(second: i64, device: &str, body: Body) -> Event {
+        Event {
+            at: Timestamp::from_second(second).expect("instant"),
+            utc_offset_minutes: 0,
+            device: device.into(),
+            body,
+        }
+    }
+
+    #[test]
+    fn events_of_a_days_items_interleave_by_instant_kind_and_device() {
+        let cgm = |s, d| {
+            event(
+                s,
+                d,
+                Body::Cgm {
+                    glucose_tenths_mg_dl: 1000,
+                },
+            )
+        };
+        let carbs = |s, d| event(s, d, Body::Carbs { tenths_grams: 100 });
+        let (first, second) = (
+            "2026-11-01".parse().expect("day"),
+            "2026-11-02".parse().expect("day"),
+        );
+        let mut order = TimeOrder::new();
+        // Items as the store returns them: by day, then kind; each sorted by instant and device.
+        order.add(first, vec![carbs(60, "b"), carbs(300, "a")], |e| e);
+        order.add(
+            first,
+            vec![cgm(0, "a"), cgm(60, "a"), cgm(60, "b"), cgm(400, "a")],
+            |e| e,
+        );
+        order.add(second, vec![carbs(86_400, "a")], |e| e);
+        order.add(second, vec![cgm(86_400, "z")], |e| e);
+        let events = order.finish(|e| e);
+        let got: Vec<(i64, Kind, &str)> = events
+            .iter()
+            .map(|e| (e.at.as_second(), e.body.kind(), &*e.device))
+            .collect();
+        let mut expected = got.clone();
+        expected.sort();
+        assert_eq!(got, expected);
+        assert_eq!(got.len(), 8);
+    }
 }

@@ -266,7 +266,7 @@ pub fn day_tallies(events: &[Event], tz: &TimeZone, from: Date, to: Date) -> Vec
             continue;
         }
         let devices = days.entry(date).or_default();
-        let index = match devices.iter().position(|d| d.device == event.device) {
+        let index = match devices.iter().position(|d| *d.device == *event.device) {
             Some(index) => index,
             None => {
                 devices.push(DeviceDay::new(&event.device));

@@ -183,7 +183,7 @@ pub async fn ingest(
     let event_count = parsed.events.len();
     let devices = devices_seen(&parsed.events);
     // Where each event came from, to name the row of a value that disagrees with what is stored.
-    let rows: HashMap<(String, Kind, i64), usize> = parsed
+    let rows: HashMap<(std::sync::Arc<str>, Kind, i64), usize> = parsed
         .events
         .iter()
         .zip(&parsed.rows)
@@ -247,7 +247,7 @@ pub async fn ingest(
                 ))
                 .copied(),
             time: incoming.at,
-            device: incoming.device,
+            device: incoming.device.to_string(),
             kind: incoming.body.kind().as_str(),
             kept: stored.body.describe(),
             not_kept: incoming.body.describe(),
@@ -411,9 +411,9 @@ async fn repair_interrupted(ctx: &Ctx, person: &Person) -> Result<(), CoreError>
 fn devices_seen(events: &[Event]) -> Vec<DeviceSeen> {
     let mut seen: BTreeMap<&str, (BTreeSet<Kind>, usize, Timestamp, Timestamp)> = BTreeMap::new();
     for event in events {
-        let entry =
-            seen.entry(event.device.as_str())
-                .or_insert((BTreeSet::new(), 0, event.at, event.at));
+        let entry = seen
+            .entry(&*event.device)
+            .or_insert((BTreeSet::new(), 0, event.at, event.at));
         entry.0.insert(event.body.kind());
         entry.1 += 1;
         entry.2 = entry.2.min(event.at);

@@ -487,9 +487,9 @@ pub fn compose(events: &[Event], options: &Options) -> Result<Report, CoreError>
     let mut device_times: Vec<(&str, Vec<Timestamp>)> = Vec::new();
     for (event, _, _) in &located {
         if let Body::Cgm { .. } = event.body {
-            match device_times.iter_mut().find(|(d, _)| *d == event.device) {
+            match device_times.iter_mut().find(|(d, _)| *d == &*event.device) {
                 Some((_, times)) => times.push(event.at),
-                None => device_times.push((event.device.as_str(), vec![event.at])),
+                None => device_times.push((&*event.device, vec![event.at])),
             }
         }
     }
@@ -520,8 +520,8 @@ pub fn compose(events: &[Event], options: &Options) -> Result<Report, CoreError>
             Body::Cgm {
                 glucose_tenths_mg_dl,
             } => {
-                if last_device.0 != event.device {
-                    last_device = (event.device.as_str(), interval_of(&event.device));
+                if last_device.0 != &*event.device {
+                    last_device = (&*event.device, interval_of(&event.device));
                 }
                 let mg_dl = f64::from(glucose_tenths_mg_dl) / 10.0;
                 let reading = Reading {

@@ -281,7 +281,7 @@ fn pump_modes(mut evidence: Vec<Evidence>, events: &[Event]) -> Vec<Event> {
             let first_that_day = evidence
                 .iter()
                 .filter(|(d, at, _, _)| {
-                    *d == event.device
+                    d.as_str() == &*event.device
                         && *at >= event.at
                         && at.as_second() < event.at.as_second() + 86_400
                 })
@@ -295,7 +295,7 @@ fn pump_modes(mut evidence: Vec<Evidence>, events: &[Event]) -> Vec<Event> {
                 Mode::Automatic
             };
             evidence.push((
-                event.device.clone(),
+                event.device.to_string(),
                 event.at,
                 event.utc_offset_minutes,
                 mode,
@@ -307,7 +307,7 @@ fn pump_modes(mut evidence: Vec<Evidence>, events: &[Event]) -> Vec<Event> {
     let automated: std::collections::BTreeSet<String> = events
         .iter()
         .filter(|e| matches!(e.body, Body::AutoInsulin { .. }))
-        .map(|e| e.device.clone())
+        .map(|e| e.device.to_string())
         .collect();
     evidence.retain(|(device, _, _, _)| automated.contains(device));
     // Manual before automatic at one instant: an exit logged with the day's start stays an exit.
@@ -324,7 +324,7 @@ fn pump_modes(mut evidence: Vec<Evidence>, events: &[Event]) -> Vec<Event> {
         modes.push(Event {
             at: *at,
             utc_offset_minutes: *offset,
-            device: device.clone(),
+            device: device.as_str().into(),
             body: Body::PumpMode {
                 automatic: *mode == Mode::Automatic,
             },
@@ -481,7 +481,7 @@ fn read_section(
         let new_event = |body: Body| Event {
             at,
             utc_offset_minutes,
-            device: device.to_owned(),
+            device: device.into(),
             body,
         };
         if let Some(mode) = row_mode(&row.cells, &section.columns) {
@@ -583,7 +583,7 @@ fn scheduled_at(at: i64, rate: u32, offset: i16, device: &str) -> Event {
     Event {
         at: jiff::Timestamp::from_second(at).unwrap_or_default(),
         utc_offset_minutes: offset,
-        device: device.to_owned(),
+        device: device.into(),
         body: Body::Basal {
             rate_milliunits_per_hour: rate,
             duration_seconds: 0,
@@ -727,7 +727,7 @@ fn pump_clocks(
             let raw = row.cells.get(column).unwrap_or("").trim();
             if let Some(new) = device_time(raw, section.columns.dates) {
                 settings
-                    .entry(section.device.as_str())
+                    .entry(&*section.device)
                     .or_default()
                     .push((number, row.order, row.local, new));
             }
@@ -1181,6 +1181,6 @@ mod tests {
             "{refused:?}"
         );
         let read = paradigm(&["3/13/14"]).expect("parsed");
-        assert_eq!(read.events[0].device, "Paradigm Revel - 723 #965788");
+        assert_eq!(&*read.events[0].device, "Paradigm Revel - 723 #965788");
     }
 }

@@ -239,7 +239,7 @@ fn event(
                 return Ok(Ok(Event {
                     at,
                     utc_offset_minutes,
-                    device,
+                    device: device.into(),
                     body: Body::LongActing {
                         milliunits: milliunits(units, MAX_LONG_ACTING_UNITS).ok_or_else(|| {
                             format!("a long-acting dose of {units} units is out of range")
@@ -275,7 +275,7 @@ fn event(
     Ok(Ok(Event {
         at,
         utc_offset_minutes,
-        device,
+        device: device.into(),
         body,
     }))
 }

@@ -282,7 +282,7 @@ fn event(item: &Value, default_device: &str, options: &Options) -> Result<Event,
     Ok(Event {
         at,
         utc_offset_minutes,
-        device,
+        device: device.into(),
         body,
     })
 }

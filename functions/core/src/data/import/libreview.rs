@@ -227,7 +227,7 @@ pub fn parse(text: &str, options: &Options) -> Result<Read, CoreError> {
                             Event {
                                 at,
                                 utc_offset_minutes,
-                                device: device.clone(),
+                                device: device.as_str().into(),
                                 body: long,
                             },
                         );
@@ -252,7 +252,7 @@ pub fn parse(text: &str, options: &Options) -> Result<Read, CoreError> {
                 Event {
                     at,
                     utc_offset_minutes,
-                    device,
+                    device: device.into(),
                     body,
                 },
             ),

@@ -246,7 +246,7 @@ fn separate_conflicts(
                 conflicts.push(Conflict {
                     row: (rows[i] > 0).then_some(rows[i]),
                     time: event.at,
-                    device: event.device.clone(),
+                    device: event.device.to_string(),
                     kind: event.body.kind().as_str(),
                     kept: events[kept].body.describe(),
                     not_kept: event.body.describe(),

@@ -251,7 +251,7 @@ fn event(
     let make = |body: Body| Event {
         at,
         utc_offset_minutes,
-        device: DEVICE.to_owned(),
+        device: DEVICE.into(),
         body,
     };
     let glucose = |value: f64, mmol: bool| -> Result<u16, String> {
@@ -359,7 +359,7 @@ fn temp_basal(
         Ok(Event {
             at,
             utc_offset_minutes,
-            device: DEVICE.to_owned(),
+            device: DEVICE.into(),
             body: Body::Basal {
                 rate_milliunits_per_hour: milliunits(rate, MAX_BASAL_UNITS_PER_HOUR)
                     .ok_or_else(|| format!("a basal rate of {rate:.3} U/h is out of range"))?,
@@ -686,7 +686,7 @@ impl Profiles {
                     at: start,
                     utc_offset_minutes: i16::try_from(schedule.tz.to_offset(start).seconds() / 60)
                         .unwrap_or(0),
-                    device: DEVICE.to_owned(),
+                    device: DEVICE.into(),
                     body: Body::Basal {
                         rate_milliunits_per_hour: milli,
                         duration_seconds: (until - from) as u32,
