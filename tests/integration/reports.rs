@@ -531,9 +531,9 @@ async fn the_pdf_report_is_a_real_pdf_with_the_notice_and_patient_on_every_page(
     assert!(pdf.ends_with(b"%%EOF") || pdf.ends_with(b"%%EOF\n"));
     let pages = pdf.windows(11).filter(|w| *w == b"/Type /Page").count()
         - pdf.windows(12).filter(|w| *w == b"/Type /Pages").count();
-    // Overview (with the 7 daily profiles), insulin and meals, the day-by-day table, and 7 days at
-    // 3 per page.
-    assert_eq!(pages, 1 + 2 + 3);
+    // Overview (with the 7 daily profiles), insulin and meals with the day-by-day table below its
+    // charts (7 rows fit), and 7 days at 3 per page.
+    assert_eq!(pages, 1 + 1 + 3);
     let text = pdf::pages(&pdf);
     assert_eq!(text.len(), pages, "pdftotext reads every page");
     for (number, page) in text.iter().enumerate() {
@@ -863,4 +863,125 @@ async fn units_are_each_readers_preference() {
         assert_error(who.send(Method::PUT, path, Some(&body)).await, 400, code).await;
     }
     assert_eq!(app.stored().await, before);
+}
+
+/// The text of each HTML report page (`<section class="page">`) as a reader sees it: tags read as
+/// spaces, entities decoded, and the numbers the browser puts before the items of a numbered list.
+fn html_pages(html: &str) -> Vec<String> {
+    html.split(r#"<section class="page""#)
+        .skip(1)
+        .map(|page| {
+            let page = page.split("</section>").next().unwrap_or_default();
+            let (mut text, mut tag, mut in_tag, mut item) = (String::new(), String::new(), true, 0);
+            for c in page.chars() {
+                match (c, in_tag) {
+                    ('<', _) => {
+                        in_tag = true;
+                        tag.clear();
+                    }
+                    ('>', true) => {
+                        in_tag = false;
+                        text.push(' ');
+                        if tag.starts_with("ol") {
+                            item = 0;
+                        } else if tag == "li" {
+                            item += 1;
+                            text.push_str(&format!("{item}. "));
+                        }
+                    }
+                    (c, true) => tag.push(c),
+                    (c, false) => text.push(c),
+                }
+            }
+            text.replace("&lt;", "<")
+                .replace("&gt;", ">")
+                .replace("&quot;", "\"")
+                .replace("&#39;", "'")
+                .replace("&amp;", "&")
+        })
+        .collect()
+}
+
+/// The words of a page, sorted: the same words in both formats, wherever each format puts them.
+fn words(text: &str) -> Vec<&str> {
+    let mut words: Vec<&str> = text.split_whitespace().collect();
+    words.sort_unstable();
+    words
+}
+
+#[tokio::test]
+async fn the_html_and_pdf_reports_have_the_same_pages_with_the_same_words() {
+    use glucolink_synth::{Patient, Profile, export, generate};
+    let app = spawn_app().await;
+    let linked = linked_patient(&app, "same.pages").await;
+    // Three weeks of a 780G pump with SmartGuard and its sensor, meals and boluses.
+    let events = generate(&Patient {
+        seed: 17,
+        profile: Profile::MedtronicPump,
+        time_zone: "Europe/London",
+        start: jiff::civil::date(2026, 10, 1),
+        days: 42,
+    });
+    let response = linked
+        .patient
+        .post_raw(
+            "/api/personal/uploads?tz=Europe/London",
+            "text/csv",
+            export::to_carelink_csv(&events).into_bytes(),
+        )
+        .await;
+    assert_eq!(response.status().as_u16(), 201);
+    for (query, pages_expected) in [
+        // Every section over three weeks: the overview, one page of profiles, insulin and meals with
+        // the day-by-day table on its own page, seven pages of detail, the comparison.
+        (
+            "from=2026-10-22&to=2026-11-11&sections=overview,daily_profiles,insulin_meals,daily_detail,comparison",
+            1 + 1 + 2 + 7 + 1,
+        ),
+        // Two days: the day-by-day table fits below the charts.
+        ("from=2026-11-10&to=2026-11-11&units=mmol/L", 1 + 1 + 1),
+        // Nothing stored in that period.
+        ("from=2025-01-01&to=2025-01-14", 1),
+    ] {
+        let path = format!(
+            "/api/clinic/patients/{}/report?tz=Europe/London&{query}",
+            linked.patient_id
+        );
+        let html = linked.clinic.get(&format!("{path}&format=html")).await;
+        assert_eq!(html.status().as_u16(), 200, "{query}");
+        let html = html_pages(&html.text().await.expect("html"));
+        let pdf = linked.clinic.get(&format!("{path}&format=pdf")).await;
+        assert_eq!(pdf.status().as_u16(), 200, "{query}");
+        let pdf = pdf::pages_as_drawn(&pdf.bytes().await.expect("pdf"));
+        assert_eq!(html.len(), pages_expected, "HTML pages of {query}");
+        assert_eq!(pdf.len(), pages_expected, "PDF pages of {query}");
+        for (number, (html, pdf)) in html.iter().zip(&pdf).enumerate() {
+            let (html_words, pdf_words) = (words(html), words(pdf));
+            if html_words != pdf_words {
+                let only = |a: &[&str], b: &[&str]| -> Vec<String> {
+                    let mut rest = b.to_vec();
+                    a.iter()
+                        .filter(|w| match rest.iter().position(|r| r == *w) {
+                            Some(i) => {
+                                rest.remove(i);
+                                false
+                            }
+                            None => true,
+                        })
+                        .map(|w| (*w).to_owned())
+                        .collect()
+                };
+                panic!(
+                    "page {} of {query} differs.\nonly in HTML: {:?}\nonly in PDF: {:?}",
+                    number + 1,
+                    only(&html_words, &pdf_words),
+                    only(&pdf_words, &html_words)
+                );
+            }
+            assert!(
+                pdf.contains(&format!("Page {} of {pages_expected}", number + 1)),
+                "page numbers"
+            );
+        }
+    }
 }

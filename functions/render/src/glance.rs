@@ -34,11 +34,11 @@ pub fn glance(report: &Report, previous: Option<&Report>) -> Glance {
     let previous = previous.filter(|p| p.metrics.readings > 0);
     Glance {
         time_in_ranges: cgm.then(|| html::tir_svg(report, "")),
-        agp: cgm.then(|| html::agp_svg(report, &scale)),
-        daily_profiles: html::recent_profiles_svg(report, &scale).map(|(_, svg)| svg),
+        agp: cgm.then(|| html::agp_svg(report)),
+        daily_profiles: html::recent_profiles_svg(report, scale).map(|(_, svg)| svg),
         agp_comparison: previous
             .filter(|_| cgm)
-            .map(|p| html::agp_comparison_svg(report, p, &scale)),
+            .map(|p| html::agp_comparison_svg(report, p)),
         comparison: previous.map_or_else(Vec::new, |p| comparison_rows(report, p)),
     }
 }

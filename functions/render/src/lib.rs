@@ -8,6 +8,7 @@ pub mod charts;
 pub(crate) mod fonts;
 pub mod glance;
 pub mod html;
+pub mod layout;
 pub mod pdf;
 
 use glucolink_core::report::build::Report;

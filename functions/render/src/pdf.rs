@@ -16,44 +16,13 @@ use pdf_writer::{Filter, Finish, Name, Pdf, Rect, Ref, Str, TextStr};
 use subsetter::GlyphRemapper;
 
 use crate::canvas::{Anchor, Canvas, Color, TextStyle, decimal_digits, palette};
-use crate::charts::{self, Frame, GlucoseScale};
 use crate::fonts::{self, Font, text_width};
-use crate::html::{DETAIL_DAYS_PER_PAGE, PROFILE_DAYS_PER_PAGE};
-use crate::{
-    Cover, Section, comparison_rows, completeness_summary, day_table, has_data, header_lines,
-    insulin_summary, no_data_steps, optional, readable_date,
+use crate::layout::{
+    self, Block, CAPTION_TEXT, CONTENT_WIDTH, MARGIN, PAGE_HEIGHT, PAGE_WIDTH, Page, Placed,
+    ROW_HEIGHT, STEP_INDENT, STEP_LINE, STEP_TEXT, TABLE_TEXT, Table, WARNING_LINE, WARNING_TEXT,
+    wrap,
 };
-
-const PAGE_WIDTH: f32 = 595.0;
-const PAGE_HEIGHT: f32 = 842.0;
-const MARGIN: f32 = 36.0;
-const CONTENT_WIDTH: f32 = PAGE_WIDTH - 2.0 * MARGIN;
-/// Where a page's own content starts, below the header.
-const BODY_TOP: f32 = 104.0;
-/// Where it must end, above the footer.
-const BODY_BOTTOM: f32 = PAGE_HEIGHT - 64.0;
-
-/// Lines of at most `width` points, broken at spaces.
-fn wrap(text: &str, size: f32, width: f32) -> Vec<String> {
-    let mut lines = Vec::new();
-    let mut line = String::new();
-    for word in text.split_whitespace() {
-        let candidate = if line.is_empty() {
-            word.to_owned()
-        } else {
-            format!("{line} {word}")
-        };
-        if text_width(&candidate, size, false) > width && !line.is_empty() {
-            lines.push(std::mem::replace(&mut line, word.to_owned()));
-        } else {
-            line = candidate;
-        }
-    }
-    if !line.is_empty() {
-        lines.push(line);
-    }
-    lines
-}
+use crate::{Cover, header_lines, readable_date};
 
 /// A content stream's operators, written directly: numbers to a hundredth without the general float
 /// formatter (a 90-day report writes hundreds of thousands of them).
@@ -264,37 +233,141 @@ impl Canvas for PdfCanvas {
     }
 }
 
-/// Draws rows of text in columns; returns the y below the table.
-fn table(
-    canvas: &mut PdfCanvas,
-    y: f32,
-    columns: &[f32],
-    rows: &[Vec<String>],
-    header: bool,
-) -> f32 {
-    let mut y = y;
-    for (i, row) in rows.iter().enumerate() {
-        let bold = header && i == 0;
-        let mut x = MARGIN;
-        for (cell, width) in row.iter().zip(columns) {
-            let mut style = TextStyle::new(8.5);
-            if bold {
+/// A table in its box: the caption, the bold heading row, then the rows, each on a rule; the last
+/// cell of a goal's row in green when met, red when not.
+fn table(canvas: &mut PdfCanvas, placed: &Placed<'_>, table: &Table) {
+    let mut top = placed.y;
+    if let Some(caption) = &table.caption {
+        let style = TextStyle::new(CAPTION_TEXT).bold();
+        let style = TextStyle {
+            size: fitted(caption, style, placed.width),
+            ..style
+        };
+        canvas.text(placed.x, top + 10.0, caption, style);
+        top += layout::CAPTION_HEIGHT;
+    }
+    let width: f32 = table.widths.iter().sum();
+    let header = (!table.header.is_empty()).then_some((&table.header, None));
+    for (i, (cells, met)) in header
+        .into_iter()
+        .chain(table.rows.iter().map(|r| (&r.cells, r.met)))
+        .enumerate()
+    {
+        let mut x = placed.x;
+        let last = cells.len().saturating_sub(1);
+        for (j, (cell, column)) in cells.iter().zip(&table.widths).enumerate() {
+            let mut style = TextStyle::new(TABLE_TEXT);
+            if i == 0 && header.is_some() {
                 style = style.bold();
             }
-            canvas.text(x, y, cell, style);
-            x += width;
+            match met {
+                Some(true) if j == last => style = style.bold().color(MET),
+                Some(false) if j == last => style = style.bold().color(palette::VERY_LOW),
+                _ => {}
+            }
+            // A cell never runs into the next one: a long value prints smaller.
+            style.size = fitted(cell, style, column - 4.0);
+            canvas.text(x, top + 8.5, cell, style);
+            x += column;
         }
-        y += 12.0;
+        top += ROW_HEIGHT;
         canvas.line(
-            &[
-                (MARGIN, y - 8.5),
-                (MARGIN + columns.iter().sum::<f32>(), y - 8.5),
-            ],
+            &[(placed.x, top), (placed.x + width, top)],
             palette::GRID,
             0.4,
         );
     }
-    y
+}
+
+/// The text size at which `text` fits `width` points: the style's, or smaller for a long text.
+fn fitted(text: &str, style: TextStyle, width: f32) -> f32 {
+    let natural = text_width(text, style.size, style.bold);
+    if natural > width {
+        style.size * width / natural
+    } else {
+        style.size
+    }
+}
+
+/// "Met: Yes" in the report's green (the HTML's colour).
+const MET: Color = Color(0x16, 0x65, 0x34);
+
+/// One block in its box.
+fn block(canvas: &mut PdfCanvas, placed: &Placed<'_>) {
+    match &placed.block {
+        Block::Warning(text) => {
+            for (i, line) in wrap(text, WARNING_TEXT, placed.width, true)
+                .iter()
+                .enumerate()
+            {
+                canvas.text(
+                    placed.x,
+                    placed.y + 8.5 + i as f32 * WARNING_LINE,
+                    line,
+                    TextStyle::new(WARNING_TEXT)
+                        .bold()
+                        .color(palette::VERY_HIGH),
+                );
+            }
+        }
+        Block::Paragraph(text) => {
+            canvas.text(placed.x, placed.y + 10.0, text, TextStyle::new(10.0));
+        }
+        Block::Subheading(text) => {
+            canvas.text(placed.x, placed.y + 11.0, text, TextStyle::new(11.0).bold());
+        }
+        Block::Steps(steps) => {
+            let mut y = placed.y + 10.0;
+            for (i, step) in steps.iter().enumerate() {
+                let lines = wrap(step, STEP_TEXT, placed.width - STEP_INDENT, false);
+                for (j, line) in lines.iter().enumerate() {
+                    if j == 0 {
+                        canvas.text(
+                            placed.x,
+                            y,
+                            &format!("{}.", i + 1),
+                            TextStyle::new(STEP_TEXT),
+                        );
+                    }
+                    canvas.text(placed.x + STEP_INDENT, y, line, TextStyle::new(STEP_TEXT));
+                    y += STEP_LINE;
+                }
+            }
+        }
+        Block::Table(t) => table(canvas, placed, t),
+        Block::Figure(figure) => {
+            let caption = layout::caption_height(figure);
+            if let Some(text) = &figure.caption {
+                let style = TextStyle::new(CAPTION_TEXT).bold();
+                let style = TextStyle {
+                    size: fitted(text, style, placed.width),
+                    ..style
+                };
+                canvas.text(placed.x, placed.y + 10.0, text, style);
+            }
+            figure.chart.draw(
+                canvas,
+                placed.x,
+                placed.y + caption,
+                placed.width,
+                placed.height - caption,
+            );
+        }
+        Block::Side { blocks, .. } => {
+            for inner in blocks {
+                block(canvas, inner);
+            }
+        }
+    }
+}
+
+/// A page's blocks on a new canvas (its header and footer come when the pages are counted).
+fn draw(page: &Page<'_>) -> PdfCanvas {
+    let mut canvas = PdfCanvas::new();
+    for placed in &page.blocks {
+        block(&mut canvas, placed);
+    }
+    canvas
 }
 
 fn header(canvas: &mut PdfCanvas, heading: &str, lines: &[String; 2]) {
@@ -305,15 +378,19 @@ fn header(canvas: &mut PdfCanvas, heading: &str, lines: &[String; 2]) {
         TextStyle::new(8.0).bold().color(palette::MEDIAN),
     );
     canvas.text(MARGIN, MARGIN + 24.0, heading, TextStyle::new(16.0).bold());
-    canvas.text(MARGIN, MARGIN + 40.0, &lines[0], TextStyle::new(9.5).bold());
+    let who = TextStyle::new(9.5).bold();
+    let who = TextStyle {
+        size: fitted(&lines[0], who, CONTENT_WIDTH),
+        ..who
+    };
+    canvas.text(MARGIN, MARGIN + 40.0, &lines[0], who);
     // The period line shrinks to fit the page when it is long (mmol/L, ending at the newest data).
-    let size = (8.5 * CONTENT_WIDTH / text_width(&lines[1], 8.5, false)).min(8.5);
-    canvas.text(
-        MARGIN,
-        MARGIN + 53.0,
-        &lines[1],
-        TextStyle::new(size).color(palette::MUTED),
-    );
+    let period = TextStyle::new(8.5).color(palette::MUTED);
+    let period = TextStyle {
+        size: fitted(&lines[1], period, CONTENT_WIDTH),
+        ..period
+    };
+    canvas.text(MARGIN, MARGIN + 53.0, &lines[1], period);
     canvas.line(
         &[
             (MARGIN, MARGIN + 60.0),
@@ -331,7 +408,7 @@ fn footer(canvas: &mut PdfCanvas, page: usize, pages: usize, generated: &str) {
         palette::GRID,
         0.6,
     );
-    for line in wrap(ADJUNCT_NOTICE, 7.0, CONTENT_WIDTH) {
+    for line in wrap(ADJUNCT_NOTICE, 7.0, CONTENT_WIDTH, false) {
         canvas.text(MARGIN, y, &line, TextStyle::new(7.0).color(palette::MUTED));
         y += 9.0;
     }
@@ -351,334 +428,6 @@ fn footer(canvas: &mut PdfCanvas, page: usize, pages: usize, generated: &str) {
     );
 }
 
-fn overview(report: &Report, scale: &GlucoseScale) -> PdfCanvas {
-    let mut c = PdfCanvas::new();
-    let m = &report.metrics;
-    let units = report.units.name();
-    let mut y = BODY_TOP;
-    if let Some(warning) = &report.sufficiency_warning {
-        for line in wrap(warning, 8.5, CONTENT_WIDTH) {
-            c.text(
-                MARGIN,
-                y,
-                &line,
-                TextStyle::new(8.5).bold().color(palette::VERY_HIGH),
-            );
-            y += 11.0;
-        }
-        y += 4.0;
-    }
-    let rows = vec![
-        vec!["Glucose statistics".into(), "Value".into(), "Target".into()],
-        vec!["GMI".into(), optional(m.gmi_percent, " %"), String::new()],
-        vec![
-            "Mean glucose".into(),
-            optional(m.mean, &format!(" {units}")),
-            String::new(),
-        ],
-        vec![
-            "Glucose variability (CV)".into(),
-            optional(m.cv_percent, " %"),
-            "≤ 36 %".into(),
-        ],
-        vec![
-            "Standard deviation".into(),
-            optional(m.sd, &format!(" {units}")),
-            String::new(),
-        ],
-        vec![
-            "Time CGM active".into(),
-            format!("{} %", m.cgm_active_percent),
-            "≥ 70 %".into(),
-        ],
-        vec![
-            "Days with CGM data".into(),
-            format!("{} of {}", m.days_with_data, report.period.days),
-            "≥ 14".into(),
-        ],
-        vec!["CGM readings".into(), m.readings.to_string(), String::new()],
-        vec![
-            "Glycemia Risk Index".into(),
-            optional(m.gri, ""),
-            "lower is better".into(),
-        ],
-    ];
-    let table_end = table(&mut c, y, &[130.0, 80.0, 70.0], &rows, true);
-    charts::time_in_ranges(
-        &mut c,
-        Frame::new(MARGIN + 295.0, y - 8.0, 225.0, 100.0),
-        &m.time_in_ranges,
-        report.units,
-    );
-    y = table_end.max(y + 100.0) + 8.0;
-    let t = &report.targets;
-    c.text(
-        MARGIN,
-        y,
-        &format!(
-            "Goals: {} (target {}–{} {units})",
-            t.label, t.target_low, t.target_high
-        ),
-        TextStyle::new(9.5).bold(),
-    );
-    y += 14.0;
-    let mut goal_rows = vec![vec![
-        "Measure".into(),
-        "Goal".into(),
-        "Value".into(),
-        "Met".into(),
-    ]];
-    goal_rows.extend(t.goals.iter().map(|g| {
-        vec![
-            g.label.clone(),
-            g.goal.clone(),
-            format!("{:.1} %", g.value_percent),
-            if g.met { "Yes" } else { "No" }.into(),
-        ]
-    }));
-    if t.goals.is_empty() {
-        goal_rows.push(vec!["No CGM data in this period.".into()]);
-    }
-    y = table(&mut c, y, &[230.0, 70.0, 70.0, 40.0], &goal_rows, true) + 10.0;
-    c.text(
-        MARGIN,
-        y,
-        &format!(
-            "Ambulatory glucose profile (AGP): median, 25–75 % and 5–95 % by time of day, {units}"
-        ),
-        TextStyle::new(9.5).bold(),
-    );
-    // As on the AGP Report: the daily profiles of the last 14 days below the AGP.
-    let recent = charts::last_days(&report.days, &report.detail, 14);
-    let rows = recent.len().div_ceil(7) as f32;
-    let profiles_height = if recent.is_empty() {
-        0.0
-    } else {
-        20.0 + rows * 70.0
-    };
-    let agp_height = (BODY_BOTTOM - y - 30.0 - profiles_height).clamp(120.0, 290.0);
-    charts::agp(
-        &mut c,
-        Frame::new(MARGIN + 24.0, y + 10.0, CONTENT_WIDTH - 50.0, agp_height),
-        &report.agp,
-        scale,
-    );
-    if !recent.is_empty() {
-        let top = y + 10.0 + agp_height + 26.0;
-        c.text(
-            MARGIN,
-            top,
-            &format!(
-                "Daily glucose profiles, the last {}",
-                crate::days(recent.len() as i64)
-            ),
-            TextStyle::new(9.5).bold(),
-        );
-        charts::profile_grid(
-            &mut c,
-            Frame::new(MARGIN, top + 4.0, CONTENT_WIDTH, rows * 70.0),
-            &recent,
-            scale,
-            50.0,
-            6.0,
-        );
-    }
-    c
-}
-
-/// This period against the previous one, as on the HTML page.
-fn comparison(report: &Report, previous: &Report, scale: &GlucoseScale) -> PdfCanvas {
-    let mut c = PdfCanvas::new();
-    let period = |r: &Report| {
-        format!(
-            "{} – {}",
-            readable_date(r.period.from),
-            readable_date(r.period.to)
-        )
-    };
-    let mut rows = vec![vec![
-        "Measure".to_owned(),
-        "This period".to_owned(),
-        "Previous period".to_owned(),
-        "Change".to_owned(),
-    ]];
-    rows.push(vec![
-        String::new(),
-        period(report),
-        period(previous),
-        String::new(),
-    ]);
-    rows.extend(comparison_rows(report, previous).into_iter().map(Vec::from));
-    let mut y = table(&mut c, BODY_TOP, &[190.0, 115.0, 115.0, 100.0], &rows, true) + 6.0;
-    for (i, (caption, r)) in [("This period", report), ("Previous period", previous)]
-        .into_iter()
-        .enumerate()
-    {
-        let x = MARGIN + i as f32 * 262.0;
-        c.text(
-            x,
-            y + 8.0,
-            &format!("Time in ranges · {caption}"),
-            TextStyle::new(9.5).bold(),
-        );
-        charts::time_in_ranges(
-            &mut c,
-            Frame::new(x, y + 16.0, 250.0, 110.0),
-            &r.metrics.time_in_ranges,
-            r.units,
-        );
-    }
-    y += 146.0;
-    c.text(
-        MARGIN,
-        y,
-        &format!("Both AGPs, {}", report.units.name()),
-        TextStyle::new(9.5).bold(),
-    );
-    let height = (BODY_BOTTOM - y - 40.0).clamp(120.0, 230.0);
-    charts::agp_comparison(
-        &mut c,
-        Frame::new(MARGIN + 24.0, y + 22.0, CONTENT_WIDTH - 50.0, height),
-        &report.agp,
-        &previous.agp,
-        scale,
-    );
-    c
-}
-
-fn profiles(report: &Report, scale: &GlucoseScale) -> Vec<PdfCanvas> {
-    let days: Vec<_> = report.days.iter().zip(&report.detail).collect();
-    days.chunks(PROFILE_DAYS_PER_PAGE)
-        .map(|chunk| {
-            let mut c = PdfCanvas::new();
-            let rows = chunk.len().div_ceil(7) as f32;
-            charts::profile_grid(
-                &mut c,
-                Frame::new(MARGIN, BODY_TOP, CONTENT_WIDTH, rows * 130.0),
-                chunk,
-                scale,
-                104.0,
-                14.0,
-            );
-            c
-        })
-        .collect()
-}
-
-fn insulin_and_meals(report: &Report) -> Vec<PdfCanvas> {
-    let mut c = PdfCanvas::new();
-    let mut rows = vec![vec![
-        "Averages per day with insulin data".to_owned(),
-        String::new(),
-    ]];
-    rows.extend(
-        insulin_summary(report)
-            .into_iter()
-            .map(|(label, value)| vec![label.to_owned(), value]),
-    );
-    let y = table(&mut c, BODY_TOP, &[170.0, 120.0], &rows, true) + 6.0;
-    charts::daily_totals(
-        &mut c,
-        Frame::new(MARGIN, y, CONTENT_WIDTH, 220.0),
-        &report.days,
-    );
-    let y = y + 236.0;
-    c.text(
-        MARGIN,
-        y,
-        "Carbohydrate by time of day (g per day)",
-        TextStyle::new(9.5).bold(),
-    );
-    charts::carbs_by_time(
-        &mut c,
-        Frame::new(MARGIN, y + 8.0, 360.0, 120.0),
-        &report.carbs.by_time_of_day,
-    );
-    let mut rows = vec![vec!["Data completeness".to_owned(), String::new()]];
-    rows.extend(
-        completeness_summary(report)
-            .into_iter()
-            .map(|(label, value)| vec![label.to_owned(), value]),
-    );
-    table(&mut c, y + 148.0, &[170.0, 350.0], &rows, true);
-    let mut pages = vec![c];
-    // The day-by-day table, on as many pages as it needs.
-    let (header, all_rows) = day_table(report);
-    let header: Vec<String> = header.into_iter().map(str::to_owned).collect();
-    let widths: &[f32] = if header.len() == 9 {
-        &[95.0, 50.0, 45.0, 52.0, 50.0, 62.0, 50.0, 50.0, 50.0]
-    } else {
-        &[100.0, 55.0, 55.0, 60.0, 55.0, 55.0, 55.0, 55.0]
-    };
-    let per_page = ((BODY_BOTTOM - BODY_TOP) / 12.0) as usize - 2;
-    for chunk in all_rows.chunks(per_page) {
-        let mut c = PdfCanvas::new();
-        let mut rows = vec![header.clone()];
-        rows.extend(chunk.iter().cloned());
-        table(&mut c, BODY_TOP, widths, &rows, true);
-        pages.push(c);
-    }
-    pages
-}
-
-fn details(report: &Report, scale: &GlucoseScale) -> Vec<PdfCanvas> {
-    let days: Vec<_> = report.days.iter().zip(&report.detail).collect();
-    let slot = (BODY_BOTTOM - BODY_TOP) / DETAIL_DAYS_PER_PAGE as f32;
-    days.chunks(DETAIL_DAYS_PER_PAGE)
-        .map(|chunk| {
-            let mut c = PdfCanvas::new();
-            for (i, (summary, detail)) in chunk.iter().enumerate() {
-                let y = BODY_TOP + i as f32 * slot;
-                c.text(
-                    MARGIN,
-                    y,
-                    &format!(
-                        "{} · mean {} · in range {} · basal {} U · bolus {} U · carbs {} g",
-                        summary.date.strftime("%A %-d %B %Y"),
-                        optional(summary.mean, &format!(" {}", report.units.name())),
-                        optional(summary.in_range_percent, " %"),
-                        summary.basal_units,
-                        summary.bolus_units,
-                        summary.carbs_grams
-                    ),
-                    TextStyle::new(8.5).bold(),
-                );
-                charts::day_detail(
-                    &mut c,
-                    Frame::new(MARGIN + 30.0, y + 6.0, CONTENT_WIDTH - 34.0, slot - 28.0),
-                    detail,
-                    scale,
-                );
-            }
-            c
-        })
-        .collect()
-}
-
-fn no_data(cover: &Cover<'_>) -> PdfCanvas {
-    let mut c = PdfCanvas::new();
-    let mut y = BODY_TOP;
-    c.text(
-        MARGIN,
-        y,
-        "There are no glucose readings, insulin or carbohydrate records in this period.",
-        TextStyle::new(10.0),
-    );
-    y += 22.0;
-    c.text(MARGIN, y, "What to do", TextStyle::new(11.0).bold());
-    y += 16.0;
-    for (i, step) in no_data_steps(cover.audience).iter().enumerate() {
-        for (j, line) in wrap(step, 9.5, CONTENT_WIDTH - 16.0).iter().enumerate() {
-            if j == 0 {
-                c.text(MARGIN, y, &format!("{}.", i + 1), TextStyle::new(9.5));
-            }
-            c.text(MARGIN + 16.0, y, line, TextStyle::new(9.5));
-            y += 13.0;
-        }
-    }
-    c
-}
-
 /// The whole report as a PDF document.
 pub fn report(report: &Report, cover: &Cover<'_>) -> Result<Vec<u8>, PdfError> {
     let title = format!(
@@ -688,49 +437,6 @@ pub fn report(report: &Report, cover: &Cover<'_>) -> Result<Vec<u8>, PdfError> {
         readable_date(report.period.to)
     );
     reports(&[(report, cover)], &title)
-}
-
-/// The pages of one report, each with its heading.
-fn pages_of(report: &Report, cover: &Cover<'_>) -> Vec<(&'static str, PdfCanvas)> {
-    let scale = GlucoseScale::new(
-        report.units,
-        report.targets.target_low,
-        report.targets.target_high,
-    );
-    let mut pages: Vec<(&str, PdfCanvas)> = Vec::new();
-    if has_data(report) {
-        for section in cover.sections {
-            match section {
-                Section::Overview => pages.push(("Glucose overview", overview(report, &scale))),
-                Section::DailyProfiles => pages.extend(
-                    profiles(report, &scale)
-                        .into_iter()
-                        .map(|c| ("Daily glucose profiles", c)),
-                ),
-                Section::InsulinMeals => pages.extend(
-                    insulin_and_meals(report)
-                        .into_iter()
-                        .map(|c| ("Insulin and meals", c)),
-                ),
-                Section::DailyDetail => pages.extend(
-                    details(report, &scale)
-                        .into_iter()
-                        .map(|c| ("Daily detail", c)),
-                ),
-                Section::Comparison => {
-                    if let Some(previous) = cover.previous {
-                        pages.push((
-                            "Comparison with the previous period",
-                            comparison(report, previous, &scale),
-                        ));
-                    }
-                }
-            }
-        }
-    } else {
-        pages.push(("No data in this period", no_data(cover)));
-    }
-    pages
 }
 
 /// Several reports in one PDF (a clinic's batch print: each patient's pages in turn, numbered within
@@ -747,7 +453,10 @@ pub fn reports(items: &[(&Report, &Cover<'_>)], title: &str) -> Result<Vec<u8>, 
     }
     let mut pages: Vec<Printed> = Vec::new();
     for (report, cover) in items {
-        let own = pages_of(report, cover);
+        let own: Vec<(&'static str, PdfCanvas)> = layout::pages(report, cover)
+            .iter()
+            .map(|page| (page.heading, draw(page)))
+            .collect();
         let lines = header_lines(report, cover.subject);
         let generated = format!(
             "Generated {} UTC",
@@ -972,7 +681,7 @@ mod tests {
 
     #[test]
     fn lines_wrap_at_the_width() {
-        let lines = wrap(ADJUNCT_NOTICE, 7.0, 200.0);
+        let lines = wrap(ADJUNCT_NOTICE, 7.0, 200.0, false);
         assert!(lines.len() > 2);
         assert!(lines.iter().all(|l| text_width(l, 7.0, false) <= 200.0));
         assert_eq!(lines.join(" "), ADJUNCT_NOTICE);

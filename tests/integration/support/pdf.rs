@@ -6,12 +6,22 @@ use std::process::Command;
 
 /// The text of every page, in reading order (`pdftotext -layout`: one line per printed line).
 pub fn pages(pdf: &[u8]) -> Vec<String> {
+    extract(pdf, "-layout")
+}
+
+/// The text of every page in the order it is drawn (`pdftotext -raw`): every word as drawn, without
+/// the layout mode's guesses about which gaps are spaces (it reads "< 4 %" in a table as "<4%").
+pub fn pages_as_drawn(pdf: &[u8]) -> Vec<String> {
+    extract(pdf, "-raw")
+}
+
+fn extract(pdf: &[u8], mode: &str) -> Vec<String> {
     let dir = std::env::temp_dir().join(format!("glucolink-pdf-{}", ulid::Ulid::new()));
     std::fs::create_dir_all(&dir).expect("temp dir");
     let path = dir.join("report.pdf");
     std::fs::write(&path, pdf).expect("write pdf");
     let output = Command::new("pdftotext")
-        .args(["-layout", "-enc", "UTF-8"])
+        .args([mode, "-enc", "UTF-8"])
         .arg(&path)
         .arg("-")
         .output()
