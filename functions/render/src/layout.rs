@@ -767,3 +767,107 @@ pub fn pages<'r>(report: &'r Report, cover: &Cover<'r>) -> Vec<Page<'r>> {
     }
     pages
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Audience, Subject};
+    use glucolink_core::report::build::{Options, Period, Units, compose};
+    use glucolink_core::report::ranges::RangePreset;
+    use glucolink_synth::{Patient, Profile, generate};
+    use jiff::ToSpan;
+    use jiff::civil::date;
+
+    fn report(days: i64, units: Units, profile: Profile) -> Report {
+        let start = date(2026, 8, 1);
+        let events = generate(&Patient {
+            seed: 5,
+            profile,
+            time_zone: "Europe/London",
+            start,
+            days: 92,
+        });
+        let to = start.checked_add(91.days()).expect("date");
+        let from = to.checked_sub((days - 1).days()).expect("date");
+        compose(
+            &events,
+            &Options {
+                period: Period::parse(&from.to_string(), &to.to_string()).expect("period"),
+                tz: jiff::tz::TimeZone::get("Europe/London").expect("zone"),
+                units,
+                ranges: RangePreset::Standard,
+                detail: true,
+            },
+        )
+        .expect("report")
+    }
+
+    fn inside(placed: &Placed<'_>, page: &str) {
+        assert!(
+            placed.y >= BODY_TOP && placed.y + placed.height <= BODY_BOTTOM + 0.01,
+            "{page}: a block from {} to {} leaves the body",
+            placed.y,
+            placed.y + placed.height
+        );
+        assert!(
+            placed.x >= MARGIN && placed.x + placed.width <= PAGE_WIDTH - MARGIN + 0.01,
+            "{page}: a block leaves the page's width"
+        );
+        if let Block::Table(table) = &placed.block {
+            assert!(
+                table.widths.iter().sum::<f32>() <= placed.width + 0.01,
+                "{page}: table width"
+            );
+        }
+        if let Block::Side { blocks, .. } = &placed.block {
+            for inner in blocks {
+                inside(inner, page);
+            }
+        }
+    }
+
+    #[test]
+    fn every_block_of_every_page_stays_within_the_page_body() {
+        let subject = Subject {
+            name: "Test Person".into(),
+            date_of_birth: None,
+            mrn: None,
+            identity_warning: None,
+        };
+        for profile in [Profile::MedtronicPump, Profile::LibrePens] {
+            for units in [Units::MgDl, Units::MmolL] {
+                for days in [1, 2, 7, 9, 10, 11, 12, 14, 15, 30, 54, 55, 90] {
+                    let report = report(days, units, profile);
+                    let previous = report.clone();
+                    let cover = Cover {
+                        subject: &subject,
+                        sections: &Section::ALL,
+                        previous: Some(&previous),
+                        audience: Audience::Clinic,
+                        generated_at: jiff::Timestamp::UNIX_EPOCH,
+                        pdf_url: None,
+                        back_url: String::new(),
+                    };
+                    let pages = pages(&report, &cover);
+                    let detail = (days as usize).div_ceil(DETAIL_DAYS_PER_PAGE);
+                    let profiles = (days as usize).div_ceil(PROFILE_DAYS_PER_PAGE);
+                    let day_table = if days <= 10 {
+                        0
+                    } else {
+                        (days as usize).div_ceil(day_rows_per_page())
+                    };
+                    assert_eq!(
+                        pages.len(),
+                        1 + profiles + 1 + day_table + detail + 1,
+                        "{days} days"
+                    );
+                    for page in &pages {
+                        for placed in &page.blocks {
+                            inside(placed, &format!("{days} days, {}", page.heading));
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
