@@ -83,7 +83,10 @@ pub fn assess(
     let mut devices: Vec<(&str, Vec<Timestamp>)> = Vec::new();
     for event in events.iter().filter(|e| in_span(e.at)) {
         if let Body::Cgm { .. } = event.body {
-            match devices.iter_mut().find(|(d, _)| *d == &*event.device) {
+            match devices
+                .iter_mut()
+                .find(|(d, _)| crate::report::build::same_device(d, &event.device))
+            {
                 Some((_, times)) => times.push(event.at),
                 None => devices.push((&*event.device, vec![event.at])),
             }

@@ -284,13 +284,25 @@ pub struct Options {
     pub detail: bool,
 }
 
-fn percentile(sorted: &[f64], p: f64) -> f64 {
+/// Whether two device names are the same: events decoded from one day item share the name's
+/// allocation, so most comparisons end at the pointer.
+pub(crate) fn same_device(a: &str, b: &str) -> bool {
+    std::ptr::eq(a, b) || a == b
+}
+
+/// The `p` quantile (0–1) of sorted values in tenths of mg/dL, in mg/dL, interpolated between the two
+/// nearest ranks.
+fn percentile(sorted: &[u16], p: f64) -> f64 {
     if sorted.is_empty() {
         return 0.0;
     }
     let rank = p * (sorted.len() - 1) as f64;
     let (low, high) = (rank.floor() as usize, rank.ceil() as usize);
-    sorted[low] + (sorted[high] - sorted[low]) * (rank - low as f64)
+    let (low_value, high_value) = (
+        f64::from(sorted[low]) / 10.0,
+        f64::from(sorted[high]) / 10.0,
+    );
+    low_value + (high_value - low_value) * (rank - low as f64)
 }
 
 /// Basal delivery as steps `(from, to, U/h, kind)` in `[start, end)` (seconds), from the basal and
@@ -487,7 +499,10 @@ pub fn compose(events: &[Event], options: &Options) -> Result<Report, CoreError>
     let mut device_times: Vec<(&str, Vec<Timestamp>)> = Vec::new();
     for (event, _, _) in &located {
         if let Body::Cgm { .. } = event.body {
-            match device_times.iter_mut().find(|(d, _)| *d == &*event.device) {
+            match device_times
+                .iter_mut()
+                .find(|(d, _)| same_device(d, &event.device))
+            {
                 Some((_, times)) => times.push(event.at),
                 None => device_times.push((&*event.device, vec![event.at])),
             }
@@ -503,9 +518,9 @@ pub fn compose(events: &[Event], options: &Options) -> Result<Report, CoreError>
             .find(|(d, _)| *d == device)
             .map_or(5.0, |(_, i)| *i)
     };
-    let mut readings = Vec::new();
     let mut readings_by_day: Vec<Vec<Reading>> = vec![Vec::new(); days_count];
-    let mut bins: Vec<Vec<f64>> = vec![Vec::new(); 48];
+    // Each half hour's readings in tenths of mg/dL (whole numbers sort fast).
+    let mut bins: Vec<Vec<u16>> = vec![Vec::new(); 48];
     // Empty unless the pages need it: every push below goes through `get_mut`, a no-op then.
     let mut detail: Vec<DayDetail> =
         vec![DayDetail::default(); if *want_detail { days_count } else { 0 }];
@@ -520,7 +535,7 @@ pub fn compose(events: &[Event], options: &Options) -> Result<Report, CoreError>
             Body::Cgm {
                 glucose_tenths_mg_dl,
             } => {
-                if last_device.0 != &*event.device {
+                if !same_device(last_device.0, &event.device) {
                     last_device = (&*event.device, interval_of(&event.device));
                 }
                 let mg_dl = f64::from(glucose_tenths_mg_dl) / 10.0;
@@ -529,9 +544,8 @@ pub fn compose(events: &[Event], options: &Options) -> Result<Report, CoreError>
                     mg_dl,
                     interval_minutes: last_device.1,
                 };
-                readings.push(reading);
                 readings_by_day[day].push(reading);
-                bins[usize::from(minute / 30)].push(mg_dl);
+                bins[usize::from(minute / 30)].push(glucose_tenths_mg_dl);
                 if let Some(traces) = detail.get_mut(day) {
                     traces.cgm.push(Point {
                         minute,
@@ -584,8 +598,15 @@ pub fn compose(events: &[Event], options: &Options) -> Result<Report, CoreError>
             Body::Basal { .. } | Body::PumpMode { .. } | Body::ClockSet { .. } => {}
         }
     }
-    let days_with_data = readings_by_day.iter().filter(|r| !r.is_empty()).count();
-    let tally = Tally::of_readings(&readings, days_with_data);
+    // Each day's tally once; the period's is their sum (the same sums as adding every reading).
+    let day_tallies: Vec<Tally> = readings_by_day
+        .iter()
+        .map(|day| Tally::of_readings(day, usize::from(!day.is_empty())))
+        .collect();
+    let mut tally = Tally::default();
+    for day in &day_tallies {
+        tally.merge(day);
+    }
     let overall = tally.metrics((end - start) as f64 / 60.0);
 
     // AGP: percentiles of each half hour of the local day.
@@ -594,7 +615,7 @@ pub fn compose(events: &[Event], options: &Options) -> Result<Report, CoreError>
         .enumerate()
         .filter(|(_, values)| !values.is_empty())
         .map(|(bin, mut values)| {
-            values.sort_unstable_by(f64::total_cmp);
+            values.sort_unstable();
             let p = |q: f64| units.show(percentile(&values, q));
             AgpBin {
                 minute_of_day: bin as u32 * 30,
@@ -648,11 +669,8 @@ pub fn compose(events: &[Event], options: &Options) -> Result<Report, CoreError>
     let days: Vec<DaySummary> = (0..days_count)
         .map(|day| {
             let day_readings = &readings_by_day[day];
-            let day_metrics = metrics::compute_with_days(
-                day_readings,
-                (day_starts[day + 1] - day_starts[day]) as f64 / 60.0,
-                usize::from(!day_readings.is_empty()),
-            );
+            let day_metrics =
+                day_tallies[day].metrics((day_starts[day + 1] - day_starts[day]) as f64 / 60.0);
             DaySummary {
                 date: period
                     .from

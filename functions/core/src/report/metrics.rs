@@ -160,7 +160,9 @@ pub fn compute_with_days(
 /// ([`Gaps`](super::tally::Gaps), the rule the day tallies use too).
 pub fn device_interval_minutes(times: &[Timestamp]) -> f64 {
     let mut sorted: Vec<i64> = times.iter().map(|t| t.as_second()).collect();
-    sorted.sort_unstable();
+    if !sorted.is_sorted() {
+        sorted.sort_unstable();
+    }
     let mut gaps = super::tally::Gaps::default();
     for pair in sorted.windows(2) {
         gaps.add(pair[1] - pair[0]);

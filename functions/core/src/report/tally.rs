@@ -232,6 +232,20 @@ impl Tally {
         class.sum_squares += sum_squares;
     }
 
+    /// Adds another period's tally (days of its own): the sums add, so a period's tally is the sum of
+    /// its days' tallies, to the last digit.
+    pub fn merge(&mut self, other: &Tally) {
+        for class in &other.classes {
+            self.add(
+                class.minutes,
+                &class.bands,
+                class.sum_tenths,
+                class.sum_squares,
+            );
+        }
+        self.days_with_data += other.days_with_data;
+    }
+
     pub fn readings(&self) -> u64 {
         self.classes.iter().flat_map(|c| c.bands).sum()
     }
