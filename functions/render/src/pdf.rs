@@ -239,10 +239,7 @@ fn table(canvas: &mut PdfCanvas, placed: &Placed<'_>, table: &Table) {
     let mut top = placed.y;
     if let Some(caption) = &table.caption {
         let style = TextStyle::new(CAPTION_TEXT).bold();
-        let style = TextStyle {
-            size: fitted(caption, style, placed.width),
-            ..style
-        };
+        let style = fitted(caption, style, placed.width);
         canvas.text(placed.x, top + 10.0, caption, style);
         top += layout::CAPTION_HEIGHT;
     }
@@ -266,7 +263,7 @@ fn table(canvas: &mut PdfCanvas, placed: &Placed<'_>, table: &Table) {
                 _ => {}
             }
             // A cell never runs into the next one: a long value prints smaller.
-            style.size = fitted(cell, style, column - 4.0);
+            style = fitted(cell, style, column - 4.0);
             canvas.text(x, top + 8.5, cell, style);
             x += column;
         }
@@ -279,14 +276,14 @@ fn table(canvas: &mut PdfCanvas, placed: &Placed<'_>, table: &Table) {
     }
 }
 
-/// The text size at which `text` fits `width` points: the style's, or smaller for a long text.
-fn fitted(text: &str, style: TextStyle, width: f32) -> f32 {
+/// The style with a text size at which `text` fits `width` points: its own, or smaller for a long
+/// text.
+fn fitted(text: &str, mut style: TextStyle, width: f32) -> TextStyle {
     let natural = text_width(text, style.size, style.bold);
     if natural > width {
-        style.size * width / natural
-    } else {
-        style.size
+        style.size *= width / natural;
     }
+    style
 }
 
 /// "Met: Yes" in the report's green (the HTML's colour).
@@ -339,10 +336,7 @@ fn block(canvas: &mut PdfCanvas, placed: &Placed<'_>) {
             let caption = layout::caption_height(figure);
             if let Some(text) = &figure.caption {
                 let style = TextStyle::new(CAPTION_TEXT).bold();
-                let style = TextStyle {
-                    size: fitted(text, style, placed.width),
-                    ..style
-                };
+                let style = fitted(text, style, placed.width);
                 canvas.text(placed.x, placed.y + 10.0, text, style);
             }
             figure.chart.draw(
@@ -379,17 +373,11 @@ fn header(canvas: &mut PdfCanvas, heading: &str, lines: &[String; 2]) {
     );
     canvas.text(MARGIN, MARGIN + 24.0, heading, TextStyle::new(16.0).bold());
     let who = TextStyle::new(9.5).bold();
-    let who = TextStyle {
-        size: fitted(&lines[0], who, CONTENT_WIDTH),
-        ..who
-    };
+    let who = fitted(&lines[0], who, CONTENT_WIDTH);
     canvas.text(MARGIN, MARGIN + 40.0, &lines[0], who);
     // The period line shrinks to fit the page when it is long (mmol/L, ending at the newest data).
     let period = TextStyle::new(8.5).color(palette::MUTED);
-    let period = TextStyle {
-        size: fitted(&lines[1], period, CONTENT_WIDTH),
-        ..period
-    };
+    let period = fitted(&lines[1], period, CONTENT_WIDTH);
     canvas.text(MARGIN, MARGIN + 53.0, &lines[1], period);
     canvas.line(
         &[
