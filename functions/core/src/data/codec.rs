@@ -145,6 +145,32 @@ pub fn encode(kind: Kind, day_start: Timestamp, events: &[Event]) -> Vec<u8> {
 
 /// Decodes what [`encode`] wrote.
 pub fn decode(kind: Kind, day_start: Timestamp, bytes: &[u8]) -> Result<Vec<Event>, DecodeError> {
+    decode_with_names(kind, day_start, bytes, &mut DeviceNames::default())
+}
+
+/// Device names already decoded, so that the items of one read share one allocation per device (and
+/// comparing two events' devices mostly ends at the pointer).
+#[derive(Debug, Default)]
+pub struct DeviceNames(Vec<std::sync::Arc<str>>);
+
+impl DeviceNames {
+    fn get(&mut self, name: &str) -> std::sync::Arc<str> {
+        if let Some(known) = self.0.iter().find(|known| ***known == *name) {
+            return known.clone();
+        }
+        let name: std::sync::Arc<str> = name.into();
+        self.0.push(name.clone());
+        name
+    }
+}
+
+/// [`decode`], taking device names from (and adding them to) `names`.
+pub fn decode_with_names(
+    kind: Kind,
+    day_start: Timestamp,
+    bytes: &[u8],
+    names: &mut DeviceNames,
+) -> Result<Vec<Event>, DecodeError> {
     let mut reader = Reader { bytes, at: 0 };
     if reader.byte()? != VERSION {
         return Err(DecodeError("unknown version"));
@@ -164,7 +190,7 @@ pub fn decode(kind: Kind, day_start: Timestamp, bytes: &[u8]) -> Result<Vec<Even
             .get(reader.at..end)
             .ok_or(DecodeError("truncated device"))?;
         let name = std::str::from_utf8(raw).map_err(|_| DecodeError("device name"))?;
-        devices.push(std::sync::Arc::<str>::from(name));
+        devices.push(names.get(name));
         reader.at = end;
     }
     let count: usize = reader.small()?;

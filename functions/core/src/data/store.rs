@@ -321,10 +321,11 @@ pub async fn read(
     from: Date,
     to: Date,
 ) -> Result<Vec<Event>, CoreError> {
-    let mut events = TimeOrder::new();
+    let (mut events, mut names) = (TimeOrder::new(), codec::DeviceNames::default());
     for (item, day, kind) in day_items(ctx, person, from, to).await? {
         let bytes = item.b(DATA).ok_or_else(|| corrupt(&item.key.sk))?;
-        let decoded = codec::decode(kind, day_start(day)?, bytes).map_err(corrupt)?;
+        let decoded =
+            codec::decode_with_names(kind, day_start(day)?, bytes, &mut names).map_err(corrupt)?;
         events.add(day, decoded, |e| e);
     }
     Ok(events.finish(|e| e))
