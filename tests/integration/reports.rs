@@ -985,3 +985,41 @@ async fn the_html_and_pdf_reports_have_the_same_pages_with_the_same_words() {
         }
     }
 }
+
+#[tokio::test]
+async fn a_report_viewed_again_after_an_upload_has_the_new_data() {
+    let app = spawn_app().await;
+    let linked = linked_patient(&app, "again.report").await;
+    let readings = |hours: std::ops::Range<u32>| {
+        Value::Array(
+            hours
+                .flat_map(|hour| {
+                    (0..12).map(move |i| {
+                        json!({"type": "cgm", "time": format!("2026-11-20T{hour:02}:{:02}:00Z", i * 5), "value": 100 + hour})
+                    })
+                })
+                .collect(),
+        )
+    };
+    upload_json(&linked.patient, readings(0..12)).await;
+    let path = format!(
+        "/api/clinic/patients/{}/report?from=2026-11-20&to=2026-11-20&tz=UTC&format=json",
+        linked.patient_id
+    );
+    let count = |report: &Value| report["metrics"]["readings"].as_u64();
+    let (status, first) = status_and_json(linked.clinic.get(&path).await).await;
+    assert_eq!(status, 200);
+    assert_eq!(count(&first), Some(144));
+    // The same report again (composed once, remembered): the same numbers.
+    let (_, again) = status_and_json(linked.clinic.get(&path).await).await;
+    assert_eq!(again["metrics"], first["metrics"]);
+    // The afternoon arrives: the next view has it, never the remembered morning.
+    upload_json(&linked.patient, readings(12..24)).await;
+    let (_, after) = status_and_json(linked.clinic.get(&path).await).await;
+    assert_eq!(count(&after), Some(288));
+    assert_ne!(after["metrics"]["mean"], first["metrics"]["mean"]);
+    // Other options are another report: the patient's mmol/L view of the same data.
+    let (_, mmol) = status_and_json(linked.clinic.get(&format!("{path}&units=mmol/L")).await).await;
+    assert_eq!(count(&mmol), Some(288));
+    assert_eq!(mmol["units"], "mmol/L");
+}

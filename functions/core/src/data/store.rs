@@ -21,6 +21,9 @@ const DATA: &str = "d";
 const SOURCES: &str = "u";
 const COUNT: &str = "n";
 const VERSION: &str = "version";
+/// A new ULID on every write of a day item: its content's name, never reused (a version restarts at 1
+/// when an item is deleted and written again; a revision does not).
+const REVISION: &str = "r";
 /// Largest encoded day item written (DynamoDB's item limit is 400 KB, names and keys included): a day of
 /// 5-minute CGM takes ~1.4 KB, so only absurdly dense data comes near it.
 pub const MAX_DAY_BYTES: usize = 350_000;
@@ -237,7 +240,8 @@ async fn write_day(
         .with(DATA, Value::B(codec::encode(kind, start, &events)))
         .with(SOURCES, Value::B(codec::encode_sources(&sources)))
         .with_n(COUNT, events.len() as i64)
-        .with_n(VERSION, version + 1);
+        .with_n(VERSION, version + 1)
+        .with(REVISION, Value::S(ulid::Ulid::new().to_string()));
     let condition = match current {
         Some(_) => Condition::Equals(VERSION.into(), Value::N(version)),
         None => Condition::NotExists,
@@ -314,6 +318,50 @@ impl<T> TimeOrder<T> {
     }
 }
 
+/// The day items of a person on UTC days `from..=to`, read but not decoded, and what names their
+/// content: the items' keys and revisions, `None` when an item was written before items had revisions.
+pub struct DayItems {
+    items: Vec<(Item, Date, Kind)>,
+    pub content: Option<String>,
+}
+
+impl DayItems {
+    /// Every event of the items, in time order.
+    pub fn events(&self) -> Result<Vec<Event>, CoreError> {
+        let (mut events, mut names) = (TimeOrder::new(), codec::DeviceNames::default());
+        for (item, day, kind) in &self.items {
+            let bytes = item.b(DATA).ok_or_else(|| corrupt(&item.key.sk))?;
+            let decoded = codec::decode_with_names(*kind, day_start(*day)?, bytes, &mut names)
+                .map_err(corrupt)?;
+            events.add(*day, decoded, |e| e);
+        }
+        Ok(events.finish(|e| e))
+    }
+}
+
+/// Reads the day items of a person on UTC days `from..=to` (one query), to decode or to recognise.
+pub async fn read_items(
+    ctx: &Ctx,
+    person: PersonId,
+    from: Date,
+    to: Date,
+) -> Result<DayItems, CoreError> {
+    let items = day_items(ctx, person, from, to).await?;
+    let mut content = Some(String::with_capacity(items.len() * 40));
+    for (item, _, _) in &items {
+        match (content.as_mut(), item.s(REVISION)) {
+            (Some(names), Some(revision)) => {
+                names.push_str(&item.key.sk);
+                names.push('=');
+                names.push_str(revision);
+                names.push(';');
+            }
+            _ => content = None,
+        }
+    }
+    Ok(DayItems { items, content })
+}
+
 /// Every stored event of a person on UTC days `from..=to`, in time order.
 pub async fn read(
     ctx: &Ctx,
@@ -321,14 +369,7 @@ pub async fn read(
     from: Date,
     to: Date,
 ) -> Result<Vec<Event>, CoreError> {
-    let (mut events, mut names) = (TimeOrder::new(), codec::DeviceNames::default());
-    for (item, day, kind) in day_items(ctx, person, from, to).await? {
-        let bytes = item.b(DATA).ok_or_else(|| corrupt(&item.key.sk))?;
-        let decoded =
-            codec::decode_with_names(kind, day_start(day)?, bytes, &mut names).map_err(corrupt)?;
-        events.add(day, decoded, |e| e);
-    }
-    Ok(events.finish(|e| e))
+    read_items(ctx, person, from, to).await?.events()
 }
 
 /// Every stored event of one kind of a person on UTC days `from..=to` (a batch read per 100 days).

@@ -7,6 +7,7 @@ use jiff::tz::TimeZone;
 use jiff::{Timestamp, ToSpan};
 use serde::Serialize;
 
+use super::memo;
 use super::metrics::{self, Metrics, Reading, TimeInRanges};
 use super::ranges::{self, RangePreset, Targets};
 use super::tally::Tally;
@@ -445,8 +446,21 @@ pub async fn build(ctx: &Ctx, person: PersonId, options: &Options) -> Result<Rep
     let period = options.period;
     let read_from = period.from.checked_sub(1.day()).unwrap_or(period.from);
     let read_to = period.to.checked_add(1.day()).unwrap_or(period.to);
-    let events = store::read(ctx, person, read_from, read_to).await?;
-    let mut report = compose(&events, options)?;
+    let items = store::read_items(ctx, person, read_from, read_to).await?;
+    let key = items
+        .content
+        .as_deref()
+        .map(|content| memo::key(person, options, content));
+    let mut report = match key.as_deref().and_then(memo::recall) {
+        Some(report) => report,
+        None => {
+            let report = compose(&items.events()?, options)?;
+            if let Some(key) = key {
+                memo::remember(key, &report);
+            }
+            report
+        }
+    };
     let start = day_start(&options.tz, period.from)?;
     let end = day_start(
         &options.tz,

@@ -2,6 +2,7 @@
 //! report itself (`build`): numbers and the per-day traces the HTML and PDF pages draw.
 
 pub mod build;
+pub mod memo;
 pub mod metrics;
 pub mod ranges;
 pub mod tally;
