@@ -192,10 +192,15 @@ async function clinicHome() {
     }
   }
 
+  // Only the newest request's answer is shown: a filter changed while the first page still loads must
+  // not be overwritten by that page's late answer.
+  let latest = 0;
   async function load(append) {
     listError.textContent = "";
+    const mine = ++latest;
     try {
       const page = await api("GET", `/api/clinic/patients?${query(append)}`);
+      if (mine !== latest) return;
       if (!append) rows.replaceChildren();
       rows.append(...page.patients.map((p) => row(p, chosen)));
       cursor = page.next_cursor;
@@ -210,7 +215,7 @@ async function clinicHome() {
       }
       markSorted();
     } catch (error) {
-      listError.textContent = error.message;
+      if (mine === latest) listError.textContent = error.message;
     }
   }
 

@@ -56,6 +56,24 @@ test("sorting, flags and the period stay in the address, and a heading sorts its
   await expect(page).toHaveURL(/period_days=30/);
 });
 
+test("a filter chosen while the list still loads is what the list shows, not the late first page", async ({ page }) => {
+  await signInDemoClinic(page);
+  // The first (unfiltered) page answers late; the filtered one at once.
+  await page.route("**/api/clinic/patients?*", async (route) => {
+    if (!route.request().url().includes("flag=no_recent_data")) await new Promise((resolve) => setTimeout(resolve, 1500));
+    await route.continue();
+  });
+  const first = page.waitForRequest((request) => request.url().includes("/api/clinic/patients?"));
+  await page.reload();
+  await first;
+  await page.getByLabel("Needs attention").selectOption("no_recent_data");
+  await expect(page.getByRole("row", { name: /Morgan Olddata/ })).toBeVisible();
+  // Past the late answer: still the filtered list.
+  await page.waitForTimeout(2000);
+  await expect(page.getByRole("row", { name: /Morgan Olddata/ })).toBeVisible();
+  await expect(page.getByRole("row", { name: /Alex Demo/ })).toHaveCount(0);
+});
+
 test("on a phone the list is cards and the page never scrolls sideways", async ({ page }) => {
   await page.setViewportSize({ width: 390, height: 844 });
   await signInDemoClinic(page);
