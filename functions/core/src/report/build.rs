@@ -450,7 +450,7 @@ pub async fn build(ctx: &Ctx, person: PersonId, options: &Options) -> Result<Rep
     let key = items
         .content
         .as_deref()
-        .map(|content| memo::key(person, options, content));
+        .and_then(|content| memo::key(person, options, content));
     let mut report = match key.as_deref().and_then(memo::recall) {
         Some(report) => report,
         None => {

@@ -18,19 +18,20 @@ const CAPACITY: usize = 8;
 
 static REMEMBERED: Mutex<VecDeque<(String, Report)>> = Mutex::new(VecDeque::new());
 
-/// The key of a report of `person` with `options` composed from day items named `content`.
-pub fn key(person: PersonId, options: &Options, content: &str) -> String {
+/// The key of a report of `person` with `options` composed from day items named `content`; none for a
+/// time zone without an IANA name (a zone the key could not tell from another is never remembered).
+pub fn key(person: PersonId, options: &Options, content: &str) -> Option<String> {
     let period = &options.period;
-    format!(
-        "{person}|{}|{}|{}|{}|{}|{:?}|{}|{content}",
+    let zone = options.tz.iana_name()?;
+    Some(format!(
+        "{person}|{}|{}|{}|{zone}|{}|{:?}|{}|{content}",
         period.from,
         period.to,
         period.ends_at_newest_data,
-        options.tz.iana_name().unwrap_or("?"),
         options.units.name(),
         options.ranges,
         options.detail,
-    )
+    ))
 }
 
 /// The report remembered under `key`, if any.
@@ -52,4 +53,44 @@ pub fn remember(key: String, report: &Report) {
         remembered.pop_front();
     }
     remembered.push_back((key, report.clone()));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::build::{Period, Units};
+    use crate::report::ranges::RangePreset;
+    use jiff::tz::{Offset, TimeZone};
+
+    fn options(tz: TimeZone, units: Units) -> Options {
+        Options {
+            period: Period::parse("2026-11-01", "2026-11-14").expect("period"),
+            tz,
+            units,
+            ranges: RangePreset::Standard,
+            detail: false,
+        }
+    }
+
+    #[test]
+    fn every_option_and_the_content_are_in_the_key_and_unnamed_zones_are_never_remembered() {
+        let person = PersonId::generate();
+        let london = TimeZone::get("Europe/London").expect("zone");
+        let base = key(person, &options(london.clone(), Units::MgDl), "D#a=r1;");
+        assert!(base.is_some());
+        for other in [
+            key(person, &options(london.clone(), Units::MmolL), "D#a=r1;"),
+            key(person, &options(TimeZone::UTC, Units::MgDl), "D#a=r1;"),
+            key(person, &options(london.clone(), Units::MgDl), "D#a=r2;"),
+            key(
+                PersonId::generate(),
+                &options(london.clone(), Units::MgDl),
+                "D#a=r1;",
+            ),
+        ] {
+            assert_ne!(other, base);
+        }
+        let fixed = TimeZone::fixed(Offset::constant(2));
+        assert_eq!(key(person, &options(fixed, Units::MgDl), "D#a=r1;"), None);
+    }
 }
