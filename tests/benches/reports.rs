@@ -152,6 +152,20 @@ async fn main() {
     let (base, client, id) = (&demo.base, &demo.client, &demo.patient_id);
     let today = tz.to_datetime(Timestamp::now()).date();
     let from = today.checked_sub(89.days()).expect("date");
+    // A first view: every round another 90-day period, so no round finds its report remembered.
+    let mut samples = Vec::with_capacity(ROUNDS);
+    for round in 0..ROUNDS {
+        let to = today.checked_sub((round as i64).days()).expect("date");
+        let from = to.checked_sub(89.days()).expect("date");
+        let url = format!("{base}/api/clinic/patients/{id}/report?from={from}&to={to}&format=json");
+        let started = Instant::now();
+        let response = client.get(&url).send().await.expect("report");
+        assert_eq!(response.status().as_u16(), 200);
+        response.bytes().await.expect("body");
+        samples.push(started.elapsed());
+    }
+    line("GET …/report?format=json, first views", samples, 0);
+    // The same report again and again (remembered after the first): a repeat view.
     for format in ["json", "html", "pdf"] {
         let url = format!(
             "{base}/api/clinic/patients/{id}/report?from={from}&to={today}&format={format}"
