@@ -34,6 +34,23 @@ fn line(label: &str, mut samples: Vec<Duration>, bytes: usize) {
     );
 }
 
+/// The parts of a `Server-Timing` header (`name;dur=ms, …`).
+fn server_timing(response: &reqwest::Response) -> Vec<(String, Duration)> {
+    let header = response
+        .headers()
+        .get("server-timing")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    header
+        .split(", ")
+        .filter_map(|part| {
+            let (name, dur) = part.split_once(";dur=")?;
+            let ms: f64 = dur.parse().ok()?;
+            Some((name.to_owned(), Duration::from_secs_f64(ms / 1000.0)))
+        })
+        .collect()
+}
+
 fn time<T>(rounds: usize, mut f: impl FnMut() -> T) -> (Vec<Duration>, T) {
     let mut samples = Vec::with_capacity(rounds);
     let mut last = None;
@@ -171,19 +188,42 @@ async fn main() {
             "{base}/api/clinic/patients/{id}/report?from={from}&to={today}&format={format}"
         );
         let mut samples = Vec::with_capacity(ROUNDS);
+        let mut parts: std::collections::BTreeMap<String, Vec<Duration>> = Default::default();
         let mut size = 0;
         for _ in 0..ROUNDS {
             let started = Instant::now();
             let response = client.get(&url).send().await.expect("report");
             assert_eq!(response.status().as_u16(), 200);
+            let timing = server_timing(&response);
             size = response.bytes().await.expect("body").len();
-            samples.push(started.elapsed());
+            let took = started.elapsed();
+            samples.push(took);
+            let audit = timing
+                .iter()
+                .find(|(name, _)| name == "audit")
+                .map(|(_, d)| *d);
+            let audit = audit.expect("the report answers with Server-Timing, audit included");
+            parts
+                .entry("  all of it but the audit write".into())
+                .or_default()
+                .push(took.saturating_sub(audit));
+            for (name, took) in timing {
+                parts
+                    .entry(format!("  server: {name}"))
+                    .or_default()
+                    .push(took);
+            }
         }
         line(
             &format!("GET …/report?format={format} (90 days, local)"),
             samples,
             size,
         );
+        if format == "json" {
+            for (label, samples) in parts {
+                line(&label, samples, 0);
+            }
+        }
     }
     // The patient at a glance (the Patient Profile's overview): this period with its traces, the
     // previous one, the charts as SVG.
@@ -254,6 +294,17 @@ async fn endpoint_parts(
     .await;
     line(
         "    of which the store's query of the day items",
+        samples,
+        0,
+    );
+    let samples = time_async(|| async {
+        data::store::read_content(ctx, person, from, to)
+            .await
+            .expect("content");
+    })
+    .await;
+    line(
+        "  store: keys and revisions of the day items (recognises a remembered report)",
         samples,
         0,
     );

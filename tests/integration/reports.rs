@@ -1007,7 +1007,24 @@ async fn a_report_viewed_again_after_an_upload_has_the_new_data() {
         linked.patient_id
     );
     let count = |report: &Value| report["metrics"]["readings"].as_u64();
-    let (status, first) = status_and_json(linked.clinic.get(&path).await).await;
+    // Where the time went, part by part (the report bench reads it to set the audit write apart).
+    let response = linked.clinic.get(&path).await;
+    let timing = response
+        .headers()
+        .get("server-timing")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    let parts: Vec<&str> = timing
+        .split(", ")
+        .filter_map(|p| p.split(';').next())
+        .collect();
+    assert_eq!(
+        parts,
+        ["session", "access", "build", "audit", "render"],
+        "{timing}"
+    );
+    let (status, first) = status_and_json(response).await;
     assert_eq!(status, 200);
     assert_eq!(count(&first), Some(144));
     // The same report again (composed once, remembered): the same numbers.

@@ -49,6 +49,7 @@ conformance!(
     malformed_cursor_is_refused,
     batch_get_returns_live_items_in_key_order,
     range_queries_include_both_bounds_and_page_both_ways,
+    projected_queries_return_keys_expiry_and_only_the_named_attributes,
 );
 
 fn now() -> i64 {
@@ -626,4 +627,46 @@ async fn range_queries_include_both_bounds_and_page_both_ways(store: Arc<dyn Sto
         ],
         "index bounds are inclusive too"
     );
+}
+
+async fn projected_queries_return_keys_expiry_and_only_the_named_attributes(store: Arc<dyn Store>) {
+    let expires = now() + 3600;
+    for sk in ["a", "b", "c"] {
+        let item = sample("PROJ", sk)
+            .expiring_at(expires)
+            .indexed(Key::new("PROJIDX", sk));
+        store.put(item, Condition::None).await.expect("put");
+    }
+    let without_flag = Item::new(Key::new("PROJ", "d")).with_s("name", "Bo");
+    store.put(without_flag, Condition::None).await.expect("put");
+
+    let mut query = Query::prefix("PROJ", "").only(&["name", "flag"]);
+    query.limit = 2;
+    let found = collect_pages(store.as_ref(), query).await;
+    assert_eq!(keys(&found), vec!["a", "b", "c", "d"]);
+    for item in &found[..3] {
+        let names: Vec<&str> = item.attrs.keys().map(String::as_str).collect();
+        assert_eq!(names, vec!["flag", "name"], "{}", item.key.sk);
+        assert_eq!(item.s("name"), Some("Ana"));
+        assert_eq!(item.expires_at, Some(expires));
+        assert_eq!(item.gsi1, Some(Key::new("PROJIDX", item.key.sk.clone())));
+    }
+    assert_eq!(
+        found[3],
+        Item::new(Key::new("PROJ", "d")).with_s("name", "Bo")
+    );
+
+    let mut by_index = Query::prefix("PROJIDX", "").only(&["count"]);
+    by_index.index = Index::Gsi1;
+    let found = collect_pages(store.as_ref(), by_index).await;
+    assert_eq!(keys(&found), vec!["a", "b", "c"]);
+    assert!(
+        found
+            .iter()
+            .all(|item| item.attrs.len() == 1 && item.n("count") == Some(-42))
+    );
+
+    // The whole item is still there for a query without a projection.
+    let whole = collect_pages(store.as_ref(), Query::prefix("PROJ", "a")).await;
+    assert_eq!(whole[0].b("blob"), Some(&[0u8, 1, 2, 255][..]));
 }

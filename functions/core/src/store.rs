@@ -233,6 +233,9 @@ pub struct Query {
     pub limit: usize,
     /// Where the previous page stopped; opaque, from [`Page::cursor`].
     pub cursor: Option<String>,
+    /// Only these attributes of each item (with its key, index key and expiry); `None` reads them all.
+    /// A projection reads less: the report's memo recognises 90 days of data by their revisions alone.
+    pub attributes: Option<Vec<String>>,
 }
 
 impl Query {
@@ -246,7 +249,21 @@ impl Query {
             sk_to: None,
             limit: 100,
             cursor: None,
+            attributes: None,
         }
+    }
+
+    /// Reads only these attributes of each item (with its keys and expiry).
+    pub fn only(mut self, attributes: &[&str]) -> Self {
+        self.attributes = Some(attributes.iter().map(|a| (*a).to_owned()).collect());
+        self
+    }
+
+    /// Whether a projection keeps this attribute.
+    pub fn keeps(&self, attribute: &str) -> bool {
+        self.attributes
+            .as_ref()
+            .is_none_or(|kept| kept.iter().any(|a| a == attribute))
     }
 
     /// Only sort keys between `from` and `to`, both inclusive.

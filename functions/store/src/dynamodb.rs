@@ -503,6 +503,16 @@ impl Store for DynamoStore {
                 .expression_attribute_values(":prefix", AttributeValue::S(query.sk_prefix.clone()));
         }
         request = request.key_condition_expression(key_condition);
+        if let Some(attributes) = &query.attributes {
+            // Keys and expiry always come back, as on the embedded store; names are placeholders
+            // because attribute names may be reserved words.
+            let mut projection = "pk, sk, gsi1pk, gsi1sk, #ttl".to_owned();
+            for (i, name) in attributes.iter().enumerate() {
+                projection.push_str(&format!(", #p{i}"));
+                request = request.expression_attribute_names(format!("#p{i}"), name);
+            }
+            request = request.projection_expression(projection);
+        }
         if let Some(cursor) = &query.cursor {
             let start = match query.index {
                 Index::Primary => {

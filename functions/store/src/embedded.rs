@@ -68,6 +68,56 @@ fn decode(pk: &str, sk: &str, bytes: &[u8]) -> Result<Item, StoreError> {
     })
 }
 
+/// [`Stored`] read in place, for projections: attribute values stay in the file's bytes until kept.
+#[derive(Deserialize)]
+struct StoredRef<'a> {
+    #[serde(borrow)]
+    attrs: Vec<(&'a str, ValueRef<'a>)>,
+    expires_at: Option<i64>,
+    #[serde(borrow)]
+    gsi1: Option<(&'a str, &'a str)>,
+}
+
+/// [`Value`] borrowed from the file's bytes (same variants in the same order: the same encoding).
+#[derive(Deserialize)]
+enum ValueRef<'a> {
+    S(&'a str),
+    N(i64),
+    B(&'a [u8]),
+    Bool(bool),
+}
+
+impl ValueRef<'_> {
+    fn to_value(&self) -> Value {
+        match self {
+            ValueRef::S(s) => Value::S((*s).to_owned()),
+            ValueRef::N(n) => Value::N(*n),
+            ValueRef::B(b) => Value::B(b.to_vec()),
+            ValueRef::Bool(b) => Value::Bool(*b),
+        }
+    }
+}
+
+/// The item with only the attributes the query keeps, copying nothing else out of the file.
+fn decode_projected(pk: &str, sk: &str, bytes: &[u8], query: &Query) -> Result<Item, StoreError> {
+    if query.attributes.is_none() {
+        return decode(pk, sk, bytes);
+    }
+    let stored: StoredRef<'_> =
+        postcard::from_bytes(bytes).map_err(|e| StoreError::Corrupt(format!("{pk}/{sk}: {e}")))?;
+    Ok(Item {
+        key: Key::new(pk, sk),
+        attrs: stored
+            .attrs
+            .iter()
+            .filter(|(name, _)| query.keeps(name))
+            .map(|(name, value)| ((*name).to_owned(), value.to_value()))
+            .collect(),
+        expires_at: stored.expires_at,
+        gsi1: stored.gsi1.map(|(pk, sk)| Key::new(pk, sk)),
+    })
+}
+
 fn db_error(e: impl std::fmt::Display) -> StoreError {
     StoreError::Unavailable(e.to_string())
 }
@@ -451,7 +501,7 @@ fn query_primary(
                 .map(|last: &Item| cursor::encode(&[last.key.sk.as_str()]));
             return Ok(false);
         }
-        let item = decode(pk, sk, value.value())?;
+        let item = decode_projected(pk, sk, value.value(), query)?;
         if !item.is_expired(now) {
             page.items.push(item);
         }
@@ -525,7 +575,8 @@ fn query_gsi1(
                 .map(|(g, p, s)| cursor::encode(&[g, p, s]));
             break;
         }
-        if let Some(item) = load_live(items, &Key::new(pk, sk), now)? {
+        if let Some(mut item) = load_live(items, &Key::new(pk, sk), now)? {
+            item.attrs.retain(|name, _| query.keeps(name));
             page.items.push(item);
             last_index_key = Some((gsk.to_owned(), pk.to_owned(), sk.to_owned()));
         }

@@ -23,7 +23,7 @@ use crate::app::App;
 use crate::error::ApiError;
 use crate::routes::PathParams;
 use crate::security::{require_person, require_staff};
-use crate::wire::{Reply, query_param, query_time_zone};
+use crate::wire::{Reply, Timings, query_param, query_time_zone};
 
 /// The three ways a report leaves.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -205,7 +205,9 @@ fn reply(report: &Report, format: Format, cover: &Cover<'_>) -> Result<Reply, Ap
 }
 
 pub async fn personal(app: &App, request: &Request<Bytes>) -> Result<Reply, ApiError> {
+    let mut timings = Timings::start();
     let person = require_person(app, request).await?;
+    timings.mark("session");
     let format = format(request)?;
     let chosen = options(
         app,
@@ -228,8 +230,10 @@ pub async fn personal(app: &App, request: &Request<Bytes>) -> Result<Reply, ApiE
         DEFAULT_FRESHNESS_DAYS,
     )
     .await?;
+    timings.mark("access");
     let report = build::build(&app.ctx, person.id, &options).await?;
     let previous = previous_report(app, person.id, &options, &sections).await?;
+    timings.mark("build");
     let subject = Subject {
         name: person.name.clone(),
         date_of_birth: person.date_of_birth,
@@ -245,7 +249,9 @@ pub async fn personal(app: &App, request: &Request<Bytes>) -> Result<Reply, ApiE
         pdf_url: Some(with_format(request, "pdf")),
         back_url: "/personal/".into(),
     };
-    reply(&report, format, &cover)
+    let reply = reply(&report, format, &cover)?;
+    timings.mark("render");
+    Ok(reply.with_timings(&timings))
 }
 
 /// A report query that cannot be answered (a period over 90 days, From after To, an unknown section):
@@ -300,7 +306,9 @@ pub async fn clinic(
     request: &Request<Bytes>,
     params: &PathParams,
 ) -> Result<Reply, ApiError> {
+    let mut timings = Timings::start();
     let staff = require_staff(app, request).await?;
+    timings.mark("session");
     let format = format(request)?;
     let record = patient::get(&app.ctx, staff.clinic.id, patient_id(params)?).await?;
     let LinkState::Linked { person_id, .. } = record.link else {
@@ -335,8 +343,10 @@ pub async fn clinic(
     };
     let freshness_days = staff.clinic.freshness_days;
     end_at_newest_data(app, request, &mut options, person_id, freshness_days).await?;
+    timings.mark("access");
     let report = build::build(&app.ctx, person_id, &options).await?;
     let previous = previous_report(app, person_id, &options, &sections).await?;
+    timings.mark("build");
     audit::record(
         &app.ctx,
         report_viewed(
@@ -358,6 +368,7 @@ pub async fn clinic(
         ),
     )
     .await?;
+    timings.mark("audit");
     let subject = Subject {
         name: record.name.clone(),
         date_of_birth: Some(record.date_of_birth),
@@ -373,7 +384,9 @@ pub async fn clinic(
         pdf_url: Some(with_format(request, "pdf")),
         back_url: format!("/clinic/patient?id={}", record.id),
     };
-    reply(&report, format, &cover)
+    let reply = reply(&report, format, &cover)?;
+    timings.mark("render");
+    Ok(reply.with_timings(&timings))
 }
 
 /// The patient at a glance: the numbers of the period against their goals, the report's own charts

@@ -260,11 +260,15 @@ async fn day_items(
     person: PersonId,
     from: Date,
     to: Date,
+    attributes: Option<&[&str]>,
 ) -> Result<Vec<(Item, Date, Kind)>, CoreError> {
     let mut query = Query::prefix(keys::person_pk(person), keys::DATA_PREFIX).between(
         format!("{}{from}", keys::DATA_PREFIX),
         format!("{}{to}#~", keys::DATA_PREFIX),
     );
+    if let Some(attributes) = attributes {
+        query = query.only(attributes);
+    }
     query.limit = 1000;
     query_all(ctx.store.as_ref(), query)
         .await?
@@ -346,20 +350,34 @@ pub async fn read_items(
     from: Date,
     to: Date,
 ) -> Result<DayItems, CoreError> {
-    let items = day_items(ctx, person, from, to).await?;
-    let mut content = Some(String::with_capacity(items.len() * 40));
-    for (item, _, _) in &items {
-        match (content.as_mut(), item.s(REVISION)) {
-            (Some(names), Some(revision)) => {
-                names.push_str(&item.key.sk);
-                names.push('=');
-                names.push_str(revision);
-                names.push(';');
-            }
-            _ => content = None,
-        }
-    }
+    let items = day_items(ctx, person, from, to, Some(&[DATA, REVISION])).await?;
+    let content = content_of(&items);
     Ok(DayItems { items, content })
+}
+
+/// What names the content of a person's day items on UTC days `from..=to` (as [`DayItems::content`]),
+/// reading only their keys and revisions: a fraction of a full read, for recognising a remembered report.
+pub async fn read_content(
+    ctx: &Ctx,
+    person: PersonId,
+    from: Date,
+    to: Date,
+) -> Result<Option<String>, CoreError> {
+    Ok(content_of(
+        &day_items(ctx, person, from, to, Some(&[REVISION])).await?,
+    ))
+}
+
+/// The items' keys and revisions in order, `None` when one has no revision.
+fn content_of(items: &[(Item, Date, Kind)]) -> Option<String> {
+    let mut content = String::with_capacity(items.len() * 40);
+    for (item, _, _) in items {
+        content.push_str(&item.key.sk);
+        content.push('=');
+        content.push_str(item.s(REVISION)?);
+        content.push(';');
+    }
+    Some(content)
 }
 
 /// Every stored event of a person on UTC days `from..=to`, in time order.
@@ -420,7 +438,7 @@ pub async fn read_with_sources(
     to: Date,
 ) -> Result<Vec<(Event, Option<ulid::Ulid>)>, CoreError> {
     let mut events = TimeOrder::new();
-    for (item, day, kind) in day_items(ctx, person, from, to).await? {
+    for (item, day, kind) in day_items(ctx, person, from, to, None).await? {
         events.add(day, decode_day(&item.key, day, kind, &item)?, |(e, _)| e);
     }
     Ok(events.finish(|(e, _)| e))

@@ -441,20 +441,28 @@ fn epoch_day(date: Date) -> i64 {
     i64::from((date - Date::constant(1970, 1, 1)).get_days())
 }
 
-/// Builds the report of a person's data: one store query, then [`compose`].
+/// Builds the report of a person's data: the remembered one when the data is the same as when it was
+/// composed (a query of keys and revisions says so), else one store query, then [`compose`].
 pub async fn build(ctx: &Ctx, person: PersonId, options: &Options) -> Result<Report, CoreError> {
     let period = options.period;
     let read_from = period.from.checked_sub(1.day()).unwrap_or(period.from);
     let read_to = period.to.checked_add(1.day()).unwrap_or(period.to);
-    let items = store::read_items(ctx, person, read_from, read_to).await?;
-    let key = items
-        .content
+    // Recognise the data by its keys and revisions first (a small read); read it whole only when the
+    // report is not remembered.
+    let content = store::read_content(ctx, person, read_from, read_to).await?;
+    let remembered = content
         .as_deref()
-        .and_then(|content| memo::key(person, options, content));
-    let mut report = match key.as_deref().and_then(memo::recall) {
+        .and_then(|content| memo::key(person, options, content))
+        .and_then(|key| memo::recall(&key));
+    let mut report = match remembered {
         Some(report) => report,
         None => {
+            let items = store::read_items(ctx, person, read_from, read_to).await?;
             let report = compose(&items.events()?, options)?;
+            let key = items
+                .content
+                .as_deref()
+                .and_then(|content| memo::key(person, options, content));
             if let Some(key) = key {
                 memo::remember(key, &report);
             }
