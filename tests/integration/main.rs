@@ -14,6 +14,7 @@ mod exports;
 mod link_safety;
 mod linking;
 mod messaging;
+mod passwords;
 mod patients;
 mod permissions;
 mod rehearsal;

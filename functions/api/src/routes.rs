@@ -50,6 +50,9 @@ pub enum RouteId {
     BatchPrint,
     SetPatientRanges,
     CorrectPatient,
+    ClinicPasswordReset,
+    PersonalPasswordReset,
+    CompletePasswordReset,
 }
 
 /// One entry of the table.
@@ -88,6 +91,24 @@ pub const ROUTES: &[Route] = &[
         id: RouteId::PersonalSignIn,
         method: "POST",
         path: "/api/personal/signin",
+        local_only: false,
+    },
+    Route {
+        id: RouteId::ClinicPasswordReset,
+        method: "POST",
+        path: "/api/clinic/password-reset",
+        local_only: false,
+    },
+    Route {
+        id: RouteId::PersonalPasswordReset,
+        method: "POST",
+        path: "/api/personal/password-reset",
+        local_only: false,
+    },
+    Route {
+        id: RouteId::CompletePasswordReset,
+        method: "POST",
+        path: "/api/password-reset",
         local_only: false,
     },
     Route {
@@ -423,6 +444,9 @@ impl RouteId {
             RouteId::BatchPrint => "clinic-reports-batch",
             RouteId::SetPatientRanges => "clinic-patient-ranges",
             RouteId::CorrectPatient => "clinic-patient-correct",
+            RouteId::ClinicPasswordReset => "clinic-password-reset",
+            RouteId::PersonalPasswordReset => "personal-password-reset",
+            RouteId::CompletePasswordReset => "password-reset",
         }
     }
 }
@@ -461,7 +485,9 @@ impl RouteId {
             | RouteId::GenerateLinkCode
             | RouteId::CancelLinkCode
             | RouteId::RequestUpload
-            | RouteId::InviteStaff => Access::WriteAndSend,
+            | RouteId::InviteStaff
+            | RouteId::ClinicPasswordReset
+            | RouteId::PersonalPasswordReset => Access::WriteAndSend,
             _ => Access::Write,
         }
     }

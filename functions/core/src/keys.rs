@@ -21,6 +21,9 @@
 //! | CGM day tallies of recent local days | `PERSON#<id>` | `DATASUMMARY` |
 //! | upload | `PERSON#<id>` | `UPLOAD#<ulid>` |
 //! | upload token | `UPLOADTOKEN#<sha256(token)>` | `META` (and `PERSON#<id>` / `TOKEN#<id>`) |
+//! | password reset token | `RESET#<sha256(token)>` | `META` |
+//! | an account's newest reset token | `RESETFOR#<principal>` | `META` |
+//! | recovery contact → person | `CONTACT#<email or +phone>` | `<person id>` |
 
 use crate::account::{Email, Username};
 use crate::ids::{ClinicId, ClinicUserId, PatientId, PersonId};
@@ -58,6 +61,25 @@ pub fn principal_sessions_pk(principal: &str) -> String {
 
 pub fn principal_session(principal: &str, token_hash: &str) -> Key {
     Key::new(principal_sessions_pk(principal), token_hash)
+}
+
+pub fn reset_token(token_hash: &str) -> Key {
+    Key::new(format!("RESET#{token_hash}"), META)
+}
+
+/// The newest reset token of an account (`USER#<id>` or `PERSON#<id>`): only that one works.
+pub fn reset_latest(principal: &str) -> Key {
+    Key::new(format!("RESETFOR#{principal}"), META)
+}
+
+/// The persons a recovery contact (a normalised email, or a phone in E.164) belongs to: one email may
+/// serve several accounts (a parent's, for two children).
+pub fn contact_pk(contact: &str) -> String {
+    format!("CONTACT#{contact}")
+}
+
+pub fn contact(contact: &str, person: PersonId) -> Key {
+    Key::new(contact_pk(contact), person.to_string())
 }
 
 pub fn throttle(scope: &str, subject_hash: &str) -> Key {

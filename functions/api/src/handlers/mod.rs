@@ -4,6 +4,7 @@ mod accounts;
 mod exports;
 mod linking;
 mod outbox;
+mod passwords;
 mod patients;
 pub mod print;
 mod reports;
@@ -31,6 +32,9 @@ pub async fn dispatch(
         RouteId::PersonalSignUp => accounts::personal_sign_up(app, request).await,
         RouteId::PersonalSignIn => accounts::personal_sign_in(app, request).await,
         RouteId::SignOut => accounts::sign_out(app, request).await,
+        RouteId::ClinicPasswordReset => passwords::clinic(app, request).await,
+        RouteId::PersonalPasswordReset => passwords::personal(app, request).await,
+        RouteId::CompletePasswordReset => passwords::complete(app, request).await,
         RouteId::Me => accounts::me(app, request).await,
         RouteId::ListPatients => patients::list(app, request).await,
         RouteId::CreatePatient => patients::create(app, request).await,

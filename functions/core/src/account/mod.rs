@@ -4,6 +4,7 @@ pub mod clinic;
 pub mod fields;
 pub mod password;
 pub mod personal;
+pub mod reset;
 pub mod signin;
 pub mod staff;
 

@@ -27,6 +27,9 @@ pub struct Person {
     pub glucose_units: Units,
     pub created_at: Timestamp,
     pub(crate) password_hash: PasswordHash,
+    /// Whether the recovery contacts are in the contact index (accounts made before it are indexed at
+    /// their next sign-in).
+    pub(crate) contacts_indexed: bool,
 }
 
 /// Raw sign-up input, as typed.
@@ -98,8 +101,9 @@ pub async fn sign_up(ctx: &Ctx, input: PersonalSignUp<'_>) -> Result<Person, Cor
         glucose_units: Units::MgDl,
         created_at: ctx.clock.now(),
         password_hash,
+        contacts_indexed: true,
     };
-    let ops = vec![
+    let mut ops = vec![
         WriteOp::Put {
             item: Item::new(keys::username(&username)).with_s("person_id", person.id.to_string()),
             condition: Condition::NotExists,
@@ -109,6 +113,7 @@ pub async fn sign_up(ctx: &Ctx, input: PersonalSignUp<'_>) -> Result<Person, Cor
             condition: Condition::NotExists,
         },
     ];
+    ops.extend(contact_ops(&person));
     match ctx.store.transact(ops).await {
         Ok(()) => Ok(person),
         Err(StoreError::TransactionCanceled { index: 0 }) => Err(CoreError::Conflict {
@@ -140,7 +145,45 @@ fn person_item(person: &Person) -> Item {
     if person.glucose_units != Units::MgDl {
         item = item.with_s("glucose_units", person.glucose_units.name());
     }
+    if person.contacts_indexed {
+        item = item.with("contacts_indexed", crate::store::Value::Bool(true));
+    }
     item
+}
+
+/// The contact index entries of a person's recovery email and phone (for "Forgot password?").
+fn contact_ops(person: &Person) -> Vec<WriteOp> {
+    [person.email.as_deref(), person.phone.as_deref()]
+        .into_iter()
+        .flatten()
+        .map(|contact| WriteOp::Put {
+            item: Item::new(keys::contact(contact, person.id)),
+            condition: Condition::None,
+        })
+        .collect()
+}
+
+/// Puts an account made before the contact index into it (once; at sign-in).
+pub(crate) async fn index_contacts(ctx: &Ctx, person: &Person) -> Result<(), CoreError> {
+    if person.contacts_indexed {
+        return Ok(());
+    }
+    let Some(item) = ctx.store.get(&keys::person(person.id)).await? else {
+        return Ok(());
+    };
+    let mut ops = contact_ops(person);
+    ops.push(WriteOp::Put {
+        item: item.with("contacts_indexed", crate::store::Value::Bool(true)),
+        condition: Condition::Equals(
+            "password_hash".into(),
+            crate::store::Value::S(person.password_hash.as_str().to_owned()),
+        ),
+    });
+    match ctx.store.transact(ops).await {
+        // Changed meanwhile (a reset): the next sign-in indexes it.
+        Ok(()) | Err(StoreError::TransactionCanceled { .. }) => Ok(()),
+        Err(other) => Err(other.into()),
+    }
 }
 
 pub async fn get(ctx: &Ctx, id: PersonId) -> Result<Person, CoreError> {
@@ -165,6 +208,10 @@ pub async fn get(ctx: &Ctx, id: PersonId) -> Result<Person, CoreError> {
         glucose_units: crate::account::clinic::stored_units(item.s("glucose_units"))?,
         created_at: millis(item.require_n("created_at")?)?,
         password_hash: PasswordHash::from_stored(item.require_s("password_hash")?.to_owned()),
+        contacts_indexed: matches!(
+            item.attrs.get("contacts_indexed"),
+            Some(crate::store::Value::Bool(true))
+        ),
     })
 }
 

@@ -65,6 +65,7 @@ pub async fn person(
     source: &str,
 ) -> Result<(Person, NewSession), CoreError> {
     let person = verify_person(ctx, username, password, source).await?;
+    personal::index_contacts(ctx, &person).await?;
     let session = session::start(
         ctx,
         Principal::Person {
