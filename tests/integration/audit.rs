@@ -37,8 +37,9 @@ async fn the_log_is_narrowed_by_patient_action_actor_and_dates() {
     change_targets(&app.user, &ada, "standard").await;
     change_targets(&app.user, &bo, "pregnancy").await;
 
+    // Five changes, and the clinic's verification when it signed up.
     let everything = log(&app.user, "").await;
-    assert_eq!(everything["events"].as_array().map(Vec::len), Some(5));
+    assert_eq!(everything["events"].as_array().map(Vec::len), Some(6));
     let for_ada = log(&app.user, &format!("?patient={ada}")).await;
     assert_eq!(
         event_actions(&for_ada),
@@ -53,7 +54,7 @@ async fn the_log_is_narrowed_by_patient_action_actor_and_dates() {
         .expect("actor id");
     assert_eq!(
         event_actions(&log(&app.user, &format!("?actor={actor}")).await).len(),
-        5
+        6
     );
     assert!(event_actions(&log(&app.user, "?actor=someone-else").await).is_empty());
 
@@ -62,7 +63,7 @@ async fn the_log_is_narrowed_by_patient_action_actor_and_dates() {
     let tomorrow = today.checked_add(1.day()).expect("date");
     assert_eq!(
         event_actions(&log(&app.user, &format!("?from={today}&to={today}&tz=UTC")).await).len(),
-        5
+        6
     );
     assert!(event_actions(&log(&app.user, &format!("?to={yesterday}")).await).is_empty());
     assert!(event_actions(&log(&app.user, &format!("?from={tomorrow}")).await).is_empty());

@@ -25,3 +25,4 @@ mod staff;
 mod store_conformance;
 mod triage;
 mod uploads;
+mod verification;

@@ -28,6 +28,8 @@ pub struct Config {
     /// request without it did not come through the site's distribution (someone calling the
     /// execute-api address directly, who could forge the viewer address) and is refused.
     pub origin_secret: Option<String>,
+    /// How clinics may join (`open`, `domains`, `invite`): the operator's choice.
+    pub clinic_join: glucolink_core::account::verify::JoinPolicy,
 }
 
 impl Config {
@@ -38,6 +40,7 @@ impl Config {
             local_routes: false,
             site_url,
             origin_secret: None,
+            clinic_join: Default::default(),
         }
     }
 
@@ -48,6 +51,7 @@ impl Config {
             local_routes: true,
             site_url: Some(site_url),
             origin_secret: None,
+            clinic_join: Default::default(),
         }
     }
 }

@@ -127,6 +127,9 @@ impl From<CoreError> for ApiError {
             CoreError::Forbidden => {
                 ApiError::new(StatusCode::FORBIDDEN, "forbidden", error.to_string())
             }
+            CoreError::Refused { code, message } => {
+                ApiError::new(StatusCode::FORBIDDEN, code, message)
+            }
             CoreError::NotFound => ApiError::not_found(),
             CoreError::Conflict { code, message } => {
                 ApiError::new(StatusCode::CONFLICT, code, message)

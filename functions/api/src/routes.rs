@@ -53,6 +53,8 @@ pub enum RouteId {
     ClinicPasswordReset,
     PersonalPasswordReset,
     CompletePasswordReset,
+    VerifyClinicEmail,
+    ResendClinicVerification,
 }
 
 /// One entry of the table.
@@ -109,6 +111,18 @@ pub const ROUTES: &[Route] = &[
         id: RouteId::CompletePasswordReset,
         method: "POST",
         path: "/api/password-reset",
+        local_only: false,
+    },
+    Route {
+        id: RouteId::VerifyClinicEmail,
+        method: "POST",
+        path: "/api/clinic/verify-email",
+        local_only: false,
+    },
+    Route {
+        id: RouteId::ResendClinicVerification,
+        method: "POST",
+        path: "/api/clinic/verification-email",
         local_only: false,
     },
     Route {
@@ -447,6 +461,8 @@ impl RouteId {
             RouteId::ClinicPasswordReset => "clinic-password-reset",
             RouteId::PersonalPasswordReset => "personal-password-reset",
             RouteId::CompletePasswordReset => "password-reset",
+            RouteId::VerifyClinicEmail => "clinic-verify-email",
+            RouteId::ResendClinicVerification => "clinic-verification-email",
         }
     }
 }
@@ -487,7 +503,9 @@ impl RouteId {
             | RouteId::RequestUpload
             | RouteId::InviteStaff
             | RouteId::ClinicPasswordReset
-            | RouteId::PersonalPasswordReset => Access::WriteAndSend,
+            | RouteId::PersonalPasswordReset
+            | RouteId::ClinicSignUp
+            | RouteId::ResendClinicVerification => Access::WriteAndSend,
             _ => Access::Write,
         }
     }

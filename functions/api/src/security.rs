@@ -173,8 +173,17 @@ pub async fn optional_session(
     }
 }
 
-/// The signed-in member of clinic staff; a personal account gets `forbidden`.
+/// The signed-in member of staff of a verified clinic; a personal account gets `forbidden`, an unverified
+/// clinic `email_unverified`.
 pub async fn require_staff(app: &App, request: &Request<Bytes>) -> Result<Staff, CoreError> {
+    let staff = require_any_staff(app, request).await?;
+    staff.require_verified()?;
+    Ok(staff)
+}
+
+/// A signed-in member of clinic staff, whether or not their clinic is verified yet: for the routes an
+/// unverified clinic needs (who am I, its staff and settings, its audit log, its verification).
+pub async fn require_any_staff(app: &App, request: &Request<Bytes>) -> Result<Staff, CoreError> {
     match require_session(app, request).await?.principal {
         Principal::ClinicUser { clinic_id, user_id } => {
             Staff::load(&app.ctx, clinic_id, user_id).await

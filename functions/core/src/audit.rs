@@ -145,6 +145,13 @@ pub const ACTIONS: &[(&str, &str)] = &[
     ("staff_invited", "Invited staff"),
     ("staff_joined", "Staff joined"),
     ("staff_removed", "Removed staff"),
+    ("clinic_added", "The operator added the clinic"),
+    ("clinic_verified", "Verified the clinic's email"),
+    (
+        "password_reset_requested",
+        "Asked for a password reset link",
+    ),
+    ("password_reset", "Reset a password"),
 ];
 
 /// What a clinic's audit log is narrowed to; every part is optional.

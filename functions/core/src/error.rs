@@ -23,6 +23,10 @@ pub enum CoreError {
     /// Signed in, but not allowed to do this.
     #[error("You do not have access to this.")]
     Forbidden,
+    /// Not allowed yet, or not here, for a reason the person can act on (`email_unverified`,
+    /// `signup_by_invitation`, `domain_not_allowed`). `code` is stable for clients.
+    #[error("{message}")]
+    Refused { code: &'static str, message: String },
     #[error("Not found.")]
     NotFound,
     /// A uniqueness rule was broken (email or username already in use).

@@ -11,6 +11,7 @@ use bytes::Bytes;
 use glucolink_api::wire::SourceIp;
 use glucolink_api::{App, Config, RouteId};
 use glucolink_core::Ctx;
+use glucolink_core::account::verify::JoinPolicy;
 use glucolink_core::clock::SystemClock;
 use glucolink_notify::CloudNotifier;
 use glucolink_store::DynamoStore;
@@ -33,10 +34,14 @@ pub async fn run(route: RouteId) -> Result<(), lambda_http::Error> {
     let notifier = CloudNotifier::from_config(&config)?;
     let site_url = std::env::var("SITE_URL").ok().filter(|url| !url.is_empty());
     let ctx = Ctx::new(Arc::new(store), clock, Arc::new(notifier));
+    let env = |name: &str| std::env::var(name).unwrap_or_default();
+    // A join mode that does not parse stops the function at start: never a silently open service.
+    let clinic_join = JoinPolicy::parse(&env("CLINIC_JOIN"), &env("CLINIC_DOMAINS"))?;
     let config = Config {
         origin_secret: std::env::var("ORIGIN_SECRET")
             .ok()
             .filter(|s| !s.is_empty()),
+        clinic_join,
         ..Config::cloud(site_url)
     };
     let app = App::new(ctx, config);

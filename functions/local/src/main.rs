@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
+use glucolink_core::account::verify::{self, JoinPolicy};
 use glucolink_local::server::{self, LocalServer};
 use glucolink_local::site::Site;
 use glucolink_local::uploader::{UploadRequest, upload_file};
@@ -29,6 +30,25 @@ enum Command {
     /// Upload a device data file (glucolink JSON, CareLink, Clarity or LibreView CSV, Nightscout JSON)
     /// with a personal upload token, to the local server or a deployed glucolink.
     Upload(UploadArgs),
+    /// As the operator, add a clinic and email its first admin an invitation (to the local outbox).
+    /// Stop the local server first: the store is one file. In the cloud: docs/DEPLOY.md.
+    ClinicInvite(ClinicInviteArgs),
+}
+
+#[derive(clap::Args)]
+struct ClinicInviteArgs {
+    /// The clinic's name, as patients will see it.
+    #[arg(long)]
+    name: String,
+    /// The email of its first admin.
+    #[arg(long)]
+    email: String,
+    /// Directory of the embedded store.
+    #[arg(long, default_value = ".data")]
+    data_dir: PathBuf,
+    /// The site the invitation links to.
+    #[arg(long, default_value = "http://127.0.0.1:8080")]
+    url: String,
 }
 
 #[derive(clap::Args)]
@@ -75,6 +95,13 @@ struct ServeArgs {
     /// The terms of use linked from the footer: a path on the site or an https:// address.
     #[arg(long, env = "GLUCOLINK_TERMS_URL", default_value = "")]
     terms_url: String,
+    /// How clinics join: open (any clinic, its admin verifies their email), domains (only admins with
+    /// an email at --clinic-domains) or invite (only clinics added with `glucolink clinic-invite`).
+    #[arg(long, env = "GLUCOLINK_CLINIC_JOIN", default_value = "open")]
+    clinic_join: String,
+    /// The email domains that may register a clinic in `domains` mode, comma-separated.
+    #[arg(long, env = "GLUCOLINK_CLINIC_DOMAINS", default_value = "")]
+    clinic_domains: String,
 }
 
 #[tokio::main]
@@ -89,10 +116,12 @@ async fn main() -> anyhow::Result<()> {
     match cli.command {
         Some(Command::Serve(args)) => serve(args).await,
         Some(Command::Upload(args)) => upload(args).await,
+        Some(Command::ClinicInvite(args)) => clinic_invite(args).await,
         None => {
             serve(ServeArgs {
                 port: 8080,
                 data_dir: ".data".into(),
+                clinic_join: "open".into(),
                 ..ServeArgs::default()
             })
             .await
@@ -109,13 +138,17 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     )
     .map_err(anyhow::Error::msg)
     .context("the footer settings")?;
+    let clinic_join = JoinPolicy::parse(&args.clinic_join, &args.clinic_domains)
+        .map_err(anyhow::Error::msg)
+        .context("--clinic-join")?;
     let address = SocketAddr::from((Ipv4Addr::LOCALHOST, args.port));
-    let app = local_app(&args.data_dir, format!("http://{address}")).with_context(|| {
+    let mut app = local_app(&args.data_dir, format!("http://{address}")).with_context(|| {
         format!(
             "opening the embedded store in {} (is another glucolink server using it?)",
             args.data_dir.display()
         )
     })?;
+    app.config.clinic_join = clinic_join;
     if !args.no_demo {
         let created = demo::ensure(&app.ctx).await.context("creating demo data")?;
         if let Some(created) = created {
@@ -155,6 +188,29 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             Ok(())
         }
     }
+}
+
+async fn clinic_invite(args: ClinicInviteArgs) -> anyhow::Result<()> {
+    let app = local_app(&args.data_dir, args.url.clone()).with_context(|| {
+        format!(
+            "opening the embedded store in {} (stop the glucolink server first)",
+            args.data_dir.display()
+        )
+    })?;
+    let (clinic, invitation) = verify::add_clinic(&app.ctx, &args.name, &args.email, &args.url)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    println!(
+        "Added {} and invited {} as its first admin (the invitation works until {}).",
+        clinic.name,
+        invitation.email,
+        invitation.expires_at.strftime("%-d %B %Y, %H:%M UTC")
+    );
+    println!(
+        "The email is in the local outbox: {}/dev/outbox",
+        args.url.trim_end_matches('/')
+    );
+    Ok(())
 }
 
 async fn upload(args: UploadArgs) -> anyhow::Result<()> {

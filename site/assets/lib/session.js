@@ -1,6 +1,7 @@
 // Who is signed in, where sign-in sends people next (?next= kept on this site), and signing out.
 
 import { ApiError, api } from "/assets/lib/api.js";
+import { el } from "/assets/lib/dom.js";
 
 /** The ?next= of this page as a path on this site, or null: it is resolved against our origin the way
  * the browser will (backslashes, tabs and other tricks included) and kept only if it stays here. */
@@ -30,6 +31,7 @@ export async function whoAmI(kind, signInPath) {
     }
     // Links to what only a clinic's administrators may see are shown to them alone.
     for (const link of document.querySelectorAll("header [data-admin-only]")) link.hidden = me.role !== "admin";
+    if (me.clinic_verification === "pending") showVerificationNeeded(me);
     return me;
   } catch (error) {
     if (error instanceof ApiError && error.status === 401) {
@@ -51,4 +53,32 @@ export function wireSignOut(target) {
     await api("POST", "/api/signout");
     location.assign(target);
   });
+}
+
+/**
+ * Until a new clinic's email is verified it cannot work with patients: every clinic page says so at its
+ * top, with the address the link went to and a way to send it again.
+ */
+function showVerificationNeeded(me) {
+  const main = document.querySelector("main");
+  if (!main || main.querySelector("[data-verify-banner]")) return;
+  const status = el("p", { className: "success", role: "status" });
+  const button = el("button", { type: "button", className: "secondary" }, "Send the link again");
+  button.addEventListener("click", async () => {
+    button.disabled = true;
+    try {
+      status.textContent = (await api("POST", "/api/clinic/verification-email")).message;
+    } catch (error) {
+      status.textContent = error.message;
+    } finally {
+      button.disabled = false;
+    }
+  });
+  const banner = el("section", { className: "card warning", "aria-labelledby": "verify-heading", "data-verify-banner": "" },
+    el("h2", { id: "verify-heading" }, "Verify your clinic's email"),
+    el("p", {}, `We emailed a link to ${me.email}. Follow it to add patients, link their accounts and see their data: until then ${me.clinic_name} cannot work with patients. Patients will see that the clinic's administrator receives email at ${me.email.split("@").pop()}.`),
+    el("p", {}, "Nothing arrived after a few minutes? Check your spam folder, or send the link again."),
+    el("p", {}, button),
+    status);
+  main.querySelector("h1")?.after(banner);
 }

@@ -134,6 +134,11 @@ async function clinicHome() {
   if (!me) return;
   fill(me);
   wireSignOut("/clinic/signin");
+  // An unverified clinic has no patients yet: the page shows only how to verify (whoAmI's banner).
+  if (me.clinic_verification === "pending") {
+    for (const section of document.querySelectorAll("main > section:not([data-verify-banner])")) section.hidden = true;
+    return;
+  }
   const rows = document.querySelector("[data-patient-rows]");
   const more = document.querySelector("[data-more]");
   const empty = document.querySelector("[data-list-empty]");

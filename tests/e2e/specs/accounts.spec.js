@@ -1,6 +1,6 @@
 // Sign-up, sign-in and sign-out through the real pages, for clinics and for patients.
 const { test, expect } = require("@playwright/test");
-const { unique, expectAccessible } = require("./helpers");
+const { unique, expectAccessible, verifyClinicFromEmail } = require("./helpers");
 
 const CLINIC_PASSWORD = "meadow copper falcon 73";
 const PERSON_PASSWORD = "saffron tide lantern 29";
@@ -20,6 +20,9 @@ test("a clinic registers, sees its home page, signs out and signs back in", asyn
 
   await expect(page).toHaveURL(/\/clinic\/$/);
   await expect(page.getByRole("heading", { level: 1 })).toHaveText("Lakeside Diabetes Service");
+  await expect(page.getByRole("heading", { name: "Verify your clinic's email" })).toBeVisible();
+  await verifyClinicFromEmail(page, email);
+  await page.getByRole("link", { name: "Go to your patients" }).click();
   await expect(page.getByRole("heading", { name: "Patients" })).toBeVisible();
   await expectAccessible(page);
 

@@ -45,8 +45,18 @@ async function registerClinic(page, clinicName = "Lakeside Diabetes Service") {
   await page.getByLabel("Your work email").fill(email);
   await page.getByLabel("Password").fill(CLINIC_PASSWORD);
   await page.getByRole("button", { name: "Register clinic" }).click();
+  await expect(page.getByRole("heading", { name: "Verify your clinic's email" })).toBeVisible();
+  await verifyClinicFromEmail(page, email);
+  await page.getByRole("link", { name: "Go to your patients" }).click();
   await expect(page.getByRole("heading", { name: "Patients" })).toBeVisible();
   return email;
+}
+
+/** Follows the verification link emailed to a new clinic's admin (from the outbox). */
+async function verifyClinicFromEmail(page, email) {
+  await page.goto(OUTBOX);
+  await page.locator("article", { hasText: email }).first().getByRole("link", { name: /\/verify\?token=/ }).first().click();
+  await expect(page.getByRole("status")).toHaveText("Your clinic is verified. You can now add patients, link their accounts and see their data.");
 }
 
 /** Waits until the page has loaded its data and wired its forms (app.js sets body[data-ready]). */
@@ -95,6 +105,7 @@ async function screenshotBothWidths(page, name) {
 
 module.exports = {
   screenshotBothWidths,
+  verifyClinicFromEmail,
   OUTBOX,
   REHEARSAL,
   linkAtClinicScreen,

@@ -86,6 +86,8 @@ test("the patient links at the clinic's screen with the keyboard alone", async (
   await clinic.keyboard.press("Tab");
   await clinic.keyboard.type(PERSON_PASSWORD);
   await clinic.keyboard.press("Tab");
+  await expect(clinic.getByRole("dialog").getByRole("link", { name: "Forgot password?" })).toBeFocused();
+  await clinic.keyboard.press("Tab");
   await clinic.keyboard.press("Space");
   await clinic.keyboard.press("Tab");
   await clinic.keyboard.press("Enter");

@@ -173,6 +173,8 @@ test("sign-in works with the keyboard alone, and every problem of a form shows a
   await page.keyboard.type(DEMO_CLINIC.email);
   await page.keyboard.press("Tab");
   await page.keyboard.press("Tab");
+  await expect(page.getByRole("link", { name: "Forgot password?" })).toBeFocused();
+  await page.keyboard.press("Tab");
   await expect(page.getByRole("button", { name: "Sign in" })).toBeFocused();
   await page.keyboard.press("Enter");
   await expect(page).toHaveURL(/\/clinic\/$/);

@@ -25,6 +25,8 @@ pub struct TestApp {
     /// Set when the app is the cloud rehearsal (`infra/rehearse`): the real Lambda binary on moto,
     /// on the system clock, each browser from its own loopback address (a viewer of its own).
     pub rehearsal: bool,
+    /// The app's own ports (not in the rehearsal), for what an operator does beside the API.
+    pub ctx: Option<Ctx>,
 }
 
 /// The cloud rehearsal that `infra/test` starts (`GLUCOLINK_TEST_REHEARSAL_URL`).
@@ -39,6 +41,7 @@ pub fn through_rehearsal() -> TestApp {
         clock: Arc::new(FixedClock::new(Timestamp::now())),
         embedded: None,
         rehearsal: true,
+        ctx: None,
     }
 }
 
@@ -48,6 +51,23 @@ pub async fn spawn_app() -> TestApp {
     let path = super::stores::temp_dir("app").join("glucolink.redb");
     let embedded = EmbeddedStore::open(&path, clock.clone()).expect("open embedded store");
     spawn_with(Arc::new(embedded.clone()), clock, Some(embedded)).await
+}
+
+/// The app on a fresh embedded store, with the operator's rule on how clinics join.
+pub async fn spawn_app_where_clinics_join(
+    join: glucolink_core::account::verify::JoinPolicy,
+) -> TestApp {
+    let clock = Arc::new(FixedClock::new(Timestamp::now()));
+    let path = super::stores::temp_dir("app").join("glucolink.redb");
+    let embedded = EmbeddedStore::open(&path, clock.clone()).expect("open embedded store");
+    spawn_configured(
+        Arc::new(embedded.clone()),
+        clock,
+        Some(embedded),
+        None,
+        join,
+    )
+    .await
 }
 
 /// The app on a fresh DynamoDB table in moto.
@@ -88,6 +108,16 @@ async fn spawn_with_notifier(
     embedded: Option<EmbeddedStore>,
     notifier: Option<Arc<dyn glucolink_core::notify::Notifier>>,
 ) -> TestApp {
+    spawn_configured(store, clock, embedded, notifier, Default::default()).await
+}
+
+async fn spawn_configured(
+    store: Arc<dyn Store>,
+    clock: Arc<FixedClock>,
+    embedded: Option<EmbeddedStore>,
+    notifier: Option<Arc<dyn glucolink_core::notify::Notifier>>,
+    clinic_join: glucolink_core::account::verify::JoinPolicy,
+) -> TestApp {
     let clock_port: Arc<dyn Clock> = clock.clone();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
@@ -99,9 +129,13 @@ async fn spawn_with_notifier(
             clock_port.clone(),
         ))
     });
+    let ctx = Ctx::new(store, clock_port, notifier);
     let app = App::new(
-        Ctx::new(store, clock_port, notifier),
-        Config::local(base.clone()),
+        ctx.clone(),
+        Config {
+            clinic_join,
+            ..Config::local(base.clone())
+        },
     );
     let local = Arc::new(LocalServer {
         app,
@@ -119,6 +153,7 @@ async fn spawn_with_notifier(
         clock,
         embedded,
         rehearsal: false,
+        ctx: Some(ctx),
     }
 }
 

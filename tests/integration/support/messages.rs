@@ -98,3 +98,69 @@ pub fn first_link(text: &str) -> String {
         .map(|word| word.trim_end_matches(['.', ')', ',']).to_owned())
         .expect("a link in the message")
 }
+
+/// The token of the newest clinic verification link sent to `email`: from the local outbox, or from
+/// what the cloud rehearsal's SES was asked to send.
+pub async fn verification_token(browser: &Browser, email: &str) -> String {
+    let local = browser.get("/api/dev/outbox").await;
+    let texts: Vec<String> = if local.status().as_u16() == 200 {
+        let (_, body) = status_and_json(local).await;
+        let outbox: Vec<String> = body["messages"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|m| m["to"] == email)
+            .filter_map(|m| m["text"].as_str().map(str::to_owned))
+            .collect();
+        if outbox.is_empty() {
+            // The app sends through SES in moto (the cloud configuration).
+            let mut sent: Vec<String> = ses_messages_to(email)
+                .await
+                .into_iter()
+                .filter_map(|m| m["body"].as_str().map(str::to_owned))
+                .collect();
+            sent.reverse();
+            sent
+        } else {
+            outbox
+        }
+    } else {
+        let (_, sent) = status_and_json(browser.get("/_rehearsal/messages").await).await;
+        let mut bodies: Vec<String> = sent
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|m| {
+                m["to"] == email
+                    || m["to"]
+                        .as_array()
+                        .is_some_and(|to| to.iter().any(|t| t == email))
+            })
+            .filter_map(|m| m["body"].as_str().map(str::to_owned))
+            .collect();
+        // The rehearsal lists oldest first; the local outbox newest first.
+        bodies.reverse();
+        bodies
+    };
+    texts
+        .iter()
+        .find_map(|text| {
+            let start = text.find("/verify?token=")? + "/verify?token=".len();
+            text.get(start..start + 43).map(str::to_owned)
+        })
+        .unwrap_or_else(|| panic!("no verification link sent to {email}"))
+}
+
+/// Verifies the clinic whose admin is `email` with the link they were sent.
+pub async fn verify_clinic(browser: &Browser, email: &str) {
+    let token = verification_token(browser, email).await;
+    let response = browser
+        .post(
+            "/api/clinic/verify-email",
+            &serde_json::json!({"token": token}),
+        )
+        .await;
+    assert_eq!(response.status().as_u16(), 204, "verify {email}");
+}

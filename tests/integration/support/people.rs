@@ -27,8 +27,16 @@ pub fn personal_sign_up(username: &str) -> Value {
     })
 }
 
-/// Registers a clinic in this browser (which is then signed in as its admin); returns the answer.
+/// Registers a clinic in this browser (which is then signed in as its admin) and verifies it with the
+/// emailed link; returns the sign-up answer.
 pub async fn signed_in_clinic(browser: &Browser, email: &str) -> Value {
+    let body = signed_in_unverified_clinic(browser, email).await;
+    super::messages::verify_clinic(browser, email).await;
+    body
+}
+
+/// Registers a clinic in this browser without following its verification link.
+pub async fn signed_in_unverified_clinic(browser: &Browser, email: &str) -> Value {
     let (status, body) = status_and_json(
         browser
             .post("/api/clinic/signup", &clinic_sign_up(email))

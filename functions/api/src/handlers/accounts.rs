@@ -1,17 +1,20 @@
 //! Sign-up, sign-in, sign-out and "who am I" for clinic staff and personal accounts.
 
 use bytes::Bytes;
-use glucolink_core::account::clinic::{self, ClinicSignUp, ClinicUser};
+use glucolink_core::account::clinic::{self, Clinic, ClinicSignUp, ClinicUser, Staff};
 use glucolink_core::account::personal::{self, Person, PersonalSignUp, ProfileChange};
 use glucolink_core::account::signin;
+use glucolink_core::account::verify;
 use glucolink_core::session::{self, Principal};
 use http::{Request, StatusCode};
 use serde::{Deserialize, Serialize};
 
+use super::linking::site_url;
 use crate::app::App;
 use crate::error::ApiError;
 use crate::security::{
-    clear_session_cookie, new_csrf_cookie, optional_session, require_session, session_cookie,
+    clear_session_cookie, new_csrf_cookie, optional_session, require_any_staff, require_session,
+    session_cookie,
 };
 use crate::wire::{Reply, json_body, source_ip};
 
@@ -61,6 +64,10 @@ struct ClinicUserView {
     name: String,
     email: String,
     role: &'static str,
+    /// `pending` until the first admin follows the emailed link; then `email`, `operator` or `legacy`.
+    clinic_verification: &'static str,
+    /// The same, in a person's words.
+    clinic_verified_as: String,
 }
 
 /// What `/api/me` and the sign-in answers say about a personal account.
@@ -77,15 +84,17 @@ struct PersonView {
     glucose_units: glucolink_core::report::build::Units,
 }
 
-fn clinic_user_view(user: &ClinicUser, clinic_name: String) -> ClinicUserView {
+fn clinic_user_view(user: &ClinicUser, clinic: &Clinic) -> ClinicUserView {
     ClinicUserView {
         kind: "clinic_user",
         clinic_id: user.clinic_id.to_string(),
-        clinic_name,
+        clinic_name: clinic.name.clone(),
         user_id: user.id.to_string(),
         name: user.name.clone(),
         email: user.email.clone(),
         role: user.role.as_str(),
+        clinic_verification: clinic.verification.kind(),
+        clinic_verified_as: clinic.verification.described(),
     }
 }
 
@@ -105,6 +114,8 @@ fn person_view(person: &Person) -> PersonView {
 
 pub async fn clinic_sign_up(app: &App, request: &Request<Bytes>) -> Result<Reply, ApiError> {
     let body: ClinicSignUpBody = json_body(request)?;
+    // The operator's rule on who may register comes first: in `invite` mode nobody may.
+    app.config.clinic_join.allows_sign_up(&body.email)?;
     let (clinic, admin) = clinic::sign_up(
         &app.ctx,
         ClinicSignUp {
@@ -124,8 +135,17 @@ pub async fn clinic_sign_up(app: &App, request: &Request<Bytes>) -> Result<Reply
         },
     )
     .await?;
+    let staff = Staff {
+        clinic,
+        user: admin,
+    };
+    verify::send_link(&app.ctx, &staff, &site_url(app, request)).await?;
+    let Staff {
+        clinic,
+        user: admin,
+    } = staff;
     Ok(
-        Reply::json(StatusCode::CREATED, &clinic_user_view(&admin, clinic.name))
+        Reply::json(StatusCode::CREATED, &clinic_user_view(&admin, &clinic))
             .with_cookie(session_cookie(&app.config, &new_session))
             // A new CSRF token with every new session: one seen before sign-in is worth nothing after.
             .with_cookie(new_csrf_cookie(&app.config)?),
@@ -139,7 +159,7 @@ pub async fn clinic_sign_in(app: &App, request: &Request<Bytes>) -> Result<Reply
     end_previous_session(app, request).await?;
     let clinic = clinic::get_clinic(&app.ctx, user.clinic_id).await?;
     Ok(
-        Reply::json(StatusCode::OK, &clinic_user_view(&user, clinic.name))
+        Reply::json(StatusCode::OK, &clinic_user_view(&user, &clinic))
             .with_cookie(session_cookie(&app.config, &new_session))
             // A new CSRF token with every new session: one seen before sign-in is worth nothing after.
             .with_cookie(new_csrf_cookie(&app.config)?),
@@ -219,7 +239,7 @@ pub async fn me(app: &App, request: &Request<Bytes>) -> Result<Reply, ApiError> 
             let clinic = clinic::get_clinic(&app.ctx, clinic_id).await?;
             Ok(Reply::json(
                 StatusCode::OK,
-                &clinic_user_view(&user, clinic.name),
+                &clinic_user_view(&user, &clinic),
             ))
         }
         Principal::Person { person_id } => {
@@ -266,4 +286,26 @@ pub async fn update_profile(app: &App, request: &Request<Bytes>) -> Result<Reply
     )
     .await?;
     Ok(Reply::json(StatusCode::OK, &person_view(&person)))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct VerifyBody {
+    token: String,
+}
+
+/// The link in the verification email: the clinic is verified (204), also when it already was.
+pub async fn verify_clinic_email(app: &App, request: &Request<Bytes>) -> Result<Reply, ApiError> {
+    let body: VerifyBody = json_body(request)?;
+    verify::confirm(&app.ctx, &body.token).await?;
+    Ok(Reply::no_content())
+}
+
+/// "Send the link again": a new verification email to the signed-in member of an unverified clinic.
+pub async fn resend_verification(app: &App, request: &Request<Bytes>) -> Result<Reply, ApiError> {
+    let staff = require_any_staff(app, request).await?;
+    verify::send_link(&app.ctx, &staff, &site_url(app, request)).await?;
+    Ok(Reply::accepted(&serde_json::json!({
+        "message": format!("We sent a new link to {}. It works for 7 days.", staff.user.email)
+    })))
 }

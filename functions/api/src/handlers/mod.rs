@@ -35,6 +35,8 @@ pub async fn dispatch(
         RouteId::ClinicPasswordReset => passwords::clinic(app, request).await,
         RouteId::PersonalPasswordReset => passwords::personal(app, request).await,
         RouteId::CompletePasswordReset => passwords::complete(app, request).await,
+        RouteId::VerifyClinicEmail => accounts::verify_clinic_email(app, request).await,
+        RouteId::ResendClinicVerification => accounts::resend_verification(app, request).await,
         RouteId::Me => accounts::me(app, request).await,
         RouteId::ListPatients => patients::list(app, request).await,
         RouteId::CreatePatient => patients::create(app, request).await,

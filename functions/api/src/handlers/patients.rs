@@ -18,7 +18,7 @@ use serde::{Deserialize, Serialize};
 use crate::app::App;
 use crate::error::ApiError;
 use crate::routes::PathParams;
-use crate::security::require_staff;
+use crate::security::{require_any_staff, require_staff};
 use crate::wire::{Reply, json_body, query_param, query_time_zone};
 
 #[derive(Deserialize)]
@@ -476,7 +476,7 @@ fn viewed(
 }
 
 pub async fn clinic_audit(app: &App, request: &Request<Bytes>) -> Result<Reply, ApiError> {
-    let staff = require_staff(app, request).await?;
+    let staff = require_any_staff(app, request).await?;
     staff.require_admin()?;
     let filter = audit_filter(request)?;
     let page = audit::for_clinic_filtered(

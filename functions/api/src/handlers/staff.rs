@@ -10,7 +10,7 @@ use super::linking::site_url;
 use crate::app::App;
 use crate::error::ApiError;
 use crate::routes::PathParams;
-use crate::security::{new_csrf_cookie, require_staff, session_cookie};
+use crate::security::{new_csrf_cookie, require_any_staff, require_staff, session_cookie};
 use crate::wire::{Reply, json_body};
 
 #[derive(Deserialize)]
@@ -35,7 +35,7 @@ pub async fn invite(app: &App, request: &Request<Bytes>) -> Result<Reply, ApiErr
 }
 
 pub async fn list(app: &App, request: &Request<Bytes>) -> Result<Reply, ApiError> {
-    let member = require_staff(app, request).await?;
+    let member = require_any_staff(app, request).await?;
     let list = staff::list(&app.ctx, member.clinic.id).await?;
     Ok(Reply::json(StatusCode::OK, &list))
 }
@@ -45,7 +45,7 @@ pub async fn remove(
     request: &Request<Bytes>,
     params: &PathParams,
 ) -> Result<Reply, ApiError> {
-    let admin = require_staff(app, request).await?;
+    let admin = require_any_staff(app, request).await?;
     let user_id: ClinicUserId = params
         .get("user_id")
         .and_then(|id| id.parse().ok())
@@ -103,7 +103,7 @@ struct SettingsBody {
 }
 
 pub async fn update_settings(app: &App, request: &Request<Bytes>) -> Result<Reply, ApiError> {
-    let admin = require_staff(app, request).await?;
+    let admin = require_any_staff(app, request).await?;
     let body: SettingsBody = json_body(request)?;
     let clinic = staff::update_settings(
         &app.ctx,

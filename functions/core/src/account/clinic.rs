@@ -53,6 +53,83 @@ pub struct Clinic {
     pub glucose_units: Units,
     /// Where the clinic is: phone numbers its staff type as dialled there are read in this country.
     pub country: Option<Country>,
+    /// How glucolink knows the clinic is who it says (patients see it beside the clinic's name).
+    pub verification: Verification,
+}
+
+/// How a clinic was verified. Until it is, it cannot create records, codes or messages, or see data.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Verification {
+    /// Registered; its first admin has not yet followed the emailed link.
+    Pending,
+    /// Its first admin proved they receive email at this domain.
+    Email { domain: String, at: Timestamp },
+    /// Added by the operator of this glucolink, who invited its first admin.
+    Operator { at: Timestamp },
+    /// Registered before glucolink verified clinics.
+    Legacy,
+}
+
+impl Verification {
+    pub fn is_verified(&self) -> bool {
+        !matches!(self, Verification::Pending)
+    }
+
+    /// `pending`, `email`, `operator` or `legacy`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Verification::Pending => "pending",
+            Verification::Email { .. } => "email",
+            Verification::Operator { .. } => "operator",
+            Verification::Legacy => "legacy",
+        }
+    }
+
+    /// In a patient's words, beside the clinic's name.
+    pub fn described(&self) -> String {
+        match self {
+            Verification::Pending => "Not verified yet".into(),
+            Verification::Email { domain, .. } => {
+                format!("Verified: its administrator receives email at {domain}")
+            }
+            Verification::Operator { .. } => {
+                "Verified: added by the operator of this glucolink service".into()
+            }
+            Verification::Legacy => "Registered before glucolink verified clinics".into(),
+        }
+    }
+
+    /// The clinic item's attributes for it.
+    pub(crate) fn write(&self, item: Item) -> Item {
+        let item = item.with_s("verification", self.kind());
+        match self {
+            Verification::Email { domain, at } => item
+                .with_s("verified_domain", domain)
+                .with_n("verified_at", at.as_millisecond()),
+            Verification::Operator { at } => item.with_n("verified_at", at.as_millisecond()),
+            Verification::Pending | Verification::Legacy => item,
+        }
+    }
+
+    fn read(item: &Item) -> Result<Self, CoreError> {
+        Ok(match item.s("verification") {
+            None => Verification::Legacy,
+            Some("pending") => Verification::Pending,
+            Some("email") => Verification::Email {
+                domain: item.require_s("verified_domain")?.to_owned(),
+                at: millis(item.require_n("verified_at")?)?,
+            },
+            Some("operator") => Verification::Operator {
+                at: millis(item.require_n("verified_at")?)?,
+            },
+            Some("legacy") => Verification::Legacy,
+            Some(other) => {
+                return Err(CoreError::Store(StoreError::Corrupt(format!(
+                    "clinic verification {other:?}"
+                ))));
+            }
+        })
+    }
 }
 
 /// The default freshness threshold of a new clinic.
@@ -105,6 +182,7 @@ pub async fn sign_up(
         freshness_days: DEFAULT_FRESHNESS_DAYS,
         glucose_units: Units::MgDl,
         country: None,
+        verification: Verification::Pending,
     };
     let admin = ClinicUser {
         id: ClinicUserId::generate(),
@@ -123,10 +201,12 @@ pub async fn sign_up(
             condition: Condition::NotExists,
         },
         WriteOp::Put {
-            item: Item::new(keys::clinic(clinic.id))
-                .with_s("name", &clinic.name)
-                .with_n("created_at", now.as_millisecond())
-                .with_n("freshness_days", clinic.freshness_days),
+            item: clinic.verification.write(
+                Item::new(keys::clinic(clinic.id))
+                    .with_s("name", &clinic.name)
+                    .with_n("created_at", now.as_millisecond())
+                    .with_n("freshness_days", clinic.freshness_days),
+            ),
             condition: Condition::NotExists,
         },
         WriteOp::Put {
@@ -179,6 +259,7 @@ pub async fn get_clinic(ctx: &Ctx, id: ClinicId) -> Result<Clinic, CoreError> {
         freshness_days: item.n("freshness_days").unwrap_or(DEFAULT_FRESHNESS_DAYS),
         glucose_units: stored_units(item.s("glucose_units"))?,
         country: item.s("country").and_then(|code| Country::parse(code).ok()),
+        verification: Verification::read(&item)?,
     })
 }
 
@@ -261,6 +342,18 @@ impl Staff {
 
     pub fn clinic_ref(&self) -> (ClinicId, String) {
         (self.clinic.id, self.clinic.name.clone())
+    }
+
+    /// Refuses (`email_unverified`) until the clinic is verified: records, codes, messages and
+    /// patient data wait for it.
+    pub fn require_verified(&self) -> Result<(), CoreError> {
+        if self.clinic.verification.is_verified() {
+            return Ok(());
+        }
+        Err(CoreError::Refused {
+            code: "email_unverified",
+            message: "Verify your clinic's email first: follow the link we emailed to the clinic's administrator. Until then the clinic cannot add patients, link accounts, send messages or see data.".into(),
+        })
     }
 
     pub fn require_admin(&self) -> Result<(), CoreError> {

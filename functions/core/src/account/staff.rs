@@ -61,6 +61,38 @@ pub async fn invite(
         });
     }
     throttle::spend(ctx, MESSAGES_PER_CLINIC, &admin.clinic.id.to_string()).await?;
+    let audit = NewEvent {
+        actor: admin.actor(),
+        action: "staff_invited",
+        clinic: Some(admin.clinic_ref()),
+        patient_id: None,
+        person_id: None,
+        detail: format!("Invited {} as {}.", email.as_str(), role.as_str()),
+    };
+    send_invitation(
+        ctx,
+        (admin.clinic.id, &admin.clinic.name),
+        &email,
+        role,
+        &admin.user.name,
+        audit,
+        site_url,
+    )
+    .await
+}
+
+/// Writes an invitation to `email` as `role` at a clinic (replacing an earlier one to that address),
+/// with its audit line, in one transaction, and emails the link. `inviter` names who invited, in the
+/// message.
+pub(crate) async fn send_invitation(
+    ctx: &Ctx,
+    (clinic_id, clinic): (ClinicId, &str),
+    email: &Email,
+    role: Role,
+    inviter: &str,
+    audit: NewEvent,
+    site_url: &str,
+) -> Result<Invitation, CoreError> {
     let token = token_256()?;
     let hash = sha256_hex(&token);
     let now = ctx.clock.now();
@@ -69,7 +101,7 @@ pub async fn invite(
     let mut ops = Vec::new();
     if let Some(previous) = ctx
         .store
-        .get(&clinic_invitation_key(admin.clinic.id, &email))
+        .get(&clinic_invitation_key(clinic_id, email))
         .await?
         && let Some(old_hash) = previous.s("token_hash")
     {
@@ -80,7 +112,7 @@ pub async fn invite(
     }
     ops.push(WriteOp::Put {
         item: Item::new(invitation_key(&hash))
-            .with_s("clinic_id", admin.clinic.id.to_string())
+            .with_s("clinic_id", clinic_id.to_string())
             .with_s("email", email.as_str())
             .with_s("role", role.as_str())
             .with_n("valid_until", expires_at.as_millisecond())
@@ -88,35 +120,23 @@ pub async fn invite(
         condition: Condition::NotExists,
     });
     ops.push(WriteOp::Put {
-        item: Item::new(clinic_invitation_key(admin.clinic.id, &email))
+        item: Item::new(clinic_invitation_key(clinic_id, email))
             .with_s("role", role.as_str())
             .with_s("token_hash", &hash)
             .with_n("valid_until", expires_at.as_millisecond())
             .expiring_at(expires_at.as_second()),
         condition: Condition::None,
     });
-    ops.extend(
-        NewEvent {
-            actor: admin.actor(),
-            action: "staff_invited",
-            clinic: Some(admin.clinic_ref()),
-            patient_id: None,
-            person_id: None,
-            detail: format!("Invited {} as {}.", email.as_str(), role.as_str()),
-        }
-        .ops(now),
-    );
+    ops.extend(audit.ops(now));
     ctx.store.transact(ops).await?;
     let link = format!(
         "{}/clinic/join?token={token}",
         site_url.trim_end_matches('/')
     );
-    let clinic = &admin.clinic.name;
     let message = messages::Email {
         heading: format!("Join {clinic} on glucolink"),
         paragraphs: vec![format!(
-            "{} invited you to join {clinic} on glucolink as {}.",
-            admin.user.name,
+            "{inviter} invited you to join {clinic} on glucolink as {}.",
             role.as_str()
         )],
         button: Some((&link, "Choose your name and password")),
@@ -129,7 +149,7 @@ pub async fn invite(
     .to(email.clone(), format!("Join {clinic} on glucolink"));
     ctx.notifier.send(message).await?;
     Ok(Invitation {
-        clinic_name: clinic.clone(),
+        clinic_name: clinic.to_owned(),
         email: email.as_str().to_owned(),
         role: role.as_str(),
         expires_at,
@@ -473,10 +493,12 @@ pub async fn update_settings(
         ));
     }
     let now = ctx.clock.now();
-    let mut ops = vec![WriteOp::Put {
-        item,
-        condition: Condition::Exists,
-    }];
+    // Verification changes the same item: write only over the state that was read.
+    let condition = match item.s("verification") {
+        Some(kind) => Condition::Equals("verification".into(), Value::S(kind.to_owned())),
+        None => Condition::Exists,
+    };
+    let mut ops = vec![WriteOp::Put { item, condition }];
     ops.extend(
         NewEvent {
             actor: admin.actor(),
@@ -488,6 +510,16 @@ pub async fn update_settings(
         }
         .ops(now),
     );
-    ctx.store.transact(ops).await?;
+    match ctx.store.transact(ops).await {
+        Ok(()) => {}
+        Err(StoreError::TransactionCanceled { index: 0 }) => {
+            return Err(CoreError::Conflict {
+                code: "clinic_changed",
+                message: "The clinic's settings changed meanwhile. Reload the page and save again."
+                    .into(),
+            });
+        }
+        Err(other) => return Err(other.into()),
+    }
     get_clinic(ctx, admin.clinic.id).await
 }

@@ -30,6 +30,8 @@ pub struct ShareRequest {
     pub request_id: String,
     pub clinic_id: String,
     pub clinic_name: String,
+    /// How glucolink knows the clinic is who it says, in the patient's words.
+    pub clinic_verified_as: String,
     pub patient_name: String,
     pub patient_date_of_birth: String,
     pub expires_at: Timestamp,
@@ -183,10 +185,12 @@ pub async fn preview(
         .expiring_at(expires_at.as_second());
     ctx.store.put(pending, Condition::None).await?;
     let check = identity_of(&record, person);
+    let clinic = crate::account::clinic::get_clinic(ctx, live.clinic_id).await?;
     Ok(ShareRequest {
         request_id: live.hash,
         clinic_id: live.clinic_id.to_string(),
         clinic_name: live.clinic_name,
+        clinic_verified_as: clinic.verification.described(),
         patient_name: record.name,
         patient_date_of_birth: record.date_of_birth.to_string(),
         expires_at,
