@@ -24,5 +24,6 @@ mod site;
 mod staff;
 mod store_conformance;
 mod triage;
+mod two_factor;
 mod uploads;
 mod verification;

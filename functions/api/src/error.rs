@@ -20,6 +20,8 @@ pub struct ApiError {
     pub retry_after_seconds: Option<i64>,
     /// What differs between a record and a personal account (`identity_mismatch`).
     pub differs: Vec<&'static str>,
+    /// The sign-in challenge to complete with a code (`second_factor_required`).
+    pub challenge: Option<Box<str>>,
 }
 
 impl ApiError {
@@ -31,6 +33,7 @@ impl ApiError {
             field: None,
             retry_after_seconds: None,
             differs: Vec::new(),
+            challenge: None,
         }
     }
 
@@ -91,6 +94,9 @@ impl ApiError {
         }
         if !self.differs.is_empty() {
             error["differs"] = json!(self.differs);
+        }
+        if let Some(challenge) = &self.challenge {
+            error["challenge"] = json!(&**challenge);
         }
         json!({ "error": error })
     }

@@ -55,6 +55,10 @@ pub enum RouteId {
     CompletePasswordReset,
     VerifyClinicEmail,
     ResendClinicVerification,
+    SignInSecondFactor,
+    StartTotp,
+    ConfirmTotp,
+    RemoveTotp,
 }
 
 /// One entry of the table.
@@ -123,6 +127,30 @@ pub const ROUTES: &[Route] = &[
         id: RouteId::ResendClinicVerification,
         method: "POST",
         path: "/api/clinic/verification-email",
+        local_only: false,
+    },
+    Route {
+        id: RouteId::SignInSecondFactor,
+        method: "POST",
+        path: "/api/signin/second-factor",
+        local_only: false,
+    },
+    Route {
+        id: RouteId::StartTotp,
+        method: "POST",
+        path: "/api/me/totp",
+        local_only: false,
+    },
+    Route {
+        id: RouteId::RemoveTotp,
+        method: "DELETE",
+        path: "/api/me/totp",
+        local_only: false,
+    },
+    Route {
+        id: RouteId::ConfirmTotp,
+        method: "POST",
+        path: "/api/me/totp/confirm",
         local_only: false,
     },
     Route {
@@ -463,6 +491,10 @@ impl RouteId {
             RouteId::CompletePasswordReset => "password-reset",
             RouteId::VerifyClinicEmail => "clinic-verify-email",
             RouteId::ResendClinicVerification => "clinic-verification-email",
+            RouteId::SignInSecondFactor => "signin-second-factor",
+            RouteId::StartTotp => "me-totp-start",
+            RouteId::ConfirmTotp => "me-totp-confirm",
+            RouteId::RemoveTotp => "me-totp-remove",
         }
     }
 }

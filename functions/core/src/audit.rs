@@ -152,6 +152,10 @@ pub const ACTIONS: &[(&str, &str)] = &[
         "Asked for a password reset link",
     ),
     ("password_reset", "Reset a password"),
+    ("two_factor_enabled", "Turned on two-factor sign-in"),
+    ("two_factor_removed", "Turned off two-factor sign-in"),
+    ("two_factor_used", "Signed in with two factors"),
+    ("recovery_code_used", "Signed in with a recovery code"),
 ];
 
 /// What a clinic's audit log is narrowed to; every part is optional.

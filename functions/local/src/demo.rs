@@ -90,6 +90,7 @@ pub async fn ensure(ctx: &Ctx) -> Result<Option<Created>, CoreError> {
             freshness_days: None,
             glucose_units: None,
             country: Some("GB"),
+            require_two_factor: None,
         },
     )
     .await?;

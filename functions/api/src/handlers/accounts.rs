@@ -3,7 +3,8 @@
 use bytes::Bytes;
 use glucolink_core::account::clinic::{self, Clinic, ClinicSignUp, ClinicUser, Staff};
 use glucolink_core::account::personal::{self, Person, PersonalSignUp, ProfileChange};
-use glucolink_core::account::signin;
+use glucolink_core::account::signin::{self, SignIn};
+use glucolink_core::account::two_factor;
 use glucolink_core::account::verify;
 use glucolink_core::session::{self, Principal};
 use http::{Request, StatusCode};
@@ -68,6 +69,10 @@ struct ClinicUserView {
     clinic_verification: &'static str,
     /// The same, in a person's words.
     clinic_verified_as: String,
+    /// Signs in with a code from an authenticator app after the password.
+    two_factor: bool,
+    /// The clinic requires two-factor sign-in of all its staff.
+    clinic_requires_two_factor: bool,
 }
 
 /// What `/api/me` and the sign-in answers say about a personal account.
@@ -82,6 +87,8 @@ struct PersonView {
     phone: Option<String>,
     time_zone: Option<String>,
     glucose_units: glucolink_core::report::build::Units,
+    /// Signs in with a code from an authenticator app after the password.
+    two_factor: bool,
 }
 
 fn clinic_user_view(user: &ClinicUser, clinic: &Clinic) -> ClinicUserView {
@@ -95,6 +102,8 @@ fn clinic_user_view(user: &ClinicUser, clinic: &Clinic) -> ClinicUserView {
         role: user.role.as_str(),
         clinic_verification: clinic.verification.kind(),
         clinic_verified_as: clinic.verification.described(),
+        two_factor: user.two_factor,
+        clinic_requires_two_factor: clinic.require_two_factor,
     }
 }
 
@@ -109,6 +118,7 @@ fn person_view(person: &Person) -> PersonView {
         phone: person.phone.clone(),
         time_zone: person.time_zone.clone(),
         glucose_units: person.glucose_units,
+        two_factor: person.two_factor,
     }
 }
 
@@ -155,7 +165,12 @@ pub async fn clinic_sign_up(app: &App, request: &Request<Bytes>) -> Result<Reply
 pub async fn clinic_sign_in(app: &App, request: &Request<Bytes>) -> Result<Reply, ApiError> {
     let body: ClinicSignInBody = json_body(request)?;
     let (user, new_session) =
-        signin::clinic_user(&app.ctx, &body.email, &body.password, &source_ip(request)).await?;
+        match signin::clinic_user(&app.ctx, &body.email, &body.password, &source_ip(request))
+            .await?
+        {
+            SignIn::Session(user, new_session) => (user, new_session),
+            SignIn::SecondFactor { challenge } => return Err(second_factor_required(challenge)),
+        };
     end_previous_session(app, request).await?;
     let clinic = clinic::get_clinic(&app.ctx, user.clinic_id).await?;
     Ok(
@@ -198,13 +213,17 @@ pub async fn personal_sign_up(app: &App, request: &Request<Bytes>) -> Result<Rep
 
 pub async fn personal_sign_in(app: &App, request: &Request<Bytes>) -> Result<Reply, ApiError> {
     let body: PersonalSignInBody = json_body(request)?;
-    let (person, new_session) = signin::person(
+    let signed_in = signin::person(
         &app.ctx,
         &body.username,
         &body.password,
         &source_ip(request),
     )
     .await?;
+    let (person, new_session) = match signed_in {
+        SignIn::Session(person, new_session) => (person, new_session),
+        SignIn::SecondFactor { challenge } => return Err(second_factor_required(challenge)),
+    };
     end_previous_session(app, request).await?;
     Ok(Reply::json(StatusCode::OK, &person_view(&person))
         .with_cookie(session_cookie(&app.config, &new_session))
@@ -308,4 +327,111 @@ pub async fn resend_verification(app: &App, request: &Request<Bytes>) -> Result<
     Ok(Reply::accepted(&serde_json::json!({
         "message": format!("We sent a new link to {}. It works for 7 days.", staff.user.email)
     })))
+}
+
+/// 401 `second_factor_required`: the password was right; the `challenge` is completed with a code.
+fn second_factor_required(challenge: String) -> ApiError {
+    ApiError {
+        challenge: Some(challenge.into()),
+        ..ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "second_factor_required",
+            "Type the 6-digit code from your authenticator app (or one of your recovery codes).",
+        )
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SecondFactorBody {
+    challenge: String,
+    code: String,
+}
+
+/// Completes a sign-in with a code from the authenticator app or a recovery code: the session starts.
+pub async fn second_factor(app: &App, request: &Request<Bytes>) -> Result<Reply, ApiError> {
+    let body: SecondFactorBody = json_body(request)?;
+    let principal = two_factor::complete(&app.ctx, &body.challenge, &body.code).await?;
+    end_previous_session(app, request).await?;
+    let new_session = session::start(&app.ctx, principal).await?;
+    let view = match principal {
+        Principal::ClinicUser { clinic_id, user_id } => {
+            let user = clinic::get_user(&app.ctx, clinic_id, user_id).await?;
+            let clinic = clinic::get_clinic(&app.ctx, clinic_id).await?;
+            serde_json::to_value(clinic_user_view(&user, &clinic))
+        }
+        Principal::Person { person_id } => {
+            serde_json::to_value(person_view(&personal::get(&app.ctx, person_id).await?))
+        }
+    }
+    .map_err(|e| glucolink_core::CoreError::Internal(e.to_string()))?;
+    Ok(Reply::json(StatusCode::OK, &view)
+        .with_cookie(session_cookie(&app.config, &new_session))
+        .with_cookie(new_csrf_cookie(&app.config)?))
+}
+
+/// The account name an authenticator app shows: the staff email or the username.
+async fn account_name(app: &App, principal: &Principal) -> Result<String, ApiError> {
+    Ok(match *principal {
+        Principal::ClinicUser { clinic_id, user_id } => {
+            clinic::get_user(&app.ctx, clinic_id, user_id).await?.email
+        }
+        Principal::Person { person_id } => personal::get(&app.ctx, person_id).await?.username,
+    })
+}
+
+/// Starts setting up two-factor sign-in: the secret, its otpauth URI and that URI as a QR code (SVG).
+pub async fn start_totp(app: &App, request: &Request<Bytes>) -> Result<Reply, ApiError> {
+    let current = require_session(app, request).await?;
+    let name = account_name(app, &current.principal).await?;
+    let enrolment = two_factor::start(&app.ctx, &current.principal, &name).await?;
+    let qr = qrcode::QrCode::new(enrolment.otpauth_uri.as_bytes())
+        .map_err(|e| glucolink_core::CoreError::Internal(format!("qr: {e}")))?
+        .render::<qrcode::render::svg::Color>()
+        .min_dimensions(200, 200)
+        .quiet_zone(true)
+        .build();
+    Ok(Reply::json(
+        StatusCode::OK,
+        &serde_json::json!({
+            "secret": enrolment.secret,
+            "otpauth_uri": enrolment.otpauth_uri,
+            "qr_svg": qr,
+        }),
+    ))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CodeBody {
+    code: String,
+}
+
+/// Confirms two-factor sign-in with a first code; answers the recovery codes (shown once).
+pub async fn confirm_totp(app: &App, request: &Request<Bytes>) -> Result<Reply, ApiError> {
+    let current = require_session(app, request).await?;
+    let body: CodeBody = json_body(request)?;
+    let (actor, clinic) = match current.principal {
+        Principal::ClinicUser { clinic_id, user_id } => {
+            let staff = Staff::load(&app.ctx, clinic_id, user_id).await?;
+            (staff.actor(), Some(staff.clinic_ref()))
+        }
+        Principal::Person { person_id } => {
+            (personal::get(&app.ctx, person_id).await?.actor(), None)
+        }
+    };
+    let codes =
+        two_factor::confirm(&app.ctx, &current.principal, actor, clinic, &body.code).await?;
+    Ok(Reply::json(
+        StatusCode::OK,
+        &serde_json::json!({ "recovery_codes": codes }),
+    ))
+}
+
+/// Turns two-factor sign-in off, with a current code or a recovery code.
+pub async fn remove_totp(app: &App, request: &Request<Bytes>) -> Result<Reply, ApiError> {
+    let current = require_session(app, request).await?;
+    let body: CodeBody = json_body(request)?;
+    two_factor::remove(&app.ctx, &current.principal, &body.code).await?;
+    Ok(Reply::no_content())
 }

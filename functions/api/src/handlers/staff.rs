@@ -100,6 +100,7 @@ struct SettingsBody {
     freshness_days: Option<i64>,
     glucose_units: Option<String>,
     country: Option<String>,
+    require_two_factor: Option<bool>,
 }
 
 pub async fn update_settings(app: &App, request: &Request<Bytes>) -> Result<Reply, ApiError> {
@@ -112,11 +113,12 @@ pub async fn update_settings(app: &App, request: &Request<Bytes>) -> Result<Repl
             freshness_days: body.freshness_days,
             glucose_units: body.glucose_units.as_deref(),
             country: body.country.as_deref(),
+            require_two_factor: body.require_two_factor,
         },
     )
     .await?;
     Ok(Reply::json(
         StatusCode::OK,
-        &serde_json::json!({"freshness_days": clinic.freshness_days, "glucose_units": clinic.glucose_units, "country": clinic.country.as_ref().map(|c| c.code())}),
+        &serde_json::json!({"freshness_days": clinic.freshness_days, "glucose_units": clinic.glucose_units, "country": clinic.country.as_ref().map(|c| c.code()), "require_two_factor": clinic.require_two_factor}),
     ))
 }

@@ -9,7 +9,7 @@ use crate::error::CoreError;
 use crate::ids::{ClinicId, ClinicUserId};
 use crate::keys;
 use crate::report::build::Units;
-use crate::store::{Condition, Item, StoreError, WriteOp};
+use crate::store::{Condition, Item, StoreError, Value, WriteOp};
 use crate::throttle;
 
 /// What a member of staff may do.
@@ -55,6 +55,8 @@ pub struct Clinic {
     pub country: Option<Country>,
     /// How glucolink knows the clinic is who it says (patients see it beside the clinic's name).
     pub verification: Verification,
+    /// Every member of staff must sign in with two factors (set by an admin).
+    pub require_two_factor: bool,
 }
 
 /// How a clinic was verified. Until it is, it cannot create records, codes or messages, or see data.
@@ -144,6 +146,8 @@ pub struct ClinicUser {
     pub role: Role,
     pub created_at: Timestamp,
     pub(crate) password_hash: PasswordHash,
+    /// Signs in with a code from an authenticator app after the password.
+    pub two_factor: bool,
 }
 
 /// Raw sign-up input, as typed.
@@ -183,6 +187,7 @@ pub async fn sign_up(
         glucose_units: Units::MgDl,
         country: None,
         verification: Verification::Pending,
+        require_two_factor: false,
     };
     let admin = ClinicUser {
         id: ClinicUserId::generate(),
@@ -192,6 +197,7 @@ pub async fn sign_up(
         role: Role::Admin,
         created_at: now,
         password_hash,
+        two_factor: false,
     };
     let ops = vec![
         WriteOp::Put {
@@ -260,6 +266,7 @@ pub async fn get_clinic(ctx: &Ctx, id: ClinicId) -> Result<Clinic, CoreError> {
         glucose_units: stored_units(item.s("glucose_units"))?,
         country: item.s("country").and_then(|code| Country::parse(code).ok()),
         verification: Verification::read(&item)?,
+        require_two_factor: item.attrs.get("require_two_factor") == Some(&Value::Bool(true)),
     })
 }
 
@@ -281,6 +288,7 @@ pub async fn get_user(
         role: Role::parse(item.require_s("role")?)?,
         created_at: millis(item.require_n("created_at")?)?,
         password_hash: PasswordHash::from_stored(item.require_s("password_hash")?.to_owned()),
+        two_factor: item.attrs.get(super::two_factor::ON) == Some(&Value::Bool(true)),
     })
 }
 
@@ -345,15 +353,22 @@ impl Staff {
     }
 
     /// Refuses (`email_unverified`) until the clinic is verified: records, codes, messages and
-    /// patient data wait for it.
+    /// patient data wait for it; and (`two_factor_setup_required`) while the clinic requires two-factor
+    /// sign-in and this member of staff has not set it up.
     pub fn require_verified(&self) -> Result<(), CoreError> {
-        if self.clinic.verification.is_verified() {
-            return Ok(());
+        if !self.clinic.verification.is_verified() {
+            return Err(CoreError::Refused {
+                code: "email_unverified",
+                message: "Verify your clinic's email first: follow the link we emailed to the clinic's administrator. Until then the clinic cannot add patients, link accounts, send messages or see data.".into(),
+            });
         }
-        Err(CoreError::Refused {
-            code: "email_unverified",
-            message: "Verify your clinic's email first: follow the link we emailed to the clinic's administrator. Until then the clinic cannot add patients, link accounts, send messages or see data.".into(),
-        })
+        if self.clinic.require_two_factor && !self.user.two_factor {
+            return Err(CoreError::Refused {
+                code: "two_factor_setup_required",
+                message: "Your clinic requires two-factor sign-in. Set it up on your Account security page first.".into(),
+            });
+        }
+        Ok(())
     }
 
     pub fn require_admin(&self) -> Result<(), CoreError> {

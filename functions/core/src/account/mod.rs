@@ -7,6 +7,7 @@ pub mod personal;
 pub mod reset;
 pub mod signin;
 pub mod staff;
+pub mod two_factor;
 pub mod verify;
 
 pub use fields::{DateOfBirth, Email, PersonName, Phone, Username};

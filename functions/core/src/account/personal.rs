@@ -30,6 +30,8 @@ pub struct Person {
     /// Whether the recovery contacts are in the contact index (accounts made before it are indexed at
     /// their next sign-in).
     pub(crate) contacts_indexed: bool,
+    /// Signs in with a code from an authenticator app after the password.
+    pub two_factor: bool,
 }
 
 /// Raw sign-up input, as typed.
@@ -102,6 +104,7 @@ pub async fn sign_up(ctx: &Ctx, input: PersonalSignUp<'_>) -> Result<Person, Cor
         created_at: ctx.clock.now(),
         password_hash,
         contacts_indexed: true,
+        two_factor: false,
     };
     let mut ops = vec![
         WriteOp::Put {
@@ -212,6 +215,7 @@ pub async fn get(ctx: &Ctx, id: PersonId) -> Result<Person, CoreError> {
             item.attrs.get("contacts_indexed"),
             Some(crate::store::Value::Bool(true))
         ),
+        two_factor: item.attrs.get(super::two_factor::ON) == Some(&crate::store::Value::Bool(true)),
     })
 }
 

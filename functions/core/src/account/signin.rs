@@ -8,10 +8,19 @@ use super::clinic::{self, ClinicUser};
 use super::fields::{Email, Username};
 use super::password::{Password, PasswordHash};
 use super::personal::{self, Person};
+use super::two_factor;
 use crate::context::Ctx;
 use crate::error::CoreError;
 use crate::session::{self, NewSession, Principal};
 use crate::throttle::{self, SIGN_IN_PER_ACCOUNT, SIGN_IN_PER_SOURCE};
+
+/// What a right password leads to: a session, or, for an account with two-factor sign-in on, a
+/// challenge to complete with a code (`two_factor::complete`).
+#[derive(Debug)]
+pub enum SignIn<A> {
+    Session(A, NewSession),
+    SecondFactor { challenge: String },
+}
 
 /// Signs a member of clinic staff in by email and password.
 pub async fn clinic_user(
@@ -19,29 +28,59 @@ pub async fn clinic_user(
     email: &str,
     password: &str,
     source: &str,
-) -> Result<(ClinicUser, NewSession), CoreError> {
+) -> Result<SignIn<ClinicUser>, CoreError> {
     let email = Email::parse(email)?;
     let password = Password::for_sign_in(password)?;
     let account = format!("clinic:{}", email.as_str());
     guard(ctx, &account, source).await?;
     let user = clinic::find_user_by_email(ctx, &email).await?;
     let stored = user.as_ref().map(|u| u.password_hash.clone());
-    settle(ctx, &account, source, password, stored).await?;
+    settle(ctx, source, password, stored).await?;
     let user = user.ok_or(CoreError::InvalidCredentials)?;
-    let session = session::start(
-        ctx,
-        Principal::ClinicUser {
-            clinic_id: user.clinic_id,
-            user_id: user.id,
-        },
-    )
-    .await?;
-    Ok((user, session))
+    let principal = Principal::ClinicUser {
+        clinic_id: user.clinic_id,
+        user_id: user.id,
+    };
+    if user.two_factor {
+        // The right password is no failure, but the window stays open: wrong codes count in it.
+        throttle::refund(ctx, SIGN_IN_PER_ACCOUNT, &account).await?;
+        let challenge = two_factor::challenge(ctx, &principal, &account).await?;
+        return Ok(SignIn::SecondFactor { challenge });
+    }
+    throttle::reset(ctx, SIGN_IN_PER_ACCOUNT, &account).await?;
+    let session = session::start(ctx, principal).await?;
+    Ok(SignIn::Session(user, session))
 }
 
 /// Checks a personal account's credentials without starting a session, under the same lockout as sign-in.
 /// Linking on the clinic's screen uses this: the clinic learns only that the patient proved who they are.
+/// An account with two-factor sign-in on cannot be proven by a password alone: it is refused, and the
+/// clinic is told to Generate a unique code instead.
 pub async fn verify_person(
+    ctx: &Ctx,
+    username: &str,
+    password: &str,
+    source: &str,
+) -> Result<Person, CoreError> {
+    let person = check_person(ctx, username, password, source).await?;
+    if person.two_factor {
+        return Err(CoreError::Conflict {
+            code: "two_factor_on",
+            message: "This account signs in with two factors, so it cannot be linked with a password here. Generate a unique code for the patient instead.".into(),
+        });
+    }
+    throttle::reset(
+        ctx,
+        SIGN_IN_PER_ACCOUNT,
+        &format!("person:{}", person.username),
+    )
+    .await?;
+    Ok(person)
+}
+
+/// The person whose username and password these are (the account's lockout window stays open:
+/// the caller closes it once the sign-in is complete).
+async fn check_person(
     ctx: &Ctx,
     username: &str,
     password: &str,
@@ -53,7 +92,7 @@ pub async fn verify_person(
     guard(ctx, &account, source).await?;
     let person = personal::find_by_username(ctx, &username).await?;
     let stored = person.as_ref().map(|p| p.password_hash.clone());
-    settle(ctx, &account, source, password, stored).await?;
+    settle(ctx, source, password, stored).await?;
     person.ok_or(CoreError::InvalidCredentials)
 }
 
@@ -63,17 +102,22 @@ pub async fn person(
     username: &str,
     password: &str,
     source: &str,
-) -> Result<(Person, NewSession), CoreError> {
-    let person = verify_person(ctx, username, password, source).await?;
+) -> Result<SignIn<Person>, CoreError> {
+    let person = check_person(ctx, username, password, source).await?;
     personal::index_contacts(ctx, &person).await?;
-    let session = session::start(
-        ctx,
-        Principal::Person {
-            person_id: person.id,
-        },
-    )
-    .await?;
-    Ok((person, session))
+    let principal = Principal::Person {
+        person_id: person.id,
+    };
+    let account = format!("person:{}", person.username);
+    if person.two_factor {
+        // The right password is no failure, but the window stays open: wrong codes count in it.
+        throttle::refund(ctx, SIGN_IN_PER_ACCOUNT, &account).await?;
+        let challenge = two_factor::challenge(ctx, &principal, &account).await?;
+        return Ok(SignIn::SecondFactor { challenge });
+    }
+    throttle::reset(ctx, SIGN_IN_PER_ACCOUNT, &account).await?;
+    let session = session::start(ctx, principal).await?;
+    Ok(SignIn::Session(person, session))
 }
 
 /// Books the attempt against the source and the account before any password work, and refuses while
@@ -87,7 +131,6 @@ async fn guard(ctx: &Ctx, account: &str, source: &str) -> Result<(), CoreError> 
 /// Verifies the password (or spends the same time on a dummy hash) and books the outcome.
 async fn settle(
     ctx: &Ctx,
-    account: &str,
     source: &str,
     password: Password,
     stored: Option<PasswordHash>,
@@ -101,8 +144,9 @@ async fn settle(
     })
     .await?;
     if matched {
-        // A right password is no failure: the account's window closes, the source gets its attempt back.
-        throttle::reset(ctx, SIGN_IN_PER_ACCOUNT, account).await?;
+        // A right password is no failure: the source gets its attempt back. The account's window closes
+        // once the sign-in is complete (after the second factor, for an account that has one), so a
+        // known password cannot reopen unlimited guessing of codes.
         throttle::refund(ctx, SIGN_IN_PER_SOURCE, source).await?;
         Ok(())
     } else {

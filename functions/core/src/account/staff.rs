@@ -241,6 +241,7 @@ pub async fn accept(
         role: live.role,
         created_at: now,
         password_hash,
+        two_factor: false,
     };
     let mut ops = vec![
         WriteOp::Delete {
@@ -428,6 +429,8 @@ pub struct SettingsChange<'a> {
     pub glucose_units: Option<&'a str>,
     /// The clinic's country (two letters), for phone numbers typed as dialled there; empty clears it.
     pub country: Option<&'a str>,
+    /// Whether every member of staff must sign in with two factors.
+    pub require_two_factor: Option<bool>,
 }
 
 /// Changes the clinic's settings (admins only; audited) and returns the clinic as it now is.
@@ -444,6 +447,13 @@ pub async fn update_settings(
             "freshness_days",
             "invalid_freshness_days",
             "Choose between 1 and 90 days.",
+        ));
+    }
+    if change.require_two_factor == Some(true) && !admin.user.two_factor {
+        return Err(CoreError::invalid(
+            "require_two_factor",
+            "two_factor_off",
+            "Turn on two-factor sign-in for yourself first (Account security), then require it of everyone.",
         ));
     }
     let units = change.glucose_units.map(Units::parse).transpose()?;
@@ -467,6 +477,17 @@ pub async fn update_settings(
         item = item.with_n("freshness_days", days);
         changed.push(format!("Data older than {days} days now counts as old."));
     }
+    match change.require_two_factor {
+        Some(true) => {
+            item = item.with("require_two_factor", Value::Bool(true));
+            changed.push("Every member of staff now signs in with two factors.".to_owned());
+        }
+        Some(false) => {
+            item.attrs.remove("require_two_factor");
+            changed.push("Two-factor sign-in is now each member of staff's choice.".to_owned());
+        }
+        None => {}
+    }
     if let Some(units) = units {
         item = item.with_s("glucose_units", units.name());
         changed.push(format!("Reports now show glucose in {}.", units.name()));
@@ -489,7 +510,7 @@ pub async fn update_settings(
         return Err(CoreError::invalid(
             "freshness_days",
             "missing_field",
-            "Send freshness_days, glucose_units, country, or several.",
+            "Send freshness_days, glucose_units, country, require_two_factor, or several.",
         ));
     }
     let now = ctx.clock.now();

@@ -269,6 +269,7 @@ pub async fn add_clinic(
         glucose_units: Default::default(),
         country: None,
         verification: Verification::Operator { at: now },
+        require_two_factor: false,
     };
     ctx.store
         .put(
