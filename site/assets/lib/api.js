@@ -21,6 +21,7 @@ export class ApiError extends Error {
     this.status = status;
     this.code = error.code || "unknown";
     this.field = error.field || null;
+    this.challenge = error.challenge || null;
   }
 }
 

@@ -34,12 +34,13 @@ async function clinicStaff() {
     );
     document.querySelector("[data-no-invitations]").hidden = list.invitations.length > 0;
     if (isAdmin) {
-      const patients = await api("GET", "/api/clinic/patients");
-      document.querySelector("#freshness_days").value = patients.freshness_days;
-      document.querySelector("#glucose_units").value = patients.glucose_units || "mg/dL";
+      const { clinic_settings: settings } = await api("GET", "/api/me");
+      document.querySelector("#freshness_days").value = settings.freshness_days;
+      document.querySelector("#glucose_units").value = settings.glucose_units || "mg/dL";
       const country = document.querySelector("#country");
       if (country.options.length === 1) country.append(...countryChoices());
-      country.value = patients.country || "";
+      country.value = settings.country || "";
+      document.querySelector("#require_two_factor").checked = settings.require_two_factor;
     }
   }
   async function remove(member) {
@@ -75,8 +76,9 @@ async function clinicStaff() {
       const days = Number(settings.elements.namedItem("freshness_days").value);
       const units = settings.elements.namedItem("glucose_units").value;
       const country = settings.elements.namedItem("country").value;
-      await api("PUT", "/api/clinic/settings", { freshness_days: Number.isInteger(days) ? days : 0, glucose_units: units, country });
-      status(`Saved: data older than ${days} days counts as old; reports show ${units}.`);
+      const requireTwoFactor = settings.elements.namedItem("require_two_factor").checked;
+      await api("PUT", "/api/clinic/settings", { freshness_days: Number.isInteger(days) ? days : 0, glucose_units: units, country, require_two_factor: requireTwoFactor });
+      status(`Saved: data older than ${days} days counts as old; reports show ${units}; ${requireTwoFactor ? "every member of staff signs in with two factors" : "two-factor sign-in is each person's choice"}.`);
       await refresh();
     } catch (error) {
       showError(settings, error);

@@ -1,7 +1,8 @@
-// Personal sign in: back to the page that asked (a code link, for example), else home.
+// Personal sign in (with the code step for two-factor sign-in): back to the page that asked (a code link,
+// for example), else home.
 
 import { start } from "/assets/lib/shell.js";
-import { apiForm } from "/assets/lib/forms.js";
+import { wireSignIn } from "/assets/lib/sign-in.js";
 import { nextPath } from "/assets/lib/session.js";
 
-start(() => apiForm(document.querySelector("main form"), "/api/personal/signin", () => location.assign(nextPath("/personal/"))));
+start(() => wireSignIn("/api/personal/signin", () => location.assign(nextPath("/personal/"))));

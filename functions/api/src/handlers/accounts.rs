@@ -73,6 +73,8 @@ struct ClinicUserView {
     two_factor: bool,
     /// The clinic requires two-factor sign-in of all its staff.
     clinic_requires_two_factor: bool,
+    /// The clinic's settings (what its admins change on "Staff and settings").
+    clinic_settings: serde_json::Value,
 }
 
 /// What `/api/me` and the sign-in answers say about a personal account.
@@ -104,6 +106,12 @@ fn clinic_user_view(user: &ClinicUser, clinic: &Clinic) -> ClinicUserView {
         clinic_verified_as: clinic.verification.described(),
         two_factor: user.two_factor,
         clinic_requires_two_factor: clinic.require_two_factor,
+        clinic_settings: serde_json::json!({
+            "freshness_days": clinic.freshness_days,
+            "glucose_units": clinic.glucose_units,
+            "country": clinic.country.as_ref().map(|c| c.code()),
+            "require_two_factor": clinic.require_two_factor,
+        }),
     }
 }
 
