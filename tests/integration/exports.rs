@@ -331,3 +331,96 @@ async fn a_batch_print_is_one_pdf_with_each_patients_overview_or_nothing() {
         "a refused batch prints and records nothing"
     );
 }
+
+#[tokio::test]
+async fn a_patient_downloads_all_their_data_which_uploads_again() {
+    let app = spawn_app().await;
+    let now = app.clock_now();
+    let clinic = app.browser();
+    signed_in_clinic(&clinic, "all.my.data@clinic.example").await;
+    let (patient, _, _) = link_new_patient(
+        &app,
+        &clinic,
+        "all.my.data",
+        "Ana Data",
+        "1975-05-05",
+        Some("UTC"),
+    )
+    .await;
+    // Data from two years apart: all of it comes out.
+    let mut events = readings(now, 2, |i| 90 + i % 60);
+    events.push(json!({"type": "cgm", "time": (now - SignedDuration::from_hours(24 * 700)).to_string(), "value": 123}));
+    let stored = upload(&patient, json!({"device": "Old and New", "events": events})).await;
+    let accepted = stored["accepted"].as_u64().expect("accepted");
+
+    let mine: Value = serde_json::from_slice(
+        &download(
+            &patient,
+            "/api/personal/export?format=json",
+            "application/json",
+        )
+        .await,
+    )
+    .expect("json");
+    assert_eq!(mine["account"]["username"], "all.my.data.patient");
+    assert_eq!(mine["account"]["name"], "Ana Data");
+    assert_eq!(
+        mine["events"].as_array().map(Vec::len),
+        Some(accepted as usize)
+    );
+    assert_eq!(mine["uploads"].as_array().map(Vec::len), Some(1));
+    assert_eq!(
+        mine["sharing"]["clinics"][0]["clinic_name"],
+        "Northgate Diabetes Centre"
+    );
+    let actions: Vec<&str> = mine["audit_log"]
+        .as_array()
+        .expect("log")
+        .iter()
+        .filter_map(|e| e["action"].as_str())
+        .collect();
+    assert!(
+        actions.contains(&"linked") && actions.contains(&"data_uploaded"),
+        "{actions:?}"
+    );
+    // The download is glucolink JSON: uploading it again adds nothing.
+    let again = upload(&patient, mine).await;
+    assert_eq!(again["accepted"], 0);
+    assert_eq!(again["duplicates"].as_u64(), Some(accepted));
+
+    let csv =
+        String::from_utf8(download(&patient, "/api/personal/export?format=csv", "text/csv").await)
+            .expect("utf-8");
+    assert!(
+        csv.starts_with("time_utc,time_local,device,type"),
+        "{}",
+        &csv[..80]
+    );
+    assert_eq!(csv.lines().count(), accepted as usize + 1);
+    // Audited in the person's own log.
+    let (_, log) = status_and_json(patient.get("/api/personal/audit").await).await;
+    assert_eq!(log["events"][0]["action"], "data_exported");
+
+    // Bad input and the wrong kind of account change nothing.
+    let before = app.stored_but_sessions().await;
+    assert_error(
+        patient.get("/api/personal/export?format=xml").await,
+        400,
+        "unsupported_format",
+    )
+    .await;
+    assert_error(
+        patient.get("/api/personal/export?days=3").await,
+        400,
+        "unknown_parameter",
+    )
+    .await;
+    assert_error(clinic.get("/api/personal/export").await, 403, "forbidden").await;
+    assert_error(
+        app.browser().get("/api/personal/export").await,
+        401,
+        "unauthenticated",
+    )
+    .await;
+    assert_eq!(app.stored_but_sessions().await, before);
+}

@@ -59,6 +59,7 @@ pub enum RouteId {
     StartTotp,
     ConfirmTotp,
     RemoveTotp,
+    ExportPersonalData,
 }
 
 /// One entry of the table.
@@ -151,6 +152,12 @@ pub const ROUTES: &[Route] = &[
         id: RouteId::ConfirmTotp,
         method: "POST",
         path: "/api/me/totp/confirm",
+        local_only: false,
+    },
+    Route {
+        id: RouteId::ExportPersonalData,
+        method: "GET",
+        path: "/api/personal/export",
         local_only: false,
     },
     Route {
@@ -435,6 +442,7 @@ impl RouteId {
                 "flag",
             ],
             RouteId::ExportPatientData => &["format", "from", "to"],
+            RouteId::ExportPersonalData => &["format"],
             _ => &[],
         }
     }
@@ -495,6 +503,7 @@ impl RouteId {
             RouteId::StartTotp => "me-totp-start",
             RouteId::ConfirmTotp => "me-totp-confirm",
             RouteId::RemoveTotp => "me-totp-remove",
+            RouteId::ExportPersonalData => "personal-export",
         }
     }
 }
@@ -552,6 +561,7 @@ impl RouteId {
             | RouteId::ClinicOverview
             | RouteId::PersonalOverview
             | RouteId::ExportPatientData
+            | RouteId::ExportPersonalData
             | RouteId::BatchPrint => 1024,
             _ => 512,
         }
@@ -564,6 +574,7 @@ impl RouteId {
             | RouteId::ClinicReport
             | RouteId::PersonalReport
             | RouteId::ExportPatientData
+            | RouteId::ExportPersonalData
             | RouteId::BatchPrint => 29,
             _ => 10,
         }

@@ -1,6 +1,7 @@
 //! What a clinic takes away: the patient list with its triage numbers (CSV), a linked patient's data
 //! (every event, as glucolink JSON that uploads again, or CSV), and a batch print of chosen patients'
-//! overview pages in one PDF. Every export of health data is audited.
+//! overview pages in one PDF. What a patient takes away: all their data ("Download all my data").
+//! Every export of health data is audited.
 
 use bytes::Bytes;
 use glucolink_core::account::clinic::Staff;
@@ -22,7 +23,7 @@ use super::reports::{readable_person, report_viewed};
 use crate::app::App;
 use crate::error::ApiError;
 use crate::routes::PathParams;
-use crate::security::require_staff;
+use crate::security::{require_person, require_staff};
 use crate::wire::{Reply, json_body, query_param};
 
 /// Longest span of one data export, in days.
@@ -191,6 +192,113 @@ pub async fn patient_data(
         "time_zone": tz.iana_name().unwrap_or("UTC"),
         "period": { "from": from.to_string(), "to": to.to_string() },
         "uploads": uploads,
+        "events": items,
+    });
+    Ok(Reply::download(
+        serde_json::to_vec_pretty(&body).map_err(|e| CoreError::Internal(e.to_string()))?,
+        "application/json",
+        format!("{stem}.json"),
+    ))
+}
+
+/// `GET /api/personal/export?format=json|csv`: everything glucolink holds about the signed-in person —
+/// every event (CSV, or glucolink JSON that uploads again), and in the JSON also their account details,
+/// uploads, who they share with and their whole audit log (which holds the sharing history).
+pub async fn personal_data(app: &App, request: &Request<Bytes>) -> Result<Reply, ApiError> {
+    let person = require_person(app, request).await?;
+    let as_csv = match query_param(request, "format").as_deref() {
+        None | Some("") | Some("json") => false,
+        Some("csv") => true,
+        Some(other) => {
+            return Err(ApiError::bad_request(
+                "unsupported_format",
+                format!("Your data is available as format=json or csv; not {other:?}."),
+            )
+            .with_field("format"));
+        }
+    };
+    let now = app.ctx.clock.now();
+    let tz = personal::upload_zone(&person);
+    // Every day that can hold data: devices' clocks are never before 1970, uploads never in the future
+    // by more than a day.
+    let first = Date::constant(1970, 1, 1);
+    let last = tz
+        .to_datetime(now)
+        .date()
+        .checked_add(2.days())
+        .unwrap_or(Date::MAX);
+    let events = store::read_with_sources(&app.ctx, person.id, first, last).await?;
+    let uploads = upload::history(&app.ctx, person.id).await?;
+    let upload_of =
+        |id: Option<String>| id.and_then(|id| uploads.iter().find(|u| u.upload_id == id));
+    audit::record(
+        &app.ctx,
+        NewEvent {
+            actor: person.actor(),
+            action: "data_exported",
+            clinic: None,
+            patient_id: None,
+            person_id: Some(person.id),
+            detail: format!(
+                "{} downloaded all their data ({} events) as {}.",
+                person.name,
+                events.len(),
+                if as_csv { "CSV" } else { "glucolink JSON" }
+            ),
+        },
+    )
+    .await?;
+    let stem = format!("glucolink-all-my-data-{}", tz.to_datetime(now).date());
+    if as_csv {
+        let rows: Vec<_> = events
+            .into_iter()
+            .map(|(event, source)| (event, upload_of(source.map(|s| s.to_string()))))
+            .collect();
+        return Ok(Reply::download(
+            export::to_csv(&rows),
+            "text/csv; charset=utf-8",
+            format!("{stem}.csv"),
+        ));
+    }
+    let items: Vec<serde_json::Value> = events
+        .iter()
+        .map(|(event, source)| {
+            let mut item = export::json_event(event);
+            if let Some(upload) = upload_of(source.map(|s| s.to_string())) {
+                item["upload_id"] = serde_json::json!(upload.upload_id);
+            }
+            item
+        })
+        .collect();
+    let mut log = Vec::new();
+    let mut cursor = None;
+    loop {
+        let page = audit::for_person(&app.ctx, person.id, cursor).await?;
+        log.extend(page.events);
+        match page.next_cursor {
+            Some(next) => cursor = Some(next),
+            None => break,
+        }
+    }
+    let sharing = glucolink_core::link::sharing(&app.ctx, person.id).await?;
+    let body = serde_json::json!({
+        "format": "glucolink-json",
+        "exported_at": now,
+        "account": {
+            "username": person.username,
+            "name": person.name,
+            "date_of_birth": person.date_of_birth.map(|d| d.to_string()),
+            "email": person.email,
+            "phone": person.phone,
+            "time_zone": person.time_zone,
+            "glucose_units": person.glucose_units,
+            "created_at": person.created_at,
+            "two_factor": person.two_factor,
+        },
+        "time_zone": tz.iana_name().unwrap_or("UTC"),
+        "uploads": uploads,
+        "sharing": sharing,
+        "audit_log": log,
         "events": items,
     });
     Ok(Reply::download(

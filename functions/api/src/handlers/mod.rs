@@ -41,6 +41,7 @@ pub async fn dispatch(
         RouteId::StartTotp => accounts::start_totp(app, request).await,
         RouteId::ConfirmTotp => accounts::confirm_totp(app, request).await,
         RouteId::RemoveTotp => accounts::remove_totp(app, request).await,
+        RouteId::ExportPersonalData => exports::personal_data(app, request).await,
         RouteId::Me => accounts::me(app, request).await,
         RouteId::ListPatients => patients::list(app, request).await,
         RouteId::CreatePatient => patients::create(app, request).await,
