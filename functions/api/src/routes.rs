@@ -60,6 +60,7 @@ pub enum RouteId {
     ConfirmTotp,
     RemoveTotp,
     ExportPersonalData,
+    DeletePersonalAccount,
 }
 
 /// One entry of the table.
@@ -158,6 +159,12 @@ pub const ROUTES: &[Route] = &[
         id: RouteId::ExportPersonalData,
         method: "GET",
         path: "/api/personal/export",
+        local_only: false,
+    },
+    Route {
+        id: RouteId::DeletePersonalAccount,
+        method: "DELETE",
+        path: "/api/personal/account",
         local_only: false,
     },
     Route {
@@ -504,6 +511,7 @@ impl RouteId {
             RouteId::ConfirmTotp => "me-totp-confirm",
             RouteId::RemoveTotp => "me-totp-remove",
             RouteId::ExportPersonalData => "personal-export",
+            RouteId::DeletePersonalAccount => "personal-account-delete",
         }
     }
 }
@@ -575,6 +583,7 @@ impl RouteId {
             | RouteId::PersonalReport
             | RouteId::ExportPatientData
             | RouteId::ExportPersonalData
+            | RouteId::DeletePersonalAccount
             | RouteId::BatchPrint => 29,
             _ => 10,
         }

@@ -156,6 +156,7 @@ pub const ACTIONS: &[(&str, &str)] = &[
     ("two_factor_removed", "Turned off two-factor sign-in"),
     ("two_factor_used", "Signed in with two factors"),
     ("recovery_code_used", "Signed in with a recovery code"),
+    ("account_deleted", "A patient deleted their account"),
 ];
 
 /// What a clinic's audit log is narrowed to; every part is optional.

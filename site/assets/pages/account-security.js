@@ -70,6 +70,30 @@ async function accountSecurity() {
       showError(removeForm, error instanceof ApiError ? error : new ApiError(0, null));
     }
   });
+
+  // Delete my account (patients): password, and a code when two-factor sign-in is on.
+  const deleteForm = part("delete");
+  if (!deleteForm) return;
+  const codeField = part("delete-code");
+  codeField.hidden = !me.two_factor;
+  codeField.querySelector("input").required = me.two_factor;
+  deleteForm.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    if (!checkForm(deleteForm)) return;
+    const body = { password: deleteForm.elements.namedItem("password").value };
+    if (me.two_factor) body.code = deleteForm.elements.namedItem("code").value.trim();
+    try {
+      await api("DELETE", "/api/personal/account", body);
+      const done = el("section", { className: "card narrow" },
+        el("h2", { tabindex: "-1" }, "Your account is deleted"),
+        el("p", { className: "success", role: "status" }, "Your account and your data are gone from glucolink, and your clinics no longer see anything. Thank you for using glucolink."),
+        el("p", {}, el("a", { href: "/" }, "Go to the glucolink home page")));
+      document.querySelector("main").replaceChildren(document.querySelector("main h1"), done);
+      done.querySelector("h2").focus();
+    } catch (error) {
+      showError(deleteForm, error instanceof ApiError ? error : new ApiError(0, null));
+    }
+  });
 }
 
 start(accountSecurity);

@@ -77,6 +77,13 @@ pub async fn spawn_app_on_dynamodb() -> TestApp {
     spawn_with(store, clock, None).await
 }
 
+/// The app on a fresh DynamoDB table in moto, and the table's name (to scan it).
+pub async fn spawn_app_on_dynamodb_table() -> (TestApp, String) {
+    let clock = Arc::new(FixedClock::new(Timestamp::now()));
+    let (store, table) = super::stores::dynamodb_named(clock.clone()).await;
+    (spawn_with(store, clock, None).await, table)
+}
+
 /// The app on a fresh DynamoDB table in moto, every store request counted.
 pub async fn spawn_app_on_counted_dynamodb() -> (TestApp, Arc<glucolink_tests::CountingStore>) {
     let clock = Arc::new(FixedClock::new(Timestamp::now()));

@@ -41,13 +41,53 @@ pub fn dynamodb_client() -> aws_sdk_dynamodb::Client {
 
 /// A new table in moto, created exactly as the template declares it.
 pub async fn dynamodb(clock: Arc<dyn Clock>) -> Arc<dyn Store> {
+    dynamodb_named(clock).await.0
+}
+
+/// A new table in moto and its name (for tests that scan it whole).
+pub async fn dynamodb_named(clock: Arc<dyn Clock>) -> (Arc<dyn Store>, String) {
     let table = format!(
         "glucolink-test-{}",
         ulid::Ulid::new().to_string().to_lowercase()
     );
-    let store = DynamoStore::new(dynamodb_client(), table, clock);
+    let store = DynamoStore::new(dynamodb_client(), table.clone(), clock);
     store.create_table().await.expect("create table in moto");
-    Arc::new(store)
+    (Arc::new(store), table)
+}
+
+/// Every item of a moto table as (pk, sk, every string and number in it), by a full scan.
+pub async fn scan_all(table: &str) -> Vec<(String, String, Vec<String>)> {
+    use aws_sdk_dynamodb::types::AttributeValue;
+    let client = dynamodb_client();
+    let mut items = Vec::new();
+    let mut start = None;
+    loop {
+        let page = client
+            .scan()
+            .table_name(table)
+            .set_exclusive_start_key(start)
+            .send()
+            .await
+            .expect("scan");
+        for item in page.items.unwrap_or_default() {
+            let text = |name: &str| match item.get(name) {
+                Some(AttributeValue::S(s)) => s.clone(),
+                _ => String::new(),
+            };
+            let values = item
+                .values()
+                .filter_map(|v| match v {
+                    AttributeValue::S(s) | AttributeValue::N(s) => Some(s.clone()),
+                    _ => None,
+                })
+                .collect();
+            items.push((text("pk"), text("sk"), values));
+        }
+        start = page.last_evaluated_key;
+        if start.is_none() {
+            return items;
+        }
+    }
 }
 
 pub fn system_clock() -> Arc<dyn Clock> {

@@ -14,8 +14,8 @@ use super::linking::site_url;
 use crate::app::App;
 use crate::error::ApiError;
 use crate::security::{
-    clear_session_cookie, new_csrf_cookie, optional_session, require_any_staff, require_session,
-    session_cookie,
+    clear_session_cookie, new_csrf_cookie, optional_session, require_any_staff, require_person,
+    require_session, session_cookie,
 };
 use crate::wire::{Reply, json_body, source_ip};
 
@@ -442,4 +442,31 @@ pub async fn remove_totp(app: &App, request: &Request<Bytes>) -> Result<Reply, A
     let body: CodeBody = json_body(request)?;
     two_factor::remove(&app.ctx, &current.principal, &body.code).await?;
     Ok(Reply::no_content())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DeleteAccountBody {
+    password: String,
+    /// A code from the authenticator app or a recovery code, when two-factor sign-in is on.
+    code: Option<String>,
+}
+
+/// "Delete my account": everything glucolink holds about the person is erased, their clinics stop
+/// seeing it (and are told), and this browser is signed out.
+pub async fn delete_personal_account(
+    app: &App,
+    request: &Request<Bytes>,
+) -> Result<Reply, ApiError> {
+    let person = require_person(app, request).await?;
+    let body: DeleteAccountBody = json_body(request)?;
+    glucolink_core::account::deletion::delete_account(
+        &app.ctx,
+        &person,
+        &body.password,
+        body.code.as_deref(),
+        &source_ip(request),
+    )
+    .await?;
+    Ok(Reply::no_content().with_cookie(clear_session_cookie(&app.config)))
 }

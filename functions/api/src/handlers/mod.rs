@@ -42,6 +42,7 @@ pub async fn dispatch(
         RouteId::ConfirmTotp => accounts::confirm_totp(app, request).await,
         RouteId::RemoveTotp => accounts::remove_totp(app, request).await,
         RouteId::ExportPersonalData => exports::personal_data(app, request).await,
+        RouteId::DeletePersonalAccount => accounts::delete_personal_account(app, request).await,
         RouteId::Me => accounts::me(app, request).await,
         RouteId::ListPatients => patients::list(app, request).await,
         RouteId::CreatePatient => patients::create(app, request).await,

@@ -120,6 +120,34 @@ pub async fn person(
     Ok(SignIn::Session(person, session))
 }
 
+/// Checks the password of a signed-in person before something that cannot be undone (deleting their
+/// account), under the same lockout as sign-in.
+pub async fn confirm_password(
+    ctx: &Ctx,
+    person: &Person,
+    password: &str,
+    source: &str,
+) -> Result<(), CoreError> {
+    let password = Password::for_sign_in(password).map_err(|_| wrong_password())?;
+    let account = format!("person:{}", person.username);
+    guard(ctx, &account, source).await?;
+    settle(ctx, source, password, Some(person.password_hash.clone()))
+        .await
+        .map_err(|e| match e {
+            CoreError::InvalidCredentials => wrong_password(),
+            other => other,
+        })?;
+    throttle::reset(ctx, SIGN_IN_PER_ACCOUNT, &account).await
+}
+
+fn wrong_password() -> CoreError {
+    CoreError::invalid(
+        "password",
+        "wrong_password",
+        "That is not your password. Type the password you sign in with.",
+    )
+}
+
 /// Books the attempt against the source and the account before any password work, and refuses while
 /// either is over its limit: counted first, so parallel guesses cannot all pass (docs: ARCHITECTURE.md,
 /// "Lockout").

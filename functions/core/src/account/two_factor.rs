@@ -328,6 +328,26 @@ async fn spend_code(ctx: &Ctx, subject: &str, raw: &str) -> Result<bool, CoreErr
     }
 }
 
+/// Proves the signed-in person is who they say with a current code or a recovery code (spending it),
+/// before something that cannot be undone.
+pub async fn prove(ctx: &Ctx, principal: &Principal, code: &str) -> Result<(), CoreError> {
+    spend_code(ctx, &principal.subject(), code)
+        .await
+        .map(|_| ())
+}
+
+/// Every item of an account's two-factor sign-in: its secret and recovery codes.
+pub(crate) async fn keys_of(ctx: &Ctx, subject: &str) -> Result<Vec<Key>, CoreError> {
+    let mut keys = vec![totp_key(subject)];
+    keys.extend(
+        query_all(ctx.store.as_ref(), Query::prefix(recovery_pk(subject), ""))
+            .await?
+            .into_iter()
+            .map(|item| item.key),
+    );
+    Ok(keys)
+}
+
 /// After a right password of an account with two-factor on: a challenge the browser completes with a
 /// code. The token is returned once; the store keeps its hash.
 pub async fn challenge(
