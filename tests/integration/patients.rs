@@ -316,3 +316,37 @@ async fn freshness_follows_the_newest_reading_against_the_clinics_threshold() {
     .await;
     assert_eq!(profile["freshness"], "old", "list and profile agree");
 }
+
+#[tokio::test]
+async fn a_second_record_with_the_same_name_and_birth_date_asks_first() {
+    let app = spawn_app().await;
+    crate::support::people::signed_in_clinic(&app.user, "twins@clinic.example").await;
+    crate::support::people::create_patient(&app.user, "Ada Éarly", "1980-01-01", Some("A-1")).await;
+    let before = app.stored_but_sessions().await;
+    let same = json!({"name": "ADA  EARLY", "date_of_birth": "1980-01-01"});
+    let message = assert_error(
+        app.user.post("/api/clinic/patients", &same).await,
+        409,
+        "possible_duplicate",
+    )
+    .await;
+    assert!(message.contains("Ada Éarly (MRN A-1)"), "{message}");
+    assert_eq!(app.stored_but_sessions().await, before, "nothing created");
+    // Another birth date is another person; a confirmed duplicate is created.
+    let other = json!({"name": "Ada Early", "date_of_birth": "1980-01-02"});
+    let (status, _) = status_and_json(app.user.post("/api/clinic/patients", &other).await).await;
+    assert_eq!(status, 201);
+    let mut confirmed = same.clone();
+    confirmed["confirm_duplicate"] = json!(true);
+    let (status, _) =
+        status_and_json(app.user.post("/api/clinic/patients", &confirmed).await).await;
+    assert_eq!(status, 201);
+    let mut wrong = same;
+    wrong["confirm_duplicate"] = json!("yes");
+    assert_error(
+        app.user.post("/api/clinic/patients", &wrong).await,
+        400,
+        "invalid_type",
+    )
+    .await;
+}

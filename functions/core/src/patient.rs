@@ -287,6 +287,69 @@ pub const SEARCH_LIMIT: usize = 50;
 /// Records per page of the list.
 pub const PAGE_SIZE: usize = 50;
 
+/// Creates a record as [`create`] does, but first, unless `confirmed`, refuses (`possible_duplicate`)
+/// when the clinic already has a record with the same name (letter case and accents aside) and date
+/// of birth: two records of one person split their data and their link, so the clinic is asked.
+pub async fn create_checked(
+    ctx: &Ctx,
+    clinic: (ClinicId, &str),
+    actor: &Actor,
+    input: NewPatient<'_>,
+    confirmed: bool,
+) -> Result<PatientRecord, CoreError> {
+    if !confirmed {
+        let name = PersonName::parse(input.name)?;
+        let today = jiff::tz::TimeZone::UTC.to_datetime(ctx.clock.now()).date();
+        let date_of_birth = DateOfBirth::parse(input.date_of_birth.trim(), today)?;
+        let same = same_name_and_birth(ctx, clinic.0, name.as_str(), date_of_birth.date()).await?;
+        if !same.is_empty() {
+            let named: Vec<String> = same
+                .iter()
+                .map(|r| match &r.mrn {
+                    Some(mrn) => format!("{} (MRN {mrn})", r.name),
+                    None => format!("{} (no MRN)", r.name),
+                })
+                .collect();
+            return Err(CoreError::Conflict {
+                code: "possible_duplicate",
+                message: format!(
+                    "The clinic already has a record with this name and date of birth: {}. If it is the same person, open that record instead; if not, create this one anyway.",
+                    named.join(", ")
+                ),
+            });
+        }
+    }
+    create(ctx, clinic, actor, input).await
+}
+
+/// The clinic's records with this name (folded) and date of birth.
+async fn same_name_and_birth(
+    ctx: &Ctx,
+    clinic_id: ClinicId,
+    name: &str,
+    date_of_birth: jiff::civil::Date,
+) -> Result<Vec<PatientRecord>, CoreError> {
+    let query = Query::prefix(
+        keys::clinic_pk(clinic_id),
+        format!("{}{date_of_birth}#", keys::FIND_PREFIX),
+    );
+    let ids: Vec<PatientId> = crate::store::query_all(ctx.store.as_ref(), query)
+        .await?
+        .iter()
+        .filter_map(|item| item.key.sk.rsplit('#').next()?.parse().ok())
+        .collect();
+    let folded = fold(name);
+    let mut same = Vec::new();
+    for id in ids {
+        match get(ctx, clinic_id, id).await {
+            Ok(record) if fold(&record.name) == folded => same.push(record),
+            Ok(_) | Err(CoreError::NotFound) => {}
+            Err(other) => return Err(other),
+        }
+    }
+    Ok(same)
+}
+
 /// Creates a record. Fails with `mrn_taken` if another record of the clinic has the same MRN.
 pub async fn create(
     ctx: &Ctx,

@@ -109,9 +109,10 @@ export function showError(form, error) {
 
 /**
  * Wires a form to an API call: collects its fields (checkboxes as booleans), shows errors beside them,
- * then moves on. `path` may be a function of nothing, for paths known only later.
+ * then moves on. `path` may be a function of nothing, for paths known only later; `onError` sees an
+ * error before it is shown.
  */
-export function apiForm(form, path, after) {
+export function apiForm(form, path, after, { onError } = {}) {
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
     if (!checkForm(form)) return;
@@ -129,7 +130,9 @@ export function apiForm(form, path, after) {
       const result = await api("POST", typeof path === "function" ? path() : path, body);
       after(result);
     } catch (error) {
-      showError(form, error instanceof ApiError ? error : new ApiError(0, null));
+      const shown = error instanceof ApiError ? error : new ApiError(0, null);
+      if (onError) onError(shown);
+      showError(form, shown);
     } finally {
       button.disabled = false;
     }

@@ -282,9 +282,12 @@ async function clinicHome() {
       showChosen();
     }
   });
+  // A record with the same name and date of birth as another asks first: it may be the same person.
   apiForm(document.querySelector("[data-add-patient]"), "/api/clinic/patients", (created) =>
     location.assign(`/clinic/patient?id=${encodeURIComponent(created.patient_id)}`),
-  );
+  { onError: (error) => {
+    if (error.code === "possible_duplicate") document.querySelector("[data-duplicate]").hidden = false;
+  } });
   await load(false);
 }
 

@@ -29,6 +29,17 @@ struct NewPatientBody {
     mrn: Option<String>,
 }
 
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CreatePatientBody {
+    name: String,
+    date_of_birth: String,
+    mrn: Option<String>,
+    /// Create it although another record has the same name and date of birth.
+    #[serde(default)]
+    confirm_duplicate: bool,
+}
+
 /// Where the record stands with the patient's account, since when and by whom.
 #[derive(Serialize)]
 struct LinkView {
@@ -298,8 +309,8 @@ pub async fn list(app: &App, request: &Request<Bytes>) -> Result<Reply, ApiError
 
 pub async fn create(app: &App, request: &Request<Bytes>) -> Result<Reply, ApiError> {
     let staff = require_staff(app, request).await?;
-    let body: NewPatientBody = json_body(request)?;
-    let record = patient::create(
+    let body: CreatePatientBody = json_body(request)?;
+    let record = patient::create_checked(
         &app.ctx,
         (staff.clinic.id, &staff.clinic.name),
         &staff.actor(),
@@ -308,6 +319,7 @@ pub async fn create(app: &App, request: &Request<Bytes>) -> Result<Reply, ApiErr
             date_of_birth: &body.date_of_birth,
             mrn: body.mrn.as_deref(),
         },
+        body.confirm_duplicate,
     )
     .await?;
     let now = app.ctx.clock.now();

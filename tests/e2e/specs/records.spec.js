@@ -1,0 +1,20 @@
+// Patient records in the real website: a second record with the same name and date of birth asks
+// first, since two records of one person would split their data and their link.
+const { test, expect } = require("@playwright/test");
+const { registerClinic, addPatient, ready, screenshotBothWidths } = require("./helpers");
+
+test("adding a record with the name and date of birth of another asks whether it is the same person", async ({ page }) => {
+  await registerClinic(page, "Twin Check Clinic");
+  await addPatient(page, "Kim Twin", "1980-01-01");
+  await page.goto("/clinic/");
+  await ready(page);
+  await page.getByLabel("Name", { exact: true }).fill("kim twin");
+  await page.getByLabel("Date of birth", { exact: true }).fill("1980-01-01");
+  await page.getByRole("button", { name: "Add patient" }).click();
+  const form = page.locator("[data-add-patient]");
+  await expect(form.getByRole("alert").first()).toContainText("The clinic already has a record with this name and date of birth: Kim Twin (no MRN)");
+  await screenshotBothWidths(page, "clinic-possible-duplicate");
+  await form.getByLabel("It is a different person: add this record anyway").check();
+  await page.getByRole("button", { name: "Add patient" }).click();
+  await expect(page.getByRole("heading", { name: "Patient Profile" })).toBeVisible();
+});
