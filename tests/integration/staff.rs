@@ -327,3 +327,76 @@ async fn the_freshness_threshold_is_a_clinic_setting() {
     let (_, list) = status_and_json(admin.get("/api/clinic/patients").await).await;
     assert_eq!(list["freshness_days"], 14);
 }
+
+#[tokio::test]
+async fn a_waiting_invitation_is_sent_again_or_cancelled() {
+    let app = spawn_app().await;
+    let admin = app.browser();
+    signed_in_clinic(&admin, "admin@resend.example").await;
+    let first = invite(&admin, "late@resend.example", "clinician").await;
+    // Sent again: the new link works, the first does not.
+    let second = invite(&admin, "late@resend.example", "clinician").await;
+    assert_ne!(first, second);
+    let visitor = app.browser();
+    assert_error(
+        visitor
+            .post(
+                "/api/clinic/staff/invitations/lookup",
+                &json!({"token": first}),
+            )
+            .await,
+        410,
+        "invitation_invalid",
+    )
+    .await;
+    // Unknown addresses and bad input change nothing; an admin cancels once, and the link stops working.
+    let before = app.stored_but_sessions().await;
+    let cancel = json!({"email": "late@resend.example"});
+    for (body, status, code) in [
+        (json!({"email": "nobody@resend.example"}), 404, "not_found"),
+        (json!({"email": "not an email"}), 400, "invalid_email"),
+        (json!({}), 400, "missing_field"),
+    ] {
+        assert_error(
+            admin
+                .post("/api/clinic/staff/invitations/cancel", &body)
+                .await,
+            status,
+            code,
+        )
+        .await;
+    }
+    assert_eq!(app.stored_but_sessions().await, before);
+    let response = admin
+        .post("/api/clinic/staff/invitations/cancel", &cancel)
+        .await;
+    assert_eq!(response.status().as_u16(), 204);
+    assert_error(
+        visitor
+            .post(
+                "/api/clinic/staff/invitations/lookup",
+                &json!({"token": second}),
+            )
+            .await,
+        410,
+        "invitation_invalid",
+    )
+    .await;
+    let (_, list) = status_and_json(admin.get("/api/clinic/staff").await).await;
+    assert_eq!(list["invitations"], json!([]));
+    assert_error(
+        admin
+            .post("/api/clinic/staff/invitations/cancel", &cancel)
+            .await,
+        404,
+        "not_found",
+    )
+    .await;
+    let (_, log) = status_and_json(
+        admin
+            .get("/api/clinic/audit?action=invitation_cancelled")
+            .await,
+    )
+    .await;
+    assert_eq!(log["events"].as_array().map(Vec::len), Some(1));
+}

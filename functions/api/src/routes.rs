@@ -61,6 +61,7 @@ pub enum RouteId {
     RemoveTotp,
     ExportPersonalData,
     DeletePersonalAccount,
+    CancelInvitation,
 }
 
 /// One entry of the table.
@@ -165,6 +166,12 @@ pub const ROUTES: &[Route] = &[
         id: RouteId::DeletePersonalAccount,
         method: "DELETE",
         path: "/api/personal/account",
+        local_only: false,
+    },
+    Route {
+        id: RouteId::CancelInvitation,
+        method: "POST",
+        path: "/api/clinic/staff/invitations/cancel",
         local_only: false,
     },
     Route {
@@ -512,6 +519,7 @@ impl RouteId {
             RouteId::RemoveTotp => "me-totp-remove",
             RouteId::ExportPersonalData => "personal-export",
             RouteId::DeletePersonalAccount => "personal-account-delete",
+            RouteId::CancelInvitation => "clinic-invitation-cancel",
         }
     }
 }

@@ -145,6 +145,7 @@ pub const ACTIONS: &[(&str, &str)] = &[
     ("staff_invited", "Invited staff"),
     ("staff_joined", "Staff joined"),
     ("staff_removed", "Removed staff"),
+    ("invitation_cancelled", "Cancelled an invitation"),
     ("clinic_added", "The operator added the clinic"),
     ("clinic_verified", "Verified the clinic's email"),
     (

@@ -30,7 +30,12 @@ async function clinicStaff() {
       ),
     );
     document.querySelector("[data-invitations]").replaceChildren(
-      ...list.invitations.map((i) => el("li", {}, `${i.email} — ${i.role} — until ${when(i.expires_at)}`)),
+      ...list.invitations.map((i) => el("li", {},
+        el("span", {}, `${i.email} — ${i.role} — until ${when(i.expires_at)}`),
+        isAdmin ? el("span", { className: "actions" },
+          el("button", { type: "button", className: "secondary", "aria-label": `Send the invitation to ${i.email} again`, onclick: () => resend(i) }, "Send again"),
+          el("button", { type: "button", className: "secondary", "aria-label": `Cancel the invitation to ${i.email}`, onclick: () => cancel(i) }, "Cancel")) : "",
+      )),
     );
     document.querySelector("[data-no-invitations]").hidden = list.invitations.length > 0;
     if (isAdmin) {
@@ -41,6 +46,28 @@ async function clinicStaff() {
       if (country.options.length === 1) country.append(...countryChoices());
       country.value = settings.country || "";
       document.querySelector("#require_two_factor").checked = settings.require_two_factor;
+    }
+  }
+  // Sending again is a new invitation to the same address: the earlier link stops working.
+  async function resend(invitation) {
+    pageError.textContent = "";
+    try {
+      await api("POST", "/api/clinic/staff/invitations", { email: invitation.email, role: invitation.role });
+      status(`A new invitation was sent to ${invitation.email}; the earlier link no longer works.`);
+      await refresh();
+    } catch (error) {
+      pageError.textContent = error.message;
+    }
+  }
+  async function cancel(invitation) {
+    if (!confirm(`Cancel the invitation to ${invitation.email}? Its link stops working.`)) return;
+    pageError.textContent = "";
+    try {
+      await api("POST", "/api/clinic/staff/invitations/cancel", { email: invitation.email });
+      status(`The invitation to ${invitation.email} was cancelled.`);
+      await refresh();
+    } catch (error) {
+      pageError.textContent = error.message;
     }
   }
   async function remove(member) {

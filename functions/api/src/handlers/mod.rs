@@ -43,6 +43,7 @@ pub async fn dispatch(
         RouteId::RemoveTotp => accounts::remove_totp(app, request).await,
         RouteId::ExportPersonalData => exports::personal_data(app, request).await,
         RouteId::DeletePersonalAccount => accounts::delete_personal_account(app, request).await,
+        RouteId::CancelInvitation => staff::cancel_invitation(app, request).await,
         RouteId::Me => accounts::me(app, request).await,
         RouteId::ListPatients => patients::list(app, request).await,
         RouteId::CreatePatient => patients::create(app, request).await,

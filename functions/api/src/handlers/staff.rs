@@ -122,3 +122,17 @@ pub async fn update_settings(app: &App, request: &Request<Bytes>) -> Result<Repl
         &serde_json::json!({"freshness_days": clinic.freshness_days, "glucose_units": clinic.glucose_units, "country": clinic.country.as_ref().map(|c| c.code()), "require_two_factor": clinic.require_two_factor}),
     ))
 }
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CancelBody {
+    email: String,
+}
+
+/// Cancels a waiting invitation (admins only); its link stops working.
+pub async fn cancel_invitation(app: &App, request: &Request<Bytes>) -> Result<Reply, ApiError> {
+    let admin = require_staff(app, request).await?;
+    let body: CancelBody = json_body(request)?;
+    staff::cancel_invitation(&app.ctx, &admin, &body.email).await?;
+    Ok(Reply::no_content())
+}

@@ -156,6 +156,43 @@ pub(crate) async fn send_invitation(
     })
 }
 
+/// Cancels the waiting invitation to `email` (admins only; audited): its link stops working.
+pub async fn cancel_invitation(ctx: &Ctx, admin: &Staff, email: &str) -> Result<(), CoreError> {
+    admin.require_admin()?;
+    let email = Email::parse(email)?;
+    let waiting = ctx
+        .store
+        .get(&clinic_invitation_key(admin.clinic.id, &email))
+        .await?
+        .ok_or(CoreError::NotFound)?;
+    let mut ops = vec![WriteOp::Delete {
+        key: clinic_invitation_key(admin.clinic.id, &email),
+        condition: Condition::Exists,
+    }];
+    if let Some(hash) = waiting.s("token_hash") {
+        ops.push(WriteOp::Delete {
+            key: invitation_key(hash),
+            condition: Condition::None,
+        });
+    }
+    ops.extend(
+        NewEvent {
+            actor: admin.actor(),
+            action: "invitation_cancelled",
+            clinic: Some(admin.clinic_ref()),
+            patient_id: None,
+            person_id: None,
+            detail: format!("Cancelled the invitation of {}.", email.as_str()),
+        }
+        .ops(ctx.clock.now()),
+    );
+    match ctx.store.transact(ops).await {
+        Ok(()) => Ok(()),
+        Err(StoreError::TransactionCanceled { index: 0 }) => Err(CoreError::NotFound),
+        Err(other) => Err(other.into()),
+    }
+}
+
 struct LiveInvitation {
     hash: String,
     clinic_id: ClinicId,
