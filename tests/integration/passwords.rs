@@ -1,13 +1,12 @@
 //! "Forgot password?": reset links by email and SMS for both kinds of account, single use, newest only,
 //! 30 minutes, the same answer whether or not an account exists, every session ended, audited.
 
-use glucolink_core::store::Item;
 use jiff::SignedDuration;
 use reqwest::Method;
 use serde_json::{Value, json};
 
 use crate::support::app::{
-    Browser, TestApp, assert_error, spawn_app, spawn_app_on_cloud_services, status_and_json,
+    Browser, assert_error, spawn_app, spawn_app_on_cloud_services, status_and_json,
 };
 use crate::support::messages::{first_link, outbox_to, ses_messages_to, sms_to};
 use crate::support::people::{
@@ -55,15 +54,6 @@ async fn complete(browser: &Browser, token: &str, password: &str) -> reqwest::Re
             &json!({"token": token, "password": password}),
         )
         .await
-}
-
-/// Everything stored but sessions and attempt counters (which a refused request is meant to move).
-async fn stored_data(app: &TestApp) -> Vec<Item> {
-    app.stored_but_sessions()
-        .await
-        .into_iter()
-        .filter(|item| !item.key.pk.starts_with("THROTTLE#"))
-        .collect()
 }
 
 async fn status_of(browser: &Browser, path: &str) -> u16 {
@@ -274,7 +264,7 @@ async fn a_reset_link_expires_after_30_minutes_and_changes_nothing() {
     .await;
     let token = reset_token_sent_to(&browser, "late.reader@example.net").await;
     app.advance(SignedDuration::from_mins(31));
-    let before = stored_data(&app).await;
+    let before = app.stored_data().await;
     let message = assert_error(
         complete(&browser, &token, NEW_PASSWORD).await,
         400,
@@ -282,7 +272,7 @@ async fn a_reset_link_expires_after_30_minutes_and_changes_nothing() {
     )
     .await;
     assert!(message.contains("Ask for a new one"), "{message}");
-    assert_eq!(stored_data(&app).await, before);
+    assert_eq!(app.stored_data().await, before);
 }
 
 #[tokio::test]
@@ -297,7 +287,7 @@ async fn bad_reset_input_is_refused_and_changes_nothing() {
     )
     .await;
     let token = reset_token_sent_to(&browser, "careful.typist@example.net").await;
-    let before = stored_data(&app).await;
+    let before = app.stored_data().await;
 
     let refused: Vec<(&str, Value, &str)> = vec![
         (
@@ -358,7 +348,7 @@ async fn bad_reset_input_is_refused_and_changes_nothing() {
         assert_eq!(answer["error"]["code"], code, "{path} {body}: {answer}");
     }
     assert_eq!(
-        stored_data(&app).await,
+        app.stored_data().await,
         before,
         "a refused request stores nothing"
     );

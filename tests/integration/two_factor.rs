@@ -2,7 +2,6 @@
 //! challenges, replayed and wrong codes, recovery codes, removal, the clinic's requirement, and linking
 //! at the clinic's screen refused for an account with two factors.
 
-use glucolink_core::store::Item;
 use jiff::SignedDuration;
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -77,16 +76,6 @@ async fn second_factor(browser: &Browser, challenge: &str, code: &str) -> (u16, 
             .await,
     )
     .await
-}
-
-async fn stored_data(app: &TestApp) -> Vec<Item> {
-    app.stored_but_sessions()
-        .await
-        .into_iter()
-        .filter(|item| {
-            !item.key.pk.starts_with("THROTTLE#") && !item.key.pk.starts_with("CHALLENGE#")
-        })
-        .collect()
 }
 
 #[tokio::test]
@@ -195,7 +184,7 @@ async fn five_wrong_codes_end_the_challenge_and_bad_input_changes_nothing() {
     let browser = app.browser();
     signed_in_person(&browser, "careful.codes").await;
     // Confirming before starting, and a wrong first code, change nothing.
-    let before = stored_data(&app).await;
+    let before = app.stored_data().await;
     assert_error(
         browser
             .post("/api/me/totp/confirm", &json!({"code": "123456"}))
@@ -204,12 +193,12 @@ async fn five_wrong_codes_end_the_challenge_and_bad_input_changes_nothing() {
         "no_enrolment",
     )
     .await;
-    assert_eq!(stored_data(&app).await, before);
+    assert_eq!(app.stored_data().await, before);
     let (status, started) =
         status_and_json(browser.send(Method::POST, "/api/me/totp", None).await).await;
     assert_eq!(status, 200);
     let authenticator = started["otpauth_uri"].as_str().expect("uri").to_owned();
-    let before = stored_data(&app).await;
+    let before = app.stored_data().await;
     for (body, code) in [
         (json!({"code": "12345"}), "wrong_code"),
         (json!({"code": "abcdef"}), "wrong_code"),
@@ -218,7 +207,7 @@ async fn five_wrong_codes_end_the_challenge_and_bad_input_changes_nothing() {
     ] {
         assert_error(browser.post("/api/me/totp/confirm", &body).await, 400, code).await;
     }
-    assert_eq!(stored_data(&app).await, before);
+    assert_eq!(app.stored_data().await, before);
     assert_eq!(me(&browser).await["two_factor"], false);
     let (status, _) = status_and_json(
         browser

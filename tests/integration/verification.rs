@@ -3,26 +3,17 @@
 //! was verified.
 
 use glucolink_core::account::verify::{self, JoinPolicy};
-use glucolink_core::store::Item;
 use reqwest::Method;
 use serde_json::{Value, json};
 
 use crate::support::app::{
-    Browser, TestApp, assert_error, spawn_app, spawn_app_where_clinics_join, status_and_json,
+    Browser, assert_error, spawn_app, spawn_app_where_clinics_join, status_and_json,
 };
 use crate::support::messages::{first_link, outbox_to, verification_token, verify_clinic};
 use crate::support::people::{
     clinic_sign_up, create_patient, generate_code, personal_sign_up, signed_in_person,
     signed_in_unverified_clinic,
 };
-
-async fn stored_data(app: &TestApp) -> Vec<Item> {
-    app.stored_but_sessions()
-        .await
-        .into_iter()
-        .filter(|item| !item.key.pk.starts_with("THROTTLE#"))
-        .collect()
-}
 
 async fn me(browser: &Browser) -> Value {
     let (status, body) = status_and_json(browser.get("/api/me").await).await;
@@ -46,7 +37,7 @@ async fn a_new_clinic_works_with_patients_only_once_its_email_is_verified() {
     assert!(text.contains("Verification token (if the link does not open): "));
 
     // Every patient, linking, message and report route waits for verification; nothing is stored.
-    let before = stored_data(&app).await;
+    let before = app.stored_data().await;
     let some_id = "01JD0000000000000000000000";
     let refused: Vec<(Method, String, Option<Value>)> = vec![
         (Method::GET, "/api/clinic/patients".into(), None),
@@ -117,7 +108,7 @@ async fn a_new_clinic_works_with_patients_only_once_its_email_is_verified() {
         );
     }
     assert_eq!(
-        stored_data(&app).await,
+        app.stored_data().await,
         before,
         "nothing stored before verification"
     );
@@ -187,7 +178,7 @@ async fn bad_verification_input_is_refused_and_changes_nothing() {
     let app = spawn_app().await;
     let clinic = app.browser();
     signed_in_unverified_clinic(&clinic, "careful@verify.example").await;
-    let before = stored_data(&app).await;
+    let before = app.stored_data().await;
     let cases: Vec<(Value, u16, &str)> = vec![
         (
             json!({"token": "A".repeat(43)}),
@@ -207,7 +198,7 @@ async fn bad_verification_input_is_refused_and_changes_nothing() {
         )
         .await;
     }
-    assert_eq!(stored_data(&app).await, before);
+    assert_eq!(app.stored_data().await, before);
     assert_eq!(me(&clinic).await["clinic_verification"], "pending");
     // A personal account cannot ask for a clinic's link.
     let person = app.browser();
@@ -226,7 +217,7 @@ async fn bad_verification_input_is_refused_and_changes_nothing() {
 async fn in_invite_mode_nobody_registers_a_clinic_and_the_operator_adds_one() {
     let app = spawn_app_where_clinics_join(JoinPolicy::Invite).await;
     let browser = app.browser();
-    let before = stored_data(&app).await;
+    let before = app.stored_data().await;
     let message = assert_error(
         browser
             .post(
@@ -242,7 +233,7 @@ async fn in_invite_mode_nobody_registers_a_clinic_and_the_operator_adds_one() {
         message.contains("by invitation from its operator"),
         "{message}"
     );
-    assert_eq!(stored_data(&app).await, before);
+    assert_eq!(app.stored_data().await, before);
     // Patients still sign up as usual.
     let (status, _) = status_and_json(
         browser
@@ -290,7 +281,7 @@ async fn in_invite_mode_nobody_registers_a_clinic_and_the_operator_adds_one() {
 async fn in_domains_mode_only_listed_domains_register_a_clinic() {
     let app = spawn_app_where_clinics_join(JoinPolicy::Domains(vec!["nhs.example".into()])).await;
     let outsider = app.browser();
-    let before = stored_data(&app).await;
+    let before = app.stored_data().await;
     let message = assert_error(
         outsider
             .post(
@@ -303,7 +294,7 @@ async fn in_domains_mode_only_listed_domains_register_a_clinic() {
     )
     .await;
     assert!(message.contains("nhs.example"), "{message}");
-    assert_eq!(stored_data(&app).await, before);
+    assert_eq!(app.stored_data().await, before);
     let insider = app.browser();
     signed_in_unverified_clinic(&insider, "Lead@NHS.example").await;
     verify_clinic(&insider, "lead@nhs.example").await;

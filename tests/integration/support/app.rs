@@ -206,6 +206,20 @@ impl TestApp {
     }
 }
 
+impl TestApp {
+    /// Every stored item but sessions, attempt counters and sign-in challenges: what a refused request
+    /// must leave as it was (counting attempts is what limits are for).
+    pub async fn stored_data(&self) -> Vec<Item> {
+        self.stored_but_sessions()
+            .await
+            .into_iter()
+            .filter(|item| {
+                !item.key.pk.starts_with("THROTTLE#") && !item.key.pk.starts_with("CHALLENGE#")
+            })
+            .collect()
+    }
+}
+
 pub struct Browser {
     pub base: String,
     pub jar: Arc<Jar>,

@@ -47,6 +47,53 @@ fn exported(
     }
 }
 
+/// Events with the upload each came in, as a download: CSV rows, or glucolink JSON items (each naming
+/// its upload) placed in `body` under `events`.
+fn events_download<Id: std::fmt::Display>(
+    events: Vec<(glucolink_core::data::event::Event, Option<Id>)>,
+    uploads: &[upload::UploadEntry],
+    as_csv: bool,
+    mut body: serde_json::Value,
+    stem: &str,
+) -> Result<Reply, ApiError> {
+    let upload_of = |id: Option<&Id>| {
+        id.and_then(|id| {
+            let id = id.to_string();
+            uploads.iter().find(|u| u.upload_id == id)
+        })
+    };
+    if as_csv {
+        let rows: Vec<_> = events
+            .into_iter()
+            .map(|(event, source)| {
+                let upload = upload_of(source.as_ref());
+                (event, upload)
+            })
+            .collect();
+        return Ok(Reply::download(
+            export::to_csv(&rows),
+            "text/csv; charset=utf-8",
+            format!("{stem}.csv"),
+        ));
+    }
+    let items: Vec<serde_json::Value> = events
+        .iter()
+        .map(|(event, source)| {
+            let mut item = export::json_event(event);
+            if let Some(upload) = upload_of(source.as_ref()) {
+                item["upload_id"] = serde_json::json!(upload.upload_id);
+            }
+            item
+        })
+        .collect();
+    body["events"] = serde_json::Value::Array(items);
+    Ok(Reply::download(
+        serde_json::to_vec_pretty(&body).map_err(|e| CoreError::Internal(e.to_string()))?,
+        "application/json",
+        format!("{stem}.json"),
+    ))
+}
+
 /// `GET /api/clinic/patients/export.csv`: the list as the query selects and orders it, every row.
 pub async fn patient_list(app: &App, request: &Request<Bytes>) -> Result<Reply, ApiError> {
     let staff = require_staff(app, request).await?;
@@ -141,8 +188,6 @@ pub async fn patient_data(
         .filter(|(e, _)| (from..=to).contains(&tz.to_datetime(e.at).date()))
         .collect();
     let uploads = upload::history(&app.ctx, person.id).await?;
-    let upload_of =
-        |id: Option<String>| id.and_then(|id| uploads.iter().find(|u| u.upload_id == id));
     audit::record(
         &app.ctx,
         exported(
@@ -160,27 +205,6 @@ pub async fn patient_data(
     )
     .await?;
     let stem = format!("glucolink-data-{from}-to-{to}");
-    if as_csv {
-        let rows: Vec<_> = events
-            .into_iter()
-            .map(|(event, source)| (event, upload_of(source.map(|s| s.to_string()))))
-            .collect();
-        return Ok(Reply::download(
-            export::to_csv(&rows),
-            "text/csv; charset=utf-8",
-            format!("{stem}.csv"),
-        ));
-    }
-    let items: Vec<serde_json::Value> = events
-        .iter()
-        .map(|(event, source)| {
-            let mut item = export::json_event(event);
-            if let Some(upload) = upload_of(source.map(|s| s.to_string())) {
-                item["upload_id"] = serde_json::json!(upload.upload_id);
-            }
-            item
-        })
-        .collect();
     let body = serde_json::json!({
         "format": "glucolink-json",
         "exported_at": app.ctx.clock.now(),
@@ -192,13 +216,8 @@ pub async fn patient_data(
         "time_zone": tz.iana_name().unwrap_or("UTC"),
         "period": { "from": from.to_string(), "to": to.to_string() },
         "uploads": uploads,
-        "events": items,
     });
-    Ok(Reply::download(
-        serde_json::to_vec_pretty(&body).map_err(|e| CoreError::Internal(e.to_string()))?,
-        "application/json",
-        format!("{stem}.json"),
-    ))
+    events_download(events, &uploads, as_csv, body, &stem)
 }
 
 /// `GET /api/personal/export?format=json|csv`: everything glucolink holds about the signed-in person —
@@ -229,8 +248,6 @@ pub async fn personal_data(app: &App, request: &Request<Bytes>) -> Result<Reply,
         .unwrap_or(Date::MAX);
     let events = store::read_with_sources(&app.ctx, person.id, first, last).await?;
     let uploads = upload::history(&app.ctx, person.id).await?;
-    let upload_of =
-        |id: Option<String>| id.and_then(|id| uploads.iter().find(|u| u.upload_id == id));
     audit::record(
         &app.ctx,
         NewEvent {
@@ -250,26 +267,8 @@ pub async fn personal_data(app: &App, request: &Request<Bytes>) -> Result<Reply,
     .await?;
     let stem = format!("glucolink-all-my-data-{}", tz.to_datetime(now).date());
     if as_csv {
-        let rows: Vec<_> = events
-            .into_iter()
-            .map(|(event, source)| (event, upload_of(source.map(|s| s.to_string()))))
-            .collect();
-        return Ok(Reply::download(
-            export::to_csv(&rows),
-            "text/csv; charset=utf-8",
-            format!("{stem}.csv"),
-        ));
+        return events_download(events, &uploads, true, serde_json::Value::Null, &stem);
     }
-    let items: Vec<serde_json::Value> = events
-        .iter()
-        .map(|(event, source)| {
-            let mut item = export::json_event(event);
-            if let Some(upload) = upload_of(source.map(|s| s.to_string())) {
-                item["upload_id"] = serde_json::json!(upload.upload_id);
-            }
-            item
-        })
-        .collect();
     let mut log = Vec::new();
     let mut cursor = None;
     loop {
@@ -299,13 +298,8 @@ pub async fn personal_data(app: &App, request: &Request<Bytes>) -> Result<Reply,
         "uploads": uploads,
         "sharing": sharing,
         "audit_log": log,
-        "events": items,
     });
-    Ok(Reply::download(
-        serde_json::to_vec_pretty(&body).map_err(|e| CoreError::Internal(e.to_string()))?,
-        "application/json",
-        format!("{stem}.json"),
-    ))
+    events_download(events, &uploads, false, body, &stem)
 }
 
 #[derive(Deserialize)]
