@@ -504,9 +504,17 @@ impl Store for DynamoStore {
         }
         request = request.key_condition_expression(key_condition);
         if let Some(attributes) = &query.attributes {
-            // Keys and expiry always come back, as on the embedded store; names are placeholders
-            // because attribute names may be reserved words.
-            let mut projection = "pk, sk, gsi1pk, gsi1sk, #ttl".to_owned();
+            // Keys and expiry always come back, as on the embedded store; every name is a placeholder,
+            // so no attribute name can collide with a reserved word.
+            let mut projection = "#kpk, #ksk, #kgpk, #kgsk, #ttl".to_owned();
+            for (placeholder, name) in [
+                ("#kpk", "pk"),
+                ("#ksk", "sk"),
+                ("#kgpk", "gsi1pk"),
+                ("#kgsk", "gsi1sk"),
+            ] {
+                request = request.expression_attribute_names(placeholder, name);
+            }
             for (i, name) in attributes.iter().enumerate() {
                 projection.push_str(&format!(", #p{i}"));
                 request = request.expression_attribute_names(format!("#p{i}"), name);
