@@ -1,12 +1,15 @@
-//! Patient records through the HTTP API: create, list, search, profile, freshness, clinic isolation.
+//! Patient records through the HTTP API: create (asking first for a possible duplicate), list, search,
+//! profile, freshness, clinic isolation, deletion of a record made by mistake.
 
 use glucolink_core::store::{Condition, Item, Key, Value};
 use jiff::{SignedDuration, Timestamp};
+use reqwest::Method;
 use serde_json::{Value as Json, json};
 
 use crate::support::app::{TestApp, assert_error, spawn_app, status_and_json};
 use crate::support::people::{
-    create_patient, linked_patient, list_patients, names, signed_in_clinic, signed_in_person,
+    create_patient, generate_code, linked_patient, list_patients, names, signed_in_clinic,
+    signed_in_person,
 };
 
 async fn list(clinic: &crate::support::app::Browser, query: &str) -> Json {
@@ -349,4 +352,89 @@ async fn a_second_record_with_the_same_name_and_birth_date_asks_first() {
         "invalid_type",
     )
     .await;
+}
+
+#[tokio::test]
+async fn a_record_made_by_mistake_is_deleted_but_never_a_linked_or_waiting_one() {
+    let app = spawn_app().await;
+    let clinic = app.browser();
+    signed_in_clinic(&clinic, "tidy@clinic.example").await;
+    let mistake = create_patient(&clinic, "Typo Person", "1990-01-01", Some("T-9")).await;
+    let waiting = create_patient(&clinic, "Waiting Person", "1991-01-01", None).await;
+    generate_code(&clinic, &waiting).await;
+    let linked = linked_patient(&app, "tidy.linked").await;
+
+    // Refused, and nothing changes: linked, waiting for a code, unknown, another clinic's.
+    let before = app.stored_data().await;
+    assert_error(
+        clinic
+            .send(
+                Method::DELETE,
+                &format!("/api/clinic/patients/{waiting}"),
+                None,
+            )
+            .await,
+        409,
+        "code_pending",
+    )
+    .await;
+    assert_error(
+        linked
+            .clinic
+            .send(
+                Method::DELETE,
+                &format!("/api/clinic/patients/{}", linked.patient_id),
+                None,
+            )
+            .await,
+        409,
+        "linked",
+    )
+    .await;
+    assert_error(
+        clinic
+            .send(
+                Method::DELETE,
+                &format!("/api/clinic/patients/{}", linked.patient_id),
+                None,
+            )
+            .await,
+        404,
+        "not_found",
+    )
+    .await;
+    assert_error(
+        clinic
+            .send(Method::DELETE, "/api/clinic/patients/not-an-id", None)
+            .await,
+        404,
+        "not_found",
+    )
+    .await;
+    assert_eq!(app.stored_data().await, before);
+
+    let response = clinic
+        .send(
+            Method::DELETE,
+            &format!("/api/clinic/patients/{mistake}"),
+            None,
+        )
+        .await;
+    assert_eq!(response.status().as_u16(), 204);
+    assert_error(
+        clinic.get(&format!("/api/clinic/patients/{mistake}")).await,
+        404,
+        "not_found",
+    )
+    .await;
+    // Gone from the list and search, its MRN free again, and the log says what it held.
+    let (_, found) = status_and_json(clinic.get("/api/clinic/patients?q=typo").await).await;
+    assert_eq!(found["patients"], json!([]));
+    create_patient(&clinic, "Right Person", "1990-01-01", Some("T-9")).await;
+    let (_, log) =
+        status_and_json(clinic.get("/api/clinic/audit?action=patient_deleted").await).await;
+    assert_eq!(
+        log["events"][0]["detail"],
+        "Deleted the record of Typo Person, born 1990-01-01, MRN T-9."
+    );
 }

@@ -62,6 +62,7 @@ pub enum RouteId {
     ExportPersonalData,
     DeletePersonalAccount,
     CancelInvitation,
+    DeletePatient,
 }
 
 /// One entry of the table.
@@ -172,6 +173,12 @@ pub const ROUTES: &[Route] = &[
         id: RouteId::CancelInvitation,
         method: "POST",
         path: "/api/clinic/staff/invitations/cancel",
+        local_only: false,
+    },
+    Route {
+        id: RouteId::DeletePatient,
+        method: "DELETE",
+        path: "/api/clinic/patients/{patient_id}",
         local_only: false,
     },
     Route {
@@ -520,6 +527,7 @@ impl RouteId {
             RouteId::ExportPersonalData => "personal-export",
             RouteId::DeletePersonalAccount => "personal-account-delete",
             RouteId::CancelInvitation => "clinic-invitation-cancel",
+            RouteId::DeletePatient => "clinic-patient-delete",
         }
     }
 }

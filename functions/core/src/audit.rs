@@ -123,6 +123,7 @@ pub const ACTIONS: &[(&str, &str)] = &[
     ("data_exported", "Exported data"),
     ("patient_created", "Added a patient record"),
     ("patient_corrected", "Corrected a patient record"),
+    ("patient_deleted", "Deleted a patient record"),
     ("link_code_created", "Generated a unique code"),
     ("link_code_sent", "Sent a code"),
     ("link_code_printed", "Printed a code"),

@@ -322,6 +322,84 @@ pub async fn create_checked(
     create(ctx, clinic, actor, input).await
 }
 
+/// Deletes a record the clinic made by mistake (audited, with the details it had). A linked record is
+/// unlinked first, and a record waiting for a code has its code cancelled first: deleting never ends a
+/// patient's sharing or withdraws a code silently.
+pub async fn delete(
+    ctx: &Ctx,
+    clinic: (ClinicId, &str),
+    actor: &Actor,
+    patient_id: PatientId,
+) -> Result<(), CoreError> {
+    let (clinic_id, clinic_name) = clinic;
+    let record = get(ctx, clinic_id, patient_id).await?;
+    match record.link {
+        LinkState::Linked { .. } => {
+            return Err(CoreError::Conflict {
+                code: "linked",
+                message: format!(
+                    "{} is linked to a personal account. Unlink it first, then delete the record.",
+                    record.name
+                ),
+            });
+        }
+        LinkState::Pending { .. } => {
+            return Err(CoreError::Conflict {
+                code: "code_pending",
+                message: format!(
+                    "{} is waiting for a unique code. Cancel the code first, then delete the record.",
+                    record.name
+                ),
+            });
+        }
+        _ => {}
+    }
+    let mut ops = vec![WriteOp::Delete {
+        key: keys::patient(clinic_id, patient_id),
+        condition: Condition::Equals("version".into(), crate::store::Value::N(record.version)),
+    }];
+    for token in search_tokens(&record) {
+        ops.push(WriteOp::Delete {
+            key: keys::patient_search_token(clinic_id, &token, record.id),
+            condition: Condition::None,
+        });
+    }
+    if let Some(mrn) = record.mrn.as_deref().and_then(|m| Mrn::parse(m).ok()) {
+        ops.push(WriteOp::Delete {
+            key: mrn_key(clinic_id, &mrn),
+            condition: Condition::None,
+        });
+    }
+    ops.extend(
+        NewEvent {
+            actor: actor.clone(),
+            action: "patient_deleted",
+            clinic: Some((clinic_id, clinic_name.to_owned())),
+            patient_id: Some(record.id),
+            person_id: None,
+            detail: format!(
+                "Deleted the record of {}, born {}{}.",
+                record.name,
+                record.date_of_birth,
+                record
+                    .mrn
+                    .as_deref()
+                    .map(|m| format!(", MRN {m}"))
+                    .unwrap_or_default()
+            ),
+        }
+        .ops(ctx.clock.now()),
+    );
+    match ctx.store.transact(ops).await {
+        Ok(()) => Ok(()),
+        Err(StoreError::TransactionCanceled { index: 0 }) => Err(CoreError::Conflict {
+            code: "record_changed",
+            message: "The record changed meanwhile. Reload the page and try again.".into(),
+        }),
+        Err(other) => Err(other.into()),
+    }
+}
+
 /// The clinic's records with this name (folded) and date of birth.
 async fn same_name_and_birth(
     ctx: &Ctx,

@@ -110,6 +110,8 @@ async function clinicPatient() {
     }
     if (p.ranges) document.querySelector("#record-ranges").value = p.ranges.preset;
     document.querySelector("[data-stale]").hidden = p.freshness === "recent";
+    // A linked record is unlinked, a waiting code cancelled, before a record can be deleted.
+    document.querySelector("[data-delete-record]").hidden = ["linked", "pending"].includes(p.link.status);
     const correct = document.querySelector("[data-correct-form]");
     correct.elements.namedItem("name").value = p.name;
     correct.elements.namedItem("date_of_birth").value = p.date_of_birth;
@@ -204,6 +206,15 @@ async function clinicPatient() {
         : "Saved.";
     } catch (error) {
       showError(correctForm, error);
+    }
+  });
+  document.querySelector("[data-delete-record-button]").addEventListener("click", async () => {
+    if (!confirm(`Delete the record of ${current.name}, born ${current.date_of_birth}? This cannot be undone.`)) return;
+    try {
+      await api("DELETE", base);
+      location.assign("/clinic/");
+    } catch (error) {
+      document.querySelector("[data-delete-record-error]").textContent = error.message;
     }
   });
   document.querySelector("[data-open-correct]").addEventListener("click", () => {

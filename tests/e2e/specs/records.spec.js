@@ -18,3 +18,15 @@ test("adding a record with the name and date of birth of another asks whether it
   await page.getByRole("button", { name: "Add patient" }).click();
   await expect(page.getByRole("heading", { name: "Patient Profile" })).toBeVisible();
 });
+
+test("a record made by mistake is deleted from its Patient Profile", async ({ page }) => {
+  await registerClinic(page, "Tidy Clinic");
+  await addPatient(page, "Mistaken Record", "1999-09-09");
+  await page.getByText("Correct this record’s details").click();
+  await screenshotBothWidths(page, "clinic-patient-delete");
+  page.once("dialog", (dialog) => dialog.accept());
+  await page.getByRole("button", { name: "Delete this record" }).click();
+  await expect(page).toHaveURL(/\/clinic\/$/);
+  await ready(page);
+  await expect(page.getByText("Mistaken Record")).toHaveCount(0);
+});

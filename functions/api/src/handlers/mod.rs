@@ -44,6 +44,7 @@ pub async fn dispatch(
         RouteId::ExportPersonalData => exports::personal_data(app, request).await,
         RouteId::DeletePersonalAccount => accounts::delete_personal_account(app, request).await,
         RouteId::CancelInvitation => staff::cancel_invitation(app, request).await,
+        RouteId::DeletePatient => patients::delete(app, request, params).await,
         RouteId::Me => accounts::me(app, request).await,
         RouteId::ListPatients => patients::list(app, request).await,
         RouteId::CreatePatient => patients::create(app, request).await,

@@ -575,3 +575,20 @@ fn audit_filter(request: &Request<Bytes>) -> Result<audit::AuditFilter, ApiError
             .transpose()?,
     })
 }
+
+/// Deletes a record made by mistake (not linked, no pending code); audited.
+pub async fn delete(
+    app: &App,
+    request: &Request<Bytes>,
+    params: &PathParams,
+) -> Result<Reply, ApiError> {
+    let staff = require_staff(app, request).await?;
+    patient::delete(
+        &app.ctx,
+        (staff.clinic.id, &staff.clinic.name),
+        &staff.actor(),
+        patient_id(params)?,
+    )
+    .await?;
+    Ok(Reply::no_content())
+}
