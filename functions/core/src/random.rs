@@ -13,6 +13,15 @@ pub fn token_256() -> Result<String, CoreError> {
     Ok(URL_SAFE_NO_PAD.encode(bytes))
 }
 
+/// Whether `token` has the form of a [`token_256`] (43 URL-safe base64 characters): anything else is
+/// refused before the store is asked.
+pub fn looks_like_token_256(token: &str) -> bool {
+    token.len() == 43
+        && token
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
 /// Lower-case hex SHA-256 of a secret: what the store keeps instead of the secret.
 pub fn sha256_hex(secret: &str) -> String {
     let digest = Sha256::digest(secret.as_bytes());

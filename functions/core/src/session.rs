@@ -129,11 +129,7 @@ pub async fn start(ctx: &Ctx, principal: Principal) -> Result<NewSession, CoreEr
 
 /// The session a token names, if it is valid now; refreshes its idle timer.
 pub async fn authenticate(ctx: &Ctx, token: &str) -> Result<Session, CoreError> {
-    let well_formed = token.len() == 43
-        && token
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
-    if !well_formed {
+    if !crate::random::looks_like_token_256(token) {
         return Err(CoreError::Unauthenticated);
     }
     let hash = sha256_hex(token);

@@ -369,11 +369,7 @@ pub async fn complete(
     new_password: &str,
     source: &str,
 ) -> Result<Principal, CoreError> {
-    let well_formed = token.len() == 43
-        && token
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
-    if !well_formed {
+    if !crate::random::looks_like_token_256(token) {
         return Err(invalid_token());
     }
     throttle::spend(ctx, RESET_PER_SOURCE, source).await?;

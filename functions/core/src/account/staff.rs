@@ -209,11 +209,7 @@ fn invitation_gone() -> CoreError {
 }
 
 async fn find_invitation(ctx: &Ctx, token: &str) -> Result<LiveInvitation, CoreError> {
-    let well_formed = token.len() == 43
-        && token
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
-    if !well_formed {
+    if !crate::random::looks_like_token_256(token) {
         return Err(invitation_gone());
     }
     let hash = sha256_hex(token);

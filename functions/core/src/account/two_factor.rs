@@ -385,11 +385,7 @@ fn challenge_gone() -> CoreError {
 /// Completes a sign-in challenge with a code from the app or a recovery code. Wrong codes count toward
 /// the challenge's tries and the account's sign-in lockout. Returns whose sign-in it is.
 pub async fn complete(ctx: &Ctx, token: &str, code: &str) -> Result<Principal, CoreError> {
-    let well_formed = token.len() == 43
-        && token
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
-    if !well_formed {
+    if !crate::random::looks_like_token_256(token) {
         return Err(challenge_gone());
     }
     let key = challenge_key(&sha256_hex(token));

@@ -175,11 +175,7 @@ fn link_invalid() -> CoreError {
 /// Verifies the clinic a link names (its admin received it). Following a link again after the clinic
 /// is verified changes nothing.
 pub async fn confirm(ctx: &Ctx, token: &str) -> Result<ClinicId, CoreError> {
-    let well_formed = token.len() == 43
-        && token
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
-    if !well_formed {
+    if !crate::random::looks_like_token_256(token) {
         return Err(link_invalid());
     }
     let hash = sha256_hex(token);
