@@ -186,7 +186,22 @@ async fn a_code_sent_by_email_and_sms_links_the_record_and_credentials_link_anot
     // Link to Personal with the patient typing their credentials at the clinic's screen.
     let username = unique("typed.pat");
     signed_in_person(&app.browser(), &username).await;
-    let other = create_patient(&clinic, "Jordan Example", "1990-06-15", None).await;
+    // Another person with the first one's name and date of birth (the test accounts share them): the
+    // clinic confirms it is a different person.
+    let (status, created) = status_and_json(
+        clinic
+            .post(
+                "/api/clinic/patients",
+                &json!({"name": "Jordan Example", "date_of_birth": "1990-06-15", "confirm_duplicate": true}),
+            )
+            .await,
+    )
+    .await;
+    assert_eq!(status, 201, "{created}");
+    let other = created["patient_id"]
+        .as_str()
+        .expect("patient_id")
+        .to_owned();
     let (status, linked) = status_and_json(
         clinic
             .post(
