@@ -47,6 +47,20 @@ fn exported(
     }
 }
 
+/// Whether a data export asks for CSV (`format=csv`) rather than glucolink JSON (absent, empty or
+/// `json`); anything else is refused, naming `what` is exported.
+fn csv_asked(request: &Request<Bytes>, what: &str) -> Result<bool, ApiError> {
+    match query_param(request, "format").as_deref() {
+        None | Some("") | Some("json") => Ok(false),
+        Some("csv") => Ok(true),
+        Some(other) => Err(ApiError::bad_request(
+            "unsupported_format",
+            format!("{what} is available as format=json or csv; not {other:?}."),
+        )
+        .with_field("format")),
+    }
+}
+
 /// Events with the upload each came in, as a download: CSV rows, or glucolink JSON items (each naming
 /// its upload) placed in `body` under `events`.
 fn events_download<Id: std::fmt::Display>(
@@ -147,17 +161,7 @@ pub async fn patient_data(
     params: &PathParams,
 ) -> Result<Reply, ApiError> {
     let staff = require_staff(app, request).await?;
-    let as_csv = match query_param(request, "format").as_deref() {
-        None | Some("") | Some("json") => false,
-        Some("csv") => true,
-        Some(other) => {
-            return Err(ApiError::bad_request(
-                "unsupported_format",
-                format!("The data is available as format=json or csv; not {other:?}."),
-            )
-            .with_field("format"));
-        }
-    };
+    let as_csv = csv_asked(request, "The data")?;
     let record = patient::get(&app.ctx, staff.clinic.id, patient_id(params)?).await?;
     let person = readable_person(app, &staff, &record).await?;
     let tz = personal::upload_zone(&person);
@@ -225,17 +229,7 @@ pub async fn patient_data(
 /// uploads, who they share with and their whole audit log (which holds the sharing history).
 pub async fn personal_data(app: &App, request: &Request<Bytes>) -> Result<Reply, ApiError> {
     let person = require_person(app, request).await?;
-    let as_csv = match query_param(request, "format").as_deref() {
-        None | Some("") | Some("json") => false,
-        Some("csv") => true,
-        Some(other) => {
-            return Err(ApiError::bad_request(
-                "unsupported_format",
-                format!("Your data is available as format=json or csv; not {other:?}."),
-            )
-            .with_field("format"));
-        }
-    };
+    let as_csv = csv_asked(request, "Your data")?;
     let now = app.ctx.clock.now();
     let tz = personal::upload_zone(&person);
     // Every day that can hold data: devices' clocks are never before 1970, uploads never in the future
