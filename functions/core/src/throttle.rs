@@ -1,4 +1,5 @@
-//! Fixed-window attempt counters: sign-in lockout per account and per source address.
+//! Fixed-window attempt counters: every limit glucolink keeps (sign-in, codes, sign-up, messages, password
+//! resets, clinic verification emails), per account, source or clinic.
 //!
 //! A window opens at the first failure and lasts `window_seconds`; once `max` failures are counted in it,
 //! further attempts are refused until it closes. Subjects are stored hashed, so the table holds no list of
@@ -59,6 +60,27 @@ pub const SIGN_UP_PER_SOURCE: Limit = Limit {
 pub const MESSAGES_PER_CLINIC: Limit = Limit {
     scope: "messages-clinic",
     max: 200,
+    window_seconds: 3600,
+};
+
+/// Reset requests per typed email, username or phone: 5 an hour (whether or not an account exists).
+pub const RESET_PER_ACCOUNT: Limit = Limit {
+    scope: "reset-account",
+    max: 5,
+    window_seconds: 3600,
+};
+
+/// Reset requests and reset attempts per source address: 20 an hour.
+pub const RESET_PER_SOURCE: Limit = Limit {
+    scope: "reset-source",
+    max: 20,
+    window_seconds: 3600,
+};
+
+/// Verification emails a clinic asks for ("Send the link again"): 5 an hour.
+pub const VERIFICATION_EMAILS_PER_CLINIC: Limit = Limit {
+    scope: "verify-clinic",
+    max: 5,
     window_seconds: 3600,
 };
 

@@ -23,24 +23,10 @@ use crate::notify::Message;
 use crate::random::{sha256_hex, token_256};
 use crate::session::{self, Principal};
 use crate::store::{Condition, Item, Query, StoreError, WriteOp, query_all};
-use crate::throttle::{self, Limit};
+use crate::throttle::{self, RESET_PER_ACCOUNT, RESET_PER_SOURCE};
 
 /// How long a reset link works.
 pub const RESET_VALID_MINUTES: i64 = 30;
-
-/// Reset requests per typed email, username or phone: 5 an hour (whether or not an account exists).
-pub const RESET_PER_ACCOUNT: Limit = Limit {
-    scope: "reset-account",
-    max: 5,
-    window_seconds: 3600,
-};
-
-/// Reset requests and reset attempts per source address: 20 an hour.
-pub const RESET_PER_SOURCE: Limit = Limit {
-    scope: "reset-source",
-    max: 20,
-    window_seconds: 3600,
-};
 
 /// Who forgot their password, as typed on the form.
 #[derive(Debug, Clone, Copy)]

@@ -18,17 +18,10 @@ use crate::keys;
 use crate::messages::{self, readable};
 use crate::random::{sha256_hex, token_256};
 use crate::store::{Condition, Item, Key, StoreError, Value, WriteOp};
-use crate::throttle::{self, Limit};
+use crate::throttle::{self, VERIFICATION_EMAILS_PER_CLINIC};
 
 /// How long a verification link works.
 pub const VERIFICATION_VALID_DAYS: i64 = 7;
-
-/// Verification emails a clinic asks for ("Send the link again"): 5 an hour.
-pub const VERIFICATION_EMAILS_PER_CLINIC: Limit = Limit {
-    scope: "verify-clinic",
-    max: 5,
-    window_seconds: 3600,
-};
 
 /// How clinics may join: the operator's choice (`--clinic-join`, stack parameter `ClinicJoin`).
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
