@@ -15,6 +15,7 @@ mod exports;
 mod link_safety;
 mod linking;
 mod messaging;
+mod passkeys;
 mod passwords;
 mod patients;
 mod permissions;

@@ -84,6 +84,7 @@ async fn read_routes_change_nothing_but_sessions() {
                     "/api/personal/overview".into(),
                     None,
                 ),
+                RouteId::ListPasskeys => (&linked.clinic, "GET", "/api/me/passkeys".into(), None),
                 other => panic!("add a call of the read route {other:?} to this test"),
             };
         // Past the idle timer's touch interval, so the session is due a write.

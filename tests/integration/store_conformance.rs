@@ -118,7 +118,34 @@ async fn exists_and_equals_conditions_guard_writes(store: Arc<dyn Store>) {
         .put(v2.clone(), Condition::Equals("version".into(), Value::N(1)))
         .await
         .expect("update with the current version");
-    assert_eq!(store.get(&key).await.expect("get"), Some(v2));
+    assert_eq!(store.get(&key).await.expect("get"), Some(v2.clone()));
+    // `Lacks`: the item exists and has no such attribute yet (a first write of it).
+    let with_extra = v2.clone().with_s("extra", "first");
+    assert_eq!(
+        store
+            .put(with_extra.clone(), Condition::Lacks("version".into()))
+            .await,
+        Err(StoreError::ConditionFailed)
+    );
+    assert_eq!(
+        store
+            .put(
+                Item::new(Key::new("P#1", "absent")),
+                Condition::Lacks("extra".into())
+            )
+            .await,
+        Err(StoreError::ConditionFailed)
+    );
+    store
+        .put(with_extra.clone(), Condition::Lacks("extra".into()))
+        .await
+        .expect("first write of the attribute");
+    assert_eq!(
+        store
+            .put(with_extra.clone(), Condition::Lacks("extra".into()))
+            .await,
+        Err(StoreError::ConditionFailed)
+    );
 }
 
 async fn conditional_delete_keeps_the_item_when_the_condition_fails(store: Arc<dyn Store>) {

@@ -20,8 +20,16 @@ pub struct ApiError {
     pub retry_after_seconds: Option<i64>,
     /// What differs between a record and a personal account (`identity_mismatch`).
     pub differs: Vec<&'static str>,
-    /// The sign-in challenge to complete with a code (`second_factor_required`).
-    pub challenge: Option<Box<str>>,
+    /// The sign-in challenge to complete with a second factor (`second_factor_required`).
+    pub challenge: Option<Box<SecondFactorChallenge>>,
+}
+
+/// A sign-in waiting for its second factor: the challenge and the ways the account can complete it
+/// (`app`: a code from an authenticator app or a recovery code; `passkey`).
+#[derive(Debug)]
+pub struct SecondFactorChallenge {
+    pub token: String,
+    pub methods: Vec<&'static str>,
 }
 
 impl ApiError {
@@ -96,7 +104,8 @@ impl ApiError {
             error["differs"] = json!(self.differs);
         }
         if let Some(challenge) = &self.challenge {
-            error["challenge"] = json!(&**challenge);
+            error["challenge"] = json!(challenge.token);
+            error["methods"] = json!(challenge.methods);
         }
         json!({ "error": error })
     }

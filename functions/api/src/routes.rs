@@ -63,6 +63,12 @@ pub enum RouteId {
     DeletePersonalAccount,
     CancelInvitation,
     DeletePatient,
+    StartPasskeyRegistration,
+    AddPasskey,
+    ListPasskeys,
+    RemovePasskey,
+    StartPasskeySignIn,
+    PasskeySignIn,
 }
 
 /// One entry of the table.
@@ -149,6 +155,42 @@ pub const ROUTES: &[Route] = &[
         id: RouteId::RemoveTotp,
         method: "DELETE",
         path: "/api/me/totp",
+        local_only: false,
+    },
+    Route {
+        id: RouteId::StartPasskeyRegistration,
+        method: "POST",
+        path: "/api/me/passkeys/options",
+        local_only: false,
+    },
+    Route {
+        id: RouteId::AddPasskey,
+        method: "POST",
+        path: "/api/me/passkeys",
+        local_only: false,
+    },
+    Route {
+        id: RouteId::ListPasskeys,
+        method: "GET",
+        path: "/api/me/passkeys",
+        local_only: false,
+    },
+    Route {
+        id: RouteId::RemovePasskey,
+        method: "DELETE",
+        path: "/api/me/passkeys/{passkey_id}",
+        local_only: false,
+    },
+    Route {
+        id: RouteId::StartPasskeySignIn,
+        method: "POST",
+        path: "/api/signin/passkey/options",
+        local_only: false,
+    },
+    Route {
+        id: RouteId::PasskeySignIn,
+        method: "POST",
+        path: "/api/signin/passkey",
         local_only: false,
     },
     Route {
@@ -528,6 +570,12 @@ impl RouteId {
             RouteId::DeletePersonalAccount => "personal-account-delete",
             RouteId::CancelInvitation => "clinic-invitation-cancel",
             RouteId::DeletePatient => "clinic-patient-delete",
+            RouteId::StartPasskeyRegistration => "me-passkey-options",
+            RouteId::AddPasskey => "me-passkey-add",
+            RouteId::ListPasskeys => "me-passkey-list",
+            RouteId::RemovePasskey => "me-passkey-remove",
+            RouteId::StartPasskeySignIn => "signin-passkey-options",
+            RouteId::PasskeySignIn => "signin-passkey",
         }
     }
 }
@@ -560,7 +608,8 @@ impl RouteId {
             | RouteId::PreviewInvitation
             | RouteId::ListUploadTokens
             | RouteId::PersonalReport
-            | RouteId::PersonalOverview => Access::Read,
+            | RouteId::PersonalOverview
+            | RouteId::ListPasskeys => Access::Read,
             // Replacing or cancelling a code that was sent tells its recipient it no longer works.
             RouteId::SendLinkCode
             | RouteId::GenerateLinkCode

@@ -158,6 +158,9 @@ pub const ACTIONS: &[(&str, &str)] = &[
     ("two_factor_removed", "Turned off two-factor sign-in"),
     ("two_factor_used", "Signed in with two factors"),
     ("recovery_code_used", "Signed in with a recovery code"),
+    ("passkey_added", "Added a passkey"),
+    ("passkey_removed", "Removed a passkey"),
+    ("passkey_used", "Signed in with a passkey"),
     ("account_deleted", "A patient deleted their account"),
 ];
 

@@ -202,6 +202,8 @@ pub enum Condition {
     Exists,
     /// The item must exist and the attribute must hold this value (optimistic concurrency).
     Equals(String, Value),
+    /// The item must exist and must not hold the attribute (its first write of that attribute).
+    Lacks(String),
 }
 
 /// Which way a query walks the sort key.

@@ -84,6 +84,14 @@ pub const VERIFICATION_EMAILS_PER_CLINIC: Limit = Limit {
     window_seconds: 3600,
 };
 
+/// Passkey sign-ins started per source address: 60 per 15 minutes (each keeps a ceremony for 5 minutes;
+/// the signatures themselves cannot be guessed).
+pub const PASSKEY_SIGN_INS_PER_SOURCE: Limit = Limit {
+    scope: "passkey-source",
+    max: 60,
+    window_seconds: 15 * 60,
+};
+
 const COUNT: &str = "count";
 
 /// Counts one failure; returns the count in the current window.

@@ -66,6 +66,10 @@ impl Expression {
                 expression.values.insert(":c".into(), to_attribute(value));
                 format!("#c = :c AND {LIVE}")
             }
+            Condition::Lacks(name) => {
+                expression.names.insert("#c".into(), name.clone());
+                format!("attribute_exists(#pk) AND attribute_not_exists(#c) AND {LIVE}")
+            }
         };
         if text.contains("#pk") {
             expression.names.insert("#pk".into(), "pk".into());

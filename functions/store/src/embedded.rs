@@ -248,6 +248,7 @@ fn holds(condition: &Condition, current: Option<&Item>) -> bool {
         Condition::Equals(name, value) => {
             current.is_some_and(|item| item.attrs.get(name) == Some(value))
         }
+        Condition::Lacks(name) => current.is_some_and(|item| !item.attrs.contains_key(name)),
     }
 }
 

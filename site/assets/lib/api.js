@@ -22,6 +22,7 @@ export class ApiError extends Error {
     this.code = error.code || "unknown";
     this.field = error.field || null;
     this.challenge = error.challenge || null;
+    this.methods = error.methods || [];
   }
 }
 

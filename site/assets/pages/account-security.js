@@ -1,11 +1,93 @@
-// Account security (clinic staff and patients alike): turn two-factor sign-in on with an authenticator
-// app (QR code or typed key, then a first code), save the one-time recovery codes, or turn it off.
+// Account security (clinic staff and patients alike): add, list and remove passkeys; turn two-factor
+// sign-in on with an authenticator app (QR code or typed key, then a first code), save the one-time
+// recovery codes, or turn it off.
 
 import { start } from "/assets/lib/shell.js";
 import { api, ApiError } from "/assets/lib/api.js";
 import { el } from "/assets/lib/dom.js";
 import { checkForm, showError } from "/assets/lib/forms.js";
 import { whoAmI, wireSignOut } from "/assets/lib/session.js";
+import { addPasskey, passkeysSupported } from "/assets/lib/passkey.js";
+import { when } from "/assets/lib/format.js";
+
+/** The Passkeys card: the list (with Remove, confirmed by the password) and "Add a passkey". */
+function wirePasskeys(me, required) {
+  const part = (name) => document.querySelector(`[data-${name}]`);
+  const list = part("passkey-list");
+  const status = part("passkey-status");
+  const addForm = part("passkey-add");
+  const removeForm = part("passkey-remove");
+  let removing = null;
+  const say = (text) => {
+    status.textContent = text;
+    status.focus();
+  };
+  const refresh = async () => {
+    const { passkeys } = await api("GET", "/api/me/passkeys");
+    me.passkeys = passkeys.length;
+    me.two_factor = me.authenticator_app || passkeys.length > 0;
+    part("passkeys-required").hidden = !required();
+    part("required").hidden = !required();
+    part("passkey-none").hidden = passkeys.length > 0;
+    list.hidden = passkeys.length === 0;
+    list.replaceChildren(...passkeys.map((passkey) => {
+      const used = passkey.last_used_at ? `last used ${when(passkey.last_used_at)}` : "not used yet";
+      const remove = el("button", { type: "button", className: "secondary" }, "Remove");
+      remove.setAttribute("aria-label", `Remove ${passkey.name}`);
+      remove.addEventListener("click", () => {
+        removing = passkey;
+        part("passkey-remove-name").textContent = passkey.name;
+        removeForm.hidden = false;
+        document.getElementById("passkey-remove-heading").focus();
+      });
+      return el("li", {},
+        el("div", {},
+          el("div", { className: "passkey-name" }, passkey.name),
+          el("p", { className: "hint" }, `Added ${when(passkey.created_at)} · ${used}${passkey.synced ? " · synced between your devices" : ""}`)),
+        remove);
+    }));
+  };
+  if (!passkeysSupported()) {
+    part("passkey-unsupported").hidden = false;
+    addForm.hidden = true;
+  }
+  addForm.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    if (!checkForm(addForm)) return;
+    const button = addForm.querySelector("button[type=submit]");
+    button.disabled = true;
+    try {
+      const added = await addPasskey(addForm.elements.namedItem("name").value.trim());
+      addForm.reset();
+      await refresh();
+      say(`Passkey “${added.name}” added. You can now sign in with it.`);
+    } catch (error) {
+      showError(addForm, error instanceof ApiError ? error : new ApiError(0, null));
+    } finally {
+      button.disabled = false;
+    }
+  });
+  removeForm.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    if (!checkForm(removeForm) || !removing) return;
+    try {
+      await api("DELETE", `/api/me/passkeys/${encodeURIComponent(removing.id)}`, { password: removeForm.elements.namedItem("password").value });
+      removeForm.reset();
+      removeForm.hidden = true;
+      await refresh();
+      say(`Passkey “${removing.name}” removed.`);
+    } catch (error) {
+      showError(removeForm, error instanceof ApiError ? error : new ApiError(0, null));
+    }
+  });
+  part("passkey-remove-cancel").addEventListener("click", () => {
+    removeForm.reset();
+    removeForm.hidden = true;
+  });
+  refresh().catch((error) => {
+    part("passkey-error").textContent = error.message;
+  });
+}
 
 async function accountSecurity() {
   const clinic = location.pathname.startsWith("/clinic");
@@ -17,8 +99,10 @@ async function accountSecurity() {
   const show = (name) => {
     for (const name2 of ["off", "enrol", "recovery", "on"]) part(name2).hidden = name2 !== name;
   };
-  show(me.two_factor ? "on" : "off");
-  part("required").hidden = !me.clinic_requires_two_factor;
+  show(me.authenticator_app ? "on" : "off");
+  const required = () => Boolean(me.clinic_requires_two_factor) && !me.two_factor;
+  part("required").hidden = !required();
+  wirePasskeys(me, required);
 
   part("start").addEventListener("click", async () => {
     try {
@@ -51,8 +135,11 @@ async function accountSecurity() {
   });
   part("print").addEventListener("click", () => window.print());
   part("done").addEventListener("click", () => {
+    me.authenticator_app = true;
+    me.two_factor = true;
+    part("required").hidden = !required();
     show("on");
-    status.textContent = "Two-factor sign-in is on.";
+    status.textContent = "The authenticator app is on.";
     status.focus();
   });
 
@@ -63,8 +150,11 @@ async function accountSecurity() {
     try {
       await api("DELETE", "/api/me/totp", { code: removeForm.elements.namedItem("code").value.trim() });
       removeForm.reset();
+      me.authenticator_app = false;
+      me.two_factor = me.passkeys > 0;
+      part("required").hidden = !required();
       show("off");
-      status.textContent = "Two-factor sign-in is off. Your recovery codes no longer work.";
+      status.textContent = "The authenticator app is off. Your recovery codes no longer work.";
       status.focus();
     } catch (error) {
       showError(removeForm, error instanceof ApiError ? error : new ApiError(0, null));
@@ -75,13 +165,13 @@ async function accountSecurity() {
   const deleteForm = part("delete");
   if (!deleteForm) return;
   const codeField = part("delete-code");
-  codeField.hidden = !me.two_factor;
-  codeField.querySelector("input").required = me.two_factor;
+  codeField.hidden = !me.authenticator_app;
+  codeField.querySelector("input").required = me.authenticator_app;
   deleteForm.addEventListener("submit", async (event) => {
     event.preventDefault();
     if (!checkForm(deleteForm)) return;
     const body = { password: deleteForm.elements.namedItem("password").value };
-    if (me.two_factor) body.code = deleteForm.elements.namedItem("code").value.trim();
+    if (me.authenticator_app) body.code = deleteForm.elements.namedItem("code").value.trim();
     try {
       await api("DELETE", "/api/personal/account", body);
       const done = el("section", { className: "card narrow" },

@@ -41,22 +41,22 @@ test("a clinic admin turns on two-factor sign-in and signs in with a code or a r
   await ready(page);
   await expectAccessible(page);
   await screenshotBothWidths(page, "security-off");
-  await page.getByRole("button", { name: "Set up two-factor sign-in" }).click();
+  await page.getByRole("button", { name: "Set up an authenticator app" }).click();
   await expect(page.getByRole("img", { name: "QR code for your authenticator app" })).toBeVisible();
   const secret = (await page.locator("[data-secret]").textContent()).replace(/\s/g, "");
   await expectAccessible(page);
   await screenshotBothWidths(page, "security-enrol");
   await page.getByLabel("Code from the app", { exact: true }).fill("000000");
-  await page.getByRole("button", { name: "Turn on two-factor sign-in" }).click();
+  await page.getByRole("button", { name: "Turn on the authenticator app" }).click();
   await expect(page.locator("#confirm-code-error")).toContainText("That code is not right");
   await page.getByLabel("Code from the app", { exact: true }).fill(appCode(secret));
-  await page.getByRole("button", { name: "Turn on two-factor sign-in" }).click();
+  await page.getByRole("button", { name: "Turn on the authenticator app" }).click();
   await expect(page.getByRole("heading", { name: "Save your recovery codes" })).toBeFocused();
   const codes = await page.locator("[data-codes] code").allTextContents();
   expect(codes).toHaveLength(10);
   await screenshotBothWidths(page, "security-recovery-codes");
   await page.getByRole("button", { name: "I have saved them" }).click();
-  await expect(page.getByRole("status")).toHaveText("Two-factor sign-in is on.");
+  await expect(page.locator("[data-status]")).toHaveText("The authenticator app is on.");
 
   // Signing in now asks for a code: a wrong one is explained, a recovery code works once.
   await page.getByRole("button", { name: "Sign out" }).click();

@@ -166,6 +166,25 @@ async fn spawn_configured(
 
 impl TestApp {
     /// A second, independent browser (own cookies).
+    /// A browser that opens the site by name (`http://localhost:…`, as passkeys need) and sends the
+    /// `Origin` header a browser sends with every API call it makes from a page.
+    pub fn browser_by_name(&self) -> Browser {
+        let base = self.base.replace("://127.0.0.1", "://localhost");
+        let mut headers = reqwest::header::HeaderMap::new();
+        headers.insert(
+            reqwest::header::ORIGIN,
+            base.parse().expect("origin header"),
+        );
+        let jar = Arc::new(Jar::default());
+        let client = reqwest::Client::builder()
+            .cookie_provider(jar.clone())
+            .redirect(reqwest::redirect::Policy::none())
+            .default_headers(headers)
+            .build()
+            .expect("client");
+        Browser { base, jar, client }
+    }
+
     pub fn browser(&self) -> Browser {
         if self.rehearsal {
             Browser::from_own_address(&self.base)

@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use super::linking::site_url;
 use crate::app::App;
-use crate::error::ApiError;
+use crate::error::{ApiError, SecondFactorChallenge};
 use crate::security::{
     clear_session_cookie, new_csrf_cookie, optional_session, require_any_staff, require_person,
     require_session, session_cookie,
@@ -69,8 +69,12 @@ struct ClinicUserView {
     clinic_verification: &'static str,
     /// The same, in a person's words.
     clinic_verified_as: String,
-    /// Signs in with a code from an authenticator app after the password.
+    /// Signs in with two factors (an authenticator app or a passkey) after the password.
     two_factor: bool,
+    /// Has an authenticator app (TOTP) set up.
+    authenticator_app: bool,
+    /// How many passkeys the account holds.
+    passkeys: i64,
     /// The clinic requires two-factor sign-in of all its staff.
     clinic_requires_two_factor: bool,
     /// The clinic's settings (what its admins change on "Staff and settings").
@@ -89,8 +93,12 @@ struct PersonView {
     phone: Option<String>,
     time_zone: Option<String>,
     glucose_units: glucolink_core::report::build::Units,
-    /// Signs in with a code from an authenticator app after the password.
+    /// Signs in with two factors (an authenticator app or a passkey) after the password.
     two_factor: bool,
+    /// Has an authenticator app (TOTP) set up.
+    authenticator_app: bool,
+    /// How many passkeys the account holds.
+    passkeys: i64,
 }
 
 fn clinic_user_view(user: &ClinicUser, clinic: &Clinic) -> ClinicUserView {
@@ -104,7 +112,9 @@ fn clinic_user_view(user: &ClinicUser, clinic: &Clinic) -> ClinicUserView {
         role: user.role.as_str(),
         clinic_verification: clinic.verification.kind(),
         clinic_verified_as: clinic.verification.described(),
-        two_factor: user.two_factor,
+        two_factor: user.second_factors.any(),
+        authenticator_app: user.second_factors.authenticator_app,
+        passkeys: user.second_factors.passkeys,
         clinic_requires_two_factor: clinic.require_two_factor,
         clinic_settings: serde_json::json!({
             "freshness_days": clinic.freshness_days,
@@ -126,7 +136,9 @@ fn person_view(person: &Person) -> PersonView {
         phone: person.phone.clone(),
         time_zone: person.time_zone.clone(),
         glucose_units: person.glucose_units,
-        two_factor: person.two_factor,
+        two_factor: person.second_factors.any(),
+        authenticator_app: person.second_factors.authenticator_app,
+        passkeys: person.second_factors.passkeys,
     }
 }
 
@@ -177,7 +189,9 @@ pub async fn clinic_sign_in(app: &App, request: &Request<Bytes>) -> Result<Reply
             .await?
         {
             SignIn::Session(user, new_session) => (user, new_session),
-            SignIn::SecondFactor { challenge } => return Err(second_factor_required(challenge)),
+            SignIn::SecondFactor { challenge, factors } => {
+                return Err(second_factor_required(challenge, factors));
+            }
         };
     end_previous_session(app, request).await?;
     let clinic = clinic::get_clinic(&app.ctx, user.clinic_id).await?;
@@ -230,7 +244,9 @@ pub async fn personal_sign_in(app: &App, request: &Request<Bytes>) -> Result<Rep
     .await?;
     let (person, new_session) = match signed_in {
         SignIn::Session(person, new_session) => (person, new_session),
-        SignIn::SecondFactor { challenge } => return Err(second_factor_required(challenge)),
+        SignIn::SecondFactor { challenge, factors } => {
+            return Err(second_factor_required(challenge, factors));
+        }
     };
     end_previous_session(app, request).await?;
     Ok(Reply::json(StatusCode::OK, &person_view(&person))
@@ -337,15 +353,29 @@ pub async fn resend_verification(app: &App, request: &Request<Bytes>) -> Result<
     })))
 }
 
-/// 401 `second_factor_required`: the password was right; the `challenge` is completed with a code.
-fn second_factor_required(challenge: String) -> ApiError {
+/// 401 `second_factor_required`: the password was right; the `challenge` is completed with a code
+/// from the authenticator app, a recovery code or a passkey (`methods` says which the account has).
+fn second_factor_required(challenge: String, factors: two_factor::SecondFactors) -> ApiError {
+    let mut methods = Vec::new();
+    if factors.authenticator_app {
+        methods.push("app");
+    }
+    if factors.passkeys > 0 {
+        methods.push("passkey");
+    }
+    let message = match (factors.authenticator_app, factors.passkeys > 0) {
+        (true, true) => {
+            "Use your passkey, or type the 6-digit code from your authenticator app (or one of your recovery codes)."
+        }
+        (false, true) => "Use your passkey to finish signing in.",
+        _ => "Type the 6-digit code from your authenticator app (or one of your recovery codes).",
+    };
     ApiError {
-        challenge: Some(challenge.into()),
-        ..ApiError::new(
-            StatusCode::UNAUTHORIZED,
-            "second_factor_required",
-            "Type the 6-digit code from your authenticator app (or one of your recovery codes).",
-        )
+        challenge: Some(Box::new(SecondFactorChallenge {
+            token: challenge,
+            methods,
+        })),
+        ..ApiError::new(StatusCode::UNAUTHORIZED, "second_factor_required", message)
     }
 }
 
@@ -360,6 +390,16 @@ struct SecondFactorBody {
 pub async fn second_factor(app: &App, request: &Request<Bytes>) -> Result<Reply, ApiError> {
     let body: SecondFactorBody = json_body(request)?;
     let principal = two_factor::complete(&app.ctx, &body.challenge, &body.code).await?;
+    signed_in(app, request, principal).await
+}
+
+/// The answer of a completed sign-in (second factor or passkey): the account's view, a new session
+/// and a new CSRF token; the session the browser had ends.
+pub(super) async fn signed_in(
+    app: &App,
+    request: &Request<Bytes>,
+    principal: Principal,
+) -> Result<Reply, ApiError> {
     end_previous_session(app, request).await?;
     let new_session = session::start(&app.ctx, principal).await?;
     let view = match principal {
@@ -379,7 +419,7 @@ pub async fn second_factor(app: &App, request: &Request<Bytes>) -> Result<Reply,
 }
 
 /// The account name an authenticator app shows: the staff email or the username.
-async fn account_name(app: &App, principal: &Principal) -> Result<String, ApiError> {
+pub(super) async fn account_name(app: &App, principal: &Principal) -> Result<String, ApiError> {
     Ok(match *principal {
         Principal::ClinicUser { clinic_id, user_id } => {
             clinic::get_user(&app.ctx, clinic_id, user_id).await?.email
@@ -419,15 +459,7 @@ struct CodeBody {
 pub async fn confirm_totp(app: &App, request: &Request<Bytes>) -> Result<Reply, ApiError> {
     let current = require_session(app, request).await?;
     let body: CodeBody = json_body(request)?;
-    let (actor, clinic) = match current.principal {
-        Principal::ClinicUser { clinic_id, user_id } => {
-            let staff = Staff::load(&app.ctx, clinic_id, user_id).await?;
-            (staff.actor(), Some(staff.clinic_ref()))
-        }
-        Principal::Person { person_id } => {
-            (personal::get(&app.ctx, person_id).await?.actor(), None)
-        }
-    };
+    let (actor, clinic) = two_factor::who(&app.ctx, &current.principal).await?;
     let codes =
         two_factor::confirm(&app.ctx, &current.principal, actor, clinic, &body.code).await?;
     Ok(Reply::json(

@@ -4,6 +4,7 @@ mod accounts;
 mod exports;
 mod linking;
 mod outbox;
+mod passkeys;
 mod passwords;
 mod patients;
 pub mod print;
@@ -45,6 +46,12 @@ pub async fn dispatch(
         RouteId::DeletePersonalAccount => accounts::delete_personal_account(app, request).await,
         RouteId::CancelInvitation => staff::cancel_invitation(app, request).await,
         RouteId::DeletePatient => patients::delete(app, request, params).await,
+        RouteId::StartPasskeyRegistration => passkeys::start_registration(app, request).await,
+        RouteId::AddPasskey => passkeys::add(app, request).await,
+        RouteId::ListPasskeys => passkeys::list(app, request).await,
+        RouteId::RemovePasskey => passkeys::remove(app, request, params).await,
+        RouteId::StartPasskeySignIn => passkeys::start_sign_in(app, request).await,
+        RouteId::PasskeySignIn => passkeys::sign_in(app, request).await,
         RouteId::Me => accounts::me(app, request).await,
         RouteId::ListPatients => patients::list(app, request).await,
         RouteId::CreatePatient => patients::create(app, request).await,

@@ -146,8 +146,8 @@ pub struct ClinicUser {
     pub role: Role,
     pub created_at: Timestamp,
     pub(crate) password_hash: PasswordHash,
-    /// Signs in with a code from an authenticator app after the password.
-    pub two_factor: bool,
+    /// Its second factors (an authenticator app, passkeys).
+    pub second_factors: super::two_factor::SecondFactors,
 }
 
 /// Raw sign-up input, as typed.
@@ -197,7 +197,7 @@ pub async fn sign_up(
         role: Role::Admin,
         created_at: now,
         password_hash,
-        two_factor: false,
+        second_factors: Default::default(),
     };
     let ops = vec![
         WriteOp::Put {
@@ -288,7 +288,7 @@ pub async fn get_user(
         role: Role::parse(item.require_s("role")?)?,
         created_at: millis(item.require_n("created_at")?)?,
         password_hash: PasswordHash::from_stored(item.require_s("password_hash")?.to_owned()),
-        two_factor: item.attrs.get(super::two_factor::ON) == Some(&Value::Bool(true)),
+        second_factors: super::two_factor::SecondFactors::of(&item),
     })
 }
 
@@ -362,7 +362,7 @@ impl Staff {
                 message: "Verify your clinic's email first: follow the link we emailed to the clinic's administrator. Until then the clinic cannot add patients, link accounts, send messages or see data.".into(),
             });
         }
-        if self.clinic.require_two_factor && !self.user.two_factor {
+        if self.clinic.require_two_factor && !self.user.second_factors.any() {
             return Err(CoreError::Refused {
                 code: "two_factor_setup_required",
                 message: "Your clinic requires two-factor sign-in. Set it up on your Account security page first.".into(),

@@ -34,7 +34,7 @@ pub async fn delete_account(
     source: &str,
 ) -> Result<(), CoreError> {
     signin::confirm_password(ctx, person, password, source).await?;
-    if person.two_factor {
+    if person.second_factors.authenticator_app {
         let code = code.filter(|c| !c.trim().is_empty()).ok_or_else(|| {
             CoreError::invalid(
                 "code",
@@ -125,6 +125,7 @@ pub async fn delete_account(
     }
     let subject = principal.subject();
     keys_to_delete.extend(super::two_factor::keys_of(ctx, &subject).await?);
+    keys_to_delete.extend(super::passkey::keys_of(ctx, &subject).await?);
     keys_to_delete.push(keys::reset_latest(&subject));
     // The account item last: until it is gone, a failure part-way leaves an account that can try again.
     let account = keys::person(person.id);

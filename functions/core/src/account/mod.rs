@@ -3,6 +3,7 @@
 pub mod clinic;
 pub mod deletion;
 pub mod fields;
+pub mod passkey;
 pub mod password;
 pub mod personal;
 pub mod reset;

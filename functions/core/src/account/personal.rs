@@ -30,8 +30,8 @@ pub struct Person {
     /// Whether the recovery contacts are in the contact index (accounts made before it are indexed at
     /// their next sign-in).
     pub(crate) contacts_indexed: bool,
-    /// Signs in with a code from an authenticator app after the password.
-    pub two_factor: bool,
+    /// Its second factors (an authenticator app, passkeys).
+    pub second_factors: super::two_factor::SecondFactors,
 }
 
 /// Raw sign-up input, as typed.
@@ -104,7 +104,7 @@ pub async fn sign_up(ctx: &Ctx, input: PersonalSignUp<'_>) -> Result<Person, Cor
         created_at: ctx.clock.now(),
         password_hash,
         contacts_indexed: true,
-        two_factor: false,
+        second_factors: Default::default(),
     };
     let mut ops = vec![
         WriteOp::Put {
@@ -215,7 +215,7 @@ pub async fn get(ctx: &Ctx, id: PersonId) -> Result<Person, CoreError> {
             item.attrs.get("contacts_indexed"),
             Some(crate::store::Value::Bool(true))
         ),
-        two_factor: item.attrs.get(super::two_factor::ON) == Some(&crate::store::Value::Bool(true)),
+        second_factors: super::two_factor::SecondFactors::of(&item),
     })
 }
 

@@ -19,7 +19,10 @@ use crate::throttle::{self, SIGN_IN_PER_ACCOUNT, SIGN_IN_PER_SOURCE};
 #[derive(Debug)]
 pub enum SignIn<A> {
     Session(A, NewSession),
-    SecondFactor { challenge: String },
+    SecondFactor {
+        challenge: String,
+        factors: two_factor::SecondFactors,
+    },
 }
 
 /// Signs a member of clinic staff in by email and password.
@@ -41,11 +44,14 @@ pub async fn clinic_user(
         clinic_id: user.clinic_id,
         user_id: user.id,
     };
-    if user.two_factor {
+    if user.second_factors.any() {
         // The right password is no failure, but the window stays open: wrong codes count in it.
         throttle::refund(ctx, SIGN_IN_PER_ACCOUNT, &account).await?;
         let challenge = two_factor::challenge(ctx, &principal, &account).await?;
-        return Ok(SignIn::SecondFactor { challenge });
+        return Ok(SignIn::SecondFactor {
+            challenge,
+            factors: user.second_factors,
+        });
     }
     throttle::reset(ctx, SIGN_IN_PER_ACCOUNT, &account).await?;
     let session = session::start(ctx, principal).await?;
@@ -63,7 +69,7 @@ pub async fn verify_person(
     source: &str,
 ) -> Result<Person, CoreError> {
     let person = check_person(ctx, username, password, source).await?;
-    if person.two_factor {
+    if person.second_factors.any() {
         return Err(CoreError::Conflict {
             code: "two_factor_on",
             message: "This account signs in with two factors, so it cannot be linked with a password here. Generate a unique code for the patient instead.".into(),
@@ -109,11 +115,14 @@ pub async fn person(
         person_id: person.id,
     };
     let account = format!("person:{}", person.username);
-    if person.two_factor {
+    if person.second_factors.any() {
         // The right password is no failure, but the window stays open: wrong codes count in it.
         throttle::refund(ctx, SIGN_IN_PER_ACCOUNT, &account).await?;
         let challenge = two_factor::challenge(ctx, &principal, &account).await?;
-        return Ok(SignIn::SecondFactor { challenge });
+        return Ok(SignIn::SecondFactor {
+            challenge,
+            factors: person.second_factors,
+        });
     }
     throttle::reset(ctx, SIGN_IN_PER_ACCOUNT, &account).await?;
     let session = session::start(ctx, principal).await?;
@@ -132,6 +141,35 @@ pub async fn confirm_password(
     let account = format!("person:{}", person.username);
     guard(ctx, &account, source).await?;
     settle(ctx, source, password, Some(person.password_hash.clone()))
+        .await
+        .map_err(|e| match e {
+            CoreError::InvalidCredentials => wrong_password(),
+            other => other,
+        })?;
+    throttle::reset(ctx, SIGN_IN_PER_ACCOUNT, &account).await
+}
+
+/// Checks the password of whoever is signed in (staff or patient) before a change to how they sign in
+/// (removing a passkey), under the same lockout as sign-in.
+pub async fn confirm_own_password(
+    ctx: &Ctx,
+    principal: &Principal,
+    password: &str,
+    source: &str,
+) -> Result<(), CoreError> {
+    let (account, hash) = match *principal {
+        Principal::ClinicUser { clinic_id, user_id } => {
+            let user = clinic::get_user(ctx, clinic_id, user_id).await?;
+            (format!("clinic:{}", user.email), user.password_hash)
+        }
+        Principal::Person { person_id } => {
+            let person = personal::get(ctx, person_id).await?;
+            (format!("person:{}", person.username), person.password_hash)
+        }
+    };
+    let password = Password::for_sign_in(password).map_err(|_| wrong_password())?;
+    guard(ctx, &account, source).await?;
+    settle(ctx, source, password, Some(hash))
         .await
         .map_err(|e| match e {
             CoreError::InvalidCredentials => wrong_password(),

@@ -274,7 +274,7 @@ pub async fn accept(
         role: live.role,
         created_at: now,
         password_hash,
-        two_factor: false,
+        second_factors: Default::default(),
     };
     let mut ops = vec![
         WriteOp::Delete {
@@ -442,14 +442,18 @@ pub async fn remove(ctx: &Ctx, admin: &Staff, user_id: ClinicUserId) -> Result<(
         Err(StoreError::TransactionCanceled { .. }) => return Err(CoreError::NotFound),
         Err(other) => return Err(other.into()),
     }
-    session::end_all(
-        ctx,
-        &Principal::ClinicUser {
-            clinic_id: admin.clinic.id,
-            user_id,
-        },
-    )
-    .await?;
+    let removed = Principal::ClinicUser {
+        clinic_id: admin.clinic.id,
+        user_id,
+    };
+    session::end_all(ctx, &removed).await?;
+    // Their second factors go too: an authenticator app or a passkey must not outlive the login.
+    let subject = removed.subject();
+    let mut leftovers = super::two_factor::keys_of(ctx, &subject).await?;
+    leftovers.extend(super::passkey::keys_of(ctx, &subject).await?);
+    for key in leftovers {
+        ctx.store.delete(&key, Condition::None).await?;
+    }
     Ok(())
 }
 
@@ -482,7 +486,7 @@ pub async fn update_settings(
             "Choose between 1 and 90 days.",
         ));
     }
-    if change.require_two_factor == Some(true) && !admin.user.two_factor {
+    if change.require_two_factor == Some(true) && !admin.user.second_factors.any() {
         return Err(CoreError::invalid(
             "require_two_factor",
             "two_factor_off",

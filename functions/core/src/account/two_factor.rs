@@ -52,7 +52,7 @@ fn challenge_key(token_hash: &str) -> Key {
 }
 
 /// The account item that carries the [`ON`] flag.
-fn account_key(principal: &Principal) -> Key {
+pub(crate) fn account_key(principal: &Principal) -> Key {
     match *principal {
         Principal::ClinicUser { clinic_id, user_id } => keys::clinic_user(clinic_id, user_id),
         Principal::Person { person_id } => keys::person(person_id),
@@ -79,6 +79,30 @@ pub struct Enrolment {
     pub secret: String,
     /// `otpauth://totp/glucolink:…?secret=…&issuer=glucolink`, for the QR code.
     pub otpauth_uri: String,
+}
+
+/// The second factors an account has, as its item says: an authenticator app, passkeys, or both.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct SecondFactors {
+    /// Signs in with a code from an authenticator app (TOTP) after the password.
+    pub authenticator_app: bool,
+    /// How many passkeys the account holds.
+    pub passkeys: i64,
+}
+
+impl SecondFactors {
+    /// Read from an account item.
+    pub(crate) fn of(item: &Item) -> Self {
+        Self {
+            authenticator_app: item.attrs.get(ON) == Some(&Value::Bool(true)),
+            passkeys: item.n(super::passkey::COUNT).unwrap_or(0),
+        }
+    }
+
+    /// Whether signing in takes a second factor.
+    pub fn any(&self) -> bool {
+        self.authenticator_app || self.passkeys > 0
+    }
 }
 
 /// Whether two-factor sign-in is on, and how many recovery codes are left.
@@ -236,7 +260,7 @@ fn check(totp: &Totp, code: &str, now: Timestamp) -> Option<i64> {
         .and_then(|step| i64::try_from(step).ok())
 }
 
-fn audit(
+pub(crate) fn audit(
     principal: &Principal,
     actor: Actor,
     clinic: Option<(ClinicId, String)>,
@@ -357,12 +381,21 @@ pub async fn challenge(
 ) -> Result<String, CoreError> {
     let token = token_256()?;
     let expires = ctx.clock.epoch_seconds() + CHALLENGE_MINUTES * 60;
-    let mut item = Item::new(challenge_key(&sha256_hex(&token)))
-        .with_s("subject", principal.subject())
-        .with_s("lockout", lockout_subject)
-        .with_n("tries", 0)
-        .expiring_at(expires);
-    item = match *principal {
+    let item = with_principal(
+        Item::new(challenge_key(&sha256_hex(&token)))
+            .with_s("subject", principal.subject())
+            .with_s("lockout", lockout_subject)
+            .with_n("tries", 0)
+            .expiring_at(expires),
+        principal,
+    );
+    ctx.store.put(item, Condition::NotExists).await?;
+    Ok(token)
+}
+
+/// `item` with whose it is (kind and ids), read back by [`principal_of`].
+pub(crate) fn with_principal(item: Item, principal: &Principal) -> Item {
+    match *principal {
         Principal::ClinicUser { clinic_id, user_id } => item
             .with_s("kind", "clinic_user")
             .with_s("clinic_id", clinic_id.to_string())
@@ -370,9 +403,28 @@ pub async fn challenge(
         Principal::Person { person_id } => item
             .with_s("kind", "person")
             .with_s("person_id", person_id.to_string()),
-    };
-    ctx.store.put(item, Condition::NotExists).await?;
-    Ok(token)
+    }
+}
+
+/// Whose an item written by [`with_principal`] is.
+pub(crate) fn principal_of(item: &Item) -> Result<Principal, CoreError> {
+    let corrupt = || CoreError::Store(StoreError::Corrupt(format!("account of {}", item.key.pk)));
+    Ok(match item.require_s("kind")? {
+        "clinic_user" => Principal::ClinicUser {
+            clinic_id: item
+                .require_s("clinic_id")?
+                .parse()
+                .map_err(|_| corrupt())?,
+            user_id: item.require_s("user_id")?.parse().map_err(|_| corrupt())?,
+        },
+        "person" => Principal::Person {
+            person_id: item
+                .require_s("person_id")?
+                .parse::<PersonId>()
+                .map_err(|_| corrupt())?,
+        },
+        _ => return Err(corrupt()),
+    })
 }
 
 fn challenge_gone() -> CoreError {
@@ -392,23 +444,7 @@ pub async fn complete(ctx: &Ctx, token: &str, code: &str) -> Result<Principal, C
     let item = ctx.store.get(&key).await?.ok_or_else(challenge_gone)?;
     let lockout = item.require_s("lockout")?.to_owned();
     let subject = item.require_s("subject")?.to_owned();
-    let corrupt = || CoreError::Store(StoreError::Corrupt("sign-in challenge".into()));
-    let principal = match item.require_s("kind")? {
-        "clinic_user" => Principal::ClinicUser {
-            clinic_id: item
-                .require_s("clinic_id")?
-                .parse()
-                .map_err(|_| corrupt())?,
-            user_id: item.require_s("user_id")?.parse().map_err(|_| corrupt())?,
-        },
-        "person" => Principal::Person {
-            person_id: item
-                .require_s("person_id")?
-                .parse::<PersonId>()
-                .map_err(|_| corrupt())?,
-        },
-        _ => return Err(corrupt()),
-    };
+    let principal = principal_of(&item)?;
     throttle::reserve(ctx, SIGN_IN_PER_ACCOUNT, &lockout).await?;
     match spend_code(ctx, &subject, code).await {
         Ok(recovery) => {
@@ -440,8 +476,48 @@ pub async fn complete(ctx: &Ctx, token: &str, code: &str) -> Result<Principal, C
     }
 }
 
+/// Whose sign-in a waiting challenge is (completed with a passkey: [`close_challenge`] once the
+/// passkey is checked, [`count_wrong_answer`] when it is refused).
+pub async fn challenge_owner(ctx: &Ctx, token: &str) -> Result<Principal, CoreError> {
+    if !crate::random::looks_like_token_256(token) {
+        return Err(challenge_gone());
+    }
+    let item = ctx
+        .store
+        .get(&challenge_key(&sha256_hex(token)))
+        .await?
+        .ok_or_else(challenge_gone)?;
+    principal_of(&item)
+}
+
+/// A refused answer to a challenge: it counts toward the challenge's tries and the account's lockout.
+pub async fn count_wrong_answer(ctx: &Ctx, token: &str) -> Result<(), CoreError> {
+    let key = challenge_key(&sha256_hex(token));
+    let Some(item) = ctx.store.get(&key).await? else {
+        return Ok(());
+    };
+    throttle::record_failure(ctx, SIGN_IN_PER_ACCOUNT, item.require_s("lockout")?).await?;
+    let tries = ctx.store.increment(&key, "tries", 1, None).await?;
+    if tries >= CHALLENGE_TRIES {
+        ctx.store.delete(&key, Condition::None).await?;
+    }
+    Ok(())
+}
+
+/// A challenge answered (by a passkey): it ends, and the account's sign-in window closes.
+pub async fn close_challenge(ctx: &Ctx, token: &str) -> Result<(), CoreError> {
+    let key = challenge_key(&sha256_hex(token));
+    let item = ctx.store.get(&key).await?.ok_or_else(challenge_gone)?;
+    match ctx.store.delete(&key, Condition::Exists).await {
+        Ok(()) => {}
+        Err(StoreError::ConditionFailed) => return Err(challenge_gone()),
+        Err(other) => return Err(other.into()),
+    }
+    throttle::reset(ctx, SIGN_IN_PER_ACCOUNT, item.require_s("lockout")?).await
+}
+
 /// The actor and clinic of an account's audit lines.
-async fn who(
+pub async fn who(
     ctx: &Ctx,
     principal: &Principal,
 ) -> Result<(Actor, Option<(ClinicId, String)>), CoreError> {
