@@ -1,5 +1,5 @@
 //! Patient records through the HTTP API: create (asking first for a possible duplicate), list, search,
-//! profile, freshness, clinic isolation, deletion of a record made by mistake.
+//! profile, freshness, clinic isolation, deletion of a record made by mistake, archive and restore.
 
 use glucolink_core::store::{Condition, Item, Key, Value};
 use jiff::{SignedDuration, Timestamp};
@@ -437,4 +437,164 @@ async fn a_record_made_by_mistake_is_deleted_but_never_a_linked_or_waiting_one()
         log["events"][0]["detail"],
         "Deleted the record of Typo Person, born 1990-01-01, MRN T-9."
     );
+}
+
+async fn set_archived(
+    clinic: &crate::support::app::Browser,
+    patient_id: &str,
+    body: &Json,
+) -> reqwest::Response {
+    clinic
+        .send(
+            Method::PUT,
+            &format!("/api/clinic/patients/{patient_id}/archived"),
+            Some(body),
+        )
+        .await
+}
+
+#[tokio::test]
+async fn an_archived_record_leaves_the_list_and_triage_is_found_by_search_and_restored() {
+    let app = spawn_app().await;
+    let clinic = app.browser();
+    signed_in_clinic(&clinic, "archive@clinic.example").await;
+    let moved = create_patient(&clinic, "Moved Away", "1970-05-05", Some("MA-1")).await;
+    create_patient(&clinic, "Still Here", "1971-06-06", None).await;
+    let waiting = create_patient(&clinic, "Waiting Still", "1972-07-07", None).await;
+    generate_code(&clinic, &waiting).await;
+    let linked = linked_patient(&app, "archive.linked").await;
+
+    // Refused, and nothing changes: linked, waiting, bad bodies, unknown, another clinic's.
+    let before = app.stored_data().await;
+    for (who, id, body, status, code) in [
+        (
+            &clinic,
+            waiting.as_str(),
+            json!({"archived": true}),
+            409,
+            "code_pending",
+        ),
+        (
+            &linked.clinic,
+            linked.patient_id.as_str(),
+            json!({"archived": true}),
+            409,
+            "linked",
+        ),
+        (
+            &clinic,
+            moved.as_str(),
+            json!({"archived": "yes"}),
+            400,
+            "invalid_type",
+        ),
+        (&clinic, moved.as_str(), json!({}), 400, "missing_field"),
+        (
+            &clinic,
+            moved.as_str(),
+            json!({"archived": true, "why": "x"}),
+            400,
+            "unknown_field",
+        ),
+        (
+            &clinic,
+            "not-an-id",
+            json!({"archived": true}),
+            404,
+            "not_found",
+        ),
+        (
+            &clinic,
+            linked.patient_id.as_str(),
+            json!({"archived": true}),
+            404,
+            "not_found",
+        ),
+    ] {
+        assert_error(set_archived(who, id, &body).await, status, code).await;
+    }
+    assert_error(
+        clinic.get("/api/clinic/patients?archived=maybe").await,
+        400,
+        "invalid_archived",
+    )
+    .await;
+    assert_eq!(app.stored_data().await, before);
+
+    let (status, archived) =
+        status_and_json(set_archived(&clinic, &moved, &json!({"archived": true})).await).await;
+    assert_eq!(status, 200, "{archived}");
+    assert!(archived["archived_at"].is_string(), "{archived}");
+    assert_eq!(archived["archived_by"], "Sam Rivera");
+    // Again: nothing more happens.
+    let (status, _) =
+        status_and_json(set_archived(&clinic, &moved, &json!({"archived": true})).await).await;
+    assert_eq!(status, 200);
+
+    // Out of the list and of triage (sorted by a number); under "archived"; found by search, marked.
+    assert_eq!(
+        names(&list(&clinic, "").await),
+        ["Still Here", "Waiting Still"]
+    );
+    assert_eq!(
+        names(&list(&clinic, "?sort=in_range&order=asc").await),
+        ["Still Here", "Waiting Still"]
+    );
+    assert_eq!(
+        names(&list(&clinic, "?archived=true").await),
+        ["Moved Away"]
+    );
+    let found = list(&clinic, "?q=moved").await;
+    assert_eq!(names(&found), ["Moved Away"]);
+    assert!(found["patients"][0]["archived_at"].is_string());
+    let (_, profile) =
+        status_and_json(clinic.get(&format!("/api/clinic/patients/{moved}")).await).await;
+    assert!(profile["archived_at"].is_string(), "{profile}");
+
+    // An archived record cannot be linked until restored; its MRN stays taken.
+    let before = app.stored_data().await;
+    assert_error(
+        clinic
+            .send(
+                Method::POST,
+                &format!("/api/clinic/patients/{moved}/link/code"),
+                None,
+            )
+            .await,
+        409,
+        "archived",
+    )
+    .await;
+    assert_eq!(app.stored_data().await, before);
+    assert_error(
+        clinic
+            .post(
+                "/api/clinic/patients",
+                &json!({"name": "Other Person", "date_of_birth": "1980-01-01", "mrn": "MA-1"}),
+            )
+            .await,
+        409,
+        "mrn_taken",
+    )
+    .await;
+
+    let (status, restored) =
+        status_and_json(set_archived(&clinic, &moved, &json!({"archived": false})).await).await;
+    assert_eq!(status, 200, "{restored}");
+    assert!(restored.get("archived_at").is_none(), "{restored}");
+    assert_eq!(
+        names(&list(&clinic, "").await),
+        ["Moved Away", "Still Here", "Waiting Still"]
+    );
+    assert_eq!(list(&clinic, "?archived=true").await["patients"], json!([]));
+    generate_code(&clinic, &moved).await;
+    let (_, log) = status_and_json(clinic.get("/api/clinic/audit").await).await;
+    let actions: Vec<&str> = log["events"]
+        .as_array()
+        .expect("events")
+        .iter()
+        .filter_map(|e| e["action"].as_str())
+        .collect();
+    assert!(actions.contains(&"patient_archived"), "{actions:?}");
+    assert!(actions.contains(&"patient_restored"), "{actions:?}");
 }

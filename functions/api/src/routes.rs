@@ -69,6 +69,7 @@ pub enum RouteId {
     RemovePasskey,
     StartPasskeySignIn,
     PasskeySignIn,
+    ArchivePatient,
 }
 
 /// One entry of the table.
@@ -215,6 +216,12 @@ pub const ROUTES: &[Route] = &[
         id: RouteId::CancelInvitation,
         method: "POST",
         path: "/api/clinic/staff/invitations/cancel",
+        local_only: false,
+    },
+    Route {
+        id: RouteId::ArchivePatient,
+        method: "PUT",
+        path: "/api/clinic/patients/{patient_id}/archived",
         local_only: false,
     },
     Route {
@@ -485,6 +492,7 @@ impl RouteId {
                 "sort",
                 "order",
                 "flag",
+                "archived",
             ],
             RouteId::ClinicAudit => &["cursor", "patient", "actor", "action", "from", "to", "tz"],
             RouteId::PersonalAudit => &["cursor"],
@@ -576,6 +584,7 @@ impl RouteId {
             RouteId::RemovePasskey => "me-passkey-remove",
             RouteId::StartPasskeySignIn => "signin-passkey-options",
             RouteId::PasskeySignIn => "signin-passkey",
+            RouteId::ArchivePatient => "clinic-patient-archive",
         }
     }
 }

@@ -124,6 +124,8 @@ pub const ACTIONS: &[(&str, &str)] = &[
     ("patient_created", "Added a patient record"),
     ("patient_corrected", "Corrected a patient record"),
     ("patient_deleted", "Deleted a patient record"),
+    ("patient_archived", "Archived a patient record"),
+    ("patient_restored", "Restored an archived patient record"),
     ("link_code_created", "Generated a unique code"),
     ("link_code_sent", "Sent a code"),
     ("link_code_printed", "Printed a code"),

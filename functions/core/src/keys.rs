@@ -110,6 +110,19 @@ pub fn patients_by_name_pk(clinic: ClinicId) -> String {
     format!("PATIENTS#{clinic}")
 }
 
+/// The secondary-index key of an archived record: the clinic's archived records, sorted by name
+/// (they leave the list above, so neither the patient list nor triage shows them).
+pub fn archived_patient_by_name(clinic: ClinicId, folded_name: &str, patient: PatientId) -> Key {
+    Key::new(
+        archived_patients_by_name_pk(clinic),
+        format!("{folded_name}#{patient}"),
+    )
+}
+
+pub fn archived_patients_by_name_pk(clinic: ClinicId) -> String {
+    format!("ARCHIVED#{clinic}")
+}
+
 pub const FIND_PREFIX: &str = "FIND#";
 
 pub fn patient_search_token(clinic: ClinicId, token: &str, patient: PatientId) -> Key {

@@ -259,7 +259,17 @@ pub struct PatientRecord {
     pub(crate) pending_code: Option<String>,
     /// Where the pending code was sent (`email:…`, `sms:…`): told when the code stops working.
     pub(crate) code_sent_to: Vec<String>,
+    /// When and by whom the record was archived (kept, read-only for linking, out of the patient list
+    /// and triage); `None` for an active record.
+    pub archived: Option<Archived>,
     pub(crate) version: i64,
+}
+
+/// An archived record's when and who.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Archived {
+    pub at: Timestamp,
+    pub by: String,
 }
 
 impl PatientRecord {
@@ -400,6 +410,90 @@ pub async fn delete(
     }
 }
 
+/// Archives a record (`archive`) or restores it: an archived record is kept with its data and audit
+/// lines, leaves the patient list and triage (it is listed under "Archived records" and still found
+/// by search), and cannot be linked until restored. A linked record, or one waiting for a code, is
+/// refused: sharing must be ended (or the code cancelled) first, never silently. Audited.
+pub async fn set_archived(
+    ctx: &Ctx,
+    staff: &Staff,
+    patient_id: PatientId,
+    archive: bool,
+) -> Result<PatientRecord, CoreError> {
+    commit(ctx, || async move {
+        let mut record = get(ctx, staff.clinic.id, patient_id).await?;
+        if record.archived.is_some() == archive {
+            return Ok(Commit::new(Vec::new(), record));
+        }
+        let now = ctx.clock.now();
+        if archive {
+            match record.link {
+                LinkState::Linked { .. } => {
+                    return Err(CoreError::Conflict {
+                        code: "linked",
+                        message: format!(
+                            "{} is linked to a personal account. Unlink it first, then archive the record.",
+                            record.name
+                        ),
+                    });
+                }
+                LinkState::Pending { .. } => {
+                    return Err(CoreError::Conflict {
+                        code: "code_pending",
+                        message: format!(
+                            "{} is waiting for a unique code. Cancel the code first, then archive the record.",
+                            record.name
+                        ),
+                    });
+                }
+                _ => {}
+            }
+            record.archived = Some(Archived {
+                at: now,
+                by: staff.user.name.clone(),
+            });
+        } else {
+            record.archived = None;
+        }
+        let mut ops = vec![update_op(&mut record)];
+        ops.extend(
+            NewEvent {
+                actor: staff.actor(),
+                action: if archive {
+                    "patient_archived"
+                } else {
+                    "patient_restored"
+                },
+                clinic: Some(staff.clinic_ref()),
+                patient_id: Some(patient_id),
+                person_id: None,
+                detail: if archive {
+                    format!("Archived the record of {}.", record.name)
+                } else {
+                    format!("Restored the archived record of {}.", record.name)
+                },
+            }
+            .ops(now),
+        );
+        Ok(Commit::new(ops, record))
+    })
+    .await
+}
+
+/// Refuses to start linking an archived record.
+pub(crate) fn require_active(record: &PatientRecord) -> Result<(), CoreError> {
+    match record.archived {
+        None => Ok(()),
+        Some(_) => Err(CoreError::Conflict {
+            code: "archived",
+            message: format!(
+                "The record of {} is archived. Restore it first (Patient Profile → Correct this record's details).",
+                record.name
+            ),
+        }),
+    }
+}
+
 /// The clinic's records with this name (folded) and date of birth.
 async fn same_name_and_birth(
     ctx: &Ctx,
@@ -457,6 +551,7 @@ pub async fn create(
         code_hash: None,
         pending_code: None,
         code_sent_to: Vec::new(),
+        archived: None,
         version: 1,
     };
     let mut ops = Vec::new();
@@ -522,11 +617,17 @@ pub(crate) fn record_item(record: &PatientRecord) -> Item {
         .with_n("created_at", record.created_at.as_millisecond())
         .with_n("version", record.version)
         .with_s("link", record.link.status())
-        .indexed(keys::patient_by_name(
-            record.clinic_id,
-            &fold(&record.name),
-            record.id,
-        ));
+        .indexed(match &record.archived {
+            None => keys::patient_by_name(record.clinic_id, &fold(&record.name), record.id),
+            Some(_) => {
+                keys::archived_patient_by_name(record.clinic_id, &fold(&record.name), record.id)
+            }
+        });
+    if let Some(archived) = &record.archived {
+        item = item
+            .with_n("archived_at", archived.at.as_millisecond())
+            .with_s("archived_by", &archived.by);
+    }
     if let Some(mrn) = &record.mrn {
         item = item.with_s("mrn", mrn);
     }
@@ -690,6 +791,13 @@ pub(crate) fn from_item(
             .filter(|_| pending)
             .map(|list| list.lines().map(str::to_owned).collect())
             .unwrap_or_default(),
+        archived: match item.n("archived_at") {
+            Some(at) => Some(Archived {
+                at: millis(at)?,
+                by: item.s("archived_by").unwrap_or_default().to_owned(),
+            }),
+            None => None,
+        },
         version: item.require_n("version")?,
     })
 }
@@ -910,13 +1018,20 @@ pub fn parse_link_status(raw: &str) -> Result<&'static str, CoreError> {
 
 /// A page of the clinic's records, sorted by name; with `status`, only records in that link state
 /// (a filtered page may hold fewer or a few more than [`PAGE_SIZE`]; follow the cursor for the rest).
+/// With `archived`, the archived records instead of the active ones.
 pub async fn list(
     ctx: &Ctx,
     clinic_id: ClinicId,
     cursor: Option<String>,
     status: Option<&str>,
+    archived: bool,
 ) -> Result<(Vec<PatientRecord>, Option<String>), CoreError> {
-    let mut query = Query::prefix(keys::patients_by_name_pk(clinic_id), "");
+    let pk = if archived {
+        keys::archived_patients_by_name_pk(clinic_id)
+    } else {
+        keys::patients_by_name_pk(clinic_id)
+    };
+    let mut query = Query::prefix(pk, "");
     query.index = Index::Gsi1;
     query.limit = PAGE_SIZE;
     query.cursor = cursor;

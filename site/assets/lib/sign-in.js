@@ -1,6 +1,6 @@
 // Signing in: the password form, then — for an account with two-factor sign-in — the second step,
 // which completes the challenge the password step answered (401 second_factor_required) with a code
-// from the authenticator app or with a passkey; or a passkey alone ("Sign in with a passkey").
+// from the authenticator app or with a passkey; or a passkey alone ("Use a passkey").
 
 import { ApiError, api } from "/assets/lib/api.js";
 import { checkForm, showError } from "/assets/lib/forms.js";

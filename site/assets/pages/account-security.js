@@ -38,6 +38,7 @@ function wirePasskeys(me, required) {
         removing = passkey;
         part("passkey-remove-name").textContent = passkey.name;
         removeForm.hidden = false;
+        addForm.hidden = true;
         document.getElementById("passkey-remove-heading").focus();
       });
       return el("li", {},
@@ -74,6 +75,7 @@ function wirePasskeys(me, required) {
       await api("DELETE", `/api/me/passkeys/${encodeURIComponent(removing.id)}`, { password: removeForm.elements.namedItem("password").value });
       removeForm.reset();
       removeForm.hidden = true;
+      addForm.hidden = !passkeysSupported();
       await refresh();
       say(`Passkey “${removing.name}” removed.`);
     } catch (error) {
@@ -83,6 +85,7 @@ function wirePasskeys(me, required) {
   part("passkey-remove-cancel").addEventListener("click", () => {
     removeForm.reset();
     removeForm.hidden = true;
+    addForm.hidden = !passkeysSupported();
   });
   refresh().catch((error) => {
     part("passkey-error").textContent = error.message;

@@ -113,6 +113,7 @@ function row(p, chosen) {
     el("td", {},
       box,
       el("a", { href: `/clinic/patient?id=${encodeURIComponent(p.patient_id)}` }, p.name),
+      p.archived_at ? [" ", el("span", { className: "badge archived" }, "Archived")] : "",
       el("div", { className: "hint" }, `Born ${calendarDay(p.date_of_birth)}${p.mrn ? ` · MRN ${p.mrn}` : ""}`)),
     el("td", { "data-label": "Linked to Personal" },
       badge("link", p.link.status, LINK_TEXT[p.link.status]),
@@ -155,6 +156,7 @@ async function clinicHome() {
     const control = controls.namedItem(name);
     if (value && control && [...control.options].some((o) => o.value === value)) control.value = value;
   }
+  if (address.get("archived") === "true") controls.namedItem("link_status").value = "archived";
   search.elements.namedItem("q").value = address.get("q") || "";
 
   function query(append) {
@@ -169,7 +171,9 @@ async function clinicHome() {
     }
     for (const name of ["flag", "link_status"]) {
       const value = controls.namedItem(name).value;
-      if (value) params.set(name, value);
+      // "Archived records" is not a link state: the archived records, by name.
+      if (value === "archived") params.set("archived", "true");
+      else if (value) params.set(name, value);
     }
     // The address names only what differs from the defaults (the last 14 days, by name).
     const shown = new URLSearchParams(params);
@@ -179,6 +183,8 @@ async function clinicHome() {
     history.replaceState(null, "", address ? `${location.pathname}?${address}` : location.pathname);
     const exported = new URLSearchParams(params);
     exported.delete("cursor");
+    // The download is of the active records (archived ones have no numbers).
+    exported.delete("archived");
     document.querySelector("[data-export-list]").setAttribute("href", `/api/clinic/patients/export.csv?${exported}`);
     if (append && cursor) params.set("cursor", cursor);
     return params;

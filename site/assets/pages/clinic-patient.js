@@ -94,8 +94,15 @@ async function clinicPatient() {
     });
     document.querySelector("[data-link-badge]").replaceChildren(badge("link", p.link.status, LINK_TEXT[p.link.status]));
     document.querySelector("[data-link-state]").hidden = p.link.status === "linked";
-    // Every state but "linked" and "pending" is a record the clinic can link again.
-    showWhen(["linked", "pending"].includes(p.link.status) ? p.link.status : "not_linked");
+    // Every state but "linked" and "pending" is a record the clinic can link again — unless archived.
+    const archived = Boolean(p.archived_at);
+    showWhen(archived ? "archived" : ["linked", "pending"].includes(p.link.status) ? p.link.status : "not_linked");
+    if (archived) {
+      document.querySelector("[data-link-state]").hidden = true;
+      document.querySelector("[data-archived-text]").textContent =
+        `Archived ${when(p.archived_at)}${p.archived_by ? ` by ${p.archived_by}` : ""}. It is not in the patient list or triage, and it cannot be linked until you restore it. Its history stays in the audit log.`;
+    }
+    document.querySelector("[data-archive-record]").hidden = archived || ["linked", "pending"].includes(p.link.status);
     document.querySelector("[data-identity]").hidden = p.link.identity !== "mismatch";
     for (const link of document.querySelectorAll("[data-export-data]")) {
       link.setAttribute("href", `${base}/data?format=${link.dataset.exportData}`);
@@ -208,6 +215,21 @@ async function clinicPatient() {
       showError(correctForm, error);
     }
   });
+  const setArchived = async (archived) => {
+    try {
+      await api("PUT", `${base}/archived`, { archived });
+      await render();
+      const status = document.querySelector("[data-page-status]");
+      status.textContent = archived
+        ? `${current.name}'s record is archived.`
+        : `${current.name}'s record is restored: it is back in the patient list.`;
+      if (archived) document.querySelector("#archived-heading").focus();
+    } catch (error) {
+      document.querySelector("[data-page-error]").textContent = error.message;
+    }
+  };
+  document.querySelector("[data-archive-record-button]").addEventListener("click", () => setArchived(true));
+  document.querySelector("[data-restore-record]").addEventListener("click", () => setArchived(false));
   document.querySelector("[data-delete-record-button]").addEventListener("click", async () => {
     if (!confirm(`Delete the record of ${current.name}, born ${current.date_of_birth}? This cannot be undone.`)) return;
     try {

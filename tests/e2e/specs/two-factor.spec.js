@@ -59,6 +59,7 @@ test("a clinic admin turns on two-factor sign-in and signs in with a code or a r
   await expect(page.locator("[data-status]")).toHaveText("The authenticator app is on.");
 
   // Signing in now asks for a code: a wrong one is explained, a recovery code works once.
+  await ready(page);
   await page.getByRole("button", { name: "Sign out" }).click();
   await expect(page).toHaveURL(/\/clinic\/signin$/);
   await signIn(page, email);
@@ -72,6 +73,7 @@ test("a clinic admin turns on two-factor sign-in and signs in with a code or a r
   await expect(page.getByRole("heading", { name: "Patients" })).toBeVisible();
 
   // And with the app's next code (the one used to turn it on cannot be used again).
+  await ready(page);
   await page.getByRole("button", { name: "Sign out" }).click();
   await expect(page).toHaveURL(/\/clinic\/signin$/);
   await signIn(page, email);

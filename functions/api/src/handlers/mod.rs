@@ -52,6 +52,7 @@ pub async fn dispatch(
         RouteId::RemovePasskey => passkeys::remove(app, request, params).await,
         RouteId::StartPasskeySignIn => passkeys::start_sign_in(app, request).await,
         RouteId::PasskeySignIn => passkeys::sign_in(app, request).await,
+        RouteId::ArchivePatient => patients::set_archived(app, request, params).await,
         RouteId::Me => accounts::me(app, request).await,
         RouteId::ListPatients => patients::list(app, request).await,
         RouteId::CreatePatient => patients::create(app, request).await,

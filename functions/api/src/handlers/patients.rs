@@ -74,6 +74,12 @@ pub(crate) struct PatientSummary {
     /// The triage numbers over the list's period; absent when the record has no data to show.
     #[serde(skip_serializing_if = "Option::is_none")]
     summary: Option<TriageSummary>,
+    /// When the record was archived; absent for an active record.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    archived_at: Option<Timestamp>,
+    /// Who archived it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    archived_by: Option<String>,
 }
 
 pub(crate) fn summary(
@@ -107,6 +113,8 @@ pub(crate) fn summary(
         last_reading_at: times.last_reading_at,
         freshness: Freshness::of(times.last_reading_at, now, freshness_days).as_str(),
         summary: None,
+        archived_at: record.archived.as_ref().map(|a| a.at),
+        archived_by: record.archived.as_ref().map(|a| a.by.clone()),
     }
 }
 
@@ -140,6 +148,8 @@ pub(crate) struct ListQuery {
     order: Order,
     flag: Option<Flag>,
     cursor: Option<String>,
+    /// The archived records (by name) instead of the active ones.
+    archived: bool,
 }
 
 pub(crate) fn list_query(
@@ -167,7 +177,19 @@ pub(crate) fn list_query(
         .transpose()?
         .unwrap_or_else(|| sort.attention_first());
     let flag = given("flag").map(|f| Flag::parse(&f)).transpose()?;
+    let archived = match given("archived").as_deref() {
+        None | Some("false") => false,
+        Some("true") => true,
+        Some(_) => {
+            return Err(ApiError::bad_request(
+                "invalid_archived",
+                "archived is true (the archived records) or false (the active ones).",
+            )
+            .with_field("archived"));
+        }
+    };
     Ok(ListQuery {
+        archived,
         search,
         status,
         setting: Setting {
@@ -246,11 +268,16 @@ pub async fn list(app: &App, request: &Request<Bytes>) -> Result<Reply, ApiError
     let staff = require_staff(app, request).await?;
     let now = app.ctx.clock.now();
     let query = list_query(request, now, &staff)?;
-    let ranked = query.sort != SortKey::Name || query.order == Order::Desc || query.flag.is_some();
+    // Archived records are listed by name only: they have no triage.
+    let ranked = !query.archived
+        && (query.sort != SortKey::Name || query.order == Order::Desc || query.flag.is_some());
     let (records, mut next_cursor, more) = match &query.search {
         Some(folded) => {
             let (mut records, more) = patient::search(&app.ctx, staff.clinic.id, folded).await?;
             records.retain(|r| query.status.is_none_or(|s| r.link.status() == s));
+            if query.archived {
+                records.retain(|r| r.archived.is_some());
+            }
             (records, None, more)
         }
         None if ranked => {
@@ -264,6 +291,7 @@ pub async fn list(app: &App, request: &Request<Bytes>) -> Result<Reply, ApiError
                 staff.clinic.id,
                 query.cursor.clone(),
                 query.status,
+                query.archived,
             )
             .await?;
             (records, next, false)
@@ -438,6 +466,33 @@ pub async fn correct(
         },
     )
     .await?;
+    let times = times_of(&app.ctx, std::slice::from_ref(&record)).await?;
+    let view = summary(
+        &record,
+        times.into_iter().next().unwrap_or_default(),
+        app.ctx.clock.now(),
+        staff.clinic.freshness_days,
+    );
+    Ok(Reply::json(StatusCode::OK, &view))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ArchivedBody {
+    archived: bool,
+}
+
+/// Archives the record (`{"archived": true}`) or restores it (`false`); answers the record as the list
+/// shows it.
+pub async fn set_archived(
+    app: &App,
+    request: &Request<Bytes>,
+    params: &PathParams,
+) -> Result<Reply, ApiError> {
+    let staff = require_staff(app, request).await?;
+    let body: ArchivedBody = json_body(request)?;
+    let record =
+        patient::set_archived(&app.ctx, &staff, patient_id(params)?, body.archived).await?;
     let times = times_of(&app.ctx, std::slice::from_ref(&record)).await?;
     let view = summary(
         &record,

@@ -16,11 +16,12 @@ use webauthn_rp::request::auth::{
     AuthenticationVerificationOptions, DiscoverableCredentialRequestOptions,
 };
 use webauthn_rp::request::register::{
-    Nickname, PublicKeyCredentialCreationOptions, PublicKeyCredentialUserEntity,
+    CredProtect, Nickname, PublicKeyCredentialCreationOptions, PublicKeyCredentialUserEntity,
     RegistrationVerificationOptions, UserHandle16, Username,
 };
 use webauthn_rp::request::{
-    AsciiDomain, DomainOrigin, Port, PublicKeyCredentialDescriptor, RpId, Scheme, TimedCeremony,
+    AsciiDomain, DomainOrigin, ExtensionInfo, Port, PublicKeyCredentialDescriptor, RpId, Scheme,
+    TimedCeremony,
 };
 use webauthn_rp::response::register::{CompressedPubKey, DynamicState, StaticState};
 use webauthn_rp::response::{AuthTransports, Backup, CredentialId};
@@ -310,7 +311,13 @@ pub async fn start_registration(
             Nickname::try_from(display_name).map_err(|e| internal("display name", e))?,
         ),
     };
-    let (server, client) = PublicKeyCredentialCreationOptions::passkey(&site.rp_id, user, exclude)
+    let mut options = PublicKeyCredentialCreationOptions::passkey(&site.rp_id, user, exclude);
+    // Ask security keys to demand verification for this credential, but do not require the answer:
+    // phones, laptops and password managers verify the person on every use anyway (checked below), and
+    // many do not report the extension.
+    options.extensions.cred_protect =
+        CredProtect::UserVerificationRequired(ExtensionInfo::AllowDontEnforceValue);
+    let (server, client) = options
         .start_ceremony()
         .map_err(|e| internal("options", e))?;
     let options = serde_json::to_value(&client).map_err(|e| internal("options", e))?;

@@ -50,6 +50,7 @@ pub async fn generate_code(
 ) -> Result<IssuedCode, CoreError> {
     let (issued, withdrawn) = commit(ctx, || async move {
         let mut record = patient::get(ctx, staff.clinic.id, patient_id).await?;
+        patient::require_active(&record)?;
         if record.link.is_linked() {
             return Err(already_linked_record());
         }

@@ -62,10 +62,11 @@ pub async fn link_with_credentials(
         ));
     }
     // The record first: another clinic's id must not even reach the credential check.
-    patient::get(ctx, staff.clinic.id, patient_id).await?;
+    patient::require_active(&patient::get(ctx, staff.clinic.id, patient_id).await?)?;
     let person = &signin::verify_person(ctx, input.username, input.password, source).await?;
     commit(ctx, || async move {
         let mut record = patient::get(ctx, staff.clinic.id, patient_id).await?;
+        patient::require_active(&record)?;
         if record.link.is_linked() {
             return Err(already_linked_record());
         }
