@@ -64,6 +64,11 @@ fn assert_nothing_of_the_person(items: &[(String, String, Vec<String>)], tag: &s
     let username = format!("{tag}.patient");
     let email = format!("{tag}.patient@example.net");
     for (pk, sk, values) in items {
+        // The local outbox stands for the recipients' mailboxes (SES and SNS in the cloud keep nothing
+        // in glucolink's table): what was sent to the person is theirs, not glucolink's store.
+        if pk == "OUTBOX" {
+            continue;
+        }
         assert!(
             !pk.contains(person) || pk == "DELETIONS",
             "{pk} {sk} is left"

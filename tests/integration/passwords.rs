@@ -15,6 +15,17 @@ use crate::support::people::{
 
 const NEW_PASSWORD: &str = "juniper harbour kite 73";
 
+/// Confirms a recovery contact with the link the outbox holds for it.
+async fn confirm_contact(browser: &Browser, recipient: &str) {
+    let token =
+        crate::support::messages::link_token(browser, recipient, "/personal/verify-contact?token=")
+            .await;
+    let response = browser
+        .post("/api/personal/verify-contact", &json!({"token": token}))
+        .await;
+    assert_eq!(response.status().as_u16(), 204, "confirm {recipient}");
+}
+
 /// The token of the newest reset link sent to `recipient` (email address or phone number).
 async fn reset_token_sent_to(browser: &Browser, recipient: &str) -> String {
     let messages = outbox_to(browser, recipient).await;
@@ -142,6 +153,8 @@ async fn a_patient_resets_by_username_email_or_phone_and_only_the_newest_link_wo
     let app = spawn_app().await;
     let own = app.browser();
     signed_in_person(&own, "robin.reset").await;
+    // The phone is confirmed too (signing up confirmed the email): only confirmed contacts get links.
+    confirm_contact(&own, "+447700900123").await;
     let other = app.browser();
 
     // By username: the link goes to the account's email.
@@ -209,9 +222,11 @@ async fn one_recovery_email_of_two_accounts_gets_a_link_for_each() {
     for username in ["alex.family", "sam.family"] {
         let mut body = personal_sign_up(username);
         body["email"] = json!("parent@family.example");
+        let browser = app.browser();
         let (status, answer) =
-            status_and_json(app.browser().post("/api/personal/signup", &body).await).await;
+            status_and_json(browser.post("/api/personal/signup", &body).await).await;
         assert_eq!(status, 201, "{answer}");
+        confirm_contact(&browser, "parent@family.example").await;
     }
     ask(
         &parent,
@@ -219,7 +234,15 @@ async fn one_recovery_email_of_two_accounts_gets_a_link_for_each() {
         json!({"email": "parent@family.example"}),
     )
     .await;
-    let messages = outbox_to(&parent, "parent@family.example").await;
+    let messages: Vec<_> = outbox_to(&parent, "parent@family.example")
+        .await
+        .into_iter()
+        .filter(|m| {
+            m["text"]
+                .as_str()
+                .is_some_and(|t| t.contains("/reset?token="))
+        })
+        .collect();
     assert_eq!(messages.len(), 2);
     let texts: Vec<&str> = messages.iter().filter_map(|m| m["text"].as_str()).collect();
     assert!(texts.iter().any(|t| t.contains("alex.family")));
@@ -408,6 +431,33 @@ async fn reset_links_go_through_ses_and_sns() {
     body["phone"] = json!(phone);
     let (status, answer) = status_and_json(browser.post("/api/personal/signup", &body).await).await;
     assert_eq!(status, 201, "{answer}");
+    // Sign-up sent a confirmation to each contact, through SES and SNS; following them confirms both.
+    let confirmations = ses_messages_to(&email).await;
+    assert_eq!(confirmations.len(), 1, "{confirmations:?}");
+    assert_eq!(
+        confirmations[0]["subject"],
+        "Confirm your glucolink recovery email"
+    );
+    let texts = sms_to(phone).await;
+    assert_eq!(texts.len(), texts_before + 1, "{texts:?}");
+    for text in [
+        confirmations[0]["body"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned(),
+        texts[texts.len() - 1].clone(),
+    ] {
+        let token: String = text
+            .split("verify-contact?token=")
+            .nth(1)
+            .map(|rest| rest.chars().take(43).collect())
+            .unwrap_or_else(|| panic!("no confirmation link in {text}"));
+        let response = browser
+            .post("/api/personal/verify-contact", &json!({"token": token}))
+            .await;
+        assert_eq!(response.status().as_u16(), 204, "{text}");
+    }
+    let texts_before = texts.len();
     ask(
         &browser,
         "/api/personal/password-reset",
@@ -415,8 +465,8 @@ async fn reset_links_go_through_ses_and_sns() {
     )
     .await;
     let emails = ses_messages_to(&email).await;
-    assert_eq!(emails.len(), 1, "{emails:?}");
-    assert_eq!(emails[0]["subject"], "Reset your glucolink password");
+    assert_eq!(emails.len(), 2, "{emails:?}");
+    assert_eq!(emails[1]["subject"], "Reset your glucolink password");
     ask(
         &browser,
         "/api/personal/password-reset",

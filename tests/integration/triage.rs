@@ -521,6 +521,7 @@ async fn a_summary_written_after_a_racing_upload_reads_the_data_again() {
             username: "race.person",
             password: "pebble lantern orchid 58",
             name: "Rae Racing",
+            email: Some("rae.racing@example.net"),
             time_zone: Some("UTC"),
             ..PersonalSignUp::default()
         },

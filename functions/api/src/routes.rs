@@ -70,6 +70,9 @@ pub enum RouteId {
     StartPasskeySignIn,
     PasskeySignIn,
     ArchivePatient,
+    VerifyContact,
+    ResendContactVerification,
+    ChangeContacts,
 }
 
 /// One entry of the table.
@@ -216,6 +219,24 @@ pub const ROUTES: &[Route] = &[
         id: RouteId::CancelInvitation,
         method: "POST",
         path: "/api/clinic/staff/invitations/cancel",
+        local_only: false,
+    },
+    Route {
+        id: RouteId::VerifyContact,
+        method: "POST",
+        path: "/api/personal/verify-contact",
+        local_only: false,
+    },
+    Route {
+        id: RouteId::ResendContactVerification,
+        method: "POST",
+        path: "/api/personal/contact-verification",
+        local_only: false,
+    },
+    Route {
+        id: RouteId::ChangeContacts,
+        method: "PUT",
+        path: "/api/personal/contact",
         local_only: false,
     },
     Route {
@@ -585,6 +606,9 @@ impl RouteId {
             RouteId::StartPasskeySignIn => "signin-passkey-options",
             RouteId::PasskeySignIn => "signin-passkey",
             RouteId::ArchivePatient => "clinic-patient-archive",
+            RouteId::VerifyContact => "personal-verify-contact",
+            RouteId::ResendContactVerification => "personal-contact-verification",
+            RouteId::ChangeContacts => "personal-contact-change",
         }
     }
 }
@@ -628,7 +652,10 @@ impl RouteId {
             | RouteId::ClinicPasswordReset
             | RouteId::PersonalPasswordReset
             | RouteId::ClinicSignUp
-            | RouteId::ResendClinicVerification => Access::WriteAndSend,
+            | RouteId::ResendClinicVerification
+            | RouteId::PersonalSignUp
+            | RouteId::ResendContactVerification
+            | RouteId::ChangeContacts => Access::WriteAndSend,
             _ => Access::Write,
         }
     }

@@ -160,6 +160,8 @@ pub const ACTIONS: &[(&str, &str)] = &[
     ("two_factor_removed", "Turned off two-factor sign-in"),
     ("two_factor_used", "Signed in with two factors"),
     ("recovery_code_used", "Signed in with a recovery code"),
+    ("contact_verified", "Confirmed a recovery contact"),
+    ("contact_changed", "Changed the recovery contacts"),
     ("passkey_added", "Added a passkey"),
     ("passkey_removed", "Removed a passkey"),
     ("passkey_used", "Signed in with a passkey"),

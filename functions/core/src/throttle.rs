@@ -92,6 +92,13 @@ pub const PASSKEY_SIGN_INS_PER_SOURCE: Limit = Limit {
     window_seconds: 15 * 60,
 };
 
+/// Recovery-contact confirmation messages per personal account: 5 an hour.
+pub const CONTACT_VERIFICATIONS_PER_PERSON: Limit = Limit {
+    scope: "contact-person",
+    max: 5,
+    window_seconds: 3600,
+};
+
 const COUNT: &str = "count";
 
 /// Counts one failure; returns the count in the current window.

@@ -18,8 +18,9 @@ use glucolink_store::DynamoStore;
 use lambda_http::request::RequestContext;
 use lambda_http::{Body, Request, RequestExt, Response, service_fn};
 
-/// Serves `route` until the Lambda runtime stops the process.
-pub async fn run(route: RouteId) -> Result<(), lambda_http::Error> {
+pub mod operator;
+
+fn init_logs() {
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
@@ -27,13 +28,46 @@ pub async fn run(route: RouteId) -> Result<(), lambda_http::Error> {
         .without_time()
         .with_ansi(false)
         .init();
+}
+
+/// The ports of the cloud: DynamoDB, SES and SNS, the system clock; and the site's address.
+async fn cloud_ctx() -> Result<(Ctx, Option<String>), lambda_http::Error> {
     let clock = Arc::new(SystemClock);
     // Loading the configuration reads the environment only; credentials are fetched on first use.
     let config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
     let store = DynamoStore::from_config(&config, clock.clone())?;
     let notifier = CloudNotifier::from_config(&config)?;
     let site_url = std::env::var("SITE_URL").ok().filter(|url| !url.is_empty());
-    let ctx = Ctx::new(Arc::new(store), clock, Arc::new(notifier));
+    Ok((
+        Ctx::new(Arc::new(store), clock, Arc::new(notifier)),
+        site_url,
+    ))
+}
+
+/// Runs the operator's clinic-invite command until the Lambda runtime stops the process: each
+/// invocation's payload is one command (see [`operator`]).
+pub async fn run_clinic_invite() -> Result<(), lambda_http::Error> {
+    init_logs();
+    let (ctx, site_url) = cloud_ctx().await?;
+    let site_url = site_url.ok_or("SITE_URL is not set")?;
+    lambda_http::lambda_runtime::run(lambda_http::service_fn(
+        move |event: lambda_http::LambdaEvent<serde_json::Value>| {
+            let ctx = ctx.clone();
+            let site_url = site_url.clone();
+            async move {
+                operator::clinic_invite(&ctx, &site_url, event.payload)
+                    .await
+                    .map_err(lambda_http::Error::from)
+            }
+        },
+    ))
+    .await
+}
+
+/// Serves `route` until the Lambda runtime stops the process.
+pub async fn run(route: RouteId) -> Result<(), lambda_http::Error> {
+    init_logs();
+    let (ctx, site_url) = cloud_ctx().await?;
     let env = |name: &str| std::env::var(name).unwrap_or_default();
     // A join mode that does not parse stops the function at start: never a silently open service.
     let clinic_join = JoinPolicy::parse(&env("CLINIC_JOIN"), &env("CLINIC_DOMAINS"))?;

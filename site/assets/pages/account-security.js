@@ -8,7 +8,56 @@ import { el } from "/assets/lib/dom.js";
 import { checkForm, showError } from "/assets/lib/forms.js";
 import { whoAmI, wireSignOut } from "/assets/lib/session.js";
 import { addPasskey, passkeysSupported } from "/assets/lib/passkey.js";
-import { when } from "/assets/lib/format.js";
+import { browserRegion, when } from "/assets/lib/format.js";
+
+/** The Recovery contacts card (patients): what is confirmed, "Send the link again", and changing them. */
+function wireContacts(me) {
+  const card = document.querySelector("[data-contacts]");
+  if (!card) return;
+  const part = (name) => card.querySelector(`[data-${name}]`);
+  const status = part("contacts-status");
+  const form = part("contacts-form");
+  const show = (person) => {
+    const line = (value, confirmed) => value
+      ? [value, " ", el("span", { className: `badge contact ${confirmed ? "confirmed" : "waiting"}` }, confirmed ? "Confirmed" : "Waiting for confirmation")]
+      : ["Not given"];
+    part("contact-email").replaceChildren(...line(person.email, person.email_verified));
+    part("contact-phone").replaceChildren(...line(person.phone, person.phone_verified));
+    part("contacts-resend-part").hidden = !((person.email && !person.email_verified) || (person.phone && !person.phone_verified));
+    form.elements.namedItem("email").value = person.email || "";
+    form.elements.namedItem("phone").value = person.phone || "";
+  };
+  show(me);
+  part("contacts-resend").addEventListener("click", async () => {
+    try {
+      const { sent } = await api("POST", "/api/personal/contact-verification");
+      status.textContent = `We sent a new link to your ${sent.map((c) => (c === "email" ? "email" : "phone")).join(" and ")}. It works for 7 days.`;
+      status.focus();
+    } catch (error) {
+      part("contacts-error").textContent = error.message;
+    }
+  });
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    if (!checkForm(form)) return;
+    const body = { password: form.elements.namedItem("password").value };
+    for (const name of ["email", "phone"]) {
+      const value = form.elements.namedItem(name).value.trim();
+      if (value) body[name] = value;
+    }
+    if (body.phone && browserRegion()) body.country = browserRegion();
+    try {
+      const person = await api("PUT", "/api/personal/contact", body);
+      form.elements.namedItem("password").value = "";
+      part("contacts-change").open = false;
+      show(person);
+      status.textContent = "Saved. We sent a link to each new contact: follow it to confirm.";
+      status.focus();
+    } catch (error) {
+      showError(form, error instanceof ApiError ? error : new ApiError(0, null));
+    }
+  });
+}
 
 /** The Passkeys card: the list (with Remove, confirmed by the password) and "Add a passkey". */
 function wirePasskeys(me, required) {
@@ -106,6 +155,7 @@ async function accountSecurity() {
   const required = () => Boolean(me.clinic_requires_two_factor) && !me.two_factor;
   part("required").hidden = !required();
   wirePasskeys(me, required);
+  wireContacts(me);
 
   part("start").addEventListener("click", async () => {
     try {

@@ -171,6 +171,11 @@ async function personalHome() {
   if (!me) return;
   fill({ ...me, date_of_birth: me.date_of_birth ? calendarDay(me.date_of_birth) : "Not given" });
   wireSignOut("/personal/signin");
+  // No confirmed recovery contact: "Forgot password?" could not help; say so first.
+  document.querySelector("[data-confirm-contact]").hidden = Boolean(me.email_verified || me.phone_verified);
+  const noContact = !me.email && !me.phone;
+  document.querySelector("[data-confirm-waiting]").hidden = noContact;
+  document.querySelector("[data-confirm-none]").hidden = !noContact;
   const times = (at) => ({
     ago: at.last_upload_at ? relative(at.last_upload_at) : "Never",
     text: at.last_upload_at ? when(at.last_upload_at) : "Nothing uploaded yet",

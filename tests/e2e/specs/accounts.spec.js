@@ -57,6 +57,7 @@ test("a patient creates a personal account, sees it, signs out and signs in", as
   await page.getByLabel("Username").fill(username);
   await page.getByLabel("Password").fill(PERSON_PASSWORD);
   await page.getByLabel("Date of birth (optional)").fill("1979-03-08");
+  await page.getByLabel("Email", { exact: true }).fill(`${username}@example.net`);
   await page.getByRole("button", { name: "Create account" }).click();
 
   await expect(page).toHaveURL(/\/personal\/$/);

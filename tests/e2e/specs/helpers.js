@@ -59,6 +59,13 @@ async function verifyClinicFromEmail(page, email) {
   await expect(page.getByRole("status")).toHaveText("Your clinic is verified. You can now add patients, link their accounts and see their data.");
 }
 
+/** Follows the confirmation link sent to a patient's recovery email (from the outbox). */
+async function confirmRecoveryEmail(page, email) {
+  await page.goto(OUTBOX);
+  await page.locator("article", { hasText: email }).first().getByRole("link", { name: /\/personal\/verify-contact\?token=/ }).first().click();
+  await expect(page.getByRole("status")).toContainText("Confirmed.");
+}
+
 /** Waits until the page has loaded its data and wired its forms (app.js sets body[data-ready]). */
 async function ready(page) {
   await expect(page.locator("body[data-ready]")).toHaveCount(1);
@@ -71,6 +78,7 @@ async function fillPersonalSignUp(page, username, name = "Morgan Sample", dateOf
   await page.getByLabel("Username").fill(username);
   await page.getByLabel("Password").fill(PERSON_PASSWORD);
   await page.getByLabel("Date of birth (optional)").fill(dateOfBirth);
+  await page.getByLabel("Email", { exact: true }).fill(`${username}@example.net`);
   await page.getByRole("button", { name: "Create account" }).click();
 }
 
@@ -104,6 +112,7 @@ async function screenshotBothWidths(page, name) {
 }
 
 module.exports = {
+  confirmRecoveryEmail,
   screenshotBothWidths,
   verifyClinicFromEmail,
   OUTBOX,

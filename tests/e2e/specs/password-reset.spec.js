@@ -1,7 +1,7 @@
 // "Forgot password?" in the real website: a clinic user and a patient each ask for a link, follow it
 // from the outbox, choose a new password, and every earlier session has ended.
 const { test, expect } = require("@playwright/test");
-const { unique, expectAccessible, registerClinic, fillPersonalSignUp, ready, screenshotBothWidths, OUTBOX } = require("./helpers");
+const { unique, expectAccessible, registerClinic, fillPersonalSignUp, ready, screenshotBothWidths, OUTBOX, confirmRecoveryEmail, PERSON_PASSWORD } = require("./helpers");
 
 const NEW_PASSWORD = "lighthouse gravel tulip 64";
 
@@ -58,9 +58,16 @@ test("a clinic user who forgot their password chooses a new one from the emailed
 test("a patient asks by username, and a used link says how to get a new one", async ({ page }) => {
   const username = unique("forgetful");
   await page.goto("/personal/signup");
-  await page.getByLabel("Email (optional)").fill(`${username}@example.net`);
   await fillPersonalSignUp(page, username);
   await expect(page).toHaveURL(/\/personal\/$/);
+  // Until the recovery email is confirmed, the home page says so (and no reset link could reach it).
+  await expect(page.getByRole("heading", { name: "Confirm how to reach you" })).toBeVisible();
+  await screenshotBothWidths(page, "personal-home-confirm-contact");
+  await confirmRecoveryEmail(page, `${username}@example.net`);
+  await screenshotBothWidths(page, "personal-contact-confirmed");
+  await page.goto("/personal/");
+  await ready(page);
+  await expect(page.getByRole("heading", { name: "Confirm how to reach you" })).toBeHidden();
   await page.context().clearCookies();
 
   await page.goto("/personal/signin");
@@ -100,4 +107,35 @@ test("every sign-in form offers Forgot password?", async ({ page }) => {
     await expect(page.getByRole("link", { name: "Forgot password?" })).toHaveAttribute("href", forgot);
   }
   await screenshotBothWidths(page, "personal-signin");
+});
+
+test("a patient sees which recovery contacts are confirmed, sends the link again and changes them", async ({ page }) => {
+  const username = unique("contacts");
+  await page.goto("/personal/signup");
+  await fillPersonalSignUp(page, username);
+  await expect(page).toHaveURL(/\/personal\/$/);
+  await page.getByRole("navigation").getByRole("link", { name: "Account security" }).click();
+  await ready(page);
+  const card = page.locator("[data-contacts]");
+  await expect(card.locator("[data-contact-email]")).toContainText(`${username}@example.net`);
+  await expect(card.locator("[data-contact-email]")).toContainText("Waiting for confirmation");
+  await expect(card.locator("[data-contact-phone]")).toHaveText("Not given");
+  await card.getByRole("button", { name: "Send the confirmation link again" }).click();
+  await expect(card.getByRole("status")).toContainText("We sent a new link to your email");
+
+  await card.getByText("Change your recovery contacts").click();
+  await card.getByLabel("Email", { exact: true }).fill(`${username}.new@example.net`);
+  await card.getByLabel("Your password").fill("not my password at all");
+  await card.getByRole("button", { name: "Save contacts" }).click();
+  await expect(card.locator("#contact-password-error")).toContainText("That is not your password");
+  await expectAccessible(page);
+  await screenshotBothWidths(page, "personal-security-contacts");
+  await card.getByLabel("Your password").fill(PERSON_PASSWORD);
+  await card.getByRole("button", { name: "Save contacts" }).click();
+  await expect(card.getByRole("status")).toContainText("We sent a link to each new contact");
+  await expect(card.locator("[data-contact-email]")).toContainText(`${username}.new@example.net`);
+  await confirmRecoveryEmail(page, `${username}.new@example.net`);
+  await page.goto("/personal/security");
+  await ready(page);
+  await expect(page.locator("[data-contacts] [data-contact-email]")).toContainText("Confirmed");
 });

@@ -102,6 +102,23 @@ pub fn first_link(text: &str) -> String {
 /// The token of the newest clinic verification link sent to `email`: from the local outbox, or from
 /// what the cloud rehearsal's SES was asked to send.
 pub async fn verification_token(browser: &Browser, email: &str) -> String {
+    link_token(browser, email, "/verify?token=").await
+}
+
+/// Confirms the recovery email `email` of the signed-in person with the link they were sent.
+pub async fn verify_contact(browser: &Browser, email: &str) {
+    let token = link_token(browser, email, "/personal/verify-contact?token=").await;
+    let response = browser
+        .post(
+            "/api/personal/verify-contact",
+            &serde_json::json!({"token": token}),
+        )
+        .await;
+    assert_eq!(response.status().as_u16(), 204, "confirm {email}");
+}
+
+/// The token of the newest link with `marker` (`/verify?token=`) sent to `email`.
+pub async fn link_token(browser: &Browser, email: &str, marker: &str) -> String {
     let local = browser.get("/api/dev/outbox").await;
     let texts: Vec<String> = if local.status().as_u16() == 200 {
         let (_, body) = status_and_json(local).await;
@@ -147,10 +164,10 @@ pub async fn verification_token(browser: &Browser, email: &str) -> String {
     texts
         .iter()
         .find_map(|text| {
-            let start = text.find("/verify?token=")? + "/verify?token=".len();
+            let start = text.find(marker)? + marker.len();
             text.get(start..start + 43).map(str::to_owned)
         })
-        .unwrap_or_else(|| panic!("no verification link sent to {email}"))
+        .unwrap_or_else(|| panic!("no {marker} link sent to {email}"))
 }
 
 /// Verifies the clinic whose admin is `email` with the link they were sent.

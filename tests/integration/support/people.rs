@@ -56,6 +56,8 @@ pub async fn signed_in_person(browser: &Browser, username: &str) -> Value {
     )
     .await;
     assert_eq!(status, 201, "{body}");
+    // As a person does: the recovery email is confirmed with the link sent to it.
+    super::messages::verify_contact(browser, &format!("{username}@example.net")).await;
     body
 }
 

@@ -83,7 +83,7 @@ struct ClinicUserView {
 
 /// What `/api/me` and the sign-in answers say about a personal account.
 #[derive(Serialize)]
-struct PersonView {
+pub(super) struct PersonView {
     kind: &'static str,
     person_id: String,
     username: String,
@@ -91,6 +91,11 @@ struct PersonView {
     date_of_birth: Option<String>,
     email: Option<String>,
     phone: Option<String>,
+    /// The email received its confirmation link and was confirmed (reset links go only to confirmed
+    /// contacts).
+    email_verified: bool,
+    /// The same for the phone.
+    phone_verified: bool,
     time_zone: Option<String>,
     glucose_units: glucolink_core::report::build::Units,
     /// Signs in with two factors (an authenticator app or a passkey) after the password.
@@ -125,7 +130,7 @@ fn clinic_user_view(user: &ClinicUser, clinic: &Clinic) -> ClinicUserView {
     }
 }
 
-fn person_view(person: &Person) -> PersonView {
+pub(super) fn person_view(person: &Person) -> PersonView {
     PersonView {
         kind: "person",
         person_id: person.id.to_string(),
@@ -134,6 +139,8 @@ fn person_view(person: &Person) -> PersonView {
         date_of_birth: person.date_of_birth.map(|d| d.to_string()),
         email: person.email.clone(),
         phone: person.phone.clone(),
+        email_verified: person.email_verified,
+        phone_verified: person.phone_verified,
         time_zone: person.time_zone.clone(),
         glucose_units: person.glucose_units,
         two_factor: person.second_factors.any(),
@@ -220,6 +227,7 @@ pub async fn personal_sign_up(app: &App, request: &Request<Bytes>) -> Result<Rep
         },
     )
     .await?;
+    super::contacts::send_quietly(app, request, &person).await;
     let new_session = session::start(
         &app.ctx,
         Principal::Person {

@@ -1,6 +1,7 @@
 //! Handlers, one module per feature. `dispatch` maps each route to its handler: the only `match` on routes.
 
 mod accounts;
+mod contacts;
 mod exports;
 mod linking;
 mod outbox;
@@ -53,6 +54,9 @@ pub async fn dispatch(
         RouteId::StartPasskeySignIn => passkeys::start_sign_in(app, request).await,
         RouteId::PasskeySignIn => passkeys::sign_in(app, request).await,
         RouteId::ArchivePatient => patients::set_archived(app, request, params).await,
+        RouteId::VerifyContact => contacts::verify(app, request).await,
+        RouteId::ResendContactVerification => contacts::resend(app, request).await,
+        RouteId::ChangeContacts => contacts::change(app, request).await,
         RouteId::Me => accounts::me(app, request).await,
         RouteId::ListPatients => patients::list(app, request).await,
         RouteId::CreatePatient => patients::create(app, request).await,

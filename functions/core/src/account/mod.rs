@@ -1,6 +1,7 @@
 //! Accounts: clinic staff (who sign in with an email) and personal accounts (who sign in with a username).
 
 pub mod clinic;
+pub mod contact;
 pub mod deletion;
 pub mod fields;
 pub mod passkey;

@@ -21,6 +21,10 @@ pub struct Person {
     pub date_of_birth: Option<Date>,
     pub email: Option<String>,
     pub phone: Option<String>,
+    /// The person followed the link sent to the email (a reset link goes only to a verified contact).
+    pub email_verified: bool,
+    /// The person followed the link sent to the phone.
+    pub phone_verified: bool,
     /// The IANA zone the person lives in: local times in their uploads are read in it.
     pub time_zone: Option<String>,
     /// The glucose units of the person's own reports.
@@ -88,6 +92,9 @@ pub async fn sign_up(ctx: &Ctx, input: PersonalSignUp<'_>) -> Result<Person, Cor
         input.password,
         &[username.as_str(), name.as_str(), local_part],
     )?;
+    if email.is_none() && phone.is_none() {
+        return Err(super::contact::required());
+    }
     if !input.source.is_empty() {
         crate::throttle::spend(ctx, crate::throttle::SIGN_UP_PER_SOURCE, input.source).await?;
     }
@@ -99,6 +106,8 @@ pub async fn sign_up(ctx: &Ctx, input: PersonalSignUp<'_>) -> Result<Person, Cor
         date_of_birth: date_of_birth.map(|d| d.date()),
         email: email.map(|e| e.as_str().to_owned()),
         phone: phone.map(|p| p.as_str().to_owned()),
+        email_verified: false,
+        phone_verified: false,
         time_zone,
         glucose_units: Units::MgDl,
         created_at: ctx.clock.now(),
@@ -207,6 +216,10 @@ pub async fn get(ctx: &Ctx, id: PersonId) -> Result<Person, CoreError> {
         date_of_birth,
         email: item.s("email").map(str::to_owned),
         phone: item.s("phone").map(str::to_owned),
+        email_verified: item.attrs.get(super::contact::EMAIL_VERIFIED)
+            == Some(&crate::store::Value::Bool(true)),
+        phone_verified: item.attrs.get(super::contact::PHONE_VERIFIED)
+            == Some(&crate::store::Value::Bool(true)),
         time_zone: item.s("time_zone").map(str::to_owned),
         glucose_units: crate::account::clinic::stored_units(item.s("glucose_units"))?,
         created_at: millis(item.require_n("created_at")?)?,

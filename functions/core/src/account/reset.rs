@@ -161,9 +161,10 @@ async fn persons_with_contact(ctx: &Ctx, contact: &str) -> Result<Vec<Person>, C
             .map_err(|_| CoreError::Store(StoreError::Corrupt("contact index".into())))?;
         match personal::get(ctx, id).await {
             // The index may outlive a changed contact: only a person who still has it counts.
+            // Only a verified contact receives a link: a mistyped address must never get one.
             Ok(person)
-                if person.email.as_deref() == Some(contact)
-                    || person.phone.as_deref() == Some(contact) =>
+                if (person.email_verified && person.email.as_deref() == Some(contact))
+                    || (person.phone_verified && person.phone.as_deref() == Some(contact)) =>
             {
                 people.push(person)
             }
@@ -185,14 +186,23 @@ async fn issue(
 ) -> Result<Option<Message>, CoreError> {
     let destination = match (account, forgotten) {
         (Account::Staff(user, _), _) => Some(Destination::Email(user.email.clone())),
-        (Account::Person(person), Forgotten::PersonPhone(..)) => {
-            person.phone.clone().map(Destination::Sms)
-        }
+        (Account::Person(person), Forgotten::PersonPhone(..)) => person
+            .phone
+            .clone()
+            .filter(|_| person.phone_verified)
+            .map(Destination::Sms),
         (Account::Person(person), _) => person
             .email
             .clone()
+            .filter(|_| person.email_verified)
             .map(Destination::Email)
-            .or_else(|| person.phone.clone().map(Destination::Sms)),
+            .or_else(|| {
+                person
+                    .phone
+                    .clone()
+                    .filter(|_| person.phone_verified)
+                    .map(Destination::Sms)
+            }),
     };
     let Some(destination) = destination else {
         return Ok(None);

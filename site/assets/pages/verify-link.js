@@ -1,10 +1,13 @@
-// Verify your clinic: the link emailed to a new clinic's administrator (or its token pasted by hand).
+// A link that verifies something by its token — a new clinic's email (/verify) or a patient's recovery
+// contact (/personal/verify-contact) — or that token pasted by hand. The page names its API endpoint
+// (data-verify-endpoint).
 
 import { start } from "/assets/lib/shell.js";
 import { api, ApiError } from "/assets/lib/api.js";
 import { checkForm, showError } from "/assets/lib/forms.js";
 
-async function verifyClinic() {
+async function verifyLink() {
+  const endpoint = document.querySelector("[data-verify-endpoint]").dataset.verifyEndpoint;
   const working = document.querySelector("[data-working]");
   const verified = document.querySelector("[data-verified]");
   const failed = document.querySelector("[data-failed]");
@@ -19,7 +22,7 @@ async function verifyClinic() {
     event.preventDefault();
     if (!checkForm(form)) return;
     try {
-      await api("POST", "/api/clinic/verify-email", { token: form.elements.namedItem("token").value.trim() });
+      await api("POST", endpoint, { token: form.elements.namedItem("token").value.trim() });
       succeed();
     } catch (error) {
       showError(form, error instanceof ApiError ? error : new ApiError(0, null));
@@ -29,7 +32,7 @@ async function verifyClinic() {
   if (token) history.replaceState(null, "", location.pathname);
   try {
     if (!token) throw new ApiError(0, { error: { message: "This address has no verification token." } });
-    await api("POST", "/api/clinic/verify-email", { token });
+    await api("POST", endpoint, { token });
     succeed();
   } catch (error) {
     working.hidden = true;
@@ -38,4 +41,4 @@ async function verifyClinic() {
   }
 }
 
-start(verifyClinic);
+start(verifyLink);
