@@ -7,7 +7,9 @@ use serde_json::{Value, json};
 use crate::support::app::{
     TestApp, assert_error, spawn_app, spawn_app_on_cloud_services, status_and_json,
 };
-use crate::support::messages::{first_link, outbox_to, ses_messages_to, sms_to};
+use crate::support::messages::{
+    first_link, outbox_but_confirmations, outbox_to, ses_messages_to, sms_to,
+};
 use crate::support::people::{
     create_patient, generate_code, linked_patient, replace_code, signed_in_clinic, signed_in_person,
 };
@@ -235,15 +237,7 @@ async fn upload_now_goes_to_the_linked_account_and_shows_on_the_profile() {
     )
     .await;
     assert_eq!(status, 202, "{body}");
-    let messages: Vec<_> = outbox_to(&linked.clinic, "upload.patient@example.net")
-        .await
-        .into_iter()
-        .filter(|m| {
-            m["text"]
-                .as_str()
-                .is_some_and(|t| !t.contains("verify-contact"))
-        })
-        .collect();
+    let messages = outbox_but_confirmations(&linked.clinic, "upload.patient@example.net").await;
     assert_eq!(messages.len(), 1);
     assert!(
         messages[0]["text"]
@@ -254,15 +248,7 @@ async fn upload_now_goes_to_the_linked_account_and_shows_on_the_profile() {
     let (status, body) =
         status_and_json(linked.clinic.post(&path, &json!({"channel": "sms"})).await).await;
     assert_eq!(status, 202, "to the account's phone: {body}");
-    let texts: Vec<_> = outbox_to(&linked.clinic, "+447700900123")
-        .await
-        .into_iter()
-        .filter(|m| {
-            m["text"]
-                .as_str()
-                .is_some_and(|t| !t.contains("verify-contact"))
-        })
-        .collect();
+    let texts = outbox_but_confirmations(&linked.clinic, "+447700900123").await;
     assert_eq!(texts.len(), 1);
     let (_, profile) = status_and_json(
         linked

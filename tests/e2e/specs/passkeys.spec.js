@@ -2,7 +2,12 @@
 // domain): a clinic admin adds one on Account security, signs in with it alone and as the second step
 // after the password, and removes it (the device keeps it, but it no longer signs in).
 const { test, expect } = require("@playwright/test");
-const { expectAccessible, ready, screenshotBothWidths, unique, CLINIC_PASSWORD, OUTBOX } = require("./helpers");
+const { expectAccessible, ready, screenshotBothWidths, unique, CLINIC_PASSWORD, OUTBOX, REHEARSAL } = require("./helpers");
+
+// The rehearsal serves the site at a numeric address (its SITE_URL), which cannot hold passkeys, and its
+// CloudFront forwards no Host header, so a page opened by another name fails the same-origin check. A
+// deployed stack's site has a name; the API tests cover passkeys on both stores.
+test.skip(REHEARSAL, "the rehearsal's site has no name (passkeys need one)");
 
 // Passkeys live under the site's name, not a numeric address: the same server, opened as localhost.
 test.use({ baseURL: (process.env.BASE_URL || "http://127.0.0.1:8080").replace("://127.0.0.1", "://localhost") });

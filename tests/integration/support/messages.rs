@@ -91,6 +91,20 @@ pub async fn outbox_to(browser: &Browser, recipient: &str) -> Vec<Value> {
         .collect()
 }
 
+/// The local outbox's messages to one recipient but the recovery-contact confirmations sign-up sends,
+/// newest first.
+pub async fn outbox_but_confirmations(browser: &Browser, recipient: &str) -> Vec<Value> {
+    outbox_to(browser, recipient)
+        .await
+        .into_iter()
+        .filter(|m| {
+            m["text"]
+                .as_str()
+                .is_some_and(|t| !t.contains("/personal/verify-contact?token="))
+        })
+        .collect()
+}
+
 /// The first `http…` link in a text.
 pub fn first_link(text: &str) -> String {
     text.split_whitespace()

@@ -466,9 +466,18 @@ pub async fn correct(
         },
     )
     .await?;
-    let times = times_of(&app.ctx, std::slice::from_ref(&record)).await?;
+    record_answer(app, &staff, &record).await
+}
+
+/// A changed record, answered as the list shows it (with its data times).
+async fn record_answer(
+    app: &App,
+    staff: &Staff,
+    record: &PatientRecord,
+) -> Result<Reply, ApiError> {
+    let times = times_of(&app.ctx, std::slice::from_ref(record)).await?;
     let view = summary(
-        &record,
+        record,
         times.into_iter().next().unwrap_or_default(),
         app.ctx.clock.now(),
         staff.clinic.freshness_days,
@@ -493,14 +502,7 @@ pub async fn set_archived(
     let body: ArchivedBody = json_body(request)?;
     let record =
         patient::set_archived(&app.ctx, &staff, patient_id(params)?, body.archived).await?;
-    let times = times_of(&app.ctx, std::slice::from_ref(&record)).await?;
-    let view = summary(
-        &record,
-        times.into_iter().next().unwrap_or_default(),
-        app.ctx.clock.now(),
-        staff.clinic.freshness_days,
-    );
-    Ok(Reply::json(StatusCode::OK, &view))
+    record_answer(app, &staff, &record).await
 }
 
 #[derive(Deserialize)]
