@@ -484,12 +484,7 @@ async fn every_read_route_works_within_its_read_only_policy() {
                 "/api/personal/overview".into(),
                 None,
             ),
-            RouteId::ListPasskeys => (
-                &linked.clinic,
-                Method::GET,
-                "/api/me/passkeys".into(),
-                None,
-            ),
+            RouteId::ListPasskeys => (&linked.clinic, Method::GET, "/api/me/passkeys".into(), None),
             // The local outbox is not deployed: API Gateway has no such route.
             RouteId::DevOutbox => {
                 let (status, body) =

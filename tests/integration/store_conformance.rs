@@ -119,11 +119,18 @@ async fn exists_and_equals_conditions_guard_writes(store: Arc<dyn Store>) {
         .await
         .expect("update with the current version");
     assert_eq!(store.get(&key).await.expect("get"), Some(v2.clone()));
-    // `Lacks`: the item exists and has no such attribute yet (a first write of it).
+    // `Unchanged` with an absent attribute: the item exists and has no such attribute yet (a first
+    // write of it).
     let with_extra = v2.clone().with_s("extra", "first");
     assert_eq!(
         store
-            .put(with_extra.clone(), Condition::Lacks("version".into()))
+            .put(
+                with_extra.clone(),
+                Condition::Unchanged {
+                    equal: vec![],
+                    absent: vec!["version".into()]
+                }
+            )
             .await,
         Err(StoreError::ConditionFailed)
     );
@@ -131,18 +138,57 @@ async fn exists_and_equals_conditions_guard_writes(store: Arc<dyn Store>) {
         store
             .put(
                 Item::new(Key::new("P#1", "absent")),
-                Condition::Lacks("extra".into())
+                Condition::Unchanged {
+                    equal: vec![],
+                    absent: vec!["extra".into()]
+                }
             )
             .await,
         Err(StoreError::ConditionFailed)
     );
     store
-        .put(with_extra.clone(), Condition::Lacks("extra".into()))
+        .put(
+            with_extra.clone(),
+            Condition::Unchanged {
+                equal: vec![],
+                absent: vec!["extra".into()],
+            },
+        )
         .await
         .expect("first write of the attribute");
+    // `Unchanged`: several attributes at once, some equal, some absent.
+    let unchanged = |version: i64, extra: &str, absent: &str| Condition::Unchanged {
+        equal: vec![
+            ("version".into(), Value::N(version)),
+            ("extra".into(), Value::S(extra.into())),
+        ],
+        absent: vec![absent.into()],
+    };
+    let v3 = with_extra.clone().with_n("version", 3);
+    for stale in [
+        unchanged(1, "first", "missing"),
+        unchanged(2, "second", "missing"),
+        unchanged(2, "first", "version"),
+    ] {
+        assert_eq!(
+            store.put(v3.clone(), stale).await,
+            Err(StoreError::ConditionFailed)
+        );
+    }
+    store
+        .put(v3.clone(), unchanged(2, "first", "missing"))
+        .await
+        .expect("all as read");
+    assert_eq!(store.get(&key).await.expect("get"), Some(v3));
     assert_eq!(
         store
-            .put(with_extra.clone(), Condition::Lacks("extra".into()))
+            .put(
+                with_extra.clone(),
+                Condition::Unchanged {
+                    equal: vec![],
+                    absent: vec!["extra".into()]
+                }
+            )
             .await,
         Err(StoreError::ConditionFailed)
     );

@@ -202,8 +202,29 @@ pub enum Condition {
     Exists,
     /// The item must exist and the attribute must hold this value (optimistic concurrency).
     Equals(String, Value),
-    /// The item must exist and must not hold the attribute (its first write of that attribute).
-    Lacks(String),
+    /// The item must exist, each `equal` attribute must hold its value and each `absent` one must be
+    /// missing: a read-modify-write of an item several writers change (an account: its password, its
+    /// passkeys) that must not undo another's change to any of them.
+    Unchanged {
+        equal: Vec<(String, Value)>,
+        absent: Vec<String>,
+    },
+}
+
+impl Condition {
+    /// [`Condition::Unchanged`] for the `names` attributes of an item as `read`: each equal to its
+    /// value there, or still absent where it had none.
+    pub fn unchanged_from(read: &Item, names: &[&str]) -> Self {
+        let mut equal = Vec::new();
+        let mut absent = Vec::new();
+        for name in names {
+            match read.attrs.get(*name) {
+                Some(value) => equal.push(((*name).to_owned(), value.clone())),
+                None => absent.push((*name).to_owned()),
+            }
+        }
+        Condition::Unchanged { equal, absent }
+    }
 }
 
 /// Which way a query walks the sort key.

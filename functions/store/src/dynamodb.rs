@@ -66,9 +66,21 @@ impl Expression {
                 expression.values.insert(":c".into(), to_attribute(value));
                 format!("#c = :c AND {LIVE}")
             }
-            Condition::Lacks(name) => {
-                expression.names.insert("#c".into(), name.clone());
-                format!("attribute_exists(#pk) AND attribute_not_exists(#c) AND {LIVE}")
+            Condition::Unchanged { equal, absent } => {
+                let mut parts = vec!["attribute_exists(#pk)".to_owned()];
+                for (i, (name, value)) in equal.iter().enumerate() {
+                    expression.names.insert(format!("#e{i}"), name.clone());
+                    expression
+                        .values
+                        .insert(format!(":e{i}"), to_attribute(value));
+                    parts.push(format!("#e{i} = :e{i}"));
+                }
+                for (i, name) in absent.iter().enumerate() {
+                    expression.names.insert(format!("#a{i}"), name.clone());
+                    parts.push(format!("attribute_not_exists(#a{i})"));
+                }
+                parts.push(LIVE.to_owned());
+                parts.join(" AND ")
             }
         };
         if text.contains("#pk") {

@@ -248,7 +248,12 @@ fn holds(condition: &Condition, current: Option<&Item>) -> bool {
         Condition::Equals(name, value) => {
             current.is_some_and(|item| item.attrs.get(name) == Some(value))
         }
-        Condition::Lacks(name) => current.is_some_and(|item| !item.attrs.contains_key(name)),
+        Condition::Unchanged { equal, absent } => current.is_some_and(|item| {
+            equal
+                .iter()
+                .all(|(name, value)| item.attrs.get(name) == Some(value))
+                && absent.iter().all(|name| !item.attrs.contains_key(name))
+        }),
     }
 }
 

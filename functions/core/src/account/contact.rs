@@ -270,8 +270,9 @@ pub async fn change(
         .get(&keys::person(person.id))
         .await?
         .ok_or(CoreError::NotFound)?;
-    let read_email = account.attrs.get("email").cloned();
-    let read_phone = account.attrs.get("phone").cloned();
+    // As read (both contacts and the password), so two changes at once cannot mix and a password
+    // reset meanwhile is not undone.
+    let condition = Condition::unchanged_from(&account, &["password_hash", "email", "phone"]);
     let mut ops = Vec::new();
     for (name, flag, old, new) in [
         ("email", EMAIL_VERIFIED, &person.email, &email),
@@ -300,12 +301,6 @@ pub async fn change(
             });
         }
     }
-    // Unchanged since read (both contacts), so two changes at once cannot mix.
-    let condition = match (read_email, read_phone) {
-        (Some(value), _) => Condition::Equals("email".into(), value),
-        (None, Some(value)) => Condition::Equals("phone".into(), value),
-        (None, None) => Condition::Exists,
-    };
     ops.insert(
         0,
         WriteOp::Put {

@@ -225,11 +225,12 @@ async fn user_handle(ctx: &Ctx, principal: &Principal) -> Result<UserHandle16, C
     }
     let handle = UserHandle16::new();
     let bytes = handle.encode().map_err(|e| internal("user handle", e))?;
+    let condition = account_unchanged(&account);
     match ctx
         .store
         .put(
             account.with(USER_HANDLE, Value::B(bytes.to_vec())),
-            Condition::Lacks(USER_HANDLE.into()),
+            condition,
         )
         .await
     {
@@ -414,6 +415,7 @@ pub async fn finish_registration(
         .await?
         .ok_or(CoreError::NotFound)?;
     let count = account.n(COUNT).unwrap_or(0);
+    let condition = account_unchanged(&account);
     let mut ops = vec![
         WriteOp::Put {
             item: with_principal(
@@ -447,7 +449,7 @@ pub async fn finish_registration(
         },
         WriteOp::Put {
             item: account.with_n(COUNT, count + 1),
-            condition: optimistic_count(count),
+            condition,
         },
     ];
     let (actor, clinic) = who;
@@ -477,13 +479,10 @@ pub async fn finish_registration(
     }
 }
 
-/// The account item's write condition: its passkey count is still `count`.
-fn optimistic_count(count: i64) -> Condition {
-    if count == 0 {
-        Condition::Lacks(COUNT.into())
-    } else {
-        Condition::Equals(COUNT.into(), Value::N(count))
-    }
+/// The write condition of an account item read as `read`: its password hash, passkey count and user
+/// handle are as read, so a password reset or another passkey change meanwhile is never undone.
+fn account_unchanged(read: &Item) -> Condition {
+    Condition::unchanged_from(read, &["password_hash", COUNT, USER_HANDLE])
 }
 
 /// Removes one of the account's passkeys. The caller has checked the password.
@@ -507,6 +506,7 @@ pub async fn remove(
         .await?
         .ok_or(CoreError::NotFound)?;
     let count = account.n(COUNT).unwrap_or(0);
+    let condition = account_unchanged(&account);
     if count <= 1 {
         account.attrs.remove(COUNT);
     } else {
@@ -524,7 +524,7 @@ pub async fn remove(
         },
         WriteOp::Put {
             item: account,
-            condition: optimistic_count(count),
+            condition,
         },
     ];
     ops.extend(

@@ -216,9 +216,11 @@ pub async fn confirm(
         .get(&account_key(principal))
         .await?
         .ok_or(CoreError::NotFound)?;
+    // As read: a password reset meanwhile is not undone.
+    let condition = Condition::unchanged_from(&account, &["password_hash", ON]);
     ops.push(WriteOp::Put {
         item: account.with(ON, Value::Bool(true)),
-        condition: Condition::Exists,
+        condition,
     });
     ops.extend(
         audit(
@@ -544,10 +546,11 @@ pub async fn remove(ctx: &Ctx, principal: &Principal, code: &str) -> Result<(), 
         .get(&account_key(principal))
         .await?
         .ok_or(CoreError::NotFound)?;
+    let condition = Condition::unchanged_from(&account, &["password_hash", ON]);
     account.attrs.remove(ON);
     ops.push(WriteOp::Put {
         item: account,
-        condition: Condition::Exists,
+        condition,
     });
     let (actor, clinic) = who(ctx, principal).await?;
     ops.extend(
@@ -560,6 +563,13 @@ pub async fn remove(ctx: &Ctx, principal: &Principal, code: &str) -> Result<(), 
         )
         .ops(ctx.clock.now()),
     );
-    ctx.store.transact(ops).await?;
-    Ok(())
+    match ctx.store.transact(ops).await {
+        Ok(()) => Ok(()),
+        Err(StoreError::TransactionCanceled { .. }) => Err(CoreError::Conflict {
+            code: "two_factor_changed",
+            message: "Your sign-in settings changed meanwhile. Reload the page and try again."
+                .into(),
+        }),
+        Err(other) => Err(other.into()),
+    }
 }
