@@ -96,6 +96,7 @@ async fn main() {
             username: "bench.person",
             password: "orchard lantern quartz 88",
             name: "Bench Person",
+            email: Some("bench.person@example.net"),
             ..PersonalSignUp::default()
         },
     )

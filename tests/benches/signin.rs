@@ -59,7 +59,7 @@ async fn main() {
     assert_eq!(made.status().as_u16(), 201);
     let made = signup(
         "/api/personal/signup",
-        json!({"username": "bench.person", "name": "Bench Person", "password": password}),
+        json!({"username": "bench.person", "name": "Bench Person", "password": password, "email": "bench.person@example.net"}),
     )
     .await
     .expect("personal signup");

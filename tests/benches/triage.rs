@@ -39,6 +39,7 @@ async fn linked_patient(ctx: Ctx, staff: Arc<Staff>, i: usize) {
     let username = format!("bench.patient.{i:04}");
     let name = format!("Patient {i:04}");
     let date_of_birth = format!("{}-{:02}-{:02}", 1940 + i % 70, 1 + i % 12, 1 + i % 28);
+    let email = format!("{username}@example.net");
     let person = personal::sign_up(
         &ctx,
         PersonalSignUp {
@@ -46,6 +47,7 @@ async fn linked_patient(ctx: Ctx, staff: Arc<Staff>, i: usize) {
             password: "orchard lantern quartz 88",
             name: &name,
             date_of_birth: Some(&date_of_birth),
+            email: Some(&email),
             time_zone: Some("Europe/London"),
             ..PersonalSignUp::default()
         },
