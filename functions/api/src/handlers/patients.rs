@@ -159,11 +159,22 @@ pub(crate) fn list_query(
 ) -> Result<ListQuery, ApiError> {
     let given = |name: &str| query_param(request, name).filter(|v| !v.trim().is_empty());
     let search = given("q").map(|q| patient::parse_search(&q)).transpose()?;
-    // `link_status` (the contract's name) or `link` (the list's first name for it).
-    let status = given("link_status")
-        .or_else(|| given("link"))
-        .map(|s| patient::parse_link_status(&s))
-        .transpose()?;
+    // `link_status` (the contract's name) or `link` (the list's first name for it); each given one is
+    // checked, and two that disagree are refused rather than one silently winning.
+    let mut statuses = Vec::new();
+    for name in ["link_status", "link"] {
+        if let Some(raw) = given(name) {
+            statuses.push(patient::parse_link_status(&raw)?);
+        }
+    }
+    if statuses.windows(2).any(|pair| pair[0] != pair[1]) {
+        return Err(ApiError::bad_request(
+            "invalid_link_status",
+            "link and link_status name different link states: give one of them.",
+        )
+        .with_field("link_status"));
+    }
+    let status = statuses.first().copied();
     let period_days = given("period_days")
         .map(|d| triage::parse_period_days(&d))
         .transpose()?
