@@ -8,7 +8,7 @@ test("a patient downloads all their data as JSON and CSV", async ({ page }) => {
   await page.goto("/personal/signup");
   await fillPersonalSignUp(page, username, "Dana Download");
   await expect(page).toHaveURL(/\/personal\/$/);
-  await page.getByRole("link", { name: "Account security" }).click();
+  await page.getByRole("navigation").getByRole("link", { name: "Account security" }).click();
   await ready(page);
   await expect(page.getByRole("heading", { name: "Your data" })).toBeVisible();
   await expectAccessible(page);
