@@ -9,7 +9,8 @@ use serde_json::{Value, json};
 use crate::support::app::{Browser, assert_error, spawn_app, status_and_json};
 use crate::support::authenticator::Authenticator;
 use crate::support::people::{
-    CLINIC_PASSWORD, PERSON_PASSWORD, create_patient, signed_in_clinic, signed_in_person,
+    CLINIC_PASSWORD, PERSON_PASSWORD, create_patient, event_actions, signed_in_clinic,
+    signed_in_person,
 };
 
 async fn options(browser: &Browser, path: &str) -> Value {
@@ -55,13 +56,7 @@ async fn me(browser: &Browser) -> Value {
 }
 
 async fn audit_actions(browser: &Browser, path: &str) -> Vec<String> {
-    let (_, log) = status_and_json(browser.get(path).await).await;
-    log["events"]
-        .as_array()
-        .expect("events")
-        .iter()
-        .filter_map(|e| e["action"].as_str().map(str::to_owned))
-        .collect()
+    event_actions(&status_and_json(browser.get(path).await).await.1)
 }
 
 #[tokio::test]
