@@ -137,16 +137,15 @@ pub async fn confirm_password(
     password: &str,
     source: &str,
 ) -> Result<(), CoreError> {
-    let password = Password::for_sign_in(password).map_err(|_| wrong_password())?;
     let account = format!("person:{}", person.username);
-    guard(ctx, &account, source).await?;
-    settle(ctx, source, password, Some(person.password_hash.clone()))
-        .await
-        .map_err(|e| match e {
-            CoreError::InvalidCredentials => wrong_password(),
-            other => other,
-        })?;
-    throttle::reset(ctx, SIGN_IN_PER_ACCOUNT, &account).await
+    check_password(
+        ctx,
+        &account,
+        person.password_hash.clone(),
+        password,
+        source,
+    )
+    .await
 }
 
 /// Checks the password of whoever is signed in (staff or patient) before a change to how they sign in
@@ -167,15 +166,27 @@ pub async fn confirm_own_password(
             (format!("person:{}", person.username), person.password_hash)
         }
     };
+    check_password(ctx, &account, hash, password, source).await
+}
+
+/// The password of a signed-in account (`account` names its lockout window), checked under the same
+/// lockout as sign-in; a wrong one is `wrong_password`, beside the field.
+async fn check_password(
+    ctx: &Ctx,
+    account: &str,
+    hash: PasswordHash,
+    password: &str,
+    source: &str,
+) -> Result<(), CoreError> {
     let password = Password::for_sign_in(password).map_err(|_| wrong_password())?;
-    guard(ctx, &account, source).await?;
+    guard(ctx, account, source).await?;
     settle(ctx, source, password, Some(hash))
         .await
         .map_err(|e| match e {
             CoreError::InvalidCredentials => wrong_password(),
             other => other,
         })?;
-    throttle::reset(ctx, SIGN_IN_PER_ACCOUNT, &account).await
+    throttle::reset(ctx, SIGN_IN_PER_ACCOUNT, account).await
 }
 
 fn wrong_password() -> CoreError {
