@@ -10,6 +10,7 @@ mod accounts;
 mod audit;
 mod bad_input;
 mod carelink;
+mod clinics;
 mod contacts;
 mod deletion;
 mod exports;

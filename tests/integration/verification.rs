@@ -269,11 +269,33 @@ async fn in_invite_mode_nobody_registers_a_clinic_and_the_operator_adds_one() {
     assert_eq!(now["clinic_name"], "Hillside Practice");
     assert_eq!(now["clinic_verification"], "operator");
     create_patient(&admin, "First Patient", "1990-01-01", None).await;
-    // The same address cannot be added twice.
-    assert!(
-        verify::add_clinic(ctx, "Hillside Again", "lead@hillside.example", &app.base)
+    // A second clinic for the same address: its login is invited, and joins with its password.
+    let (second, invitation) =
+        verify::add_clinic(ctx, "Hillside East", "lead@hillside.example", &app.base)
             .await
-            .is_err()
+            .expect("operator adds a second clinic");
+    assert!(invitation.existing_login);
+    let messages = outbox_to(&browser, "lead@hillside.example").await;
+    let text = messages
+        .iter()
+        .find_map(|m| m["text"].as_str().filter(|t| t.contains("Hillside East")))
+        .expect("the second invitation");
+    let link = first_link(text);
+    let token = link.rsplit("token=").next().expect("token");
+    let (status, joined) = status_and_json(
+        admin
+            .post(
+                "/api/clinic/staff/invitations/join",
+                &json!({"token": token}),
+            )
+            .await,
+    )
+    .await;
+    assert_eq!(status, 201, "{joined}");
+    assert_eq!(joined["clinic_id"], second.id.to_string());
+    assert_eq!(
+        me(&admin).await["clinics"].as_array().map(Vec::len),
+        Some(2)
     );
 }
 

@@ -73,6 +73,8 @@ pub enum RouteId {
     VerifyContact,
     ResendContactVerification,
     ChangeContacts,
+    JoinClinic,
+    SwitchClinic,
 }
 
 /// One entry of the table.
@@ -408,6 +410,18 @@ pub const ROUTES: &[Route] = &[
         local_only: false,
     },
     Route {
+        id: RouteId::JoinClinic,
+        method: "POST",
+        path: "/api/clinic/staff/invitations/join",
+        local_only: false,
+    },
+    Route {
+        id: RouteId::SwitchClinic,
+        method: "POST",
+        path: "/api/me/clinic",
+        local_only: false,
+    },
+    Route {
         id: RouteId::UpdateClinicSettings,
         method: "PUT",
         path: "/api/clinic/settings",
@@ -609,6 +623,8 @@ impl RouteId {
             RouteId::VerifyContact => "personal-verify-contact",
             RouteId::ResendContactVerification => "personal-contact-verification",
             RouteId::ChangeContacts => "personal-contact-change",
+            RouteId::JoinClinic => "clinic-invitation-join",
+            RouteId::SwitchClinic => "me-clinic-switch",
         }
     }
 }

@@ -4,7 +4,9 @@
 //! |---|---|---|
 //! | clinic | `CLINIC#<id>` | `META` |
 //! | clinic user | `CLINIC#<id>` | `USER#<id>` |
-//! | email → clinic user | `EMAIL#<normalized email>` | `META` |
+//! | email → clinic user | `EMAIL#<normalized email>` | `META` (the login, and the clinic it opens) |
+//! | staff login (email, name, password, second factors) | `LOGIN#<user id>` | `META` |
+//! | a login's clinics (and how many) | `MEMBERSHIPS#<user id>` | `CLINIC#<id>` (and `COUNT`) |
 //! | personal account | `PERSON#<id>` | `META` |
 //! | username → person | `USERNAME#<normalized username>` | `META` |
 //! | session | `SESSION#<sha256(token)>` | `META` |
@@ -37,6 +39,26 @@ pub fn clinic(id: ClinicId) -> Key {
 
 pub fn clinic_user(clinic: ClinicId, user: ClinicUserId) -> Key {
     Key::new(format!("CLINIC#{clinic}"), format!("USER#{user}"))
+}
+
+/// A member of staff's login: who they are and how they sign in, shared by every clinic they belong to.
+pub fn login(user: ClinicUserId) -> Key {
+    Key::new(format!("LOGIN#{user}"), META)
+}
+
+pub fn memberships_pk(user: ClinicUserId) -> String {
+    format!("MEMBERSHIPS#{user}")
+}
+
+/// One clinic a login belongs to (the clinic switcher's list).
+pub fn membership(user: ClinicUserId, clinic: ClinicId) -> Key {
+    Key::new(memberships_pk(user), format!("CLINIC#{clinic}"))
+}
+
+/// How many clinics a login belongs to: written with every membership, so the last one's removal
+/// (which takes the login with it) and a new one cannot cross.
+pub fn membership_count(user: ClinicUserId) -> Key {
+    Key::new(memberships_pk(user), "COUNT")
 }
 
 pub fn email(email: &Email) -> Key {

@@ -187,6 +187,33 @@ pub async fn end_all(ctx: &Ctx, principal: &Principal) -> Result<usize, CoreErro
     }
 }
 
+/// Ends the sessions a member of staff has in one clinic (removed from it, they keep their others).
+pub async fn end_all_in_clinic(ctx: &Ctx, principal: &Principal) -> Result<usize, CoreError> {
+    let Principal::ClinicUser { clinic_id, .. } = *principal else {
+        return end_all(ctx, principal).await;
+    };
+    let subject = principal.subject();
+    let clinic = clinic_id.to_string();
+    let index = crate::store::query_all(
+        ctx.store.as_ref(),
+        Query::prefix(keys::principal_sessions_pk(&subject), ""),
+    )
+    .await?;
+    let mut ended = 0;
+    for entry in index {
+        let session = ctx.store.get(&keys::session(&entry.key.sk)).await?;
+        // A session gone already only leaves its index line behind.
+        if session
+            .as_ref()
+            .is_none_or(|s| s.s("clinic_id") == Some(clinic.as_str()))
+        {
+            end_by_hash(ctx, &subject, &entry.key.sk).await?;
+            ended += 1;
+        }
+    }
+    Ok(ended)
+}
+
 async fn end_by_hash(ctx: &Ctx, subject: &str, hash: &str) -> Result<(), CoreError> {
     ctx.store
         .delete(&keys::session(hash), Condition::None)

@@ -31,6 +31,7 @@ export async function whoAmI(kind, signInPath) {
     }
     // Links to what only a clinic's administrators may see are shown to them alone.
     for (const link of document.querySelectorAll("header [data-admin-only]")) link.hidden = me.role !== "admin";
+    if (me.kind === "clinic_user") showClinic(me);
     if (me.clinic_verification === "pending") showVerificationNeeded(me);
     return me;
   } catch (error) {
@@ -53,6 +54,40 @@ export function wireSignOut(target) {
     await api("POST", "/api/signout");
     location.assign(target);
   });
+}
+
+/**
+ * The clinic this session works in, beside the brand: its name, or (for someone on the staff of several
+ * clinics) a switcher that starts a session in the chosen clinic and opens its patient list.
+ */
+function showClinic(me) {
+  const brand = document.querySelector("header.site .brand");
+  if (!brand || document.querySelector("[data-clinic-switch]")) return;
+  const clinics = me.clinics ?? [];
+  if (clinics.length < 2) {
+    brand.after(el("span", { className: "clinic-switch", "data-clinic-switch": "", title: "Your clinic" }, me.clinic_name));
+    return;
+  }
+  const error = el("span", { className: "clinic-switch-error", role: "alert" });
+  const select = el("select", { "aria-label": "Clinic: switch to another of your clinics" },
+    clinics.map((c) => {
+      const option = el("option", { value: c.clinic_id }, c.role === "admin" ? `${c.clinic_name} (admin)` : c.clinic_name);
+      option.selected = c.current;
+      return option;
+    }));
+  select.addEventListener("change", async () => {
+    select.disabled = true;
+    error.textContent = "";
+    try {
+      await api("POST", "/api/me/clinic", { clinic_id: select.value });
+      location.assign("/clinic/");
+    } catch (failure) {
+      error.textContent = failure.message;
+      select.value = me.clinic_id;
+      select.disabled = false;
+    }
+  });
+  brand.after(el("div", { className: "clinic-switch", "data-clinic-switch": "" }, select, error));
 }
 
 /**

@@ -286,12 +286,13 @@ pub async fn me(app: &App, request: &Request<Bytes>) -> Result<Reply, ApiError> 
     let current = require_session(app, request).await?;
     match current.principal {
         Principal::ClinicUser { clinic_id, user_id } => {
-            let user = clinic::get_user(&app.ctx, clinic_id, user_id).await?;
-            let clinic = clinic::get_clinic(&app.ctx, clinic_id).await?;
-            Ok(Reply::json(
-                StatusCode::OK,
-                &clinic_user_view(&user, &clinic),
-            ))
+            let member = clinic::Staff::load(&app.ctx, clinic_id, user_id).await?;
+            let clinics = glucolink_core::account::staff::clinics(&app.ctx, &member).await?;
+            let mut view = serde_json::to_value(clinic_user_view(&member.user, &member.clinic))
+                .map_err(|e| glucolink_core::CoreError::Internal(e.to_string()))?;
+            // Every clinic this login belongs to, for the header's clinic switcher.
+            view["clinics"] = serde_json::json!(clinics);
+            Ok(Reply::json(StatusCode::OK, &view))
         }
         Principal::Person { person_id } => {
             let person = personal::get(&app.ctx, person_id).await?;

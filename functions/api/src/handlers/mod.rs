@@ -82,6 +82,8 @@ pub async fn dispatch(
         RouteId::RemoveStaff => staff::remove(app, request, params).await,
         RouteId::PreviewInvitation => staff::preview_invitation(app, request).await,
         RouteId::AcceptInvitation => staff::accept_invitation(app, request).await,
+        RouteId::JoinClinic => staff::join_clinic(app, request).await,
+        RouteId::SwitchClinic => staff::switch_clinic(app, request).await,
         RouteId::UpdateClinicSettings => staff::update_settings(app, request).await,
         RouteId::Upload => uploads::upload(app, request).await,
         RouteId::CreateUploadToken => uploads::create_token(app, request).await,

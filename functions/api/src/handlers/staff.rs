@@ -136,3 +136,27 @@ pub async fn cancel_invitation(app: &App, request: &Request<Bytes>) -> Result<Re
     staff::cancel_invitation(&app.ctx, &admin, &body.email).await?;
     Ok(Reply::no_content())
 }
+
+/// Accepts an invitation to another clinic with the signed-in login (the invitation's address must be
+/// theirs): 201 with the clinic joined. The session stays in its clinic; switching is the next step.
+pub async fn join_clinic(app: &App, request: &Request<Bytes>) -> Result<Reply, ApiError> {
+    let member = require_any_staff(app, request).await?;
+    let body: TokenBody = json_body(request)?;
+    let joined = staff::join(&app.ctx, &member, &body.token).await?;
+    Ok(Reply::json(StatusCode::CREATED, &joined))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SwitchBody {
+    clinic_id: String,
+}
+
+/// Switches the signed-in member of staff to another of their clinics: a new session for that clinic
+/// replaces this one (with a new CSRF token), and sign-in opens it from now on.
+pub async fn switch_clinic(app: &App, request: &Request<Bytes>) -> Result<Reply, ApiError> {
+    let member = require_any_staff(app, request).await?;
+    let body: SwitchBody = json_body(request)?;
+    let principal = staff::switch_clinic(&app.ctx, &member, &body.clinic_id).await?;
+    super::accounts::signed_in(app, request, principal).await
+}

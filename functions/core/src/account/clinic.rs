@@ -199,27 +199,17 @@ pub async fn sign_up(
         password_hash,
         second_factors: Default::default(),
     };
-    let ops = vec![
-        WriteOp::Put {
-            item: Item::new(keys::email(&email))
-                .with_s("clinic_id", clinic.id.to_string())
-                .with_s("user_id", admin.id.to_string()),
-            condition: Condition::NotExists,
-        },
-        WriteOp::Put {
-            item: clinic.verification.write(
-                Item::new(keys::clinic(clinic.id))
-                    .with_s("name", &clinic.name)
-                    .with_n("created_at", now.as_millisecond())
-                    .with_n("freshness_days", clinic.freshness_days),
-            ),
-            condition: Condition::NotExists,
-        },
-        WriteOp::Put {
-            item: user_item(&admin),
-            condition: Condition::NotExists,
-        },
-    ];
+    // The email is claimed first: a cancelled first write means it belongs to a login already.
+    let mut ops = super::login::new_login_ops(&admin, &email);
+    ops.push(WriteOp::Put {
+        item: clinic.verification.write(
+            Item::new(keys::clinic(clinic.id))
+                .with_s("name", &clinic.name)
+                .with_n("created_at", now.as_millisecond())
+                .with_n("freshness_days", clinic.freshness_days),
+        ),
+        condition: Condition::NotExists,
+    });
     match ctx.store.transact(ops).await {
         Ok(()) => Ok((clinic, admin)),
         Err(StoreError::TransactionCanceled { index: 0 }) => Err(CoreError::Conflict {
@@ -233,15 +223,6 @@ pub async fn sign_up(
 /// Hashes on a blocking thread: argon2 is deliberately slow and must not stall the async runtime.
 pub(crate) async fn hash_off_thread(password: Password) -> Result<PasswordHash, CoreError> {
     super::password::off_thread(move || password.hash()).await?
-}
-
-pub(crate) fn user_item(user: &ClinicUser) -> Item {
-    Item::new(keys::clinic_user(user.clinic_id, user.id))
-        .with_s("name", &user.name)
-        .with_s("email", &user.email)
-        .with_s("role", user.role.as_str())
-        .with_s("password_hash", user.password_hash.as_str())
-        .with_n("created_at", user.created_at.as_millisecond())
 }
 
 /// Units stored as their name; absent means mg/dL.
@@ -270,29 +251,16 @@ pub async fn get_clinic(ctx: &Ctx, id: ClinicId) -> Result<Clinic, CoreError> {
     })
 }
 
+/// A member of staff of a clinic: their role there, and their login (name, email, how they sign in).
 pub async fn get_user(
     ctx: &Ctx,
     clinic_id: ClinicId,
     user_id: ClinicUserId,
 ) -> Result<ClinicUser, CoreError> {
-    let item = ctx
-        .store
-        .get(&keys::clinic_user(clinic_id, user_id))
-        .await?
-        .ok_or(CoreError::NotFound)?;
-    Ok(ClinicUser {
-        id: user_id,
-        clinic_id,
-        name: item.require_s("name")?.to_owned(),
-        email: item.require_s("email")?.to_owned(),
-        role: Role::parse(item.require_s("role")?)?,
-        created_at: millis(item.require_n("created_at")?)?,
-        password_hash: PasswordHash::from_stored(item.require_s("password_hash")?.to_owned()),
-        second_factors: super::two_factor::SecondFactors::of(&item),
-    })
+    super::login::read_user(ctx, clinic_id, user_id).await
 }
 
-/// The staff member an email belongs to, if any.
+/// The staff member an email belongs to, if any, in the clinic sign-in opens for them.
 pub async fn find_user_by_email(ctx: &Ctx, email: &Email) -> Result<Option<ClinicUser>, CoreError> {
     let Some(index) = ctx.store.get(&keys::email(email)).await? else {
         return Ok(None);
@@ -304,9 +272,17 @@ pub async fn find_user_by_email(ctx: &Ctx, email: &Email) -> Result<Option<Clini
         .map_err(|_| corrupt())?;
     let user_id = index.require_s("user_id")?.parse().map_err(|_| corrupt())?;
     match get_user(ctx, clinic_id, user_id).await {
-        Ok(user) => Ok(Some(user)),
-        Err(CoreError::NotFound) => Ok(None),
-        Err(other) => Err(other),
+        Ok(user) => return Ok(Some(user)),
+        Err(CoreError::NotFound) => {}
+        Err(other) => return Err(other),
+    }
+    // The clinic sign-in opened is no longer theirs: another of their clinics, if any.
+    let principal = crate::session::Principal::ClinicUser { clinic_id, user_id };
+    match super::login::signed_in_principal(ctx, principal).await? {
+        Some(crate::session::Principal::ClinicUser { clinic_id, user_id }) => {
+            Ok(Some(get_user(ctx, clinic_id, user_id).await?))
+        }
+        _ => Ok(None),
     }
 }
 

@@ -4,6 +4,7 @@ pub mod clinic;
 pub mod contact;
 pub mod deletion;
 pub mod fields;
+pub mod login;
 pub mod passkey;
 pub mod password;
 pub mod personal;

@@ -30,7 +30,7 @@ use webauthn_rp::{
     Registration, RegistrationServerState,
 };
 
-use super::two_factor::{self, account_key, principal_of, with_principal};
+use super::two_factor::{self, principal_of, with_principal};
 use crate::audit::Actor;
 use crate::context::Ctx;
 use crate::error::CoreError;
@@ -49,7 +49,7 @@ pub const MAX_NAME_CHARS: usize = 60;
 /// The account attribute counting its passkeys.
 pub(crate) const COUNT: &str = "passkeys";
 /// The account attribute holding the opaque user handle its passkeys carry.
-const USER_HANDLE: &str = "passkey_user";
+pub(crate) const USER_HANDLE: &str = "passkey_user";
 
 type P256 = [u8; 32];
 type P384 = [u8; 48];
@@ -214,9 +214,7 @@ async fn take_ceremony(ctx: &Ctx, challenge: u128, kind: &str) -> Result<Item, C
 /// The account's passkey user handle (16 random bytes, made at its first passkey): it names the
 /// account to authenticators without saying anything about it.
 async fn user_handle(ctx: &Ctx, principal: &Principal) -> Result<UserHandle16, CoreError> {
-    let account = ctx
-        .store
-        .get(&account_key(principal))
+    let account = super::login::account_item(ctx, principal)
         .await?
         .ok_or(CoreError::NotFound)?;
     if let Some(bytes) = account.b(USER_HANDLE) {
@@ -409,9 +407,7 @@ pub async fn finish_registration(
         .map_err(|e| internal("transports", e))?;
     let synced = matches!(dynamic.backup, Backup::Exists);
     let subject = principal.subject();
-    let account = ctx
-        .store
-        .get(&account_key(principal))
+    let account = super::login::account_item(ctx, principal)
         .await?
         .ok_or(CoreError::NotFound)?;
     let count = account.n(COUNT).unwrap_or(0);
@@ -500,9 +496,7 @@ pub async fn remove(
         .await?
         .ok_or(CoreError::NotFound)?;
     let name = entry.require_s("name")?.to_owned();
-    let mut account = ctx
-        .store
-        .get(&account_key(principal))
+    let mut account = super::login::account_item(ctx, principal)
         .await?
         .ok_or(CoreError::NotFound)?;
     let count = account.n(COUNT).unwrap_or(0);
@@ -598,8 +592,10 @@ pub async fn finish_sign_in(
         )
     };
     let owner = ctx.store.get(&owner_key(&id)).await?.ok_or_else(unknown)?;
-    let principal = principal_of(&owner)?;
-    if expected.is_some_and(|expected| *expected != principal) {
+    let enrolled_as = principal_of(&owner)?;
+    // One login may work for several clinics: the passkey is the login's, whichever clinic it was
+    // added in.
+    if expected.is_some_and(|expected| expected.subject() != enrolled_as.subject()) {
         return Err(CoreError::invalid(
             "credential",
             "passkey_of_another_account",
@@ -607,7 +603,7 @@ pub async fn finish_sign_in(
         ));
     }
     if let Some(clinic_area) = clinic_area
-        && clinic_area != matches!(principal, Principal::ClinicUser { .. })
+        && clinic_area != matches!(enrolled_as, Principal::ClinicUser { .. })
     {
         return Err(CoreError::invalid(
             "credential",
@@ -619,9 +615,14 @@ pub async fn finish_sign_in(
             },
         ));
     }
-    if ctx.store.get(&account_key(&principal)).await?.is_none() {
-        return Err(unknown());
-    }
+    // The clinic signed in to: the one the password named, else the one the passkey was added in
+    // while they still belong to it, else another of theirs.
+    let principal = match expected {
+        Some(expected) => *expected,
+        None => super::login::signed_in_principal(ctx, enrolled_as)
+            .await?
+            .ok_or_else(unknown)?,
+    };
     let subject = owner.require_s("subject")?;
     let entry = ctx
         .store

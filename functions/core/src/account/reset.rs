@@ -411,34 +411,26 @@ pub async fn complete(
         }
         _ => return Err(corrupt("kind")),
     };
-    let (account_key, context): (_, Vec<String>) = match &account {
-        Account::Staff(user, _) => (
-            keys::clinic_user(user.clinic_id, user.id),
-            vec![
-                user.email.split('@').next().unwrap_or_default().to_owned(),
-                user.name.clone(),
-            ],
-        ),
-        Account::Person(person) => (
-            keys::person(person.id),
-            vec![
-                person.username.clone(),
-                person.name.clone(),
-                person
-                    .email
-                    .as_deref()
-                    .and_then(|e| e.split('@').next())
-                    .unwrap_or_default()
-                    .to_owned(),
-            ],
-        ),
+    let context: Vec<String> = match &account {
+        Account::Staff(user, _) => vec![
+            user.email.split('@').next().unwrap_or_default().to_owned(),
+            user.name.clone(),
+        ],
+        Account::Person(person) => vec![
+            person.username.clone(),
+            person.name.clone(),
+            person
+                .email
+                .as_deref()
+                .and_then(|e| e.split('@').next())
+                .unwrap_or_default()
+                .to_owned(),
+        ],
     };
     let context: Vec<&str> = context.iter().map(String::as_str).collect();
     let password = Password::parse_new(new_password, &context)?;
     let password_hash = hash_off_thread(password).await?;
-    let stored = ctx
-        .store
-        .get(&account_key)
+    let stored = super::login::account_item(ctx, &account.principal())
         .await?
         .ok_or_else(invalid_token)?;
     let old_hash = stored.require_s("password_hash")?.to_owned();

@@ -41,6 +41,21 @@ pub struct Invitation {
     pub email: String,
     pub role: &'static str,
     pub expires_at: Timestamp,
+    /// The address already signs in to glucolink as staff of another clinic: the person accepts while
+    /// signed in with it, and keeps their password and second factors.
+    pub existing_login: bool,
+}
+
+/// The login an email signs in to, if it has one.
+pub(crate) async fn login_of(ctx: &Ctx, email: &Email) -> Result<Option<ClinicUserId>, CoreError> {
+    let Some(index) = ctx.store.get(&keys::email(email)).await? else {
+        return Ok(None);
+    };
+    index
+        .require_s("user_id")?
+        .parse()
+        .map(Some)
+        .map_err(|_| CoreError::Store(StoreError::Corrupt("email index".into())))
 }
 
 /// Invites a colleague by email; a new invitation to the same address replaces the old one.
@@ -54,10 +69,17 @@ pub async fn invite(
     admin.require_admin()?;
     let email = Email::parse(email)?;
     let role = Role::parse(role)?;
-    if ctx.store.get(&keys::email(&email)).await?.is_some() {
+    if let Some(user_id) = login_of(ctx, &email).await?
+        && ctx
+            .store
+            .get(&keys::clinic_user(admin.clinic.id, user_id))
+            .await?
+            .is_some()
+    {
+        // The code clients have known since before memberships: the address is taken here.
         return Err(CoreError::Conflict {
             code: "email_taken",
-            message: "This email already belongs to a glucolink clinic account.".into(),
+            message: format!("{} is already on your clinic's staff.", email.as_str()),
         });
     }
     throttle::spend(ctx, MESSAGES_PER_CLINIC, &admin.clinic.id.to_string()).await?;
@@ -129,17 +151,32 @@ pub(crate) async fn send_invitation(
     });
     ops.extend(audit.ops(now));
     ctx.store.transact(ops).await?;
+    let existing_login = login_of(ctx, email).await?.is_some();
     let link = format!(
         "{}/clinic/join?token={token}",
         site_url.trim_end_matches('/')
     );
+    let mut paragraphs = vec![format!(
+        "{inviter} invited you to join {clinic} on glucolink as {}.",
+        role.as_str()
+    )];
+    if existing_login {
+        paragraphs.push(
+            "You already sign in to glucolink with this address: open the link, sign in as usual and accept. Your password and two-factor sign-in stay as they are, and the header lets you switch between your clinics."
+                .into(),
+        );
+    }
     let message = messages::Email {
         heading: format!("Join {clinic} on glucolink"),
-        paragraphs: vec![format!(
-            "{inviter} invited you to join {clinic} on glucolink as {}.",
-            role.as_str()
-        )],
-        button: Some((&link, "Choose your name and password")),
+        paragraphs,
+        button: Some((
+            &link,
+            if existing_login {
+                "Sign in and accept"
+            } else {
+                "Choose your name and password"
+            },
+        )),
         after: vec![format!(
             "The link works until {}. If you were not expecting this, ignore this message.",
             readable(expires_at)
@@ -153,6 +190,7 @@ pub(crate) async fn send_invitation(
         email: email.as_str().to_owned(),
         role: role.as_str(),
         expires_at,
+        existing_login,
     })
 }
 
@@ -240,6 +278,7 @@ pub async fn preview(ctx: &Ctx, token: &str) -> Result<Invitation, CoreError> {
         email: live.email.as_str().to_owned(),
         role: live.role.as_str(),
         expires_at: live.expires_at,
+        existing_login: login_of(ctx, &live.email).await?.is_some(),
     })
 }
 
@@ -255,6 +294,9 @@ pub async fn accept(
     let name = PersonName::parse(name)?;
     Password::parse_new(password, &[name.as_str()])?;
     let live = find_invitation(ctx, token).await?;
+    if login_of(ctx, &live.email).await?.is_some() {
+        return Err(login_exists());
+    }
     let local_part = live
         .email
         .as_str()
@@ -276,26 +318,16 @@ pub async fn accept(
         password_hash,
         second_factors: Default::default(),
     };
-    let mut ops = vec![
-        WriteOp::Delete {
-            key: invitation_key(&live.hash),
-            condition: Condition::Exists,
-        },
-        WriteOp::Put {
-            item: Item::new(keys::email(&live.email))
-                .with_s("clinic_id", live.clinic_id.to_string())
-                .with_s("user_id", user.id.to_string()),
-            condition: Condition::NotExists,
-        },
-        WriteOp::Put {
-            item: super::clinic::user_item(&user),
-            condition: Condition::NotExists,
-        },
-        WriteOp::Delete {
-            key: clinic_invitation_key(live.clinic_id, &live.email),
-            condition: Condition::None,
-        },
-    ];
+    let mut ops = vec![WriteOp::Delete {
+        key: invitation_key(&live.hash),
+        condition: Condition::Exists,
+    }];
+    // Index 1: the email's claim, refused when the address has a login already.
+    ops.extend(super::login::new_login_ops(&user, &live.email));
+    ops.push(WriteOp::Delete {
+        key: clinic_invitation_key(live.clinic_id, &live.email),
+        condition: Condition::None,
+    });
     ops.extend(
         NewEvent {
             actor: audit::Actor {
@@ -318,12 +350,7 @@ pub async fn accept(
     match ctx.store.transact(ops).await {
         Ok(()) => {}
         Err(StoreError::TransactionCanceled { index: 0 }) => return Err(invitation_gone()),
-        Err(StoreError::TransactionCanceled { index: 1 }) => {
-            return Err(CoreError::Conflict {
-                code: "email_taken",
-                message: "This email already belongs to a glucolink clinic account.".into(),
-            });
-        }
+        Err(StoreError::TransactionCanceled { index: 1 }) => return Err(login_exists()),
         Err(other) => return Err(other.into()),
     }
     let new_session = session::start(
@@ -335,6 +362,165 @@ pub async fn accept(
     )
     .await?;
     Ok((user, new_session))
+}
+
+fn login_exists() -> CoreError {
+    CoreError::Conflict {
+        code: "email_taken",
+        message: "This email already signs in to glucolink. Sign in with it, then open the invitation link again to accept.".into(),
+    }
+}
+
+/// A clinic the signed-in member of staff now also belongs to.
+#[derive(Debug, Clone, Serialize)]
+pub struct Joined {
+    pub clinic_id: String,
+    pub clinic_name: String,
+    pub role: &'static str,
+}
+
+/// Accepts an invitation addressed to the signed-in member of staff's own email: their login joins
+/// that clinic with the invited role (password and second factors unchanged). The link works once.
+pub async fn join(ctx: &Ctx, member: &Staff, token: &str) -> Result<Joined, CoreError> {
+    let live = find_invitation(ctx, token).await?;
+    if live.email.as_str() != member.user.email {
+        return Err(CoreError::Refused {
+            code: "invitation_for_another_email",
+            message: format!(
+                "This invitation is for {}, and you are signed in as {}. Sign in with the invited address to accept it.",
+                live.email.as_str(),
+                member.user.email
+            ),
+        });
+    }
+    if ctx
+        .store
+        .get(&keys::clinic_user(live.clinic_id, member.user.id))
+        .await?
+        .is_some()
+    {
+        return Err(CoreError::Conflict {
+            code: "already_staff",
+            message: "You already belong to this clinic: choose it in the clinic switcher.".into(),
+        });
+    }
+    let clinic = get_clinic(ctx, live.clinic_id).await?;
+    let now = ctx.clock.now();
+    let mut ops = vec![
+        WriteOp::Delete {
+            key: invitation_key(&live.hash),
+            condition: Condition::Exists,
+        },
+        WriteOp::Delete {
+            key: clinic_invitation_key(live.clinic_id, &live.email),
+            condition: Condition::None,
+        },
+    ];
+    ops.extend(
+        super::login::add_membership_ops(ctx, &member.user, live.clinic_id, live.role, now).await?,
+    );
+    ops.extend(
+        NewEvent {
+            actor: audit::Actor {
+                kind: "clinic_user",
+                id: member.user.id.to_string(),
+                name: format!("{} ({})", member.user.name, clinic.name),
+            },
+            action: "staff_joined",
+            clinic: Some((clinic.id, clinic.name.clone())),
+            patient_id: None,
+            person_id: None,
+            detail: format!(
+                "{} accepted the invitation with their glucolink login (also staff of {}) and joined as {}.",
+                member.user.name,
+                member.clinic.name,
+                live.role.as_str()
+            ),
+        }
+        .ops(now),
+    );
+    match ctx.store.transact(ops).await {
+        Ok(()) => Ok(Joined {
+            clinic_id: clinic.id.to_string(),
+            clinic_name: clinic.name,
+            role: live.role.as_str(),
+        }),
+        Err(StoreError::TransactionCanceled { index: 0 }) => Err(invitation_gone()),
+        Err(StoreError::TransactionCanceled { .. }) => Err(CoreError::Conflict {
+            code: "clinics_changed",
+            message: "Your sign-in or clinics changed meanwhile. Reload the page and accept again."
+                .into(),
+        }),
+        Err(other) => Err(other.into()),
+    }
+}
+
+/// One clinic of a login, for the clinic switcher.
+#[derive(Debug, Clone, Serialize)]
+pub struct ClinicChoice {
+    pub clinic_id: String,
+    pub clinic_name: String,
+    pub role: &'static str,
+    /// The clinic this session works in.
+    pub current: bool,
+}
+
+/// The clinics the signed-in member of staff belongs to, by name.
+pub async fn clinics(ctx: &Ctx, member: &Staff) -> Result<Vec<ClinicChoice>, CoreError> {
+    let mut memberships = super::login::clinics_of(ctx, member.user.id).await?;
+    if memberships.is_empty() {
+        // A login made before memberships: its one clinic.
+        memberships.push((member.clinic.id, member.user.role));
+    }
+    let mut choices = Vec::with_capacity(memberships.len());
+    for (clinic_id, role) in memberships {
+        let name = if clinic_id == member.clinic.id {
+            member.clinic.name.clone()
+        } else {
+            get_clinic(ctx, clinic_id).await?.name
+        };
+        choices.push(ClinicChoice {
+            clinic_id: clinic_id.to_string(),
+            clinic_name: name,
+            role: role.as_str(),
+            current: clinic_id == member.clinic.id,
+        });
+    }
+    choices.sort_by_key(|choice| choice.clinic_name.to_lowercase());
+    Ok(choices)
+}
+
+/// Switches the signed-in member of staff to another of their clinics: the principal of the new
+/// session (the caller starts it and ends the old one). Sign-in opens that clinic from now on.
+pub async fn switch_clinic(
+    ctx: &Ctx,
+    member: &Staff,
+    clinic_id: &str,
+) -> Result<Principal, CoreError> {
+    let target: ClinicId = clinic_id.trim().parse().map_err(|_| {
+        CoreError::invalid(
+            "clinic_id",
+            "invalid_clinic_id",
+            "Choose one of your clinics.",
+        )
+    })?;
+    let user = super::clinic::get_user(ctx, target, member.user.id)
+        .await
+        .map_err(|e| match e {
+            CoreError::NotFound => CoreError::Refused {
+                code: "not_a_member",
+                message: "You do not belong to that clinic. Ask one of its admins to invite you."
+                    .into(),
+            },
+            other => other,
+        })?;
+    let email = Email::parse(&user.email)
+        .map_err(|_| CoreError::Store(StoreError::Corrupt("staff email".into())))?;
+    super::login::remember_clinic(ctx, &email, user.id, target).await?;
+    Ok(Principal::ClinicUser {
+        clinic_id: target,
+        user_id: user.id,
+    })
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -408,23 +594,15 @@ pub async fn remove(ctx: &Ctx, admin: &Staff, user_id: ClinicUserId) -> Result<(
     let email = Email::parse(&user.email)
         .map_err(|_| CoreError::Store(StoreError::Corrupt("staff email".into())))?;
     let now = ctx.clock.now();
-    let mut ops = vec![
-        // The acting admin must still be an admin when the removal commits: two admins removing each
-        // other at once cannot both succeed, and the clinic always keeps an admin (no one removes
-        // themselves).
-        WriteOp::Check {
-            key: keys::clinic_user(admin.clinic.id, admin.user.id),
-            condition: Condition::Equals("role".into(), Value::S("admin".into())),
-        },
-        WriteOp::Delete {
-            key: keys::clinic_user(admin.clinic.id, user_id),
-            condition: Condition::Exists,
-        },
-        WriteOp::Delete {
-            key: keys::email(&email),
-            condition: Condition::Equals("user_id".into(), Value::S(user_id.to_string())),
-        },
-    ];
+    let removal = super::login::removal_ops(ctx, admin.clinic.id, user_id, &email).await?;
+    // The acting admin must still be an admin when the removal commits: two admins removing each
+    // other at once cannot both succeed, and the clinic always keeps an admin (no one removes
+    // themselves).
+    let mut ops = vec![WriteOp::Check {
+        key: keys::clinic_user(admin.clinic.id, admin.user.id),
+        condition: Condition::Equals("role".into(), Value::S("admin".into())),
+    }];
+    ops.extend(removal.ops);
     ops.extend(
         NewEvent {
             actor: admin.actor(),
@@ -439,13 +617,26 @@ pub async fn remove(ctx: &Ctx, admin: &Staff, user_id: ClinicUserId) -> Result<(
     match ctx.store.transact(ops).await {
         Ok(()) => {}
         Err(StoreError::TransactionCanceled { index: 0 }) => return Err(CoreError::Forbidden),
-        Err(StoreError::TransactionCanceled { .. }) => return Err(CoreError::NotFound),
+        Err(StoreError::TransactionCanceled { index: 1 }) => return Err(CoreError::NotFound),
+        Err(StoreError::TransactionCanceled { .. }) => {
+            return Err(CoreError::Conflict {
+                code: "staff_changed",
+                message:
+                    "This colleague's clinics changed meanwhile. Reload the page and try again."
+                        .into(),
+            });
+        }
         Err(other) => return Err(other.into()),
     }
     let removed = Principal::ClinicUser {
         clinic_id: admin.clinic.id,
         user_id,
     };
+    if !removal.last {
+        // They keep their login for their other clinics: only their sessions here end.
+        session::end_all_in_clinic(ctx, &removed).await?;
+        return Ok(());
+    }
     session::end_all(ctx, &removed).await?;
     // Their second factors go too: an authenticator app or a passkey must not outlive the login.
     let subject = removed.subject();

@@ -51,14 +51,6 @@ fn challenge_key(token_hash: &str) -> Key {
     Key::new(format!("CHALLENGE#{token_hash}"), keys::META)
 }
 
-/// The account item that carries the [`ON`] flag.
-pub(crate) fn account_key(principal: &Principal) -> Key {
-    match *principal {
-        Principal::ClinicUser { clinic_id, user_id } => keys::clinic_user(clinic_id, user_id),
-        Principal::Person { person_id } => keys::person(person_id),
-    }
-}
-
 fn totp(secret: Vec<u8>, account_name: &str) -> Result<Totp, CoreError> {
     Builder::new()
         .with_algorithm(Algorithm::SHA1)
@@ -211,9 +203,7 @@ pub async fn confirm(
         });
         codes.push(code.to_string());
     }
-    let account = ctx
-        .store
-        .get(&account_key(principal))
+    let account = super::login::account_item(ctx, principal)
         .await?
         .ok_or(CoreError::NotFound)?;
     // As read: a password reset meanwhile is not undone.
@@ -541,9 +531,7 @@ pub async fn remove(ctx: &Ctx, principal: &Principal, code: &str) -> Result<(), 
         condition: Condition::Exists,
     }];
     ops.extend(forget_recovery_codes(ctx, &subject).await?);
-    let mut account = ctx
-        .store
-        .get(&account_key(principal))
+    let mut account = super::login::account_item(ctx, principal)
         .await?
         .ok_or(CoreError::NotFound)?;
     let condition = Condition::unchanged_from(&account, &["password_hash", ON]);

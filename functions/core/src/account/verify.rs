@@ -243,12 +243,7 @@ pub async fn add_clinic(
 ) -> Result<(Clinic, staff::Invitation), CoreError> {
     let name = ClinicName::parse(clinic_name)?;
     let email = Email::parse(admin_email)?;
-    if ctx.store.get(&keys::email(&email)).await?.is_some() {
-        return Err(CoreError::Conflict {
-            code: "email_taken",
-            message: "This email already belongs to a glucolink clinic account.".into(),
-        });
-    }
+    // An address that already signs in to glucolink joins the new clinic with that login.
     let now = ctx.clock.now();
     let clinic = Clinic {
         id: ClinicId::generate(),
