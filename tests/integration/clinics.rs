@@ -489,3 +489,111 @@ async fn a_login_made_before_memberships_moves_to_its_own_item_when_it_joins_a_s
     assert_eq!(status, 200, "{switched}");
     assert_eq!(switched["role"], "clinician");
 }
+
+/// Casey's last clinic removes them while they accept another clinic's invitation, at the same moment,
+/// several times over: whatever wins, no membership outlives its login, and the count of the login's
+/// clinics is the number of its memberships.
+async fn joining_while_being_removed_never_orphans_a_membership(app: TestApp) {
+    use glucolink_core::store::Key;
+    let store = app.ctx.as_ref().expect("local app").store.clone();
+    let south = other_clinic(&app, "Southbank Endocrinology", "alex@south.example").await;
+    let south_id = me(&south).await["clinic_id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    for round in 0..4 {
+        let north = app.browser();
+        let signed_up = signed_in_clinic(&north, &format!("admin{round}@north.example")).await;
+        let north_id = signed_up["clinic_id"].as_str().expect("id").to_owned();
+        let email = format!("casey{round}@staff.example");
+        let token = invite(&north, &email, "clinician").await;
+        let casey = app.browser();
+        let (status, body) = status_and_json(
+            casey
+                .post(
+                    "/api/clinic/staff/invitations/accept",
+                    &json!({"token": token, "name": "Casey Lee", "password": STAFF_PASSWORD}),
+                )
+                .await,
+        )
+        .await;
+        assert_eq!(status, 201, "{body}");
+        let casey_id = body["user_id"].as_str().expect("id").to_owned();
+        let token = invite(&south, &email, "clinician").await;
+        casey.csrf().await;
+        north.csrf().await;
+        let join = {
+            async move {
+                casey
+                    .post(
+                        "/api/clinic/staff/invitations/join",
+                        &json!({"token": token}),
+                    )
+                    .await
+                    .status()
+                    .as_u16()
+            }
+        };
+        let removal = {
+            let casey_id = casey_id.clone();
+            async move {
+                north
+                    .send(
+                        reqwest::Method::DELETE,
+                        &format!("/api/clinic/staff/{casey_id}"),
+                        None,
+                    )
+                    .await
+                    .status()
+                    .as_u16()
+            }
+        };
+        let (joined, removed) = tokio::join!(tokio::spawn(join), tokio::spawn(removal));
+        let (joined, removed) = (joined.expect("task"), removed.expect("task"));
+        assert!([201, 401, 409].contains(&joined), "join: {joined}");
+        assert!([204, 409].contains(&removed), "removal: {removed}");
+        let get = |key: Key| {
+            let store = store.clone();
+            async move { store.get(&key).await.expect("read") }
+        };
+        let login = get(Key::new(format!("LOGIN#{casey_id}"), "META")).await;
+        let mut memberships = 0;
+        for clinic in [&north_id, &south_id] {
+            if get(Key::new(
+                format!("CLINIC#{clinic}"),
+                format!("USER#{casey_id}"),
+            ))
+            .await
+            .is_some()
+            {
+                memberships += 1;
+            }
+        }
+        let count = get(Key::new(format!("MEMBERSHIPS#{casey_id}"), "COUNT"))
+            .await
+            .and_then(|item| item.n("count"))
+            .unwrap_or(0);
+        assert_eq!(
+            login.is_some(),
+            memberships > 0,
+            "round {round}: join {joined}, removal {removed}"
+        );
+        assert_eq!(
+            count, memberships,
+            "round {round}: join {joined}, removal {removed}"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn joining_while_being_removed_never_orphans_a_membership_on_the_embedded_store() {
+    joining_while_being_removed_never_orphans_a_membership(spawn_app().await).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn joining_while_being_removed_never_orphans_a_membership_on_dynamodb() {
+    joining_while_being_removed_never_orphans_a_membership(
+        crate::support::app::spawn_app_on_dynamodb().await,
+    )
+    .await;
+}

@@ -31,6 +31,14 @@ pub(crate) fn is_legacy(staff_item: &Item) -> bool {
     staff_item.s(PASSWORD_HASH).is_some()
 }
 
+/// The login's clinics changed between two reads (its last clinic's removal took it meanwhile).
+fn changed_meanwhile() -> CoreError {
+    CoreError::Conflict {
+        code: "clinics_changed",
+        message: "This login's clinics changed meanwhile. Reload the page and try again.".into(),
+    }
+}
+
 fn corrupt(what: &str) -> CoreError {
     CoreError::Store(StoreError::Corrupt(what.to_owned()))
 }
@@ -80,10 +88,12 @@ pub(crate) async fn read_user(
     let login = if is_legacy(&membership) {
         membership.clone()
     } else {
+        // Read apart from the membership: a removal of the login's last clinic may have taken it in
+        // between, and then the member is gone.
         ctx.store
             .get(&keys::login(user_id))
             .await?
-            .ok_or_else(|| corrupt("membership without its login"))?
+            .ok_or(CoreError::NotFound)?
     };
     Ok(ClinicUser {
         id: user_id,
@@ -208,7 +218,7 @@ pub(crate) async fn add_membership_ops(
             .get(&keys::membership_count(member.id))
             .await?
             .and_then(|item| item.n(COUNT))
-            .ok_or_else(|| corrupt("login without its clinic count"))?;
+            .ok_or_else(changed_meanwhile)?;
         ops.push(WriteOp::Put {
             item: count_item(member.id, count + 1),
             condition: Condition::Equals(COUNT.into(), Value::N(count)),
@@ -277,7 +287,7 @@ pub(crate) async fn removal_ops(
         .get(&keys::membership_count(user_id))
         .await?
         .and_then(|item| item.n(COUNT))
-        .ok_or_else(|| corrupt("login without its clinic count"))?;
+        .ok_or_else(changed_meanwhile)?;
     let mut ops = vec![
         WriteOp::Delete {
             key: membership.key.clone(),

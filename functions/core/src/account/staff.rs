@@ -417,7 +417,13 @@ pub async fn join(ctx: &Ctx, member: &Staff, token: &str) -> Result<Joined, Core
         },
     ];
     ops.extend(
-        super::login::add_membership_ops(ctx, &member.user, live.clinic_id, live.role, now).await?,
+        super::login::add_membership_ops(ctx, &member.user, live.clinic_id, live.role, now)
+            .await
+            .map_err(|e| match e {
+                // Removed from the clinic they are signed in to, meanwhile: signed out.
+                CoreError::NotFound => CoreError::Unauthenticated,
+                other => other,
+            })?,
     );
     ops.extend(
         NewEvent {
