@@ -4,7 +4,7 @@
 
 import { start } from "/assets/lib/shell.js";
 import { api, ApiError } from "/assets/lib/api.js";
-import { el } from "/assets/lib/dom.js";
+import { el, fill } from "/assets/lib/dom.js";
 import { checkForm, showError } from "/assets/lib/forms.js";
 import { whoAmI, wireSignOut } from "/assets/lib/session.js";
 import { addPasskey, passkeysSupported } from "/assets/lib/passkey.js";
@@ -147,6 +147,11 @@ async function accountSecurity() {
   if (!me) return;
   wireSignOut(clinic ? "/clinic/signin" : "/personal/signin");
   const part = (name) => document.querySelector(`[data-${name}]`);
+  if ((me.clinics ?? []).length > 1) {
+    const names = me.clinics.map((c) => c.clinic_name);
+    fill({ all_clinics: `${names.slice(0, -1).join(", ")} and ${names.at(-1)}` });
+    part("all-clinics").hidden = false;
+  }
   const status = part("status");
   const show = (name) => {
     for (const name2 of ["off", "enrol", "recovery", "on"]) part(name2).hidden = name2 !== name;

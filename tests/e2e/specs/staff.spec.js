@@ -94,4 +94,7 @@ test("someone on the staff of two clinics accepts with their login and switches 
   await expect(visitor.getByRole("combobox", { name: /Clinic: switch/ }).locator("option:checked")).toHaveText("Northgate Clinic (admin)");
   await ready(visitor);
   await expect(visitor.getByRole("link", { name: "Audit log" })).toBeVisible();
+  // One login for both: Account security says so.
+  await visitor.getByRole("navigation").getByRole("link", { name: "Account security" }).click();
+  await expect(visitor.getByText("You sign in to Northgate Clinic and Southbank Clinic with this one login")).toBeVisible();
 });
