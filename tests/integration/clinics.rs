@@ -5,12 +5,11 @@
 use serde_json::{Value, json};
 
 use crate::support::app::{Browser, TestApp, assert_error, spawn_app, status_and_json};
-use crate::support::messages::{first_link, outbox_to};
+use crate::support::messages::outbox_to;
 use crate::support::people::{
     create_patient, event_actions, list_patients, names, sign_in_clinic, signed_in_clinic,
 };
-
-const STAFF_PASSWORD: &str = "copper valley mosaic 12";
+use crate::support::staff::{STAFF_PASSWORD, invite, join_as_new};
 
 /// Registers a second clinic, named `name`, whose admin is signed in in the returned browser.
 async fn other_clinic(app: &TestApp, name: &str, email: &str) -> Browser {
@@ -28,49 +27,6 @@ async fn other_clinic(app: &TestApp, name: &str, email: &str) -> Browser {
     assert_eq!(status, 201, "{body}");
     crate::support::messages::verify_clinic(&admin, email).await;
     admin
-}
-
-/// `admin` invites `email` as `role`; the token of the invitation email to that address.
-async fn invite(admin: &Browser, email: &str, role: &str) -> String {
-    let (status, body) = status_and_json(
-        admin
-            .post(
-                "/api/clinic/staff/invitations",
-                &json!({"email": email, "role": role}),
-            )
-            .await,
-    )
-    .await;
-    assert_eq!(status, 201, "{body}");
-    // The live invitation of this admin's clinic (the test clock stands still: the outbox's order
-    // says nothing; an earlier invitation to the address was spent or replaced).
-    let clinic = me(admin).await["clinic_name"]
-        .as_str()
-        .expect("clinic name")
-        .to_owned();
-    for message in outbox_to(admin, email).await {
-        let Some(text) = message["text"]
-            .as_str()
-            .filter(|t| t.contains(&format!("to join {clinic} on glucolink")))
-        else {
-            continue;
-        };
-        let token = first_link(text)
-            .rsplit("token=")
-            .next()
-            .expect("token")
-            .to_owned();
-        let lookup = admin
-            .post(
-                "/api/clinic/staff/invitations/lookup",
-                &json!({"token": token}),
-            )
-            .await;
-        if lookup.status() == 200 {
-            return token;
-        }
-    }
-    panic!("no live invitation to {email}");
 }
 
 async fn me(browser: &Browser) -> Value {
@@ -295,17 +251,7 @@ async fn removal_from_one_clinic_keeps_the_login_for_the_others() {
     let south = other_clinic(&app, "Southbank Endocrinology", "alex@south.example").await;
     // Casey joins Northgate as someone new, then Southbank with the same login.
     let token = invite(&sam, "casey@staff.example", "clinician").await;
-    let casey = app.browser();
-    let (status, body) = status_and_json(
-        casey
-            .post(
-                "/api/clinic/staff/invitations/accept",
-                &json!({"token": token, "name": "Casey Lee", "password": STAFF_PASSWORD}),
-            )
-            .await,
-    )
-    .await;
-    assert_eq!(status, 201, "{body}");
+    let (casey, body) = join_as_new(&app, &token, "Casey Lee").await;
     let casey_id = body["user_id"].as_str().expect("id").to_owned();
     let token = invite(&south, "casey@staff.example", "admin").await;
     let (status, _) = status_and_json(
@@ -507,17 +453,7 @@ async fn joining_while_being_removed_never_orphans_a_membership(app: TestApp) {
         let north_id = signed_up["clinic_id"].as_str().expect("id").to_owned();
         let email = format!("casey{round}@staff.example");
         let token = invite(&north, &email, "clinician").await;
-        let casey = app.browser();
-        let (status, body) = status_and_json(
-            casey
-                .post(
-                    "/api/clinic/staff/invitations/accept",
-                    &json!({"token": token, "name": "Casey Lee", "password": STAFF_PASSWORD}),
-                )
-                .await,
-        )
-        .await;
-        assert_eq!(status, 201, "{body}");
+        let (casey, body) = join_as_new(&app, &token, "Casey Lee").await;
         let casey_id = body["user_id"].as_str().expect("id").to_owned();
         let token = invite(&south, &email, "clinician").await;
         casey.csrf().await;

@@ -5,42 +5,11 @@ use reqwest::Method;
 use serde_json::json;
 
 use crate::support::app::{Browser, TestApp, assert_error, spawn_app, status_and_json};
-use crate::support::messages::{first_link, outbox_to};
 use crate::support::people::{create_patient, signed_in_clinic, signed_in_person};
-
-const STAFF_PASSWORD: &str = "copper valley mosaic 12";
-
-/// Invites `email` as `role` and returns the token from the invitation email in the outbox.
-async fn invite(admin: &Browser, email: &str, role: &str) -> String {
-    let (status, body) = status_and_json(
-        admin
-            .post(
-                "/api/clinic/staff/invitations",
-                &json!({"email": email, "role": role}),
-            )
-            .await,
-    )
-    .await;
-    assert_eq!(status, 201, "{body}");
-    let messages = outbox_to(admin, email).await;
-    let link = first_link(messages[0]["text"].as_str().expect("text"));
-    assert!(link.contains("/clinic/join?token="), "{link}");
-    link.rsplit("token=").next().expect("token").to_owned()
-}
+use crate::support::staff::{STAFF_PASSWORD, invite, join_as_new};
 
 async fn join(app: &TestApp, token: &str, name: &str) -> Browser {
-    let browser = app.browser();
-    let (status, body) = status_and_json(
-        browser
-            .post(
-                "/api/clinic/staff/invitations/accept",
-                &json!({"token": token, "name": name, "password": STAFF_PASSWORD}),
-            )
-            .await,
-    )
-    .await;
-    assert_eq!(status, 201, "{body}");
-    browser
+    join_as_new(app, token, name).await.0
 }
 
 #[tokio::test]

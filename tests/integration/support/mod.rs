@@ -5,4 +5,5 @@ pub mod authenticator;
 pub mod messages;
 pub mod pdf;
 pub mod people;
+pub mod staff;
 pub mod stores;
