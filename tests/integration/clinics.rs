@@ -183,6 +183,8 @@ async fn one_login_joins_a_second_clinic_and_switches_between_them() {
         event_actions(&audit).contains(&"staff_joined".to_owned()),
         "{audit}"
     );
+    // The new clinic's log does not say where else the person works (the actor names this clinic).
+    assert!(!audit.to_string().contains("Northgate"), "{audit}");
 
     // Sign-in opens the clinic last switched to.
     sam.post("/api/signout", &json!({})).await;

@@ -436,10 +436,10 @@ pub async fn join(ctx: &Ctx, member: &Staff, token: &str) -> Result<Joined, Core
             clinic: Some((clinic.id, clinic.name.clone())),
             patient_id: None,
             person_id: None,
+            // Which other clinics the person works for is theirs to tell: not written here.
             detail: format!(
-                "{} accepted the invitation with their glucolink login (also staff of {}) and joined as {}.",
+                "{} accepted the invitation with their existing glucolink login and joined as {}.",
                 member.user.name,
-                member.clinic.name,
                 live.role.as_str()
             ),
         }
